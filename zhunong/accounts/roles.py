@@ -1,0 +1,83 @@
+"""The platform's roles, as Django groups with model permissions.
+
+Permissions say what a role may do at all; region and ownership scoping (selectors) say to which
+objects. Groups are (re)created after every migrate, so a fresh database always has them.
+"""
+
+from __future__ import annotations
+
+PLATFORM_ADMIN = "platform_admin"
+COUNTY_OPERATOR = "county_operator"
+REGULATOR = "regulator"
+PRODUCER_MANAGER = "producer_manager"
+HOST = "host"
+BUYER = "buyer"
+
+ALL_ROLES = [PLATFORM_ADMIN, COUNTY_OPERATOR, REGULATOR, PRODUCER_MANAGER, HOST, BUYER]
+STAFF_ROLES = {PLATFORM_ADMIN, COUNTY_OPERATOR, REGULATOR, PRODUCER_MANAGER}
+
+# role -> {app_label.model: actions}
+ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    PLATFORM_ADMIN: {},  # all permissions, see ensure_roles
+    COUNTY_OPERATOR: {
+        "producers.region": ("view",),
+        "producers.producer": ("view", "add", "change"),
+        "producers.plot": ("view", "add", "change"),
+        "producers.harvestbatch": ("view", "add", "change"),
+        "catalog.product": ("view", "add", "change"),
+        "catalog.productimage": ("view", "add", "change", "delete"),
+        "catalog.listingtransition": ("view",),
+        "quality.inspection": ("view",),
+        "quality.inspectionitem": ("view",),
+        "quality.traceevent": ("view",),
+    },
+    REGULATOR: {
+        "producers.region": ("view",),
+        "producers.producer": ("view",),
+        "producers.plot": ("view",),
+        "producers.harvestbatch": ("view",),
+        "catalog.product": ("view",),
+        "catalog.listingtransition": ("view",),
+        "quality.inspection": ("view", "add", "change"),
+        "quality.inspectionitem": ("view", "add", "change", "delete"),
+        "quality.traceevent": ("view",),
+    },
+    PRODUCER_MANAGER: {
+        "producers.producer": ("view",),
+        "producers.plot": ("view", "add", "change"),
+        "producers.harvestbatch": ("view", "add", "change"),
+        "catalog.product": ("view",),
+        "quality.inspection": ("view",),
+    },
+    HOST: {},
+    BUYER: {},
+}
+
+ROLE_LABELS = {
+    PLATFORM_ADMIN: "平台管理员",
+    COUNTY_OPERATOR: "县级运营",
+    REGULATOR: "市场监管抽检员",
+    PRODUCER_MANAGER: "生产者/合作社管理人",
+    HOST: "主播",
+    BUYER: "买家",
+}
+
+
+def ensure_roles(**_: object) -> None:
+    """Create the role groups and give them their permissions (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role in ALL_ROLES:
+        group, _created = Group.objects.get_or_create(name=role)
+        if role == PLATFORM_ADMIN:
+            group.permissions.set(Permission.objects.all())
+            continue
+        wanted = []
+        for model_key, actions in ROLE_PERMISSIONS[role].items():
+            app_label, model = model_key.split(".")
+            for action in actions:
+                perm = Permission.objects.filter(content_type__app_label=app_label,
+                                                 codename=f"{action}_{model}").first()
+                if perm:
+                    wanted.append(perm)
+        group.permissions.set(wanted)

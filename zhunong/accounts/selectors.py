@@ -1,0 +1,48 @@
+"""Who may see and touch which objects: role checks and region scoping."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from . import roles
+from .models import User
+
+
+def is_platform_admin(user: User) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or user.has_role(roles.PLATFORM_ADMIN)))
+
+
+def region_q(user: User, field: str) -> Q | None:
+    """A filter limiting `field` (a path to a Region) to the user's region subtree.
+
+    None means unrestricted (platform admin). Staff without a region see nothing.
+    """
+    if is_platform_admin(user):
+        return None
+    if user.region_id is None:
+        return Q(pk__in=[])
+    return Q(**{f"{field}__path__startswith": user.region.path})
+
+
+def scope(qs: QuerySet, user: User, *, region_field: str, producer_field: str | None = None) -> QuerySet:
+    """Limit a back-office queryset to what the user's role lets them see."""
+    if not user.is_authenticated:
+        return qs.none()
+    if is_platform_admin(user):
+        return qs
+    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
+        q = region_q(user, region_field)
+        return qs.filter(q) if q is not None else qs
+    if user.has_role(roles.PRODUCER_MANAGER) and producer_field:
+        return qs.filter(**{f"{producer_field}__managers": user}).distinct()
+    return qs.none()
+
+
+def user_covers_region(user: User, region) -> bool:  # noqa: ANN001
+    if is_platform_admin(user):
+        return True
+    return bool(user.is_authenticated and user.region_id and region.path.startswith(user.region.path))
+
+
+def manages_producer(user: User, producer) -> bool:  # noqa: ANN001
+    return bool(user.is_authenticated and producer.managers.filter(pk=user.pk).exists())

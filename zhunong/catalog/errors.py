@@ -1,0 +1,21 @@
+from zhunong.core.errors import Conflict, NotFound, ValidationFailed
+
+
+class BelowCostWithoutReason(ValidationFailed):
+    code = "below_cost_without_reason"
+    message = "The price is below the cost floor; a reason is required."
+
+
+class NotInspected(Conflict):
+    code = "not_inspected"
+    message = "A product is listed only when every batch it sells from has passed inspection."
+
+
+class NoBatches(Conflict):
+    code = "no_batches"
+    message = "A product must be sold from at least one harvest batch."
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+    message = "No such product."

@@ -1,0 +1,245 @@
+"""Writes for products: creation, prices, batches and the listing state machine.
+
+The listing machine (one table, below) is the only way a product's status changes:
+
+    draft ──submit──▶ awaiting_inspection ──(every batch passed)──▶ listed ──▶ delisted
+                            ▲                                         │          │
+                            └──────── a new batch is added ───────────┘          │
+                            └──────────────── relist ────────────────────────────┘
+
+Nothing is listed without a passed inspection of every batch it sells from. A price below the cost
+floor needs a recorded reason and raises a flag for the integrity office.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import transaction
+
+from zhunong.accounts import roles
+from zhunong.accounts.models import User
+from zhunong.accounts.selectors import is_platform_admin, user_covers_region
+from zhunong.core.errors import PermissionDenied, ValidationFailed
+from zhunong.core.statemachine import TransitionTable
+from zhunong.core.text import clean_decimal, clean_text
+from zhunong.producers.errors import OutsideRegion
+from zhunong.producers.models import HarvestBatch, Producer, Region
+from zhunong.zh.text import index_text
+
+from .errors import BelowCostWithoutReason, NoBatches, NotInspected
+from .models import ListingStatus, ListingTransition, PriceChange, Product
+
+S = ListingStatus
+LISTING = TransitionTable(
+    "listing",
+    {
+        S.DRAFT: {S.AWAITING_INSPECTION},
+        S.AWAITING_INSPECTION: {S.LISTED, S.DELISTED, S.DRAFT},
+        S.LISTED: {S.DELISTED, S.AWAITING_INSPECTION},
+        S.DELISTED: {S.AWAITING_INSPECTION},
+    },
+)
+
+MAX_PRICE = Decimal("1000000")
+
+
+def _require_operator(actor: User | None, region: Region) -> None:
+    if actor is None:
+        raise PermissionDenied("An operator is required.")
+    if not (is_platform_admin(actor) or actor.has_role(roles.COUNTY_OPERATOR)):
+        raise PermissionDenied("Only county operators manage products.")
+    if not user_covers_region(actor, region):
+        raise OutsideRegion()
+
+
+def _check_price(*, price: Decimal, cost_floor: Decimal, reason: str) -> None:
+    if price < cost_floor and not reason:
+        raise BelowCostWithoutReason(
+            f"Price {price} is below the cost floor {cost_floor}; give a reason.",
+            details={"price": str(price), "cost_floor": str(cost_floor)},
+        )
+
+
+def _flag_below_cost(product: Product, actor: User | None) -> None:
+    from zhunong.supervision.models import IntegrityFlag
+    from zhunong.supervision.services import raise_flag
+
+    raise_flag(
+        kind=IntegrityFlag.Kind.BELOW_COST,
+        summary=f"{product.name}: 售价 {product.price} 低于成本底价 {product.cost_floor}",
+        subject=product,
+        region=product.origin,
+        details={"price": str(product.price), "cost_floor": str(product.cost_floor),
+                 "reason": product.below_cost_reason},
+        raised_by=actor,
+    )
+
+
+def reindex(product: Product) -> None:
+    producers = " ".join(p.name for p in product.producers.all()) if product.pk else ""
+    origin = product.origin.full_name if product.origin_id else ""
+    product.search_text = index_text(product.name, product.unit_size, origin, producers, product.description)
+    Product.objects.filter(pk=product.pk).update(search_text=product.search_text)
+
+
+@transaction.atomic
+def create_product(*, actor: User, name: str, price: object, cost_floor: object, origin: Region,
+                   producers: Iterable[Producer], batches: Iterable[HarvestBatch] = (), unit: str = "jin",
+                   unit_size: str = "", description: str = "", stock: int = 0, gtin: str | None = None,
+                   below_cost_reason: str = "", featured: bool = False) -> Product:
+    _require_operator(actor, origin)
+    producers = list(producers)
+    batches = list(batches)
+    if not producers:
+        raise ValidationFailed("producers: at least one producer supplies a product.", details={"field": "producers"})
+    for producer in producers:
+        if not producer.village.is_within(origin.ancestor_at("county") or origin):
+            raise ValidationFailed("producers: a producer is outside the product's origin county.",
+                                   details={"field": "producers"})
+    for batch in batches:
+        if batch.plot.producer not in producers:
+            raise ValidationFailed("batches: a batch does not belong to the product's producers.",
+                                   details={"field": "batches"})
+    if unit not in Product.Unit.values:
+        raise ValidationFailed("unit: unknown unit.", details={"field": "unit"})
+    if not isinstance(stock, int) or isinstance(stock, bool) or not 0 <= stock <= 10_000_000:
+        raise ValidationFailed("stock: a whole number from 0 to 10000000.", details={"field": "stock"})
+    if gtin:
+        gtin = gtin.strip()
+        if not (gtin.isdigit() and len(gtin) in (8, 12, 13, 14)):
+            raise ValidationFailed("gtin: 8, 12, 13 or 14 digits.", details={"field": "gtin"})
+    price_d = clean_decimal(price, field="price", max_value=MAX_PRICE)
+    cost_d = clean_decimal(cost_floor, field="cost_floor", max_value=MAX_PRICE, allow_zero=True)
+    reason = clean_text(below_cost_reason, field="below_cost_reason", max_length=300, required=False)
+    _check_price(price=price_d, cost_floor=cost_d, reason=reason)
+    product = Product.objects.create(
+        name=clean_text(name, field="name", max_length=100),
+        description=clean_text(description, field="description", max_length=5000, required=False, multiline=True),
+        unit=unit,
+        unit_size=clean_text(unit_size, field="unit_size", max_length=50, required=False),
+        price=price_d,
+        cost_floor=cost_d,
+        below_cost_reason=reason if price_d < cost_d else "",
+        origin=origin,
+        stock=stock,
+        gtin=gtin or None,
+        featured=featured,
+    )
+    product.producers.set(producers)
+    product.batches.set(batches)
+    PriceChange.objects.create(product=product, price=price_d, actor=actor, reason="created")
+    if product.below_cost:
+        _flag_below_cost(product, actor)
+    reindex(product)
+    return product
+
+
+@transaction.atomic
+def change_price(*, actor: User, product: Product, price: object, cost_floor: object | None = None,
+                 reason: str = "") -> Product:
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    _require_operator(actor, product.origin)
+    price_d = clean_decimal(price, field="price", max_value=MAX_PRICE)
+    cost_d = product.cost_floor if cost_floor is None else clean_decimal(
+        cost_floor, field="cost_floor", max_value=MAX_PRICE, allow_zero=True)
+    reason = clean_text(reason, field="reason", max_length=300, required=False)
+    _check_price(price=price_d, cost_floor=cost_d, reason=reason)
+    product.price, product.cost_floor = price_d, cost_d
+    product.below_cost_reason = reason if price_d < cost_d else ""
+    product.save(update_fields=["price", "cost_floor", "below_cost_reason", "updated_at"])
+    PriceChange.objects.create(product=product, price=price_d, actor=actor, reason=reason)
+    if product.below_cost:
+        _flag_below_cost(product, actor)
+    return product
+
+
+def _transition(product: Product, target: str, *, actor: User | None, reason: str = "") -> Product:
+    LISTING.check(product.status, target)
+    ListingTransition.objects.create(product=product, from_status=product.status, to_status=target,
+                                     actor=actor, reason=reason[:300])
+    product.status = target
+    product.save(update_fields=["status", "updated_at"])
+    return product
+
+
+def uninspected_batches(product: Product) -> list[HarvestBatch]:
+    """Batches the product sells from whose latest inspection is not a pass."""
+    from zhunong.quality.selectors import latest_inspection
+
+    missing = []
+    for batch in product.batches.all():
+        inspection = latest_inspection(batch)
+        if inspection is None or not inspection.passed:
+            missing.append(batch)
+    return missing
+
+
+def _try_list(product: Product, *, actor: User | None, reason: str) -> bool:
+    if not product.batches.exists() or uninspected_batches(product):
+        return False
+    _transition(product, S.LISTED, actor=actor, reason=reason)
+    return True
+
+
+@transaction.atomic
+def submit_for_inspection(*, actor: User, product: Product) -> Product:
+    """draft/delisted → awaiting inspection; listed at once if every batch has already passed."""
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    _require_operator(actor, product.origin)
+    if not product.batches.exists():
+        raise NoBatches()
+    _transition(product, S.AWAITING_INSPECTION, actor=actor, reason="submitted")
+    _try_list(product, actor=actor, reason="all batches passed inspection")
+    return product
+
+
+@transaction.atomic
+def list_product(*, actor: User, product: Product) -> Product:
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    _require_operator(actor, product.origin)
+    LISTING.check(product.status, S.LISTED)
+    if not product.batches.exists():
+        raise NoBatches()
+    missing = uninspected_batches(product)
+    if missing:
+        raise NotInspected(details={"batches": [b.trace_code for b in missing]})
+    return _transition(product, S.LISTED, actor=actor, reason="listed")
+
+
+@transaction.atomic
+def delist_product(*, actor: User | None, product: Product, reason: str) -> Product:
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    if actor is not None and not (actor.has_role(roles.REGULATOR) and user_covers_region(actor, product.origin)):
+        _require_operator(actor, product.origin)
+    reason = clean_text(reason, field="reason", max_length=300)
+    return _transition(product, S.DELISTED, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def add_batch(*, actor: User, product: Product, batch: HarvestBatch) -> Product:
+    """A new batch must be inspected before it is sold: a listed product goes back to awaiting."""
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    _require_operator(actor, product.origin)
+    if not product.producers.filter(pk=batch.plot.producer_id).exists():
+        raise ValidationFailed("batch: it does not belong to the product's producers.", details={"field": "batch"})
+    product.batches.add(batch)
+    if product.status == S.LISTED:
+        _transition(product, S.AWAITING_INSPECTION, actor=actor, reason=f"new batch {batch.trace_code}")
+        _try_list(product, actor=actor, reason="all batches passed inspection")
+    return product
+
+
+def on_inspection_recorded(*, batch: HarvestBatch, passed: bool, actor: User) -> list[Product]:
+    """Called by quality.services inside its transaction: list or delist the batch's products."""
+    changed = []
+    for product in Product.objects.select_for_update().filter(batches=batch).order_by("pk"):
+        if passed and product.status == S.AWAITING_INSPECTION:
+            if _try_list(product, actor=actor, reason=f"inspection passed ({batch.trace_code})"):
+                changed.append(product)
+        elif not passed and product.status in (S.LISTED, S.AWAITING_INSPECTION):
+            if product.status == S.LISTED:
+                _transition(product, S.DELISTED, actor=actor, reason=f"inspection failed ({batch.trace_code})")
+                changed.append(product)
+    return changed

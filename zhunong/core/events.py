@@ -1,0 +1,34 @@
+"""Publish realtime events only after the surrounding transaction commits.
+
+Services call `publish_on_commit(group, event)`; if the transaction rolls back, nothing is sent.
+Consumers subscribe to groups named by `room_group(stream_id)` and friends.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def room_group(stream_id: int) -> str:
+    return f"room.{stream_id}"
+
+
+def _send(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, event)
+    except Exception:  # the commit already happened; a lost realtime event must not fail the request
+        log.exception("could not publish %s to %s", event.get("type"), group)
+
+
+def publish_on_commit(group: str, event: dict[str, Any], *, using: str | None = None) -> None:
+    transaction.on_commit(lambda: _send(group, event), using=using)

@@ -1,0 +1,77 @@
+"""`zhunong serve`: the whole embedded platform in one command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the ASGI server (HTTP + websockets) together with the background worker (Huey), so the "
+        "embedded setup needs one command. For several processes against PostgreSQL and Redis, run "
+        "`uvicorn zhunong.asgi:application` and `zhunong run_huey` yourself (docs/deploy.md)."
+    )
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=1, help="ASGI worker processes (needs REDIS_URL if > 1)")
+        parser.add_argument("--no-worker", action="store_true", help="do not start the Huey worker")
+        parser.add_argument("--no-media", action="store_true", help="do not start the media server")
+
+    def handle(self, *args, **opts) -> None:  # noqa: ANN002, ANN003
+        from django.conf import settings
+
+        if opts["workers"] > 1 and not settings.REDIS_URL:
+            raise CommandError("--workers > 1 needs REDIS_URL: processes share rooms through Redis.")
+        if not 0 < opts["port"] < 65536:
+            raise CommandError("--port must be 1-65535.")
+        children: list[subprocess.Popen] = []
+        env = dict(os.environ)
+        if not opts["no_worker"]:
+            children.append(subprocess.Popen([sys.executable, "-m", "zhunong.cli", "run_huey"], env=env))
+        if not opts["no_media"]:
+            media = _media_process()
+            if media is not None:
+                children.append(media)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "zhunong.asgi:application", "--host", opts["host"], "--port",
+             str(opts["port"]), "--workers", str(opts["workers"]), "--lifespan", "off", "--no-access-log"],
+            env=env,
+        )
+        children.append(server)
+        self.stdout.write(f"zhunong serving on http://{opts['host']}:{opts['port']}/ (Ctrl-C stops)")
+
+        def stop(*_: object) -> None:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            deadline = time.monotonic() + 10
+            for child in children:
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+        signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop()
+
+
+def _media_process() -> subprocess.Popen | None:
+    """The media server (nginx-rtmp), when the live-video app provides one and it is installed."""
+    try:
+        from zhunong.live.media import start_media_server  # provided by the video work
+    except ImportError:
+        return None
+    return start_media_server()

@@ -1,0 +1,44 @@
+"""Integrity supervision: what the county's discipline/integrity office must look at."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class IntegrityFlag(models.Model):
+    class Kind(models.TextChoices):
+        BELOW_COST = "below_cost", _("低于成本销售")
+        QUOTA = "quota", _("摊派/强制消费")
+        INFLATED_TRAFFIC = "inflated_traffic", _("流量注水")
+        FAKE_ORDER = "fake_order", _("虚假下单/刷单")
+        GIFT_TO_OFFICIAL = "gift_to_official", _("向公职人员打赏")
+        OTHER = "other", _("其他")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待核查")
+        CONFIRMED = "confirmed", _("属实")
+        DISMISSED = "dismissed", _("不属实")
+
+    kind = models.CharField(_("类型"), max_length=24, choices=Kind.choices)
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    summary = models.CharField(_("摘要"), max_length=300)
+    details = models.JSONField(_("详情"), default=dict, blank=True)
+    region = models.ForeignKey("producers.Region", null=True, blank=True, on_delete=models.SET_NULL)
+    subject_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    subject_id = models.CharField(max_length=40, blank=True)
+    subject = GenericForeignKey("subject_type", "subject_id")
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("廉洁监督线索")
+        verbose_name_plural = _("廉洁监督线索")
+
+    def __str__(self) -> str:
+        return f"[{self.get_kind_display()}] {self.summary}"

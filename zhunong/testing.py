@@ -1,0 +1,116 @@
+"""Test data built through the real services (Zulip style), shared by every app's tests.
+
+    world = build_world()            # a county with a village, operator, regulator, producer, batch
+    product = world.listed_product() # inspected and listed through the state machine
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from zhunong.accounts import roles
+from zhunong.accounts.models import User
+from zhunong.accounts.services import create_user
+from zhunong.catalog import services as catalog
+from zhunong.catalog.models import Product
+from zhunong.producers import services as producers
+from zhunong.producers.models import HarvestBatch, Plot, Producer, Region
+from zhunong.quality import services as quality
+
+PASSWORD = "zhunong-test-pass-2020"
+_seq = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_seq)}"
+
+
+def make_user(role: str = roles.BUYER, *, region: Region | None = None, username: str | None = None) -> User:
+    return create_user(username=username or unique(role + "_"), password=PASSWORD, role=role, region=region)
+
+
+def make_admin() -> User:
+    user = make_user(roles.PLATFORM_ADMIN)
+    user.is_superuser = True
+    user.save(update_fields=["is_superuser"])
+    return user
+
+
+def make_regions(prefix: str | None = None) -> dict[str, Region]:
+    """province → city → county → township → village, with unique codes."""
+    p = prefix or str(next(_seq))
+    province = producers.create_region(code=f"P{p}", name="山东省", level="province")
+    city = producers.create_region(code=f"C{p}", name="青岛市", level="city", parent=province)
+    county = producers.create_region(code=f"X{p}", name="胶州市", level="county", parent=city)
+    town = producers.create_region(code=f"T{p}", name="洋河镇", level="township", parent=county)
+    village = producers.create_region(code=f"V{p}", name="山里村", level="village", parent=town)
+    return {"province": province, "city": city, "county": county, "township": town, "village": village}
+
+
+@dataclass
+class World:
+    regions: dict[str, Region]
+    operator: User
+    regulator: User
+    producer: Producer
+    plot: Plot
+    batch: HarvestBatch
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def county(self) -> Region:
+        return self.regions["county"]
+
+    @property
+    def village(self) -> Region:
+        return self.regions["village"]
+
+    def new_batch(self, **kwargs) -> HarvestBatch:  # noqa: ANN003
+        values = {"harvested_on": timezone.localdate() - dt.timedelta(days=3), "quantity": "500", "unit": "jin",
+                  "grade": "一级"}
+        values.update(kwargs)
+        return producers.create_batch(actor=self.operator, plot=self.plot, **values)
+
+    def draft_product(self, *, name: str = "洋河蓝莓", price: str = "39.90", cost_floor: str = "20.00",
+                      stock: int = 100, batches: list[HarvestBatch] | None = None, **kwargs) -> Product:  # noqa: ANN003
+        return catalog.create_product(
+            actor=self.operator, name=name, price=price, cost_floor=cost_floor, origin=self.county,
+            producers=[self.producer], batches=batches if batches is not None else [self.batch], stock=stock,
+            **kwargs,
+        )
+
+    def inspect(self, batch: HarvestBatch | None = None, *, result: str = "pass"):  # noqa: ANN201
+        batch = batch or self.batch
+        return quality.record_inspection(
+            actor=self.regulator, batch=batch, sample_code=unique("S"), lab="胶州市检验检测中心",
+            sampled_on=timezone.localdate(), result=result,
+            items=[quality.ItemInput(name="农药残留", value="0.01", limit="0.05", unit="mg/kg")]
+            if result == "pass" else [quality.ItemInput(name="农药残留", value="0.09", limit="0.05", unit="mg/kg")],
+        )
+
+    def listed_product(self, **kwargs) -> Product:  # noqa: ANN003
+        product = self.draft_product(**kwargs)
+        catalog.submit_for_inspection(actor=self.operator, product=product)
+        for batch in product.batches.all():
+            if not batch.inspections.filter(result="pass").exists():
+                self.inspect(batch)
+        product.refresh_from_db()
+        assert product.status == "listed", product.status
+        return product
+
+
+def build_world(prefix: str | None = None) -> World:
+    regions = make_regions(prefix)
+    operator = make_user(roles.COUNTY_OPERATOR, region=regions["county"])
+    regulator = make_user(roles.REGULATOR, region=regions["county"])
+    producer = producers.create_producer(actor=operator, name="鲁家蓝莓园", village=regions["village"],
+                                         registered_poor=True, payee_name="鲁某", payee_account="6222020200001234")
+    plot = producers.create_plot(actor=operator, producer=producer, name="东坡", area_mu="12.5", crop="蓝莓",
+                                 variety="北陆", soil_type="沙壤土")
+    batch = producers.create_batch(actor=operator, plot=plot, harvested_on=timezone.localdate() - dt.timedelta(days=2),
+                                   quantity="800", unit="jin", grade="特级")
+    return World(regions=regions, operator=operator, regulator=regulator, producer=producer, plot=plot, batch=batch)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ZhConfig(AppConfig):
+    name = "zhunong.zh"
+    label = "zh"
+    verbose_name = "Chinese text"
