@@ -57,7 +57,7 @@ def _http_error(request, exc: HttpError):  # noqa: ANN001, ANN201
     return _error(request, exc.status_code, getattr(exc, "code", "error"), str(exc))
 
 
-ROUTER_APPS = ["accounts", "producers", "catalog", "quality", "live", "orders", "payments", "fulfilment",
+ROUTER_APPS = ["accounts", "producers", "catalog", "quality", "live", "video", "orders", "payments", "fulfilment",
                "supervision", "insights"]
 
 for _app in ROUTER_APPS:

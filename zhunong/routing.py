@@ -3,7 +3,7 @@
 from importlib import import_module
 
 websocket_urlpatterns = []
-for _app in ["live", "orders", "insights"]:
+for _app in ["live", "video", "orders", "insights"]:
     _name = f"zhunong.{_app}.routing"
     try:
         websocket_urlpatterns += import_module(_name).websocket_urlpatterns

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "zhunong.catalog",
     "zhunong.quality",
     "zhunong.live",
+    "zhunong.video",
     "zhunong.orders",
     "zhunong.payments",
     "zhunong.fulfilment",

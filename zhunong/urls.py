@@ -9,7 +9,7 @@ from django.urls import include, path
 from .api import api
 
 # Apps whose pages are mounted at the root; each urls.py chooses its own prefixes.
-PAGE_APPS = ["accounts", "catalog", "producers", "quality", "live", "orders", "payments", "fulfilment",
+PAGE_APPS = ["accounts", "catalog", "producers", "quality", "live", "video", "orders", "payments", "fulfilment",
              "supervision", "insights"]
 
 urlpatterns = [

@@ -8,15 +8,14 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and roles"
 
     def ready(self) -> None:
-        from .roles import ensure_roles
-
-        # After the last app migrates, so every model's permissions exist.
-        post_migrate.connect(_ensure_roles_once, dispatch_uid="zhunong.accounts.ensure_roles")
-        self._ensure_roles = ensure_roles
+        post_migrate.connect(_ensure_roles_after_last_app, dispatch_uid="zhunong.accounts.ensure_roles")
 
 
-def _ensure_roles_once(sender, **kwargs) -> None:  # noqa: ANN001
-    if sender.label != "insights":  # insights is the last app in INSTALLED_APPS
+def _ensure_roles_after_last_app(sender, **kwargs) -> None:  # noqa: ANN001
+    # post_migrate fires once per app; wait for the last one so every model's permissions exist.
+    from django.apps import apps
+
+    if sender.label != list(apps.get_app_configs())[-1].label:
         return
     from .roles import ensure_roles
 

@@ -238,8 +238,8 @@ def on_inspection_recorded(*, batch: HarvestBatch, passed: bool, actor: User) ->
         if passed and product.status == S.AWAITING_INSPECTION:
             if _try_list(product, actor=actor, reason=f"inspection passed ({batch.trace_code})"):
                 changed.append(product)
-        elif not passed and product.status in (S.LISTED, S.AWAITING_INSPECTION):
-            if product.status == S.LISTED:
-                _transition(product, S.DELISTED, actor=actor, reason=f"inspection failed ({batch.trace_code})")
-                changed.append(product)
+        elif not passed and product.status == S.LISTED:
+            # A product awaiting inspection simply stays there until a passing re-inspection.
+            _transition(product, S.DELISTED, actor=actor, reason=f"inspection failed ({batch.trace_code})")
+            changed.append(product)
     return changed

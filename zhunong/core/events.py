@@ -32,3 +32,12 @@ def _send(group: str, event: dict[str, Any]) -> None:
 
 def publish_on_commit(group: str, event: dict[str, Any], *, using: str | None = None) -> None:
     transaction.on_commit(lambda: _send(group, event), using=using)
+
+
+def publish_room_event(stream_id: int, event: dict[str, Any], *, important: bool = True) -> None:
+    """Send `event` (a protocol frame: {"t": type, ...}) to every viewer of a stream, after commit.
+
+    `important` events (host, moderation, pin, stock, sale) are never sampled out or dropped by the
+    room's fan-out; others (chat) may be. The live app's consumers/hub deliver `room.event` messages.
+    """
+    publish_on_commit(room_group(stream_id), {"type": "room.event", "important": important, "event": event})

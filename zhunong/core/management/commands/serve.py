@@ -71,7 +71,7 @@ class Command(BaseCommand):
 def _media_process() -> subprocess.Popen | None:
     """The media server (nginx-rtmp), when the live-video app provides one and it is installed."""
     try:
-        from zhunong.live.media import start_media_server  # provided by the video work
+        from zhunong.video.media import start_media_server
     except ImportError:
         return None
     return start_media_server()
