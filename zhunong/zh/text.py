@@ -6,6 +6,7 @@ Search indexes and queries both go through `search_tokens`, so 藍莓 finds 蓝�
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from functools import lru_cache
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import jieba
 import opencc
+
+jieba.setLogLevel(logging.WARNING)
 
 DICT_PATH = Path(__file__).resolve().parent / "dict" / "farm_terms.txt"
 
