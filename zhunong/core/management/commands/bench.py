@@ -26,9 +26,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
-        sub = parser.add_subparsers(dest="benchmark", required=True, parser_class=type(parser))
+        sub = parser.add_subparsers(dest="benchmark", required=True)
         for name, (module_name, description) in BENCHMARKS.items():
-            p = sub.add_parser(name, help=description, cmd=self)
+            p = sub.add_parser(name, help=description)
             p.add_argument("--json", action="store_true", help="print one JSON object")
             try:
                 module = import_module(module_name)
