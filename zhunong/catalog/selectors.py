@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+import datetime as dt
 
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from zhunong.live.models import Stream, StreamStatus
 from zhunong.zh.text import search_tokens
 
 from .errors import ProductNotFound
@@ -46,3 +50,56 @@ def get_listed_product(product_id: int) -> Product:
 
 def featured_products(limit: int = 12) -> QuerySet[Product]:
     return listed_products().order_by("-featured", "-updated_at")[:limit]
+
+
+# Statuses a buyer may open a product page in. Delisted pages stay up (with a notice, without a buy
+# button) so replay links and shared links do not break; drafts and products awaiting inspection are
+# not public.
+PUBLIC_STATUSES = (ListingStatus.LISTED, ListingStatus.DELISTED)
+_MAX_DB_ID = 2**63 - 1
+
+
+def get_public_product(product_id: int) -> Product:
+    """A listed or delisted product with what its page shows; ProductNotFound otherwise."""
+    if not isinstance(product_id, int) or not 0 < product_id <= _MAX_DB_ID:
+        raise ProductNotFound()
+    try:
+        return (Product.objects.filter(status__in=PUBLIC_STATUSES)
+                .select_related("origin__parent__parent__parent__parent")
+                .prefetch_related("images", "producers__village__parent__parent__parent__parent",
+                                  "batches__plot")
+                .get(pk=product_id))
+    except Product.DoesNotExist:
+        raise ProductNotFound()
+
+
+def is_assisted(product: Product) -> bool:
+    """帮扶产品: at least one supplier is a registered poverty household (a product-level fact only)."""
+    return any(p.registered_poor for p in product.producers.all())
+
+
+def products_in_region(path: str) -> QuerySet[Product]:
+    """Listed products from a region subtree: by origin, or by a supplier's village."""
+    ids = Product.objects.filter(
+        Q(origin__path__startswith=path) | Q(producers__village__path__startswith=path),
+        status=ListingStatus.LISTED,
+    ).values("pk")
+    return listed_products().filter(pk__in=ids).order_by("-featured", "name", "id")
+
+
+def products_of_producer(producer_id: int) -> QuerySet[Product]:
+    return listed_products().filter(producers__pk=producer_id).distinct().order_by("-featured", "name", "id")
+
+
+def home_streams(*, now: dt.datetime | None = None, limit: int = 12) -> QuerySet[Stream]:
+    """Streams live now, then upcoming ones by planned start, for the storefront home page.
+
+    A scheduled stream whose planned end has already passed never went live; it is not "upcoming".
+    """
+    now = now or timezone.now()
+    return (Stream.objects
+            .filter(Q(status=StreamStatus.LIVE) | Q(status=StreamStatus.SCHEDULED, planned_end__gte=now))
+            .select_related("host", "channel")
+            .annotate(live_first=Case(When(status=StreamStatus.LIVE, then=Value(0)), default=Value(1),
+                                      output_field=IntegerField()))
+            .order_by("live_first", "planned_start", "id")[:limit])

@@ -1,0 +1,12 @@
+"""Public producer/co-op and region pages."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "producers"
+
+urlpatterns = [
+    path("producers/<int:producer_id>/", views.producer_detail, name="detail"),
+    path("regions/<str:code>/", views.region_detail, name="region"),
+]
