@@ -89,6 +89,13 @@ class Stream(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Room switches, changed by the host or an operator during the stream (services only).
+    # 0 = off; otherwise one chat message per user per this many seconds.
+    slow_mode_seconds = models.PositiveIntegerField(_("慢速模式(秒)"), default=0, editable=False)
+    # 0 = off; otherwise accounts younger than this many minutes may watch but not chat (against bot armies).
+    established_minutes = models.PositiveIntegerField(_("仅限注册满(分钟)"), default=0, editable=False)
+    like_total = models.PositiveBigIntegerField(_("点赞总数"), default=0, editable=False)
+    records_purged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["planned_start", "id"]
@@ -101,3 +108,295 @@ class Stream(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status == StreamStatus.LIVE
+
+
+# --- Everything below extends the original three models; each record keeps its stream and time so a
+# --- stream can be audited or replayed afterwards (kept RECORD_RETENTION_DAYS, then purged).
+
+
+class HostVerification(models.Model):
+    """Each identity check (or revocation) of a host: who did it, when, and how."""
+
+    class Method(models.TextChoices):
+        ID_CARD_IN_PERSON = "id_card_in_person", _("身份证现场核验")
+        GOV_REAL_NAME = "gov_real_name", _("政务平台实名核验")
+        WORK_UNIT_LETTER = "work_unit_letter", _("单位介绍信")
+        VIDEO_CALL = "video_call", _("视频面签")
+
+    class Action(models.TextChoices):
+        VERIFIED = "verified", _("认证通过")
+        REVOKED = "revoked", _("撤销认证")
+
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="verifications")
+    action = models.CharField(_("操作"), max_length=12, choices=Action.choices)
+    method = models.CharField(_("认证方式"), max_length=24, choices=Method.choices, blank=True)
+    note = models.CharField(_("备注"), max_length=300, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("操作人"))
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("主播认证记录")
+        verbose_name_plural = _("主播认证记录")
+
+
+class StreamTransition(models.Model):
+    """History of the stream state machine: who moved a stream where, when and why."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=16, choices=StreamStatus.choices)
+    to_status = models.CharField(max_length=16, choices=StreamStatus.choices)
+    # None: the media server (nginx-rtmp callback) or a system job.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("直播状态变更")
+        verbose_name_plural = _("直播状态变更")
+
+
+class ChatMessage(models.Model):
+    class Status(models.TextChoices):
+        SHOWN = "shown", _("已显示")
+        BLOCKED = "blocked", _("敏感词拦截")
+        DELETED = "deleted", _("已删除")
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="chat_messages")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    user_name = models.CharField(_("昵称"), max_length=50)
+    # What the room showed (links removed, masked words starred) and, for the audit, what was sent.
+    text = models.CharField(_("内容"), max_length=500)
+    original = models.CharField(_("原文"), max_length=500)
+    is_host = models.BooleanField(_("主播回复"), default=False)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.SHOWN)
+    filter_hits = models.JSONField(_("命中敏感词"), default=list, blank=True)
+    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("时间"), db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["stream", "created_at"])]
+        verbose_name = _("弹幕")
+        verbose_name_plural = _("弹幕")
+
+    def __str__(self) -> str:
+        return f"{self.user_name}: {self.text[:40]}"
+
+
+class Pin(models.Model):
+    """A product explained (讲解) on screen from pinned_at to unpinned_at; replays turn these into chapters."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="pins")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="pins")
+    pinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    pinned_at = models.DateTimeField(db_index=True)
+    unpinned_at = models.DateTimeField(null=True, blank=True)
+    unpinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["pinned_at", "id"]
+        verbose_name = _("讲解商品")
+        verbose_name_plural = _("讲解商品")
+        constraints = [
+            # At most one current pin per stream.
+            models.UniqueConstraint(fields=["stream"], condition=models.Q(unpinned_at__isnull=True),
+                                    name="live_pin_one_current_per_stream"),
+        ]
+
+
+class Announcement(models.Model):
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="announcements")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.CharField(_("公告"), max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("直播间公告")
+        verbose_name_plural = _("直播间公告")
+
+
+class RoomRestriction(models.Model):
+    """A mute (until a time) or a ban (for the rest of the stream) of one user in one room."""
+
+    class Kind(models.TextChoices):
+        MUTE = "mute", _("禁言")
+        BAN = "ban", _("踢出并禁止进入")
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="restrictions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    until = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("禁言/封禁")
+        verbose_name_plural = _("禁言/封禁")
+
+
+class ModerationAction(models.Model):
+    """The moderation log: every action with who (None = the system) and why."""
+
+    class Action(models.TextChoices):
+        MUTE = "mute", _("禁言")
+        UNMUTE = "unmute", _("解除禁言")
+        BAN = "ban", _("封禁")
+        UNBAN = "unban", _("解除封禁")
+        DELETE_MESSAGE = "delete_message", _("删除弹幕")
+        SLOW_MODE = "slow_mode", _("慢速模式")
+        ESTABLISHED_ONLY = "established_only", _("仅老用户发言")
+        END_STREAM = "end_stream", _("结束直播")
+        AUTO_MUTE = "auto_mute", _("刷屏自动禁言")
+        BLOCK_MESSAGE = "block_message", _("敏感词拦截")
+        HANDLE_REPORT = "handle_report", _("处理举报")
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="moderation_log")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", verbose_name=_("操作人"))
+    action = models.CharField(_("操作"), max_length=20, choices=Action.choices)
+    target_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("对象"))
+    message = models.ForeignKey(ChatMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("原因"), max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("管理记录")
+        verbose_name_plural = _("管理记录")
+
+
+class Report(models.Model):
+    class Reason(models.TextChoices):
+        ABUSE = "abuse", _("辱骂/骚扰")
+        FRAUD = "fraud", _("诈骗/私下交易")
+        SPAM = "spam", _("刷屏/广告")
+        FALSE_CLAIM = "false_claim", _("虚假宣传")
+        ILLEGAL = "illegal", _("违法违规")
+        OTHER = "other", _("其他")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        ACTIONED = "actioned", _("已处理")
+        DISMISSED = "dismissed", _("不成立")
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.ForeignKey(ChatMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
+    target_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reason = models.CharField(_("原因"), max_length=16, choices=Reason.choices)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    handled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("举报")
+        verbose_name_plural = _("举报")
+
+
+class SensitiveWord(models.Model):
+    """The editable word list behind the room's filter (Aho-Corasick, see filtering.py)."""
+
+    class Action(models.TextChoices):
+        MASK = "mask", _("打码显示")
+        BLOCK = "block", _("整条拦截")
+
+    word = models.CharField(_("敏感词"), max_length=50, unique=True)
+    # Simplified, lower-case, symbols and spaces removed: what the automaton matches.
+    normalized = models.CharField(max_length=50, editable=False, db_index=True)
+    action = models.CharField(_("处理方式"), max_length=8, choices=Action.choices, default=Action.MASK)
+    category = models.CharField(_("类别"), max_length=30, blank=True)
+    active = models.BooleanField(_("启用"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["word"]
+        verbose_name = _("敏感词")
+        verbose_name_plural = _("敏感词")
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class ViewerSession(models.Model):
+    """A distinct viewer of a stream (a logged-in user, or an anonymous browser id), first and last seen.
+
+    Reconnects reuse the same row, so the count of rows is the stream's honest number of viewers.
+    """
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="viewer_sessions")
+    viewer_key = models.CharField(max_length=80)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["first_seen", "id"]
+        verbose_name = _("观众")
+        verbose_name_plural = _("观众")
+        constraints = [models.UniqueConstraint(fields=["stream", "viewer_key"], name="live_viewer_once_per_stream")]
+
+
+class StreamMinute(models.Model):
+    """The per-minute series: raw data for analytics and for the inflated-traffic checks."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="minutes")
+    minute = models.DateTimeField(_("分钟"))
+    concurrent_viewers = models.PositiveIntegerField(_("在线人数(峰值)"), default=0)
+    new_viewers = models.PositiveIntegerField(_("新进观众"), default=0)
+    chat_messages = models.PositiveIntegerField(_("弹幕数"), default=0)
+    likes = models.PositiveIntegerField(_("点赞数"), default=0)
+    product_clicks = models.PositiveIntegerField(_("商品点击"), default=0)
+
+    class Meta:
+        ordering = ["minute"]
+        verbose_name = _("分钟统计")
+        verbose_name_plural = _("分钟统计")
+        constraints = [models.UniqueConstraint(fields=["stream", "minute"], name="live_minute_once_per_stream")]
+
+
+class Gift(models.Model):
+    """Every gift sent or attempted. Gifts to public-servant hosts are refused and kept here as evidence."""
+
+    class Kind(models.TextChoices):
+        FLOWER = "flower", _("送花")
+
+    class Via(models.TextChoices):
+        SOCKET = "socket", _("直播间")
+        API = "api", _("API")
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="gifts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=24)
+    via = models.CharField(max_length=8, choices=Via.choices)
+    refused = models.BooleanField(default=False)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("礼物记录")
+        verbose_name_plural = _("礼物记录")
