@@ -24,3 +24,13 @@ class ResultContradictsItems(ValidationFailed):
 class TraceCodeNotFound(NotFound):
     code = "trace_code_not_found"
     message = "No batch has this trace code."
+
+
+class CannotRecordChain(PermissionDenied):
+    code = "cannot_record_chain"
+    message = "Only the producer's manager or the county operator records processing and packing."
+
+
+class InputExceedsBatch(ValidationFailed):
+    code = "input_exceeds_batch"
+    message = "More of the batch would be processed than was harvested."

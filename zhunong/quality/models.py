@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -83,6 +85,15 @@ class TraceEvent(models.Model):
     # EPCIS fields that vary by event type (inputs/outputs, child EPCs, quantities, disposition…).
     payload = models.JSONField(default=dict, blank=True)
     inspection = models.ForeignKey(Inspection, null=True, blank=True, on_delete=models.SET_NULL)
+    # EPCIS eventID (urn:uuid:…): stable across exports, independent of database ids.
+    event_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Every batch whose chain includes this event (a transformation has several inputs); always
+    # contains `batch` too, so a chain is one query on this relation.
+    linked_batches = models.ManyToManyField("producers.HarvestBatch", blank=True, related_name="linked_trace_events")
+    # Caller's idempotency key (e.g. a fulfilment shipment id); never shown publicly.
+    reference = models.CharField(max_length=64, blank=True, db_index=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
 
     class Meta:
         ordering = ["event_time", "id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -12,12 +13,19 @@ from django.utils import timezone
 
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, user_covers_region
+from zhunong.accounts.selectors import is_platform_admin, manages_producer, user_covers_region
 from zhunong.core.errors import ValidationFailed
 from zhunong.core.text import clean_decimal, clean_text
-from zhunong.producers.models import HarvestBatch
+from zhunong.producers.models import HarvestBatch, Region
 
-from .errors import DuplicateSampleCode, InspectorOutsideRegion, NotAnInspector, ResultContradictsItems
+from .errors import (
+    CannotRecordChain,
+    DuplicateSampleCode,
+    InputExceedsBatch,
+    InspectorOutsideRegion,
+    NotAnInspector,
+    ResultContradictsItems,
+)
 from .models import Inspection, InspectionItem, TraceEvent
 
 
@@ -89,7 +97,7 @@ def record_inspection(*, actor: User, batch: HarvestBatch, sample_code: str, lab
                        passed=_item_passes(v, lim, k))
         for n, v, lim, k, u in parsed
     ])
-    TraceEvent.objects.create(
+    _create_event(
         batch=batch,
         event_type=TraceEvent.EventType.OBJECT,
         biz_step=TraceEvent.BizStep.INSPECTING,
@@ -99,6 +107,7 @@ def record_inspection(*, actor: User, batch: HarvestBatch, sample_code: str, lab
         inspection=inspection,
         payload={"disposition": "conformant" if result == "pass" else "non_conformant",
                  "sample_code": sample_code, "lab": inspection.lab},
+        recorded_by=actor,
     )
     on_inspection_recorded(batch=batch, passed=inspection.passed, actor=actor)
     return inspection
@@ -106,7 +115,7 @@ def record_inspection(*, actor: User, batch: HarvestBatch, sample_code: str, lab
 
 def record_harvest_event(*, batch: HarvestBatch) -> TraceEvent:
     """EPCIS ObjectEvent ADD (commissioning): the batch comes into being at its village."""
-    return TraceEvent.objects.create(
+    return _create_event(
         batch=batch,
         event_type=TraceEvent.EventType.OBJECT,
         biz_step=TraceEvent.BizStep.COMMISSIONING,
@@ -114,4 +123,272 @@ def record_harvest_event(*, batch: HarvestBatch) -> TraceEvent:
         event_time=timezone.make_aware(dt.datetime.combine(batch.harvested_on, dt.time(8, 0))),
         region=batch.plot.producer.village,
         payload={"quantity": str(batch.quantity), "uom": batch.unit, "grade": batch.grade},
+    )
+
+
+# --- The rest of the chain: processing, packing, shipping, receiving --------------------------------
+#
+# Each function records one GS1 EPCIS 2.0 event (see quality/epcis.py for the export). Events carry
+# places only at village/county/city level: never a household's name, phone or address.
+
+# GS1 AI (10) batch/lot: up to 20 characters; we accept the URL-safe subset so lots can sit in a
+# Digital Link path (/01/{gtin}/10/{lot}) and in a URN unchanged.
+LOT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
+MAX_PACKS_PER_EVENT = 5000
+# jin (斤) and kg convert; other units (boxes, bags, heads, pieces) are counted as they are.
+_KG_PER_UNIT = {"kg": Decimal("1"), "jin": Decimal("0.5")}
+
+
+def is_valid_lot(value: str) -> bool:
+    return bool(LOT_PATTERN.fullmatch(value or ""))
+
+
+def _create_event(*, batch: HarvestBatch, linked: list[HarvestBatch] = (), recorded_by: User | None = None,
+                  **fields: object) -> TraceEvent:
+    event = TraceEvent.objects.create(batch=batch, recorded_by=recorded_by, **fields)
+    event.linked_batches.add(batch, *linked)
+    return event
+
+
+def _check_can_record_chain(actor: User, batch: HarvestBatch) -> None:
+    """Processing and packing are recorded by the producer's manager or the county operator."""
+    producer = batch.plot.producer
+    if is_platform_admin(actor):
+        return
+    if actor.has_role(roles.COUNTY_OPERATOR) and user_covers_region(actor, producer.village):
+        return
+    if actor.has_role(roles.PRODUCER_MANAGER) and manages_producer(actor, producer):
+        return
+    raise CannotRecordChain()
+
+
+def _aware(value: object, *, field: str, not_before: dt.date) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        raise ValidationFailed(f"{field}: must be a date and time.", details={"field": field})
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    if value > timezone.now() + dt.timedelta(minutes=5):
+        raise ValidationFailed(f"{field}: cannot be in the future.", details={"field": field})
+    if timezone.localtime(value).date() < not_before:
+        raise ValidationFailed(f"{field}: before the harvest.", details={"field": field})
+    return value
+
+
+def _in_unit(quantity: Decimal, unit: str, target: str) -> Decimal | None:
+    """`quantity` of `unit` expressed in `target`, or None when the two units do not convert."""
+    if unit == target:
+        return quantity
+    if unit in _KG_PER_UNIT and target in _KG_PER_UNIT:
+        return quantity * _KG_PER_UNIT[unit] / _KG_PER_UNIT[target]
+    return None
+
+
+def consumed_quantity(batch: HarvestBatch) -> Decimal:
+    """How much of the batch (in its own unit) earlier transformations have used."""
+    used = Decimal("0")
+    events = TraceEvent.objects.filter(linked_batches=batch, event_type=TraceEvent.EventType.TRANSFORMATION)
+    for event in events:
+        for entry in event.payload.get("inputs", []):
+            if entry.get("trace_code") == batch.trace_code:
+                used += _in_unit(Decimal(entry["quantity"]), entry["unit"], batch.unit) or Decimal("0")
+    return used
+
+
+@dataclass(frozen=True)
+class InputUse:
+    """One input of a transformation: how much of which batch went in."""
+
+    batch: HarvestBatch
+    quantity: object
+    unit: str | None = None  # defaults to the batch's unit
+
+
+@transaction.atomic
+def record_transformation(*, actor: User, inputs: list[InputUse], output_name: str, output_lot: str,
+                          output_quantity: object, output_unit: str, processed_at: dt.datetime,
+                          region: Region | None = None) -> TraceEvent:
+    """EPCIS TransformationEvent: input batches are processed into a new lot.
+
+    E.g. 500 jin of pre-Qingming fresh leaves → 100 kg of pressed dark tea, lot "QL2401". The output
+    lot is what goes into the packs; it is sold under the input batches' trace codes, so the event
+    belongs to the chain of every input. An input can never be used beyond its harvested quantity.
+    """
+    if not inputs:
+        raise ValidationFailed("inputs: at least one input batch.", details={"field": "inputs"})
+    if len({i.batch.pk for i in inputs}) != len(inputs):
+        raise ValidationFailed("inputs: each batch at most once.", details={"field": "inputs"})
+    batches = {b.pk: b for b in HarvestBatch.objects.select_for_update().select_related(
+        "plot__producer__village").filter(pk__in=[i.batch.pk for i in inputs])}
+    parsed = []
+    for n, use in enumerate(inputs):
+        batch = batches.get(use.batch.pk)
+        if batch is None:
+            raise ValidationFailed(f"inputs[{n}]: unknown batch.", details={"field": "inputs"})
+        _check_can_record_chain(actor, batch)
+        unit = use.unit or batch.unit
+        if unit not in HarvestBatch.Unit.values:
+            raise ValidationFailed(f"inputs[{n}].unit: unknown unit.", details={"field": "inputs"})
+        quantity = clean_decimal(use.quantity, field=f"inputs[{n}].quantity", max_value=Decimal("100000000"))
+        in_batch_unit = _in_unit(quantity, unit, batch.unit)
+        if in_batch_unit is None:
+            raise ValidationFailed(f"inputs[{n}].unit: {unit} does not convert to the batch's {batch.unit}.",
+                                   details={"field": "inputs"})
+        available = batch.quantity - consumed_quantity(batch)
+        if in_batch_unit > available:
+            raise InputExceedsBatch(
+                f"inputs[{n}]: only {available} {batch.unit} of {batch.trace_code} is left to process.",
+                details={"trace_code": batch.trace_code, "available": str(available), "unit": batch.unit})
+        parsed.append((batch, quantity, unit))
+    first = parsed[0][0]
+    processed_at = _aware(processed_at, field="processed_at",
+                          not_before=max(b.harvested_on for b, _q, _u in parsed))
+    output_name = clean_text(output_name, field="output_name", max_length=100)
+    output_lot = clean_text(output_lot, field="output_lot", max_length=20)
+    if not is_valid_lot(output_lot):
+        raise ValidationFailed("output_lot: 1-20 letters, digits, '.', '-' or '_'.", details={"field": "output_lot"})
+    if TraceEvent.objects.filter(linked_batches__in=[b for b, _q, _u in parsed],
+                                 event_type=TraceEvent.EventType.TRANSFORMATION,
+                                 payload__output__lot=output_lot).exists():
+        raise ValidationFailed("output_lot: this lot is already recorded for these batches.",
+                               details={"field": "output_lot"})
+    if output_unit not in HarvestBatch.Unit.values:
+        raise ValidationFailed("output_unit: unknown unit.", details={"field": "output_unit"})
+    output_qty = clean_decimal(output_quantity, field="output_quantity", max_value=Decimal("100000000"))
+    region = region or first.plot.producer.village
+    if not (is_platform_admin(actor) or user_covers_region(actor, region)
+            or any(region.pk == b.plot.producer.village_id for b, _q, _u in parsed)):
+        raise ValidationFailed("region: outside your region.", details={"field": "region"})
+    return _create_event(
+        batch=first,
+        linked=[b for b, _q, _u in parsed[1:]],
+        event_type=TraceEvent.EventType.TRANSFORMATION,
+        biz_step=TraceEvent.BizStep.COMMISSIONING_PROCESS,
+        action="",
+        event_time=processed_at,
+        region=region,
+        payload={
+            "inputs": [{"trace_code": b.trace_code, "quantity": str(q), "unit": u} for b, q, u in parsed],
+            "output": {"name": output_name, "lot": output_lot, "quantity": str(output_qty), "unit": output_unit},
+            "disposition": "active",
+        },
+        recorded_by=actor,
+    )
+
+
+def transformation_outputs(batch: HarvestBatch) -> dict[str, TraceEvent]:
+    """Output lot → transformation event, for the lots made from this batch."""
+    events = TraceEvent.objects.filter(linked_batches=batch, event_type=TraceEvent.EventType.TRANSFORMATION)
+    return {e.payload["output"]["lot"]: e for e in events.order_by("event_time", "id")}
+
+
+@transaction.atomic
+def record_packing(*, actor: User, batch: HarvestBatch, packed_at: dt.datetime, cases: int,
+                   packs_per_case: int, pack_unit: str = "box", lot: str | None = None,
+                   region: Region | None = None) -> TraceEvent:
+    """EPCIS AggregationEvent(s): packs of the batch (or of a lot processed from it) go into cases.
+
+    One recorded packing run of `cases` × `packs_per_case`; the EPCIS export gives one
+    AggregationEvent per case (parentID = the case, childEPCs = its packs).
+    """
+    batch = HarvestBatch.objects.select_for_update().select_related("plot__producer__village").get(pk=batch.pk)
+    _check_can_record_chain(actor, batch)
+    for name, value, top in (("cases", cases, 500), ("packs_per_case", packs_per_case, 200)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+            raise ValidationFailed(f"{name}: a whole number from 1 to {top}.", details={"field": name})
+    if cases * packs_per_case > MAX_PACKS_PER_EVENT:
+        raise ValidationFailed(f"At most {MAX_PACKS_PER_EVENT} packs per packing run.", details={"field": "cases"})
+    if pack_unit not in HarvestBatch.Unit.values:
+        raise ValidationFailed("pack_unit: unknown unit.", details={"field": "pack_unit"})
+    packed_at = _aware(packed_at, field="packed_at", not_before=batch.harvested_on)
+    if lot is not None:
+        if lot not in transformation_outputs(batch):
+            raise ValidationFailed("lot: not a lot processed from this batch.", details={"field": "lot"})
+        processed = transformation_outputs(batch)[lot]
+        if packed_at < processed.event_time:
+            raise ValidationFailed("packed_at: before the lot was processed.", details={"field": "packed_at"})
+    runs = TraceEvent.objects.filter(batch=batch, event_type=TraceEvent.EventType.AGGREGATION)
+    first_case = 1 + sum(int(e.payload.get("cases", 0)) for e in runs)
+    return _create_event(
+        batch=batch,
+        event_type=TraceEvent.EventType.AGGREGATION,
+        biz_step=TraceEvent.BizStep.PACKING,
+        action="ADD",
+        event_time=packed_at,
+        region=region or batch.plot.producer.village,
+        payload={"cases": cases, "packs_per_case": packs_per_case, "pack_unit": pack_unit, "lot": lot,
+                 "first_case": first_case, "disposition": "container_closed"},
+        recorded_by=actor,
+    )
+
+
+def _coarse_region(region: Region | None) -> Region | None:
+    """Destinations are kept at city level at most: a buyer's county or street is not public."""
+    if region is None:
+        return None
+    return region.ancestor_at("city") or region
+
+
+@transaction.atomic
+def record_shipment(*, batch: HarvestBatch, shipped_at: dt.datetime, carrier: str, region: Region | None,
+                    quantity: object | None = None, unit: str | None = None, reference: str = "") -> TraceEvent:
+    """EPCIS ObjectEvent OBSERVE (shipping, in_transit): goods from `batch` leave the county.
+
+    Called by fulfilment when a parcel is handed to the carrier.
+      batch      the harvest batch the goods come from (its trace code is on the pack)
+      shipped_at aware datetime of the hand-over
+      carrier    carrier name, e.g. "邮政EMS" (no tracking number: it would expose the buyer)
+      region     the destination region (province/city/county); only its city is recorded
+      quantity, unit  optional: how much left (unit defaults to the batch's unit)
+      reference  optional idempotency key, e.g. the shipment id: a second call with the same
+                 reference for the same batch returns the first event instead of recording again.
+    """
+    return _record_movement(batch=batch, at=shipped_at, region=region, quantity=quantity, unit=unit,
+                            reference=reference, receiving=False,
+                            carrier=clean_text(carrier, field="carrier", max_length=50))
+
+
+@transaction.atomic
+def record_receipt(*, batch: HarvestBatch, received_at: dt.datetime, region: Region | None,
+                   quantity: object | None = None, unit: str | None = None, reference: str = "") -> TraceEvent:
+    """EPCIS ObjectEvent OBSERVE (receiving): the buyer signs for goods from `batch`.
+
+    Same arguments as record_shipment (without carrier); `region` is where it arrived, kept at city level.
+    """
+    return _record_movement(batch=batch, at=received_at, region=region, quantity=quantity, unit=unit,
+                            reference=reference, receiving=True, carrier="")
+
+
+def _record_movement(*, batch: HarvestBatch, at: dt.datetime, region: Region | None, quantity: object | None,
+                     unit: str | None, reference: str, receiving: bool, carrier: str) -> TraceEvent:
+    batch = HarvestBatch.objects.select_related("plot__producer__village").get(pk=batch.pk)
+    biz_step = TraceEvent.BizStep.RECEIVING if receiving else TraceEvent.BizStep.SHIPPING
+    reference = clean_text(reference, field="reference", max_length=64, required=False)
+    if reference:
+        existing = TraceEvent.objects.filter(batch=batch, biz_step=biz_step, reference=reference).first()
+        if existing is not None:
+            return existing
+    at = _aware(at, field="received_at" if receiving else "shipped_at", not_before=batch.harvested_on)
+    unit = unit or batch.unit
+    if unit not in HarvestBatch.Unit.values:
+        raise ValidationFailed("unit: unknown unit.", details={"field": "unit"})
+    qty = None if quantity is None else clean_decimal(quantity, field="quantity", max_value=Decimal("100000000"))
+    destination = _coarse_region(region)
+    origin = batch.plot.producer.village.ancestor_at("county") or batch.plot.producer.village
+    payload: dict[str, object] = {"disposition": "in_progress" if receiving else "in_transit"}
+    if qty is not None:
+        payload.update(quantity=str(qty), unit=unit)
+    if destination is not None:
+        payload["destination"] = destination.code
+    if carrier:
+        payload["carrier"] = carrier
+    return _create_event(
+        batch=batch,
+        event_type=TraceEvent.EventType.OBJECT,
+        biz_step=biz_step,
+        action="OBSERVE",
+        event_time=at,
+        # Where it was observed: the origin county for shipping, the (city-level) destination on receipt.
+        region=(destination or origin) if receiving else origin,
+        payload=payload,
+        reference=reference,
     )
