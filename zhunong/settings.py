@@ -187,6 +187,13 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rst
 # Live-stream and chat records are kept 3 years by default (China's online-trade rules).
 RECORD_RETENTION_DAYS = int(os.environ.get("RECORD_RETENTION_DAYS", 3 * 365))
 
+# Fulfilment (一件代发): producers ship within N hours of payment or the parcel is flagged late; a shipped
+# parcel is auto-confirmed N days after shipping; a delivered order completes (after-sales window closes)
+# N days after delivery.
+FULFILMENT_SHIP_WITHIN_HOURS = int(os.environ.get("FULFILMENT_SHIP_WITHIN_HOURS", 48))
+FULFILMENT_AUTO_CONFIRM_DAYS = int(os.environ.get("FULFILMENT_AUTO_CONFIRM_DAYS", 10))
+FULFILMENT_AUTO_COMPLETE_DAYS = int(os.environ.get("FULFILMENT_AUTO_COMPLETE_DAYS", 7))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,338 @@
+"""Reads for fulfilment and after-sales, and who may see or handle what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from zhunong.accounts import roles
+from zhunong.accounts.models import User
+from zhunong.accounts.selectors import is_platform_admin, region_q, user_covers_region
+
+from .models import (
+    AfterSalesRequest,
+    Complaint,
+    ComplaintStatus,
+    Pledge,
+    PledgeClaim,
+    Review,
+    Shipment,
+    ShipmentStatus,
+)
+
+# ---------------------------------------------------------------- permissions
+
+
+def _managed_producer_q(user: User, field: str) -> Q:
+    """A producer the user manages, directly or as manager of a co-op the producer is a member of
+    (a co-op often packs and posts for its member households)."""
+    return Q(**{f"{field}__managers": user}) | Q(**{f"{field}__cooperatives__managers": user})
+
+
+def scope_by_producer(qs: QuerySet, user: User, *, producer_field: str = "producer",
+                      region_field: str = "producer__village") -> QuerySet:
+    """Back-office scoping: platform admin everything; county staff their region; producer managers the
+    producers they (or their co-op) manage; anyone else nothing."""
+    if not user.is_authenticated:
+        return qs.none()
+    if is_platform_admin(user):
+        return qs
+    cond = Q(pk__in=[])
+    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
+        cond |= region_q(user, region_field) or Q()
+    if user.has_role(roles.PRODUCER_MANAGER):
+        cond |= _managed_producer_q(user, producer_field)
+    return qs.filter(cond).distinct()
+
+
+def manages(user: User, producer) -> bool:  # noqa: ANN001
+    """The user is a manager of this producer or of a co-op it belongs to."""
+    if not (user.is_authenticated and user.has_role(roles.PRODUCER_MANAGER)):
+        return False
+    return bool(producer.managers.filter(pk=user.pk).exists()
+                or producer.cooperatives.filter(managers=user).exists())
+
+
+def is_county_staff_for(user: User, region) -> bool:  # noqa: ANN001
+    if is_platform_admin(user):
+        return True
+    return user.has_role(roles.COUNTY_OPERATOR) and user_covers_region(user, region)
+
+
+def can_handle_producer(user: User, producer) -> bool:  # noqa: ANN001
+    """May pack/ship this producer's parcels and decide its after-sales requests."""
+    if not user.is_authenticated:
+        return False
+    return is_county_staff_for(user, producer.village) or manages(user, producer)
+
+
+# ---------------------------------------------------------------- shipments
+
+
+def shipments_for(user: User) -> QuerySet[Shipment]:
+    return scope_by_producer(Shipment.objects.all(), user).select_related("order", "producer")
+
+
+def packing_list(user: User, *, include_done: bool = False) -> QuerySet[Shipment]:
+    """The user's shipments to pack and post, most urgent first, with their lines."""
+    qs = shipments_for(user)
+    if not include_done:
+        qs = qs.filter(status__in=Shipment.OPEN_STATUSES)
+    return qs.prefetch_related("items__line__product").order_by("deadline", "id")
+
+
+def get_shipment(shipment_id: object) -> Shipment:
+    from .errors import ShipmentNotFound
+
+    try:
+        return Shipment.objects.select_related("order", "producer__village").get(pk=int(shipment_id))
+    except (Shipment.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise ShipmentNotFound()
+
+
+def order_shipments(order) -> QuerySet[Shipment]:  # noqa: ANN001
+    return order.shipments.select_related("producer").prefetch_related("items__line__product").order_by("id")
+
+
+def late_shipments(user: User) -> QuerySet[Shipment]:
+    return shipments_for(user).filter(late=True).order_by("-deadline")
+
+
+def overdue_unflagged(now=None) -> QuerySet[Shipment]:  # noqa: ANN001
+    """Open shipments past their deadline that have not been flagged yet."""
+    now = now or timezone.now()
+    return Shipment.objects.filter(status__in=Shipment.OPEN_STATUSES, deadline__lt=now, late=False)
+
+
+@dataclass(frozen=True)
+class ProducerRecord:
+    """A producer's after-sales record, as the county operator sees it."""
+
+    producer_id: int
+    producer_name: str
+    shipments: int
+    late: int
+    complaints: int
+    after_sales: int
+    reviews: int
+    rating: Decimal | None
+
+    @property
+    def late_rate(self) -> Decimal | None:
+        if not self.shipments:
+            return None
+        return (Decimal(self.late) / Decimal(self.shipments) * 100).quantize(Decimal("0.1"))
+
+
+def producer_records(user: User) -> list[ProducerRecord]:
+    """Per producer the user may see: parcels, late parcels, complaints, after-sales requests, rating.
+
+    Each figure is its own correlated subquery, so joins never multiply one another's rows."""
+    def count_of(model, **filters) -> Subquery:  # noqa: ANN001
+        return Subquery(model.objects.filter(producer=OuterRef("pk"), **filters).order_by()
+                        .values("producer").annotate(n=Count("id")).values("n")[:1])
+
+    rating = Subquery(Review.objects.filter(producer=OuterRef("pk")).order_by().values("producer")
+                      .annotate(a=Avg("rating")).values("a")[:1])
+    rows = _producers_for(user).annotate(
+        n_shipments=Coalesce(Subquery(Shipment.objects.filter(producer=OuterRef("pk"))
+                                      .exclude(status=ShipmentStatus.CANCELLED).order_by().values("producer")
+                                      .annotate(n=Count("id")).values("n")[:1]), 0),
+        n_late=Coalesce(count_of(Shipment, late=True), 0),
+        n_complaints=Coalesce(count_of(Complaint), 0),
+        n_after_sales=Coalesce(count_of(AfterSalesRequest), 0),
+        n_reviews=Coalesce(count_of(Review), 0),
+        avg_rating=rating,
+    ).order_by("-n_late", "-n_complaints", "id")
+    return [ProducerRecord(producer_id=p.pk, producer_name=p.name, shipments=p.n_shipments, late=p.n_late,
+                           complaints=p.n_complaints, after_sales=p.n_after_sales, reviews=p.n_reviews,
+                           rating=None if p.avg_rating is None
+                           else Decimal(str(p.avg_rating)).quantize(Decimal("0.1")))
+            for p in rows]
+
+
+def _producers_for(user: User) -> QuerySet:
+    from zhunong.producers.models import Producer
+
+    if not user.is_authenticated:
+        return Producer.objects.none()
+    if is_platform_admin(user):
+        return Producer.objects.all()
+    cond = Q(pk__in=[])
+    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
+        cond |= region_q(user, "village") or Q()
+    if user.has_role(roles.PRODUCER_MANAGER):
+        cond |= Q(managers=user) | Q(cooperatives__managers=user)
+    return Producer.objects.filter(cond).distinct()
+
+
+# ---------------------------------------------------------------- after-sales, complaints
+
+
+def after_sales_for(user: User) -> QuerySet[AfterSalesRequest]:
+    return scope_by_producer(AfterSalesRequest.objects.all(), user).select_related(
+        "order", "line__product", "producer", "buyer")
+
+
+def open_after_sales_for(user: User) -> QuerySet[AfterSalesRequest]:
+    return after_sales_for(user).filter(status__in=AfterSalesRequest.OPEN_STATUSES)
+
+
+def buyer_after_sales(user: User) -> QuerySet[AfterSalesRequest]:
+    return AfterSalesRequest.objects.filter(buyer=user).select_related("order", "line__product")
+
+
+def complaints_for(user: User) -> QuerySet[Complaint]:
+    """County staff see complaints filed to their county; the platform admin all of them."""
+    if not user.is_authenticated:
+        return Complaint.objects.none()
+    qs = Complaint.objects.select_related("order", "buyer", "producer", "region")
+    if is_platform_admin(user):
+        return qs
+    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
+        q = region_q(user, "region")
+        return qs.filter(q) if q is not None else qs
+    return qs.none()
+
+
+def open_complaints_for(user: User) -> QuerySet[Complaint]:
+    return complaints_for(user).filter(status__in=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS])
+
+
+def get_complaint(complaint_id: object) -> Complaint:
+    from .errors import ComplaintNotFound
+
+    try:
+        return Complaint.objects.select_related("region", "order").get(pk=int(complaint_id))
+    except (Complaint.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise ComplaintNotFound()
+
+
+def get_after_sales(request_id: object) -> AfterSalesRequest:
+    from .errors import AfterSalesNotFound
+
+    try:
+        return AfterSalesRequest.objects.select_related("order", "line", "producer__village").get(
+            pk=int(request_id))
+    except (AfterSalesRequest.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise AfterSalesNotFound()
+
+
+# ---------------------------------------------------------------- reviews
+
+
+def product_reviews(product, *, limit: int | None = 50) -> QuerySet[Review]:  # noqa: ANN001
+    """Visible reviews of a product, newest first — what the product page shows."""
+    qs = Review.objects.filter(product=product, visible=True).select_related("buyer").order_by("-created_at", "-id")
+    return qs[:limit] if limit else qs
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    count: int
+    average: Decimal | None
+    histogram: dict[int, int]
+
+
+def product_rating(product) -> RatingSummary:  # noqa: ANN001
+    """Every review counts toward the rating, hidden ones too (hiding moderates text, not scores)."""
+    rows = Review.objects.filter(product=product).values("rating").annotate(n=Count("id"))
+    histogram = {i: 0 for i in range(5, 0, -1)}
+    for row in rows:
+        histogram[row["rating"]] = row["n"]
+    count = sum(histogram.values())
+    average = None
+    if count:
+        average = (Decimal(sum(k * v for k, v in histogram.items())) / count).quantize(Decimal("0.1"))
+    return RatingSummary(count=count, average=average, histogram=histogram)
+
+
+def reviewable_lines(order):  # noqa: ANN001, ANN201
+    """Lines of the order that are delivered and not yet reviewed."""
+    return [item.line for shipment in order_shipments(order) if shipment.status == ShipmentStatus.DELIVERED
+            for item in shipment.items.all() if not hasattr(item.line, "review")]
+
+
+def mask_name(name: str) -> str:
+    """Reviewer names are shown masked (张*明), as every Chinese shop does."""
+    if not name:
+        return "匿名"
+    if len(name) <= 1:
+        return name + "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_phone(phone: str) -> str:
+    """Packing slips never carry the buyer's full phone number (138****5678)."""
+    digits = phone.strip()
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+# ---------------------------------------------------------------- pledges
+
+
+def stream_pledges(stream) -> QuerySet[Pledge]:  # noqa: ANN001
+    return Pledge.objects.filter(stream=stream).select_related("host__user", "product").order_by("id")
+
+
+def get_pledge(pledge_id: object) -> Pledge:
+    from .errors import PledgeNotFound
+
+    try:
+        return Pledge.objects.select_related("stream__channel__county", "host__user").get(pk=int(pledge_id))
+    except (Pledge.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise PledgeNotFound()
+
+
+def get_claim(claim_id: object) -> PledgeClaim:
+    from .errors import ClaimNotFound
+
+    try:
+        return PledgeClaim.objects.select_related("pledge__stream__channel__county", "pledge__host__user",
+                                                  "order").get(pk=int(claim_id))
+    except (PledgeClaim.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise ClaimNotFound()
+
+
+def claims_for(user: User) -> QuerySet[PledgeClaim]:
+    """County staff see claims against pledges in their county's streams; buyers their own claims."""
+    if not user.is_authenticated:
+        return PledgeClaim.objects.none()
+    qs = PledgeClaim.objects.select_related("pledge__stream", "order", "claimant")
+    if is_platform_admin(user):
+        return qs
+    cond = Q(claimant=user)
+    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
+        q = region_q(user, "pledge__stream__channel__county")
+        if q is not None:
+            cond |= q
+    return qs.filter(cond)
+
+
+def pledges_for(user: User) -> QuerySet[Pledge]:
+    if not user.is_authenticated:
+        return Pledge.objects.none()
+    qs = Pledge.objects.select_related("stream", "host__user")
+    if is_platform_admin(user):
+        return qs
+    cond = Q(host__user=user)
+    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
+        q = region_q(user, "stream__channel__county")
+        if q is not None:
+            cond |= q
+    return qs.filter(cond)
+
+
+def compensated_total(pledge: Pledge) -> Decimal:
+    from django.db.models import Sum
+
+    total = pledge.claims.filter(compensated_amount__isnull=False).aggregate(s=Sum("compensated_amount"))["s"]
+    return total or Decimal("0")
