@@ -39,6 +39,15 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _derive_secret(key: str, purpose: str) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
@@ -159,6 +168,15 @@ else:
         "immediate": env_bool("HUEY_IMMEDIATE", False),
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
+
+# Orders and payments. The inventory backend holds flash-sale and coupon stock: "db" (conditional
+# updates; embedded default), "redis" (atomic Lua; default with REDIS_URL) or "naive" (row lock per
+# attempt; the benchmark's baseline). Unpaid reservations expire after RESERVATION_MINUTES.
+REDIS_PREFIX = os.environ.get("ZHUNONG_REDIS_PREFIX", "zhunong")
+INVENTORY_BACKEND = os.environ.get("ZHUNONG_INVENTORY_BACKEND", "").strip() or ("redis" if REDIS_URL else "db")
+RESERVATION_MINUTES = int(os.environ.get("ZHUNONG_RESERVATION_MINUTES", 15))
+# Shared with the payment gateway for HMAC-SHA256 webhook signatures; derived from SECRET_KEY if unset.
+PAYMENT_WEBHOOK_SECRET = os.environ.get("PAYMENT_WEBHOOK_SECRET") or _derive_secret(SECRET_KEY, "payments.webhook")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]

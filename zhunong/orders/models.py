@@ -35,6 +35,13 @@ class Order(models.Model):
     ship_to_name = models.CharField(_("收货人"), max_length=50, blank=True)
     ship_to_phone = models.CharField(_("收货电话"), max_length=20, blank=True)
     ship_to_address = models.CharField(_("收货地址"), max_length=200, blank=True)
+    coupon = models.ForeignKey("orders.Coupon", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="orders", verbose_name=_("优惠券"))
+    # The stock this order holds: which inventory backend took it, under which reservation token.
+    inventory_backend = models.CharField(max_length=10, default="db", editable=False)
+    reservation_token = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
+    # The gateway's id of the payment applied to this order (set once, by mark_paid).
+    payment_ref = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -56,10 +63,25 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
     refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # This line's share of the order discount: the line's paid amount is line_total - discount_share.
+    discount_share = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    flash_sale = models.ForeignKey("orders.FlashSale", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="order_lines")
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="orderline_quantity_positive")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="orderline_quantity_positive"),
+            models.CheckConstraint(condition=models.Q(refunded_amount__gte=0), name="orderline_refund_nonnegative"),
+        ]
+
+    @property
+    def paid_amount(self):  # noqa: ANN201
+        return self.line_total - self.discount_share
+
+    @property
+    def refundable(self):  # noqa: ANN201
+        return self.paid_amount - self.refunded_amount
 
 
 class OrderTransition(models.Model):
@@ -71,7 +93,183 @@ class OrderTransition(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
     reason = models.CharField(max_length=300, blank=True)
+    # e.g. the lines and amounts of a refund request
+    details = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class FlashSaleStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("倒计时")
+    LIVE = "live", _("抢购中")
+    SOLD_OUT = "sold_out", _("已抢光")
+    ENDED = "ended", _("已结束")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class FlashSale(models.Model):
+    """A flash sale (秒杀) of one pinned product in one stream.
+
+    Its quantity is carved out of the product's stock when the sale is created; whatever is unsold
+    goes back to the product once the sale has ended and its last reservations are resolved (`settled_at`).
+    `remaining` is the sale's stock under the database backends; under Redis the live counter is in
+    Redis and `remaining` is refreshed by reconciliation.
+    """
+
+    stream = models.ForeignKey("live.Stream", on_delete=models.PROTECT, related_name="flash_sales",
+                               verbose_name=_("直播"))
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="flash_sales",
+                                verbose_name=_("商品"))
+    quantity = models.PositiveIntegerField(_("秒杀数量"))
+    remaining = models.PositiveIntegerField(_("剩余"))
+    sale_price = models.DecimalField(_("秒杀价"), max_digits=10, decimal_places=2)
+    reference_price = models.DecimalField(_("30天最低价"), max_digits=10, decimal_places=2)
+    per_buyer_limit = models.PositiveIntegerField(_("每人限购"))
+    below_cost_reason = models.CharField(_("低于成本原因"), max_length=300, blank=True)
+    starts_at = models.DateTimeField(_("开抢时间"), db_index=True)
+    ends_at = models.DateTimeField(_("结束时间"), db_index=True)
+    status = models.CharField(_("状态"), max_length=12, choices=FlashSaleStatus.choices,
+                              default=FlashSaleStatus.SCHEDULED, editable=False, db_index=True)
+    sold_out_at = models.DateTimeField(null=True, blank=True, editable=False)
+    settled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    returned_to_product = models.PositiveIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        verbose_name = _("秒杀")
+        verbose_name_plural = _("秒杀")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sale_price__gt=0), name="flashsale_price_positive"),
+            models.CheckConstraint(condition=models.Q(remaining__lte=models.F("quantity")),
+                                   name="flashsale_remaining_le_quantity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} @ {self.sale_price}"
+
+
+class FlashSaleTransition(models.Model):
+    sale = models.ForeignKey(FlashSale, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=12, choices=FlashSaleStatus.choices)
+    to_status = models.CharField(max_length=12, choices=FlashSaleStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Coupon(models.Model):
+    """An in-room coupon (优惠券) released by the host: one claim per buyer, a fixed number in total."""
+
+    class Kind(models.TextChoices):
+        AMOUNT = "amount", _("满减")
+        PERCENT = "percent", _("折扣")
+
+    stream = models.ForeignKey("live.Stream", on_delete=models.PROTECT, related_name="coupons")
+    code = models.CharField(_("券码"), max_length=16, unique=True)
+    kind = models.CharField(_("类型"), max_length=8, choices=Kind.choices)
+    # Yuan off for `amount`; percent off (1-90) for `percent`.
+    value = models.DecimalField(_("面额"), max_digits=10, decimal_places=2)
+    min_spend = models.DecimalField(_("最低消费"), max_digits=10, decimal_places=2, default=0)
+    total_quantity = models.PositiveIntegerField(_("发放数量"))
+    remaining = models.PositiveIntegerField(_("剩余"))
+    valid_from = models.DateTimeField(_("生效时间"))
+    valid_until = models.DateTimeField(_("失效时间"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("直播间优惠券")
+        verbose_name_plural = _("直播间优惠券")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(value__gt=0), name="coupon_value_positive"),
+            models.CheckConstraint(condition=models.Q(remaining__lte=models.F("total_quantity")),
+                                   name="coupon_remaining_le_total"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CouponClaim(models.Model):
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="claims")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="coupon_claims")
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    # The order that used it; cleared again when that order is cancelled before payment.
+    order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="coupon_claim")
+
+    class Meta:
+        ordering = ["-claimed_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["coupon", "buyer"], name="couponclaim_one_per_buyer")]
+
+
+class ReservationState(models.TextChoices):
+    HELD = "held", _("占用中")
+    COMMITTED = "committed", _("已成交")
+    RELEASED = "released", _("已释放")
+
+
+class InventoryReservation(models.Model):
+    """One reservation token: the database's record of stock taken, for every backend.
+
+    A token is released or committed at most once (a conditional update of `state`), which is what makes
+    returning stock exactly-once even when expiry, cancellation and reconciliation race.
+    """
+
+    token = models.CharField(max_length=40, unique=True)
+    backend = models.CharField(max_length=10)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=10, choices=ReservationState.choices, default=ReservationState.HELD,
+                             db_index=True)
+    reason = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class ReservationItem(models.Model):
+    """What a reservation took from one pool: "product:<id>", "sale:<id>" or "coupon:<id>"."""
+
+    reservation = models.ForeignKey(InventoryReservation, on_delete=models.CASCADE, related_name="items")
+    pool = models.CharField(max_length=40, db_index=True)
+    quantity = models.PositiveIntegerField()
+    # Counted against the buyer's limit for this pool (flash sales, coupons).
+    limited = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class BuyerCount(models.Model):
+    """How many units of a limited pool (a flash sale, a coupon) a buyer holds, for the database backends."""
+
+    pool = models.CharField(max_length=40)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pool", "buyer"], name="buyercount_pool_buyer")]
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to an Idempotency-Key, replayed for every retry with the same key and body."""
+
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+")
+    response = models.JSONField(default=dict)  # the 201 body as first sent
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["buyer", "key"], name="idempotency_buyer_key")]

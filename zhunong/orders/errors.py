@@ -1,0 +1,163 @@
+"""Stable error codes of orders, flash sales, coupons and stock."""
+
+from zhunong.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+
+class SoldOut(Conflict):
+    code = "sold_out"
+    message = "Sold out."
+
+
+class LimitExceeded(Conflict):
+    code = "limit_exceeded"
+    message = "Over the per-buyer purchase limit."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was already used with a different request body."
+
+
+class IdempotencyKeyRequired(ValidationFailed):
+    code = "idempotency_key_required"
+    message = "Send an Idempotency-Key header (1-255 printable characters)."
+
+
+class InvalidQuantity(ValidationFailed):
+    code = "invalid_quantity"
+    message = "Quantity must be a whole number from 1 to 99."
+
+
+class InvalidLines(ValidationFailed):
+    code = "invalid_lines"
+    message = "An order needs 1-20 lines, each product at most once."
+
+
+class ProductUnavailable(NotFound):
+    code = "product_unavailable"
+    message = "No such product, or it is not listed."
+
+
+class ProductNotInStream(ValidationFailed):
+    code = "product_not_in_stream"
+    message = "This product is not sold in this stream."
+
+
+class StreamNotFound(NotFound):
+    code = "stream_not_found"
+    message = "No such stream."
+
+
+class SaleNotStarted(Conflict):
+    code = "sale_not_started"
+    message = "The flash sale has not started yet."
+
+
+class SaleNotActive(Conflict):
+    code = "sale_not_active"
+    message = "The flash sale is not running."
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    message = "No such order."
+
+
+class NotYourOrder(PermissionDenied):
+    code = "not_your_order"
+    message = "This order belongs to someone else."
+
+
+class ReservationExpired(Conflict):
+    code = "reservation_expired"
+    message = "The reservation expired; the stock was released. Place a new order."
+
+
+class AmountMismatch(Conflict):
+    code = "amount_mismatch"
+    message = "The amount paid does not match the order total."
+
+
+class RefundExceedsPaid(Conflict):
+    code = "refund_exceeds_paid"
+    message = "Refunding more than was paid is refused."
+
+
+class InvalidRefund(ValidationFailed):
+    code = "invalid_refund"
+    message = "Refund amounts must be positive and name lines of this order."
+
+
+class NotHostOfStream(PermissionDenied):
+    code = "not_host_of_stream"
+    message = "Only the stream's host can do this."
+
+
+class StreamNotLive(Conflict):
+    code = "stream_not_live"
+    message = "The stream is not live."
+
+
+class ProductNotPinned(Conflict):
+    code = "product_not_pinned"
+    message = "A flash sale is started for the product pinned in the room."
+
+
+class FakeDiscount(ValidationFailed):
+    code = "fake_discount"
+    message = "The sale price must be below the product's lowest price of the last 30 days."
+
+
+class BelowCostWithoutReason(ValidationFailed):
+    code = "below_cost_without_reason"
+    message = "The sale price is below the cost floor; a reason is required."
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+    message = "The product does not have that much stock."
+
+
+class SaleAlreadyRunning(Conflict):
+    code = "sale_already_running"
+    message = "This product already has a flash sale running in this stream."
+
+
+class FlashSaleNotFound(NotFound):
+    code = "flash_sale_not_found"
+    message = "No such flash sale."
+
+
+class CouponNotFound(NotFound):
+    code = "coupon_not_found"
+    message = "No such coupon."
+
+
+class CouponAlreadyClaimed(Conflict):
+    code = "coupon_already_claimed"
+    message = "You already claimed this coupon."
+
+
+class CouponsGone(Conflict):
+    code = "coupons_gone"
+    message = "All coupons have been claimed."
+
+
+class CouponNotClaimed(Conflict):
+    code = "coupon_not_claimed"
+    message = "Claim the coupon in the room before using it."
+
+
+class CouponNotApplicable(Conflict):
+    code = "coupon_not_applicable"
+    message = "The coupon does not apply to this order."
+
+
+class CouponExpired(Conflict):
+    code = "coupon_expired"
+    message = "The coupon is not valid now."
+
+
+class CouponUsed(Conflict):
+    code = "coupon_used"
+    message = "The coupon was already used."

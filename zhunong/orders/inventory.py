@@ -1,0 +1,529 @@
+"""The inventory engine: one interface, three backends chosen by `settings.INVENTORY_BACKEND`.
+
+Stock lives in *pools*: `product:<id>` (catalog Product.stock), `sale:<id>` (a flash sale's carve-out) and
+`coupon:<id>` (an in-room coupon's claims). A reservation takes quantities from several pools at once
+under one token, all or nothing, and respects a per-buyer limit on limited pools (限购, one coupon each).
+
+- `db`: conditional UPDATEs (`... SET remaining = remaining - q WHERE remaining >= q`) inside the order's
+  transaction. Correct on SQLite and PostgreSQL; the embedded default.
+- `redis`: flash-sale and coupon pools are counters in Redis, taken by one atomic Lua script, so sold-out
+  attempts never touch the database; product pools still use the database. The script runs *before* the
+  order's transaction; if that transaction fails the reservation is undone, and if the process dies in
+  between, `reconcile_redis()` finds the orphan token and releases it. The default when REDIS_URL is set.
+- `naive`: SELECT ... FOR UPDATE of the pool row, check in Python, save. Deliberately simple; kept as the
+  benchmark baseline and as a correctness cross-check.
+
+Every backend records the reservation in the database (InventoryReservation + ReservationItem) in the
+order's transaction; release and commit flip its `state` with a conditional update, so stock returns at
+most once whichever of cancel, expiry or reconciliation gets there first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from .errors import LimitExceeded, SoldOut
+from .models import BuyerCount, Coupon, FlashSale, InventoryReservation, ReservationItem, ReservationState
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("db", "redis", "naive")
+
+
+@dataclass(frozen=True)
+class Take:
+    pool: str
+    quantity: int
+    limit: int | None = None  # per-buyer limit of this pool; None: unlimited
+
+    @property
+    def kind(self) -> str:
+        return self.pool.split(":", 1)[0]
+
+    @property
+    def pool_id(self) -> int:
+        return int(self.pool.split(":", 1)[1])
+
+
+def pool(kind: str, pk: int) -> str:
+    return f"{kind}:{pk}"
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+def _sorted(takes: Iterable[Take]) -> list[Take]:
+    # A fixed lock order across pools, so two multi-line orders cannot deadlock on PostgreSQL.
+    return sorted(takes, key=lambda t: t.pool)
+
+
+def _pool_table(kind: str) -> tuple[str, str]:
+    from zhunong.catalog.models import Product
+
+    if kind == "product":
+        return Product._meta.db_table, "stock"
+    if kind == "sale":
+        return FlashSale._meta.db_table, "remaining"
+    if kind == "coupon":
+        return Coupon._meta.db_table, "remaining"
+    raise ValueError(f"unknown pool kind {kind!r}")
+
+
+def _pool_model(kind: str):  # noqa: ANN202
+    from zhunong.catalog.models import Product
+
+    return {"product": Product, "sale": FlashSale, "coupon": Coupon}[kind]
+
+
+class InventoryBackend:
+    """Base: the database record of reservations, shared by all backends."""
+
+    name = "base"
+    #: pools whose counters live outside the database (taken before the order's transaction)
+    external_kinds: frozenset[str] = frozenset()
+
+    # -- reservation: outside, then inside the caller's transaction ------------------------------
+    def reserve_outside(self, *, token: str, buyer_id: int, takes: Sequence[Take]) -> dict[str, int]:
+        """Take the external pools now (Redis); returns {pool: remaining}. Raises SoldOut/LimitExceeded."""
+        return {}
+
+    def undo_outside(self, *, token: str) -> None:
+        """The transaction that was to record `token` failed: give back what reserve_outside took."""
+
+    def reserve_inside(self, *, token: str, buyer_id: int, takes: Sequence[Take]) -> dict[str, int]:
+        """Inside the caller's transaction: take the database pools and record the reservation."""
+        remaining: dict[str, int] = {}
+        for take in _sorted(t for t in takes if t.kind not in self.external_kinds):
+            remaining[take.pool] = self._take_db(take, buyer_id)
+        reservation = InventoryReservation.objects.create(token=token, backend=self.name, buyer_id=buyer_id)
+        ReservationItem.objects.bulk_create(
+            ReservationItem(reservation=reservation, pool=t.pool, quantity=t.quantity, limited=t.limit is not None)
+            for t in takes
+        )
+        return remaining
+
+    def _take_db(self, take: Take, buyer_id: int) -> int:
+        raise NotImplementedError
+
+    # -- resolution ------------------------------------------------------------------------------
+    def release(self, *, token: str, reason: str) -> bool:
+        """Return a held reservation's stock (cancel, expiry). Exactly once; False if not held."""
+        reservation = self._resolve(token, ReservationState.RELEASED, reason)
+        if reservation is None:
+            return False
+        for item in reservation.items.all():
+            if item.pool.split(":", 1)[0] not in self.external_kinds:
+                _give_back_db(item.pool, item.quantity, buyer_id=reservation.buyer_id, limited=item.limited)
+        self._after_release(token)
+        return True
+
+    def commit(self, *, token: str) -> bool:
+        """The reservation became a sale (paid, or a coupon claimed): keep the stock taken for good."""
+        reservation = self._resolve(token, ReservationState.COMMITTED, "committed")
+        if reservation is None:
+            return False
+        self._after_commit(token)
+        return True
+
+    def _resolve(self, token: str, state: str, reason: str) -> InventoryReservation | None:
+        updated = InventoryReservation.objects.filter(token=token, state=ReservationState.HELD).update(
+            state=state, reason=reason[:100], resolved_at=timezone.now())
+        if not updated:
+            return None
+        return InventoryReservation.objects.get(token=token)
+
+    def _after_release(self, token: str) -> None:
+        pass
+
+    def _after_commit(self, token: str) -> None:
+        pass
+
+    # -- pools -----------------------------------------------------------------------------------
+    def load(self, *, pool: str, quantity: int) -> None:
+        """A new sale or coupon pool with `quantity` units (its database row already says so)."""
+
+    def remaining(self, pool: str) -> int:
+        table, column = _pool_table(pool.split(":", 1)[0])
+        model = _pool_model(pool.split(":", 1)[0])
+        return model.objects.filter(pk=int(pool.split(":", 1)[1])).values_list(column, flat=True).first() or 0
+
+    def bought(self, pool: str, buyer_id: int) -> int:
+        return BuyerCount.objects.filter(pool=pool, buyer_id=buyer_id).values_list("quantity", flat=True).first() or 0
+
+    def drain(self, *, pool: str) -> int:
+        """Close a pool for good (a settled flash sale): set it to 0 and return what was left."""
+        kind, pk = pool.split(":", 1)
+        model = _pool_model(kind)
+        _, column = _pool_table(kind)
+        row = model.objects.select_for_update().get(pk=int(pk))
+        left = getattr(row, column)
+        model.objects.filter(pk=row.pk).update(**{column: 0})
+        return left
+
+
+def _give_back_db(pool_key: str, quantity: int, *, buyer_id: int, limited: bool) -> None:
+    kind, pk = pool_key.split(":", 1)
+    model = _pool_model(kind)
+    _, column = _pool_table(kind)
+    model.objects.filter(pk=int(pk)).update(**{column: F(column) + quantity})
+    if limited:
+        BuyerCount.objects.filter(pool=pool_key, buyer_id=buyer_id, quantity__gte=quantity).update(
+            quantity=F("quantity") - quantity)
+
+
+class DbBackend(InventoryBackend):
+    """Conditional updates: the row is decremented only if enough is left, in one statement."""
+
+    name = "db"
+
+    def _take_db(self, take: Take, buyer_id: int) -> int:
+        table, column = _pool_table(take.kind)
+        qn = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {qn(table)} SET {qn(column)} = {qn(column)} - %s "
+                f"WHERE id = %s AND {qn(column)} >= %s RETURNING {qn(column)}",
+                [take.quantity, take.pool_id, take.quantity],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise SoldOut(details={"pool": take.pool})
+        if take.limit is not None:
+            self._count_buyer(take, buyer_id)
+        return int(row[0])
+
+    @staticmethod
+    def _count_buyer(take: Take, buyer_id: int) -> None:
+        if take.quantity > take.limit:  # type: ignore[operator]
+            raise LimitExceeded(details={"pool": take.pool, "limit": take.limit, "bought": 0})
+        table = connection.ops.quote_name(BuyerCount._meta.db_table)
+        # One upsert, race-free on both databases: the update only applies while under the limit.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (pool, buyer_id, quantity) VALUES (%s, %s, %s) "
+                f"ON CONFLICT (pool, buyer_id) DO UPDATE SET quantity = {table}.quantity + excluded.quantity "
+                f"WHERE {table}.quantity + excluded.quantity <= %s",
+                [take.pool, buyer_id, take.quantity, take.limit],
+            )
+            applied = cursor.rowcount
+        if applied != 1:
+            raise LimitExceeded(details={"pool": take.pool, "limit": take.limit})
+
+
+class NaiveBackend(InventoryBackend):
+    """Row lock, read, check, write: what one writes first. Correct, and serialises every attempt."""
+
+    name = "naive"
+
+    def _take_db(self, take: Take, buyer_id: int) -> int:
+        model = _pool_model(take.kind)
+        _, column = _pool_table(take.kind)
+        row = model.objects.select_for_update().get(pk=take.pool_id)
+        left = getattr(row, column)
+        if left < take.quantity:
+            raise SoldOut(details={"pool": take.pool})
+        if take.limit is not None:
+            counter, _ = BuyerCount.objects.select_for_update().get_or_create(pool=take.pool, buyer_id=buyer_id)
+            if counter.quantity + take.quantity > take.limit:
+                raise LimitExceeded(details={"pool": take.pool, "limit": take.limit, "bought": counter.quantity})
+            counter.quantity += take.quantity
+            counter.save(update_fields=["quantity"])
+        setattr(row, column, left - take.quantity)
+        row.save(update_fields=[column])
+        return left - take.quantity
+
+
+# ---------------------------------------------------------------------------------------------------
+# Redis
+
+# KEYS: reservations hash, then (stock, buyers) per take. ARGV: token, payload, buyer, then (qty, limit).
+_RESERVE = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {2} end
+local n = (#KEYS - 1) / 2
+for i = 1, n do
+  local s = redis.call('GET', KEYS[2*i])
+  if not s then return {-3, i} end
+  local q = tonumber(ARGV[2 + 2*i])
+  if tonumber(s) < q then return {-1, i, tonumber(s)} end
+  local lim = tonumber(ARGV[3 + 2*i])
+  if lim >= 0 then
+    local have = tonumber(redis.call('HGET', KEYS[2*i + 1], ARGV[3]) or '0')
+    if have + q > lim then return {-2, i, have} end
+  end
+end
+local out = {0}
+for i = 1, n do
+  local q = tonumber(ARGV[2 + 2*i])
+  out[i + 1] = redis.call('DECRBY', KEYS[2*i], q)
+  if tonumber(ARGV[3 + 2*i]) >= 0 then redis.call('HINCRBY', KEYS[2*i + 1], ARGV[3], q) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return out
+"""
+
+# KEYS: reservations hash. ARGV: token, key prefix, mode ("release" gives the stock back, "commit" keeps it).
+# Keys are built inside the script from the stored payload (one Redis, not a cluster).
+_RESOLVE = """
+local payload = redis.call('HGET', KEYS[1], ARGV[1])
+if not payload then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+if ARGV[3] == 'release' then
+  local r = cjson.decode(payload)
+  for _, item in ipairs(r['i']) do
+    redis.call('INCRBY', ARGV[2] .. item[1] .. ':stock', item[2])
+    if item[3] == 1 then
+      local left = redis.call('HINCRBY', ARGV[2] .. item[1] .. ':buyers', tostring(r['b']), -item[2])
+      if left <= 0 then redis.call('HDEL', ARGV[2] .. item[1] .. ':buyers', tostring(r['b'])) end
+    end
+  end
+end
+return 1
+"""
+
+# KEYS: stock. Drain a pool: return what is left and leave 0 behind.
+_DRAIN = """
+local s = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], 0)
+return tonumber(s or '0')
+"""
+
+
+@cache
+def redis_client():  # noqa: ANN201
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+class RedisBackend(InventoryBackend):
+    name = "redis"
+    external_kinds = frozenset({"sale", "coupon"})
+
+    def __init__(self) -> None:
+        self.prefix = f"{settings.REDIS_PREFIX}:inv:"
+        self.reservations_key = self.prefix + "reservations"
+        client = redis_client()
+        self._reserve = client.register_script(_RESERVE)
+        self._resolve_script = client.register_script(_RESOLVE)
+        self._drain = client.register_script(_DRAIN)
+
+    @property
+    def client(self):  # noqa: ANN201
+        return redis_client()
+
+    def stock_key(self, pool: str) -> str:
+        return f"{self.prefix}{pool}:stock"
+
+    def buyers_key(self, pool: str) -> str:
+        return f"{self.prefix}{pool}:buyers"
+
+    def reserve_outside(self, *, token: str, buyer_id: int, takes: Sequence[Take]) -> dict[str, int]:
+        external = _sorted(t for t in takes if t.kind in self.external_kinds)
+        if not external:
+            return {}
+        for take in external:
+            if take.limit is not None and take.quantity > take.limit:
+                raise LimitExceeded(details={"pool": take.pool, "limit": take.limit, "bought": 0})
+        keys = [self.reservations_key]
+        args: list[object] = [token, json.dumps({"b": buyer_id, "t": int(time.time()),
+                                                 "i": [[t.pool, t.quantity, int(t.limit is not None)]
+                                                       for t in external]}), buyer_id]
+        for take in external:
+            keys += [self.stock_key(take.pool), self.buyers_key(take.pool)]
+            args += [take.quantity, -1 if take.limit is None else take.limit]
+        for _attempt in range(2):
+            result = self._reserve(keys=keys, args=args)
+            code = int(result[0])
+            if code == -3:  # the counter is missing (Redis restarted empty): rebuild it from the database
+                self.rebuild(pool=external[int(result[1]) - 1].pool)
+                continue
+            break
+        if code == -1:
+            raise SoldOut(details={"pool": external[int(result[1]) - 1].pool})
+        if code == -2:
+            take = external[int(result[1]) - 1]
+            raise LimitExceeded(details={"pool": take.pool, "limit": take.limit, "bought": int(result[2])})
+        if code == 2:  # the same token twice: already held
+            return {}
+        if code != 0:
+            raise RuntimeError(f"inventory script returned {result!r}")
+        return {t.pool: int(v) for t, v in zip(external, result[1:], strict=True)}
+
+    def undo_outside(self, *, token: str) -> None:
+        self._resolve_script(keys=[self.reservations_key], args=[token, self.prefix, "release"])
+
+    def _after_release(self, token: str) -> None:
+        transaction.on_commit(lambda: self._redis_resolve(token, "release"))
+
+    def _after_commit(self, token: str) -> None:
+        transaction.on_commit(lambda: self._redis_resolve(token, "commit"))
+
+    def _redis_resolve(self, token: str, mode: str) -> None:
+        try:
+            self._resolve_script(keys=[self.reservations_key], args=[token, self.prefix, mode])
+        except Exception:  # the database is already right; reconciliation repeats this later
+            log.exception("could not %s reservation %s in Redis", mode, token)
+
+    def load(self, *, pool: str, quantity: int) -> None:
+        def _set() -> None:
+            pipe = self.client.pipeline()
+            pipe.set(self.stock_key(pool), quantity)
+            pipe.delete(self.buyers_key(pool))
+            pipe.execute()
+
+        if pool.split(":", 1)[0] in self.external_kinds:
+            transaction.on_commit(_set)
+
+    def rebuild(self, *, pool: str) -> None:
+        """Recreate a pool's counters from the database after Redis lost them (SET NX: first one wins)."""
+        kind, pk = pool.split(":", 1)
+        total = _pool_model(kind).objects.filter(pk=int(pk)).values_list(
+            "quantity" if kind == "sale" else "total_quantity", flat=True).first()
+        if total is None:
+            raise SoldOut(details={"pool": pool})
+        taken_items = ReservationItem.objects.filter(
+            pool=pool, reservation__state__in=[ReservationState.HELD, ReservationState.COMMITTED])
+        taken = taken_items.aggregate(n=Sum("quantity"))["n"] or 0
+        if kind == "sale":
+            sale = FlashSale.objects.get(pk=int(pk))
+            if sale.settled_at is not None:
+                taken = total  # settled: what was left went back to the product
+        if not self.client.set(self.stock_key(pool), max(0, total - taken), nx=True):
+            return  # another process rebuilt it first
+        per_buyer = taken_items.filter(limited=True).values("reservation__buyer_id").annotate(n=Sum("quantity"))
+        mapping = {str(r["reservation__buyer_id"]): r["n"] for r in per_buyer}
+        if mapping:
+            self.client.hset(self.buyers_key(pool), mapping=mapping)
+
+    def remaining(self, pool: str) -> int:
+        if pool.split(":", 1)[0] not in self.external_kinds:
+            return super().remaining(pool)
+        value = self.client.get(self.stock_key(pool))
+        return super().remaining(pool) if value is None else int(value)
+
+    def bought(self, pool: str, buyer_id: int) -> int:
+        if pool.split(":", 1)[0] not in self.external_kinds:
+            return super().bought(pool, buyer_id)
+        value = self.client.hget(self.buyers_key(pool), str(buyer_id))
+        return int(value or 0)
+
+    def drain(self, *, pool: str) -> int:
+        if pool.split(":", 1)[0] not in self.external_kinds:
+            return super().drain(pool=pool)
+        left = int(self._drain(keys=[self.stock_key(pool)]))
+        super().drain(pool=pool)  # keep the row's mirror at 0 as well
+        return left
+
+    def pending_tokens(self) -> dict[str, dict]:
+        """Every token Redis holds stock for, with its payload."""
+        out = {}
+        for token, payload in self.client.hscan_iter(self.reservations_key, count=500):
+            out[token.decode()] = json.loads(payload)
+        return out
+
+
+_INSTANCES: dict[str, InventoryBackend] = {}
+
+
+def get_backend(name: str | None = None) -> InventoryBackend:
+    name = name or settings.INVENTORY_BACKEND
+    if name not in BACKENDS:
+        raise ValueError(f"unknown inventory backend {name!r}; choose one of {BACKENDS}")
+    if name == "redis" and not settings.REDIS_URL:
+        raise ValueError("the redis inventory backend needs REDIS_URL")
+    backend = _INSTANCES.get(name)
+    if backend is None:
+        backend = {"db": DbBackend, "redis": RedisBackend, "naive": NaiveBackend}[name]()
+        _INSTANCES[name] = backend
+    return backend
+
+
+@dataclass
+class ReconcileReport:
+    orphans_released: int = 0
+    released_replayed: int = 0
+    committed_replayed: int = 0
+    mirrors_updated: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def reconcile_redis(*, grace_seconds: int = 120, dry_run: bool = False) -> ReconcileReport:
+    """Bring Redis and the database back into agreement after crashes and lost messages.
+
+    - a token Redis holds but the database never recorded (the process died between the Lua script and
+      the commit), older than `grace_seconds`: its stock goes back, and a released reservation is recorded
+      so stock accounting still adds up;
+    - a token the database released or committed but Redis still holds (the process died after commit):
+      the release/commit is applied to Redis now;
+    - the database mirrors (`FlashSale.remaining`, `Coupon.remaining`) are refreshed from Redis.
+    """
+    backend = get_backend("redis")
+    assert isinstance(backend, RedisBackend)
+    report = ReconcileReport()
+    now = time.time()
+    pending = backend.pending_tokens()
+    states = dict(InventoryReservation.objects.filter(token__in=list(pending)).values_list("token", "state"))
+    for token, payload in pending.items():
+        state = states.get(token)
+        if state is None:
+            if now - payload.get("t", now) < grace_seconds:
+                continue  # probably a request still between the script and its commit
+            report.orphans_released += 1
+            if not dry_run:
+                _record_orphan(backend, token, payload)
+        elif state == ReservationState.RELEASED:
+            report.released_replayed += 1
+            if not dry_run:
+                backend._redis_resolve(token, "release")
+        elif state == ReservationState.COMMITTED:
+            report.committed_replayed += 1
+            if not dry_run:
+                backend._redis_resolve(token, "commit")
+    if not dry_run:
+        report.mirrors_updated = refresh_mirrors(backend)
+    return report
+
+
+@transaction.atomic
+def _record_orphan(backend: RedisBackend, token: str, payload: dict) -> None:
+    reservation, created = InventoryReservation.objects.get_or_create(
+        token=token, defaults={"backend": backend.name, "buyer_id": payload["b"], "state": ReservationState.RELEASED,
+                               "reason": "orphan (never recorded)", "resolved_at": timezone.now()})
+    if created:
+        ReservationItem.objects.bulk_create(
+            ReservationItem(reservation=reservation, pool=p, quantity=q, limited=bool(lim))
+            for p, q, lim in payload["i"])
+    if reservation.state == ReservationState.RELEASED:
+        transaction.on_commit(lambda: backend._redis_resolve(token, "release"))
+    else:  # recorded meanwhile by a slow request: leave it to the normal path
+        log.info("reservation %s was recorded after all", token)
+
+
+def refresh_mirrors(backend: RedisBackend) -> int:
+    """Copy live Redis counters into the database rows of open sales and coupons (for pages and settling)."""
+    changed = 0
+    for sale in FlashSale.objects.filter(settled_at__isnull=True).only("id", "remaining", "quantity"):
+        value = backend.client.get(backend.stock_key(pool("sale", sale.pk)))
+        if value is not None and int(value) != sale.remaining and 0 <= int(value) <= sale.quantity:
+            changed += FlashSale.objects.filter(pk=sale.pk).update(remaining=int(value))
+    now = timezone.now()
+    for coupon in Coupon.objects.filter(valid_until__gt=now - timezone.timedelta(days=1)).only("id", "remaining",
+                                                                                              "total_quantity"):
+        value = backend.client.get(backend.stock_key(pool("coupon", coupon.pk)))
+        if value is not None and int(value) != coupon.remaining and 0 <= int(value) <= coupon.total_quantity:
+            changed += Coupon.objects.filter(pk=coupon.pk).update(remaining=int(value))
+    return changed

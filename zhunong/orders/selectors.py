@@ -1,0 +1,131 @@
+"""Reads for orders, flash sales and coupons (and the JSON shapes the API and pages share)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from zhunong.accounts.models import User
+
+from . import inventory
+from .errors import CouponNotFound, FlashSaleNotFound, NotYourOrder, OrderNotFound
+from .models import Coupon, FlashSale, Order
+
+
+def orders_of(buyer: User) -> QuerySet[Order]:
+    return Order.objects.filter(buyer=buyer).prefetch_related("lines__product").order_by("-created_at", "-id")
+
+
+def order_for(user: User, order_id: object) -> Order:
+    """The order if `user` may see it (its buyer, the selling side, staff over it); else not found/denied."""
+    from .services import can_view
+
+    try:
+        order = Order.objects.prefetch_related("lines__product", "history").get(pk=int(order_id))
+    except (Order.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise OrderNotFound()
+    if not can_view(user, order):
+        raise NotYourOrder()
+    return order
+
+
+def order_payload(order: Order) -> dict[str, Any]:
+    lines = list(order.lines.all())
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "status": order.status,
+        "stream_id": order.stream_id,
+        "subtotal": str(order.subtotal),
+        "discount": str(order.discount),
+        "total": str(order.total),
+        "refunded_total": str(order.refunded_total),
+        "currency": "CNY",
+        "expires_at": order.expires_at.isoformat() if order.expires_at else None,
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "created_at": (order.created_at or timezone.now()).isoformat(),
+        "coupon_code": order.coupon.code if order.coupon_id else None,
+        "lines": [
+            {
+                "id": line.pk,
+                "product_id": line.product_id,
+                "product_name": line.product.name,
+                "producer_id": line.producer_id,
+                "quantity": line.quantity,
+                "unit_price": str(line.unit_price),
+                "line_total": str(line.line_total),
+                "discount_share": str(line.discount_share),
+                "refunded_amount": str(line.refunded_amount),
+                "flash_sale_id": line.flash_sale_id,
+            }
+            for line in lines
+        ],
+    }
+
+
+def get_sale(sale_id: object) -> FlashSale:
+    try:
+        return FlashSale.objects.select_related("product", "stream").get(pk=int(sale_id))
+    except (FlashSale.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise FlashSaleNotFound()
+
+
+def sale_remaining(sale: FlashSale) -> int:
+    if sale.settled_at is not None:
+        return 0
+    return inventory.get_backend().remaining(inventory.pool("sale", sale.pk))
+
+
+def sale_payload(sale: FlashSale) -> dict[str, Any]:
+    now = timezone.now()
+    remaining = sale_remaining(sale)
+    return {
+        "id": sale.pk,
+        "stream_id": sale.stream_id,
+        "product_id": sale.product_id,
+        "product_name": sale.product.name,
+        "status": sale.status,
+        "quantity": sale.quantity,
+        "remaining": remaining,
+        "sold": sale.quantity - remaining if sale.settled_at is None else sale.quantity - sale.returned_to_product,
+        "sale_price": str(sale.sale_price),
+        "reference_price": str(sale.reference_price),
+        "per_buyer_limit": sale.per_buyer_limit,
+        "starts_at": sale.starts_at.isoformat(),
+        "ends_at": sale.ends_at.isoformat(),
+        "seconds_to_start": max(0, int((sale.starts_at - now).total_seconds())),
+        "seconds_left": max(0, int((sale.ends_at - now).total_seconds())),
+    }
+
+
+def sales_of_stream(stream_id: int) -> QuerySet[FlashSale]:
+    return FlashSale.objects.filter(stream_id=stream_id).select_related("product").order_by("-starts_at", "-id")
+
+
+def get_coupon(coupon_id: object) -> Coupon:
+    try:
+        return Coupon.objects.get(pk=int(coupon_id))
+    except (Coupon.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise CouponNotFound()
+
+
+def coupon_payload(coupon: Coupon) -> dict[str, Any]:
+    return {
+        "id": coupon.pk,
+        "stream_id": coupon.stream_id,
+        "code": coupon.code,
+        "kind": coupon.kind,
+        "value": str(coupon.value),
+        "min_spend": str(coupon.min_spend),
+        "total_quantity": coupon.total_quantity,
+        "remaining": inventory.get_backend().remaining(inventory.pool("coupon", coupon.pk)),
+        "valid_from": coupon.valid_from.isoformat(),
+        "valid_until": coupon.valid_until.isoformat(),
+    }
+
+
+def open_coupons(stream_id: int) -> QuerySet[Coupon]:
+    now = timezone.now()
+    return Coupon.objects.filter(stream_id=stream_id, valid_from__lte=now, valid_until__gt=now)
