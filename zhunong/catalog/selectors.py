@@ -17,8 +17,9 @@ MAX_QUERY_LENGTH = 100
 
 
 def listed_products() -> QuerySet[Product]:
+    # The origin's ancestors are joined too: cards show the county of a village-level origin.
     return (Product.objects.filter(status=ListingStatus.LISTED)
-            .select_related("origin")
+            .select_related("origin__parent__parent__parent__parent")
             .prefetch_related(Prefetch("producers"), "images"))
 
 

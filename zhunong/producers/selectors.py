@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 
 from zhunong.catalog.models import ListingStatus
 from zhunong.core.errors import NotFound
+from zhunong.core.text import has_control_chars
 
 from .errors import UnknownRegion
 from .models import Producer, Region
@@ -26,11 +27,14 @@ class ProducerNotFound(NotFound):
 
 
 def mask_name(name: str) -> str:
-    """Keep the first character of a personal name (鲁某 → 鲁*), as Chinese receipts do."""
+    """Keep only the first character of a payee name (鲁某 → 鲁*, 洋河…合作社 → 洋***).
+
+    At most three stars, so a long name's length does not show either.
+    """
     name = name.strip()
     if len(name) <= 1:
         return "*" * len(name)
-    return name[0] + "*" * (len(name) - 1)
+    return name[0] + "*" * min(len(name) - 1, 3)
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,8 @@ def producers_in_region(path: str) -> list[PublicProducer]:
 
 def get_region_by_code(code: str) -> Region:
     code = (code or "").strip()
-    if not code or len(code) > MAX_REGION_CODE_LENGTH:
+    # PostgreSQL rejects NUL in text parameters; no valid code has control characters anyway.
+    if not code or len(code) > MAX_REGION_CODE_LENGTH or has_control_chars(code):
         raise UnknownRegion()
     try:
         return Region.objects.select_related("parent__parent__parent__parent").get(code=code)

@@ -30,6 +30,17 @@ def local_place(region: Region | None) -> str:
 
 
 @register.filter
+def short_origin(region: Region | None) -> str:
+    """County plus the place itself (胶州市山里村): enough to recognise an origin on a product card."""
+    if region is None:
+        return ""
+    county = region.ancestor_at("county")
+    if county is None or county.pk == region.pk:
+        return region.name
+    return f"{county.name}{region.name}"
+
+
+@register.filter
 def region_trail(region: Region | None) -> list[Region]:
     """Province → … → region, for breadcrumbs."""
     return region.ancestors(include_self=True) if region is not None else []

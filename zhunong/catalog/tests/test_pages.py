@@ -68,8 +68,17 @@ def test_home_shows_only_listed_products(client, world):
     world.listed_product(name="洋河蓝莓")
     world.draft_product(name="蓝莓果酱")
     page = text(client.get("/"))
-    assert "洋河蓝莓" in page
+    assert "洋河蓝莓" in page and "¥39.90" in page and "产地：胶州市" in page
     assert "蓝莓果酱" not in page
+
+
+def test_product_cards_name_the_county_of_a_village_origin(client, world):
+    product = catalog.create_product(actor=world.operator, name="山里村蓝莓", price="39.90", cost_floor="20.00",
+                                     origin=world.village, producers=[world.producer], batches=[world.batch])
+    catalog.submit_for_inspection(actor=world.operator, product=product)
+    world.inspect()
+    page = text(client.get("/search/", {"q": "山里村蓝莓"}))
+    assert "产地：胶州市山里村" in page
 
 
 def test_home_with_nothing_listed_says_so(client, db):
@@ -233,6 +242,14 @@ def test_search_results_are_paginated(client, world):
 def test_search_query_is_escaped(client, catalogue):
     html = client.get("/search/", {"q": "<script>alert(1)</script>"}).content.decode()
     assert "<script>alert(1)</script>" not in html
+
+
+def test_expired_form_gets_a_friendly_page(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/accounts/login/", {"username": "a", "password": "b"})
+    assert response.status_code == 403
+    assert "页面已过期" in text(response)
 
 
 # --- English ----------------------------------------------------------------------------------------
