@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from django.db.models import Prefetch, Q, QuerySet
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
-from django.utils import timezone
-
-from zhunong.live.models import Stream, StreamStatus
 from zhunong.zh.text import search_tokens
 
 from .errors import ProductNotFound
@@ -91,16 +87,3 @@ def products_in_region(path: str) -> QuerySet[Product]:
 def products_of_producer(producer_id: int) -> QuerySet[Product]:
     return listed_products().filter(producers__pk=producer_id).distinct().order_by("-featured", "name", "id")
 
-
-def home_streams(*, now: dt.datetime | None = None, limit: int = 12) -> QuerySet[Stream]:
-    """Streams live now, then upcoming ones by planned start, for the storefront home page.
-
-    A scheduled stream whose planned end has already passed never went live; it is not "upcoming".
-    """
-    now = now or timezone.now()
-    return (Stream.objects
-            .filter(Q(status=StreamStatus.LIVE) | Q(status=StreamStatus.SCHEDULED, planned_end__gte=now))
-            .select_related("host", "channel")
-            .annotate(live_first=Case(When(status=StreamStatus.LIVE, then=Value(0)), default=Value(1),
-                                      output_field=IntegerField()))
-            .order_by("live_first", "planned_start", "id")[:limit])

@@ -8,12 +8,14 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from zhunong.core.text import has_control_chars
+from zhunong.live.selectors import live_streams, upcoming_streams
 from zhunong.quality.selectors import latest_inspection
 
 from . import selectors
 from .errors import ProductNotFound
 
 PAGE_SIZE = 24
+HOME_STREAMS = 12
 
 # The orders app may add `orders/product_detail.html` extending the catalog page to fill its `buy`
 # and `reviews` blocks; until then the catalog template renders them empty.
@@ -21,8 +23,11 @@ PRODUCT_TEMPLATES = ["orders/product_detail.html", "catalog/product_detail.html"
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    # Live now first, then what is coming up soonest (a scheduled stream past its planned end is not).
+    streams = list(live_streams()[:HOME_STREAMS])
+    streams += list(upcoming_streams()[:HOME_STREAMS - len(streams)]) if len(streams) < HOME_STREAMS else []
     return render(request, "catalog/home.html", {
-        "streams": list(selectors.home_streams()),
+        "streams": streams,
         "featured": list(selectors.featured_products()),
     })
 

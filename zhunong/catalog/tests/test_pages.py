@@ -12,7 +12,8 @@ from django.utils import timezone
 from zhunong.accounts import roles
 from zhunong.catalog import services as catalog
 from zhunong.catalog.models import ProductImage
-from zhunong.live.models import Channel, Host, Stream, StreamStatus
+from zhunong.live import services as live_services
+from zhunong.live.models import Channel, Host, Stream
 from zhunong.producers.services import create_plot, create_producer
 from zhunong.testing import make_user
 
@@ -26,15 +27,21 @@ def text(response) -> str:  # noqa: ANN001
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def make_stream(world, *, title: str, status: str, start_in: dt.timedelta, hours: int = 2) -> Stream:  # noqa: ANN001
-    # The live app has no stream services yet; the storefront only reads streams, so rows are enough.
-    channel = Channel.objects.get_or_create(county=world.county, defaults={"name": "胶州市助农直播间"})[0]
-    host_user = make_user(roles.HOST)
-    host = Host.objects.create(user=host_user, channel=channel, kind=Host.Kind.COUNTY_HEAD, title="副县长",
-                               is_public_servant=True)
+def make_stream(world, *, title: str, start_in: dt.timedelta, live: bool = False, end: bool = False,  # noqa: ANN001
+                hours: int = 2) -> Stream:
+    channel = Channel.objects.filter(county=world.county).first() or live_services.create_channel(
+        actor=world.operator, county=world.county, name="胶州市助农直播间")
+    host = live_services.create_host(actor=world.operator, user=make_user(roles.HOST), channel=channel,
+                                     kind=Host.Kind.COUNTY_HEAD, title="副县长")
+    live_services.verify_host(actor=world.operator, host=host, method="gov_real_name")
     start = timezone.now() + start_in
-    return Stream.objects.create(title=title, host=host, channel=channel, planned_start=start,
-                                 planned_end=start + dt.timedelta(hours=hours), status=status)
+    stream = live_services.schedule_stream(actor=world.operator, host=host, title=title, planned_start=start,
+                                           planned_end=start + dt.timedelta(hours=hours))
+    if live or end:
+        stream = live_services.start_stream(stream=stream, actor=world.operator)
+    if end:
+        stream = live_services.end_stream(stream=stream, actor=world.operator)
+    return stream
 
 
 # --- home -------------------------------------------------------------------------------------------
@@ -47,21 +54,30 @@ def test_home_says_honestly_that_no_stream_is_on(client, world):
 
 
 def test_home_lists_live_then_upcoming_streams_with_room_links(client, world):
-    later = make_stream(world, title="明前茶专场", status=StreamStatus.SCHEDULED, start_in=dt.timedelta(days=2))
-    soon = make_stream(world, title="蓝莓采摘季", status=StreamStatus.SCHEDULED, start_in=dt.timedelta(hours=3))
-    live = make_stream(world, title="副县长带你逛山里村", status=StreamStatus.LIVE, start_in=dt.timedelta(hours=-1))
-    make_stream(world, title="已经结束的直播", status=StreamStatus.ENDED, start_in=dt.timedelta(days=-1))
-    make_stream(world, title="过期未开播", status=StreamStatus.SCHEDULED, start_in=dt.timedelta(days=-2))
+    later = make_stream(world, title="明前茶专场", start_in=dt.timedelta(days=2))
+    soon = make_stream(world, title="蓝莓采摘季", start_in=dt.timedelta(hours=3))
+    live = make_stream(world, title="副县长带你逛山里村", start_in=dt.timedelta(minutes=-30), live=True)
+    make_stream(world, title="已经结束的直播", start_in=dt.timedelta(hours=-1), end=True)
+    cancelled = make_stream(world, title="取消的直播", start_in=dt.timedelta(days=1))
+    live_services.cancel_stream(actor=world.operator, stream=cancelled, reason="天气原因")
     response = client.get("/")
     html = response.content.decode()
     page = text(response)
     assert "现在没有正在进行或已预告的直播" not in page
     assert page.index("副县长带你逛山里村") < page.index("蓝莓采摘季") < page.index("明前茶专场")
-    assert "已经结束的直播" not in page and "过期未开播" not in page
+    assert "已经结束的直播" not in page and "取消的直播" not in page
     for stream in (live, soon, later):
         assert f'href="/live/{stream.pk}/"' in html
     assert "直播中" in page and "预告" in page
-    assert "胶州市助农直播间" in page and "副县长" in page
+    assert "胶州市助农直播间" in page and "副县长" in page and "公益直播" in page
+
+
+def test_home_leaves_out_a_scheduled_stream_that_never_started(client, world):
+    stale = make_stream(world, title="过期未开播", start_in=dt.timedelta(minutes=-50), hours=1)
+    # Time passes without the host going live: move the planned end into the past.
+    Stream.objects.filter(pk=stale.pk).update(planned_end=timezone.now() - dt.timedelta(minutes=5))
+    page = text(client.get("/"))
+    assert "过期未开播" not in page and "现在没有正在进行或已预告的直播" in page
 
 
 def test_home_shows_only_listed_products(client, world):
