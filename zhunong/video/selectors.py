@@ -1,0 +1,103 @@
+"""Reads for video: what a player should show, ingest health for hosts and operators, replays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from zhunong.accounts import roles
+from zhunong.accounts.models import User
+from zhunong.accounts.selectors import is_platform_admin, region_q, user_covers_region
+from zhunong.live.models import Stream
+
+from .errors import ReplayNotFound
+from .media import hls_url, replay_media_url
+from .models import Chapter, Ingest, IngestState, RefusedPublish, Replay, ReplayStatus
+from .services import player_state_for
+
+
+def ingest_of(stream: Stream) -> Ingest | None:
+    return Ingest.objects.filter(stream=stream).select_related("current").first()
+
+
+@dataclass(frozen=True)
+class Playback:
+    stream_id: int
+    state: str  # upcoming | live | reconnecting | ended
+    hls_url: str | None
+    replay_id: int | None
+
+    def as_dict(self) -> dict:
+        return {"stream_id": self.stream_id, "state": self.state, "hls_url": self.hls_url,
+                "replay_url": f"/replays/{self.replay_id}/" if self.replay_id else None}
+
+
+def playback(stream: Stream) -> Playback:
+    ingest = ingest_of(stream)
+    state = player_state_for(stream, ingest)
+    # The playlist is named after the stream id (never the key); offered while a publisher is or was just on.
+    url = hls_url(str(stream.pk)) if state in ("live", "reconnecting") else None
+    replay_id = Replay.objects.filter(stream=stream, status=ReplayStatus.READY).values_list("pk", flat=True).first()
+    return Playback(stream_id=stream.pk, state=state, hls_url=url, replay_id=replay_id)
+
+
+def can_watch_ingests(user: User) -> bool:
+    return bool(user.is_authenticated and (is_platform_admin(user) or user.has_role(roles.COUNTY_OPERATOR)))
+
+
+def may_see_ingest(user: User, stream: Stream) -> bool:
+    """The stream's host, or an operator whose region covers the stream's county."""
+    if not user.is_authenticated:
+        return False
+    if stream.host.user_id == user.pk:
+        return True
+    return can_watch_ingests(user) and user_covers_region(user, stream.channel.county)
+
+
+def ingests_for_operator(user: User, *, active_only: bool = True) -> QuerySet[Ingest]:
+    qs = Ingest.objects.select_related("stream", "stream__host__user", "stream__channel", "current")
+    if active_only:
+        qs = qs.filter(state__in=[IngestState.PUBLISHING, IngestState.RECONNECTING])
+    if not can_watch_ingests(user):
+        return qs.none()
+    q = region_q(user, "stream__channel__county")
+    return (qs.filter(q) if q is not None else qs).order_by("stream__planned_start", "id")
+
+
+def refusals_for_operator(user: User, *, limit: int = 50) -> list[RefusedPublish]:
+    if not can_watch_ingests(user):
+        return []
+    qs = RefusedPublish.objects.select_related("stream")
+    if not is_platform_admin(user):
+        # Refusals without a known stream (unknown keys, strangers) are for platform admins only.
+        q = region_q(user, "stream__channel__county")
+        qs = qs.filter(stream__isnull=False).filter(q) if q is not None else qs
+    return list(qs[:limit])
+
+
+def replays_ready() -> QuerySet[Replay]:
+    return (Replay.objects.filter(status=ReplayStatus.READY)
+            .select_related("stream", "stream__host__user", "stream__channel")
+            .prefetch_related(Prefetch("chapters", queryset=Chapter.objects.select_related("product")))
+            .order_by("-stream__ended_at", "-id"))
+
+
+def replay_detail(replay_id: int) -> Replay:
+    replay = replays_ready().filter(pk=replay_id).first()
+    if replay is None:
+        raise ReplayNotFound()
+    return replay
+
+
+def replay_urls(replay: Replay) -> dict[str, str]:
+    return {"video": replay_media_url(replay.video_path), "cover": replay_media_url(replay.cover_path)}
+
+
+def chapters_json(replay: Replay) -> list[dict]:
+    """For the replay page's shelf: which product was shown from when to when."""
+    return [
+        {"id": c.pk, "product_id": c.product_id, "name": c.product.name, "price": str(c.product.price),
+         "start": c.start_s, "end": c.end_s}
+        for c in replay.chapters.all()
+    ]
