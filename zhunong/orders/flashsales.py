@@ -100,8 +100,8 @@ def lowest_recent_price(product, *, now: dt.datetime | None = None) -> Decimal: 
     changes = PriceChange.objects.filter(product=product)
     in_window = changes.filter(at__gte=since).aggregate(low=Min("price"))["low"]
     before = changes.filter(at__lt=since).order_by("-at", "-id").values_list("price", flat=True).first()
-    candidates = [p for p in (in_window, before, product.price) if p is not None]
-    return min(candidates)
+    candidates = [Decimal(p) for p in (in_window, before, product.price) if p is not None]
+    return min(candidates).quantize(Decimal("0.01"))
 
 
 def _sale_payload(sale: FlashSale, remaining: int | None = None) -> dict[str, Any]:
@@ -159,7 +159,7 @@ def start_flash_sale(*, actor: User, stream, product, quantity: int, sale_price:
                              high=COUNTDOWN_RANGE[1])
     duration_minutes = _int(duration_minutes, field="duration_minutes", low=DURATION_RANGE[0],
                             high=DURATION_RANGE[1])
-    price = clean_decimal(sale_price, field="sale_price", max_value=Decimal("1000000"))
+    price = clean_decimal(sale_price, field="sale_price", max_value=Decimal("1000000")).quantize(Decimal("0.01"))
     reason = clean_text(below_cost_reason, field="below_cost_reason", max_length=300, required=False)
     product = Product.objects.select_for_update().get(pk=product.pk)
     now = timezone.now()
@@ -330,10 +330,11 @@ def release_coupon(*, actor: User, stream, kind: str, value: object, total_quant
     _require_live(stream)
     if kind not in Coupon.Kind.values:
         raise ValidationFailed("kind: amount or percent.", details={"field": "kind"})
-    value_d = clean_decimal(value, field="value", max_value=Decimal("10000"))
+    value_d = clean_decimal(value, field="value", max_value=Decimal("10000")).quantize(Decimal("0.01"))
     if kind == Coupon.Kind.PERCENT and (value_d != value_d.to_integral_value() or not 1 <= value_d <= 90):
         raise ValidationFailed("value: a whole percent from 1 to 90.", details={"field": "value"})
-    min_spend_d = clean_decimal(min_spend, field="min_spend", allow_zero=True, max_value=Decimal("1000000"))
+    min_spend_d = clean_decimal(min_spend, field="min_spend", allow_zero=True,
+                                max_value=Decimal("1000000")).quantize(Decimal("0.01"))
     if kind == Coupon.Kind.AMOUNT and min_spend_d and value_d >= min_spend_d:
         raise ValidationFailed("value: must be below the minimum spend.", details={"field": "value"})
     total_quantity = _int(total_quantity, field="total_quantity", low=1, high=MAX_COUPONS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -12,6 +13,11 @@ from zhunong.accounts.models import User
 from . import inventory
 from .errors import CouponNotFound, FlashSaleNotFound, NotYourOrder, OrderNotFound
 from .models import Coupon, FlashSale, Order
+
+
+def money(value: object) -> str:
+    """Amounts in JSON: a string with exactly two decimals ("19.90")."""
+    return f"{Decimal(value):.2f}"
 
 
 def orders_of(buyer: User) -> QuerySet[Order]:
@@ -38,10 +44,10 @@ def order_payload(order: Order) -> dict[str, Any]:
         "number": order.number,
         "status": order.status,
         "stream_id": order.stream_id,
-        "subtotal": str(order.subtotal),
-        "discount": str(order.discount),
-        "total": str(order.total),
-        "refunded_total": str(order.refunded_total),
+        "subtotal": money(order.subtotal),
+        "discount": money(order.discount),
+        "total": money(order.total),
+        "refunded_total": money(order.refunded_total),
         "currency": "CNY",
         "expires_at": order.expires_at.isoformat() if order.expires_at else None,
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
@@ -54,10 +60,10 @@ def order_payload(order: Order) -> dict[str, Any]:
                 "product_name": line.product.name,
                 "producer_id": line.producer_id,
                 "quantity": line.quantity,
-                "unit_price": str(line.unit_price),
-                "line_total": str(line.line_total),
-                "discount_share": str(line.discount_share),
-                "refunded_amount": str(line.refunded_amount),
+                "unit_price": money(line.unit_price),
+                "line_total": money(line.line_total),
+                "discount_share": money(line.discount_share),
+                "refunded_amount": money(line.refunded_amount),
                 "flash_sale_id": line.flash_sale_id,
             }
             for line in lines
@@ -90,8 +96,8 @@ def sale_payload(sale: FlashSale) -> dict[str, Any]:
         "quantity": sale.quantity,
         "remaining": remaining,
         "sold": sale.quantity - remaining if sale.settled_at is None else sale.quantity - sale.returned_to_product,
-        "sale_price": str(sale.sale_price),
-        "reference_price": str(sale.reference_price),
+        "sale_price": money(sale.sale_price),
+        "reference_price": money(sale.reference_price),
         "per_buyer_limit": sale.per_buyer_limit,
         "starts_at": sale.starts_at.isoformat(),
         "ends_at": sale.ends_at.isoformat(),
@@ -117,8 +123,8 @@ def coupon_payload(coupon: Coupon) -> dict[str, Any]:
         "stream_id": coupon.stream_id,
         "code": coupon.code,
         "kind": coupon.kind,
-        "value": str(coupon.value),
-        "min_spend": str(coupon.min_spend),
+        "value": money(coupon.value),
+        "min_spend": money(coupon.min_spend),
         "total_quantity": coupon.total_quantity,
         "remaining": inventory.get_backend().remaining(inventory.pool("coupon", coupon.pk)),
         "valid_from": coupon.valid_from.isoformat(),

@@ -1,0 +1,318 @@
+"""JSON API of orders, flash sales and coupons (mounted under /api/v1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from django.http import HttpRequest, JsonResponse
+from ninja import Header, Path, Query, Router, Schema, Status
+from pydantic import Field
+
+from zhunong.accounts.auth import auth_required
+
+from . import selectors, services
+from .errors import StreamNotFound
+
+router = Router(tags=["orders"])
+
+ID = Field(ge=1, le=2**53)
+MONEY_PATTERN = r"^-?\d+\.\d{2}$"
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    details: dict | None = None
+
+
+class LineIn(Schema):
+    product_id: int = Field(ge=1, le=2**53)
+    # Validated by the service (1-99) so that a bad quantity gets the code `invalid_quantity`.
+    quantity: int = Field(description="1-99; anything else is refused with code invalid_quantity",
+                          ge=-(2**53), le=2**53)
+
+
+class OrderIn(Schema):
+    lines: list[LineIn] = Field(min_length=1, max_length=20)
+    stream_id: int | None = Field(default=None, ge=1, le=2**53)
+    coupon_code: str | None = Field(default=None, max_length=16)
+
+
+class LineOut(Schema):
+    id: int
+    product_id: int
+    product_name: str
+    producer_id: int
+    quantity: int
+    unit_price: str = Field(pattern=MONEY_PATTERN)
+    line_total: str = Field(pattern=MONEY_PATTERN)
+    discount_share: str = Field(pattern=MONEY_PATTERN)
+    refunded_amount: str = Field(pattern=MONEY_PATTERN)
+    flash_sale_id: int | None
+
+
+STATUSES = Literal["reserved", "paid", "shipped", "delivered", "completed", "cancelled", "refund_requested", "refunded"]
+
+
+class OrderOut(Schema):
+    id: int
+    number: str
+    status: STATUSES
+    stream_id: int | None
+    subtotal: str = Field(pattern=MONEY_PATTERN)
+    discount: str = Field(pattern=MONEY_PATTERN)
+    total: str = Field(pattern=MONEY_PATTERN)
+    refunded_total: str = Field(pattern=MONEY_PATTERN)
+    currency: Literal["CNY"]
+    expires_at: dt.datetime | None = Field(description="payment deadline; the reservation expires after it")
+    paid_at: dt.datetime | None
+    created_at: dt.datetime
+    coupon_code: str | None
+    lines: list[LineOut]
+
+
+class TransitionOut(Schema):
+    from_status: str
+    to_status: str
+    actor_id: int | None
+    reason: str
+    at: dt.datetime
+
+
+class OrderDetailOut(OrderOut):
+    history: list[TransitionOut]
+
+
+class OrderListOut(Schema):
+    count: int
+    items: list[OrderOut]
+
+
+class CancelIn(Schema):
+    reason: str = Field(default="", max_length=300)
+
+
+class PaymentSessionOut(Schema):
+    session_id: str
+    provider: str
+    pay_url: str
+    amount: str = Field(pattern=MONEY_PATTERN)
+    status: Literal["open", "paid", "expired"]
+    expires_at: dt.datetime
+
+
+def _detail(order) -> dict:  # noqa: ANN001
+    body = selectors.order_payload(order)
+    body["history"] = [{"from_status": t.from_status, "to_status": t.to_status, "actor_id": t.actor_id,
+                        "reason": t.reason, "at": t.at} for t in order.history.all()]
+    return body
+
+
+@router.post("/orders", response={201: OrderOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+                                  422: ErrorOut}, auth=auth_required, summary="Place an order (reserves stock)")
+def create_order(request: HttpRequest, payload: OrderIn,
+                 idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=255)):  # noqa: ANN201
+    """Reserve stock and create an order in status `reserved`, payable until `expires_at`.
+
+    `Idempotency-Key` makes this exactly-once: the same key with the same body returns the first
+    response again (header `Idempotent-Replayed: true`); with a different body → 409
+    `idempotency_key_reused`. Sold out → 409 `sold_out`; over the per-buyer limit → 409 `limit_exceeded`.
+    """
+    stream = None
+    if payload.stream_id is not None:
+        from zhunong.live.models import Stream
+
+        stream = Stream.objects.filter(pk=payload.stream_id).first()
+        if stream is None:
+            raise StreamNotFound()
+    order = services.create_order(
+        buyer=request.auth, lines=[{"product_id": x.product_id, "quantity": x.quantity} for x in payload.lines],
+        stream=stream, idempotency_key=idempotency_key, coupon_code=payload.coupon_code)
+    # The body as first sent (stored with the idempotency record), byte-for-byte the same on replays.
+    response = JsonResponse(order.first_response, status=201)
+    if order.idempotent_replay:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+@router.get("/orders", response={200: OrderListOut, 401: ErrorOut}, auth=auth_required, summary="My orders")
+def list_orders(request: HttpRequest, limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0, le=10**6)):  # noqa: ANN201
+    qs = selectors.orders_of(request.auth)
+    return {"count": qs.count(), "items": [selectors.order_payload(o) for o in qs[offset:offset + limit]]}
+
+
+@router.get("/orders/{order_id}", response={200: OrderDetailOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+            auth=auth_required, summary="One order (its buyer, the selling side or staff over it)")
+def get_order(request: HttpRequest, order_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
+    return _detail(selectors.order_for(request.auth, order_id))
+
+
+@router.post("/orders/{order_id}/pay", response={201: PaymentSessionOut, 401: ErrorOut, 403: ErrorOut,
+                                                 404: ErrorOut, 409: ErrorOut},
+             auth=auth_required, summary="Start paying: a payment session with the gateway")
+def pay_order(request: HttpRequest, order_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
+    from zhunong.payments.services import start_checkout
+
+    order = selectors.order_for(request.auth, order_id)
+    session = start_checkout(order=order, actor=request.auth)
+    return Status(201, {"session_id": session.session_ref, "provider": session.provider,
+                        "pay_url": session.pay_url, "amount": selectors.money(session.amount),
+                        "status": session.status, "expires_at": session.expires_at})
+
+
+@router.post("/orders/{order_id}/cancel", response={200: OrderOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                                                    409: ErrorOut, 422: ErrorOut},
+             auth=auth_required, summary="Cancel (the buyer before paying; the seller with a reason)")
+def cancel(request: HttpRequest, payload: CancelIn, order_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
+    order = selectors.order_for(request.auth, order_id)
+    order = services.cancel_order(order=order, actor=request.auth, reason=payload.reason)
+    return selectors.order_payload(order)
+
+
+# ---------------------------------------------------------------------------------------------------
+# flash sales
+
+SALE_STATUSES = Literal["scheduled", "live", "sold_out", "ended", "cancelled"]
+
+
+class FlashSaleIn(Schema):
+    product_id: int = Field(ge=1, le=2**53)
+    quantity: int = Field(ge=1, le=100_000)
+    sale_price: Decimal = Field(gt=0, le=1_000_000, max_digits=10, decimal_places=2)
+    per_buyer_limit: int = Field(ge=1, le=99)
+    countdown_seconds: int = Field(ge=10, le=300)
+    duration_minutes: int = Field(ge=1, le=20)
+    below_cost_reason: str = Field(default="", max_length=300)
+
+
+class FlashSaleOut(Schema):
+    id: int
+    stream_id: int
+    product_id: int
+    product_name: str
+    status: SALE_STATUSES
+    quantity: int
+    remaining: int
+    sold: int
+    sale_price: str = Field(pattern=MONEY_PATTERN)
+    reference_price: str = Field(pattern=MONEY_PATTERN, description="lowest price of the last 30 days")
+    per_buyer_limit: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    seconds_to_start: int
+    seconds_left: int
+
+
+class FlashSaleCancelIn(Schema):
+    reason: str = Field(min_length=1, max_length=300)
+
+
+def _stream(stream_id: int):  # noqa: ANN202
+    from zhunong.live.models import Stream
+
+    stream = Stream.objects.select_related("host").filter(pk=stream_id).first()
+    if stream is None:
+        raise StreamNotFound()
+    return stream
+
+
+@router.post("/streams/{stream_id}/flash-sales", response={201: FlashSaleOut, 401: ErrorOut, 403: ErrorOut,
+                                                           404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             auth=auth_required, tags=["flash sales"], summary="The host starts a flash sale of the pinned product")
+def start_flash_sale(request: HttpRequest, payload: FlashSaleIn, stream_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
+    from zhunong.catalog.models import Product
+
+    from .errors import ProductUnavailable
+
+    stream = _stream(stream_id)
+    product = Product.objects.filter(pk=payload.product_id).first()
+    if product is None:
+        raise ProductUnavailable()
+    sale = services.start_flash_sale(
+        actor=request.auth, stream=stream, product=product, quantity=payload.quantity,
+        sale_price=payload.sale_price, per_buyer_limit=payload.per_buyer_limit,
+        countdown_seconds=payload.countdown_seconds, duration_minutes=payload.duration_minutes,
+        below_cost_reason=payload.below_cost_reason)
+    return Status(201, selectors.sale_payload(sale))
+
+
+@router.get("/streams/{stream_id}/flash-sales", response={200: list[FlashSaleOut], 404: ErrorOut}, auth=None,
+            tags=["flash sales"], summary="Flash sales of a stream, newest first")
+def stream_flash_sales(request: HttpRequest, stream_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
+    _stream(stream_id)
+    return [selectors.sale_payload(s) for s in selectors.sales_of_stream(stream_id)[:50]]
+
+
+@router.get("/flash-sales/{sale_id}", response={200: FlashSaleOut, 404: ErrorOut}, auth=None,
+            tags=["flash sales"], summary="A flash sale: price, stock left, countdown")
+def get_flash_sale(request: HttpRequest, sale_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
+    sale = selectors.get_sale(sale_id)
+    if sale.status in ("scheduled", "live"):
+        sale = services.sync_sale(sale_id=sale.pk) or sale
+    return selectors.sale_payload(sale)
+
+
+@router.post("/flash-sales/{sale_id}/cancel", response={200: FlashSaleOut, 401: ErrorOut, 403: ErrorOut,
+                                                        404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             auth=auth_required, tags=["flash sales"], summary="The host cancels a sale")
+def cancel_flash_sale(request: HttpRequest, payload: FlashSaleCancelIn, sale_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
+    sale = services.cancel_flash_sale(actor=request.auth, sale=selectors.get_sale(sale_id), reason=payload.reason)
+    return selectors.sale_payload(sale)
+
+
+# ---------------------------------------------------------------------------------------------------
+# coupons
+
+
+class CouponIn(Schema):
+    kind: Literal["amount", "percent"]
+    value: Decimal = Field(gt=0, le=10_000, max_digits=7, decimal_places=2,
+                           description="yuan off (amount) or whole percent off, 1-90 (percent)")
+    min_spend: Decimal = Field(default=Decimal("0"), ge=0, le=1_000_000, max_digits=9, decimal_places=2)
+    total_quantity: int = Field(ge=1, le=100_000)
+    valid_minutes: int = Field(ge=1, le=1440)
+
+
+class CouponOut(Schema):
+    id: int
+    stream_id: int
+    code: str
+    kind: Literal["amount", "percent"]
+    value: str = Field(pattern=MONEY_PATTERN)
+    min_spend: str = Field(pattern=MONEY_PATTERN)
+    total_quantity: int
+    remaining: int
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+
+
+class ClaimOut(Schema):
+    coupon: CouponOut
+    claimed_at: dt.datetime
+
+
+@router.post("/streams/{stream_id}/coupons", response={201: CouponOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                                                       409: ErrorOut, 422: ErrorOut},
+             auth=auth_required, tags=["coupons"], summary="The host releases in-room coupons")
+def release_coupon(request: HttpRequest, payload: CouponIn, stream_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
+    coupon = services.release_coupon(actor=request.auth, stream=_stream(stream_id), kind=payload.kind,
+                                     value=payload.value, min_spend=payload.min_spend,
+                                     total_quantity=payload.total_quantity, valid_minutes=payload.valid_minutes)
+    return Status(201, selectors.coupon_payload(coupon))
+
+
+@router.get("/streams/{stream_id}/coupons", response={200: list[CouponOut], 404: ErrorOut}, auth=None,
+            tags=["coupons"], summary="Coupons that can be claimed in a stream now")
+def stream_coupons(request: HttpRequest, stream_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
+    _stream(stream_id)
+    return [selectors.coupon_payload(c) for c in selectors.open_coupons(stream_id)[:50]]
+
+
+@router.post("/coupons/{coupon_id}/claim", response={201: ClaimOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                                                     409: ErrorOut},
+             auth=auth_required, tags=["coupons"], summary="Claim a coupon (one per buyer)")
+def claim_coupon(request: HttpRequest, coupon_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
+    claim = services.claim_coupon(buyer=request.auth, coupon=selectors.get_coupon(coupon_id))
+    return Status(201, {"coupon": selectors.coupon_payload(claim.coupon), "claimed_at": claim.claimed_at})

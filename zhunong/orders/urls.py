@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("orders/", views.order_list, name="list"),
+    path("orders/buy/", views.buy, name="buy"),
+    path("orders/<int:order_id>/", views.order_detail, name="detail"),
+    path("orders/<int:order_id>/pay/", views.pay, name="pay"),
+    path("orders/<int:order_id>/cancel/", views.cancel, name="cancel"),
+]

@@ -1,0 +1,111 @@
+"""Buyer pages: my orders, one order (pay, cancel), and the buy form's target."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from zhunong.core.errors import DomainError
+
+from . import selectors, services
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.orders_of(request.user), 20).get_page(request.GET.get("page"))
+    return render(request, "orders/order_list.html", {"page": page})
+
+
+def _order(request: HttpRequest, order_id: int):  # noqa: ANN202
+    try:
+        return selectors.order_for(request.user, order_id)
+    except DomainError:
+        raise Http404()
+
+
+@login_required
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _order(request, order_id)
+    return render(request, "orders/order_detail.html", {"order": order, "is_buyer": order.buyer_id == request.user.pk})
+
+
+def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+    target = request.META.get("HTTP_REFERER", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(fallback)
+
+
+@login_required
+@require_POST
+def buy(request: HttpRequest) -> HttpResponse:
+    """The buy box posts here: create the order (its hidden key makes a double submit harmless)."""
+    from zhunong.live.models import Stream
+
+    try:
+        product_id = int(request.POST.get("product_id", ""))
+        quantity = int(request.POST.get("quantity", ""))
+    except ValueError:
+        messages.error(request, "请填写正确的数量。")
+        return _back(request, "/")
+    stream = None
+    if request.POST.get("stream_id"):
+        stream = Stream.objects.filter(pk=request.POST["stream_id"]).first() \
+            if request.POST["stream_id"].isdigit() else None
+    try:
+        order = services.create_order(buyer=request.user, lines=[{"product_id": product_id, "quantity": quantity}],
+                                      stream=stream, idempotency_key=request.POST.get("idempotency_key", ""),
+                                      coupon_code=request.POST.get("coupon_code") or None)
+    except DomainError as exc:
+        messages.error(request, _friendly(exc))
+        return _back(request, "/")
+    return redirect("orders:detail", order.pk)
+
+
+_FRIENDLY = {
+    "sold_out": "手慢了，已经抢光了。",
+    "limit_exceeded": "超过每人限购数量了。",
+    "invalid_quantity": "数量需在 1 到 99 之间。",
+    "sale_not_started": "秒杀还没开始，请等倒计时结束。",
+    "product_unavailable": "这件商品暂时不能购买。",
+    "coupon_not_claimed": "请先在直播间领取这张优惠券。",
+    "coupon_not_applicable": "这张优惠券不适用于本订单。",
+    "coupon_expired": "优惠券不在有效期内。",
+    "coupon_used": "这张优惠券已经用过了。",
+    "coupon_not_found": "没有这张优惠券。",
+}
+
+
+def _friendly(exc: DomainError) -> str:
+    return _FRIENDLY.get(exc.code, str(exc.message))
+
+
+@login_required
+@require_POST
+def pay(request: HttpRequest, order_id: int) -> HttpResponse:
+    from zhunong.payments.services import start_checkout
+
+    order = _order(request, order_id)
+    try:
+        session = start_checkout(order=order, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, _friendly(exc))
+        return redirect("orders:detail", order.pk)
+    return redirect("payments:sandbox_pay", session.session_ref)
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _order(request, order_id)
+    try:
+        services.cancel_order(order=order, actor=request.user, reason=request.POST.get("reason", ""))
+        messages.success(request, "订单已取消，库存已释放。")
+    except DomainError as exc:
+        messages.error(request, _friendly(exc))
+    return redirect("orders:detail", order.pk)
