@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
-from zhunong.zh.text import search_tokens
+from zhunong.zh.text import search_tokens, to_simplified
 
 from .errors import ProductNotFound
 from .models import ListingStatus, Product
@@ -36,6 +36,19 @@ def search_products(q: str, *, base: QuerySet[Product] | None = None) -> QuerySe
     for token in longest:
         cond &= Q(search_text__contains=f" {token} ") | Q(search_text__contains=token)
     return qs.filter(cond)
+
+
+def search_ranked(q: str) -> QuerySet[Product]:
+    """search_products for the search page: products whose name contains the query come first.
+
+    Matching also looks at description, origin and producers, so a one-character query such as 米
+    finds 15-20厘米 koi too; ranking name hits first keeps the rice on top.
+    """
+    wanted = to_simplified((q or "").strip()[:MAX_QUERY_LENGTH])
+    return (search_products(q)
+            .annotate(name_hit=Case(When(name__contains=wanted, then=Value(0)), default=Value(1),
+                                    output_field=IntegerField()))
+            .order_by("name_hit", "-featured", "id"))
 
 
 def get_listed_product(product_id: int) -> Product:

@@ -62,6 +62,6 @@ def search(request: HttpRequest) -> HttpResponse:
         status = 400
     elif q.strip():
         context["search_q"] = q
-        results = selectors.search_products(q.strip()).order_by("-featured", "id")
+        results = selectors.search_ranked(q)
         context["page"] = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "catalog/search.html", context, status=status)

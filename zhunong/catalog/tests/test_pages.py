@@ -219,6 +219,14 @@ def test_search_page_finds_simplified_and_traditional_queries(client, catalogue,
     assert f'href="/p/{catalogue["blueberry" if found == "洋河蓝莓" else "yak"].pk}/"' in response.content.decode()
 
 
+def test_search_lists_name_matches_first(client, world):
+    world.listed_product(name="蓝莓干", description="和敖汉小米一起煮粥。")
+    world.listed_product(name="敖汉小米")
+    page = text(client.get("/search/", {"q": "小米"}))
+    assert "找到 2 件商品" in page
+    assert page.index("敖汉小米 ") < page.index("蓝莓干")
+
+
 def test_search_without_results_says_so(client, catalogue):
     page = text(client.get("/search/", {"q": "苹果"}))
     assert "没有找到与“苹果”相关的在售商品" in page
