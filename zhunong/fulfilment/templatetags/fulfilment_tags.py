@@ -34,3 +34,14 @@ def stars(rating: int) -> str:
     except (TypeError, ValueError):
         return ""
     return "★" * n + "☆" * (5 - n)
+
+
+@register.simple_tag
+def order_parcels(order) -> list:  # noqa: ANN001
+    """`{% order_parcels order as shipments %}`: the order's parcels with their lines."""
+    return list(selectors.order_shipments(order)) if order is not None else []
+
+
+@register.filter
+def get_item(mapping, key):  # noqa: ANN001, ANN201
+    return mapping.get(key) if hasattr(mapping, "get") else None

@@ -1,0 +1,592 @@
+"""JSON API of fulfilment and after-sales (mounted under /api/v1 by zhunong/api.py).
+
+Producers: list their parcels, pack, ship (courier + waybill), report a problem. Buyers: see parcels,
+confirm delivery, ask for a refund, complain, review a delivered line, claim against a host pledge.
+County staff: decide after-sales requests, handle complaints and pledge claims. Every error is
+`{"code", "message", "details"}` with a stable code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from zhunong.accounts.auth import auth_required
+
+from . import selectors, services
+from .errors import LineNotFound, NotYourOrder, NotYourShipment, OrderNotFound, StreamNotFound
+from .models import (
+    AfterSalesKind,
+    AfterSalesReason,
+    AfterSalesRequest,
+    Carrier,
+    Complaint,
+    ComplaintCategory,
+    ComplaintStatus,
+    Pledge,
+    PledgeClaim,
+    PledgeFunding,
+    Review,
+    Shipment,
+    ShipmentStatus,
+)
+
+router = Router(tags=["fulfilment"])
+
+# 64-bit database ids: anything larger cannot exist and must not reach the driver.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Money = Annotated[Decimal, Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)]
+
+ShipmentStatusLit = Literal["pending", "packed", "shipped", "delivered", "exception", "cancelled"]
+CarrierLit = Literal["sf", "ems", "yto", "zto", "sto", "yunda", "jd", "jt", "other"]
+KindLit = Literal["refund_only", "return_refund"]
+ReasonLit = Literal["quality", "damaged", "late", "wrong_item", "over_packaged", "not_as_described", "other"]
+CategoryLit = Literal["quality", "delivery", "packaging", "after_sales", "host", "other"]
+ComplaintStatusLit = Literal["open", "in_progress", "resolved", "dismissed"]
+FundingLit = Literal["host", "platform_fund"]
+
+# Keep the Literal lists and the model choices in step (checked at import, so a drift fails loudly).
+for _lit, _choices in ((ShipmentStatusLit, ShipmentStatus), (CarrierLit, Carrier), (KindLit, AfterSalesKind),
+                       (ReasonLit, AfterSalesReason), (CategoryLit, ComplaintCategory),
+                       (ComplaintStatusLit, ComplaintStatus), (FundingLit, PledgeFunding)):
+    assert set(_lit.__args__) == set(_choices.values), _choices
+
+
+class ErrorOut(Schema):
+    code: str = Field(description="Stable machine-readable error code, e.g. `not_your_shipment`.")
+    message: str
+    details: dict | None = None
+
+
+def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
+    return {status: ErrorOut for status in statuses}
+
+
+# ---------------------------------------------------------------- schemas
+
+
+class ShipmentItemOut(Schema):
+    order_line_id: int
+    product_id: int
+    product_name: str
+    quantity: int
+
+
+class ShipmentOut(Schema):
+    id: int
+    order_id: int
+    order_number: str
+    producer_id: int
+    producer_name: str
+    status: ShipmentStatusLit
+    ship_from: str
+    ship_to_name: str
+    ship_to_phone: str = Field(description="Masked (138****5678): slips and lists never show it in full.")
+    ship_to_address: str
+    carrier: CarrierLit | None
+    tracking_number: str
+    deadline: dt.datetime
+    late: bool
+    shipped_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    items: list[ShipmentItemOut]
+
+
+class ShipmentShipIn(Schema):
+    carrier: CarrierLit
+    tracking_number: str = Field(min_length=1, max_length=40, description="6-40 letters, digits or dashes.")
+
+
+class ShipmentExceptionIn(Schema):
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class AfterSalesIn(Schema):
+    order_line_id: Id
+    kind: KindLit
+    reason: ReasonLit
+    evidence: str = Field(min_length=1, max_length=1000, description="What is wrong; photos are described here.")
+    amount: Money | None = Field(default=None, description="Default: everything still refundable on the line.")
+
+
+class AfterSalesOut(Schema):
+    id: int
+    order_id: int
+    order_line_id: int
+    product_name: str
+    kind: KindLit
+    reason: ReasonLit
+    evidence: str
+    amount: str
+    status: Literal["requested", "approved", "rejected", "refunded"]
+    decision_note: str
+    created_at: dt.datetime
+    refunded_at: dt.datetime | None
+
+
+class AfterSalesApproveIn(Schema):
+    note: str = Field(default="", max_length=300)
+    refund_now: bool = Field(default=True, description="Approve and refund in one step.")
+
+
+class AfterSalesRejectIn(Schema):
+    note: str = Field(min_length=1, max_length=300)
+
+
+class ComplaintIn(Schema):
+    order_id: Id
+    order_line_id: Id | None = None
+    category: CategoryLit
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class ComplaintOut(Schema):
+    id: int
+    order_id: int
+    order_line_id: int | None
+    producer_id: int | None
+    region_id: int
+    category: CategoryLit
+    text: str
+    status: ComplaintStatusLit
+    resolution: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ComplaintStatusIn(Schema):
+    status: ComplaintStatusLit
+    note: str = Field(default="", max_length=500)
+
+
+class ReviewIn(Schema):
+    order_line_id: Id
+    rating: int = Field(ge=1, le=5)
+    text: str = Field(default="", max_length=500)
+
+
+class ReviewOut(Schema):
+    id: int
+    product_id: int
+    rating: int
+    text: str
+    reviewer: str = Field(description="Masked display name.")
+    created_at: dt.datetime
+
+
+class ReviewListOut(Schema):
+    product_id: int
+    count: int
+    average: str | None
+    histogram: dict[str, int]
+    reviews: list[ReviewOut]
+
+
+class PledgeIn(Schema):
+    terms: str = Field(min_length=1, max_length=300)
+    max_per_claim: Money
+    funded_by: FundingLit
+    product_id: Id | None = None
+    total_cap: Money | None = None
+
+
+class PledgeOut(Schema):
+    id: int
+    stream_id: int
+    host_id: int
+    product_id: int | None
+    terms: str
+    max_per_claim: str
+    total_cap: str | None
+    funded_by: FundingLit
+    created_at: dt.datetime
+
+
+class PledgeClaimIn(Schema):
+    order_id: Id
+    amount: Money
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class PledgeClaimOut(Schema):
+    id: int
+    pledge_id: int
+    order_id: int
+    amount: str
+    text: str
+    status: Literal["submitted", "under_review", "upheld", "rejected", "compensated"]
+    decision_reason: str
+    compensated_amount: str | None
+    paid_from: FundingLit | None
+    compensation_ref: str
+    created_at: dt.datetime
+
+
+class PledgeClaimDecisionIn(Schema):
+    upheld: bool
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class PledgeCompensationIn(Schema):
+    amount: Money
+    reference: str = Field(min_length=1, max_length=64, description="The transfer's reference number.")
+
+
+class FulfilmentPage(Schema):
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class ShipmentFilter(FulfilmentPage):
+    status: ShipmentStatusLit | None = None
+    late: bool | None = None
+
+
+# ---------------------------------------------------------------- serialisers
+
+
+def _shipment_out(s: Shipment) -> dict:
+    order = s.order
+    return {
+        "id": s.pk, "order_id": order.pk, "order_number": order.number, "producer_id": s.producer_id,
+        "producer_name": s.producer.name, "status": s.status, "ship_from": s.ship_from,
+        "ship_to_name": order.ship_to_name, "ship_to_phone": selectors.mask_phone(order.ship_to_phone),
+        "ship_to_address": order.ship_to_address, "carrier": s.carrier or None,
+        "tracking_number": s.tracking_number, "deadline": s.deadline, "late": s.late, "shipped_at": s.shipped_at,
+        "delivered_at": s.delivered_at,
+        "items": [{"order_line_id": i.line_id, "product_id": i.line.product_id, "product_name": i.line.product.name,
+                   "quantity": i.quantity} for i in s.items.all()],
+    }
+
+
+def _after_sales_out(r: AfterSalesRequest) -> dict:
+    return {"id": r.pk, "order_id": r.order_id, "order_line_id": r.line_id, "product_name": r.line.product.name,
+            "kind": r.kind, "reason": r.reason, "evidence": r.evidence, "amount": str(r.amount), "status": r.status,
+            "decision_note": r.decision_note, "created_at": r.created_at, "refunded_at": r.refunded_at}
+
+
+def _complaint_out(c: Complaint) -> dict:
+    return {"id": c.pk, "order_id": c.order_id, "order_line_id": c.line_id, "producer_id": c.producer_id,
+            "region_id": c.region_id, "category": c.category, "text": c.text, "status": c.status,
+            "resolution": c.resolution, "created_at": c.created_at, "updated_at": c.updated_at}
+
+
+def _review_out(r: Review) -> dict:
+    return {"id": r.pk, "product_id": r.product_id, "rating": r.rating, "text": r.text,
+            "reviewer": selectors.mask_name(r.buyer.display_name or r.buyer.username), "created_at": r.created_at}
+
+
+def _pledge_out(p: Pledge) -> dict:
+    return {"id": p.pk, "stream_id": p.stream_id, "host_id": p.host_id, "product_id": p.product_id,
+            "terms": p.terms, "max_per_claim": str(p.max_per_claim),
+            "total_cap": None if p.total_cap is None else str(p.total_cap), "funded_by": p.funded_by,
+            "created_at": p.created_at}
+
+
+def _claim_out(c: PledgeClaim) -> dict:
+    return {"id": c.pk, "pledge_id": c.pledge_id, "order_id": c.order_id, "amount": str(c.amount), "text": c.text,
+            "status": c.status, "decision_reason": c.decision_reason,
+            "compensated_amount": None if c.compensated_amount is None else str(c.compensated_amount),
+            "paid_from": c.paid_from or None, "compensation_ref": c.compensation_ref, "created_at": c.created_at}
+
+
+# ---------------------------------------------------------------- lookups
+
+
+def _order(order_id: int):  # noqa: ANN202
+    from zhunong.orders.models import Order
+
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def _own_order(order_id: int, user):  # noqa: ANN001, ANN202
+    order = _order(order_id)
+    if order.buyer_id != user.pk:
+        raise NotYourOrder()
+    return order
+
+
+def _own_line(line_id: int, user):  # noqa: ANN001, ANN202
+    from zhunong.orders.models import OrderLine
+
+    line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
+    if line is None:
+        raise LineNotFound()
+    if line.order.buyer_id != user.pk:
+        raise NotYourOrder()
+    return line
+
+
+def _visible_shipment(shipment_id: int, user) -> Shipment:  # noqa: ANN001
+    shipment = selectors.get_shipment(shipment_id)
+    if shipment.order.buyer_id != user.pk and not selectors.can_handle_producer(user, shipment.producer):
+        raise NotYourShipment()
+    return shipment
+
+
+def _fresh(shipment: Shipment) -> Shipment:
+    return (Shipment.objects.select_related("order", "producer")
+            .prefetch_related("items__line__product").get(pk=shipment.pk))
+
+
+# ---------------------------------------------------------------- shipments
+
+
+@router.get("/fulfilment/shipments", response={200: list[ShipmentOut], **errors(401, 422)}, auth=auth_required,
+            summary="The caller's packing list (producer managers, county staff)")
+def list_shipments(request, filters: Query[ShipmentFilter]):  # noqa: ANN001, ANN201
+    qs = selectors.shipments_for(request.auth).prefetch_related("items__line__product").order_by("deadline", "id")
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.late is not None:
+        qs = qs.filter(late=filters.late)
+    return [_shipment_out(s) for s in qs[filters.offset:filters.offset + filters.limit]]
+
+
+@router.get("/fulfilment/shipments/{shipment_id}", response={200: ShipmentOut, **errors(401, 403, 404, 422)},
+            auth=auth_required)
+def get_shipment(request, shipment_id: Id):  # noqa: ANN001, ANN201
+    return _shipment_out(_fresh(_visible_shipment(shipment_id, request.auth)))
+
+
+@router.post("/fulfilment/shipments/{shipment_id}/pack", response={200: ShipmentOut, **errors(401, 403, 404, 409, 422)},
+             auth=auth_required)
+def pack(request, shipment_id: Id):  # noqa: ANN001, ANN201
+    shipment = services.pack_shipment(actor=request.auth, shipment=selectors.get_shipment(shipment_id))
+    return _shipment_out(_fresh(shipment))
+
+
+@router.post("/fulfilment/shipments/{shipment_id}/ship", response={200: ShipmentOut, **errors(401, 403, 404, 409, 422)},
+             auth=auth_required, summary="Hand the parcel to the courier: courier and waybill number")
+def ship(request, shipment_id: Id, payload: ShipmentShipIn):  # noqa: ANN001, ANN201
+    shipment = services.ship_shipment(actor=request.auth, shipment=selectors.get_shipment(shipment_id),
+                                      carrier=payload.carrier, tracking_number=payload.tracking_number)
+    return _shipment_out(_fresh(shipment))
+
+
+@router.post("/fulfilment/shipments/{shipment_id}/exception",
+             response={200: ShipmentOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+def exception(request, shipment_id: Id, payload: ShipmentExceptionIn):  # noqa: ANN001, ANN201
+    shipment = services.report_exception(actor=request.auth, shipment=selectors.get_shipment(shipment_id),
+                                         reason=payload.reason)
+    return _shipment_out(_fresh(shipment))
+
+
+@router.post("/fulfilment/shipments/{shipment_id}/confirm",
+             response={200: ShipmentOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required,
+             summary="The buyer confirms this parcel arrived")
+def confirm(request, shipment_id: Id):  # noqa: ANN001, ANN201
+    shipment = services.confirm_delivery(actor=request.auth, shipment=selectors.get_shipment(shipment_id))
+    return _shipment_out(_fresh(shipment))
+
+
+@router.get("/fulfilment/orders/{order_id}/shipments", response={200: list[ShipmentOut], **errors(401, 403, 404, 422)},
+            auth=auth_required, summary="The parcels of one order (its buyer or the producers' handlers)")
+def order_shipments(request, order_id: Id):  # noqa: ANN001, ANN201
+    order = _order(order_id)
+    shipments = list(selectors.order_shipments(order))
+    if order.buyer_id != request.auth.pk:
+        shipments = [s for s in shipments if selectors.can_handle_producer(request.auth, s.producer)]
+        if not shipments:
+            raise NotYourOrder()
+    return [_shipment_out(s) for s in shipments]
+
+
+@router.post("/fulfilment/orders/{order_id}/confirm-delivery",
+             response={200: list[ShipmentOut], **errors(401, 403, 404, 409, 422)}, auth=auth_required,
+             summary="The buyer confirms every shipped parcel of the order arrived")
+def confirm_order(request, order_id: Id):  # noqa: ANN001, ANN201
+    order = _order(order_id)
+    shipments = services.confirm_order_delivery(actor=request.auth, order=order)
+    return [_shipment_out(_fresh(s)) for s in shipments]
+
+
+# ---------------------------------------------------------------- after-sales
+
+
+@router.post("/fulfilment/after-sales", response={201: AfterSalesOut, **errors(401, 403, 404, 409, 422)},
+             auth=auth_required, summary="Ask for a refund (or return and refund) of one order line")
+def request_after_sales(request, payload: AfterSalesIn):  # noqa: ANN001, ANN201
+    line = _own_line(payload.order_line_id, request.auth)
+    req = services.request_after_sales(actor=request.auth, line=line, kind=payload.kind, reason=payload.reason,
+                                       evidence=payload.evidence, amount=payload.amount)
+    return Status(201, _after_sales_out(req))
+
+
+@router.get("/fulfilment/after-sales", response={200: list[AfterSalesOut], **errors(401, 422)}, auth=auth_required,
+            summary="The caller's own requests, and those they decide (producers, county staff)")
+def list_after_sales(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
+    user = request.auth
+    ids = set(selectors.buyer_after_sales(user).values_list("pk", flat=True))
+    ids |= set(selectors.after_sales_for(user).values_list("pk", flat=True))
+    qs = AfterSalesRequest.objects.filter(pk__in=ids).select_related("line__product").order_by("-created_at", "-id")
+    return [_after_sales_out(r) for r in qs[page.offset:page.offset + page.limit]]
+
+
+@router.post("/fulfilment/after-sales/{request_id}/approve",
+             response={200: AfterSalesOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+def approve(request, request_id: Id, payload: AfterSalesApproveIn):  # noqa: ANN001, ANN201
+    req = services.approve_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id),
+                                       note=payload.note, refund_now=payload.refund_now)
+    return _after_sales_out(req)
+
+
+@router.post("/fulfilment/after-sales/{request_id}/reject",
+             response={200: AfterSalesOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+def reject(request, request_id: Id, payload: AfterSalesRejectIn):  # noqa: ANN001, ANN201
+    req = services.reject_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id),
+                                      note=payload.note)
+    return _after_sales_out(req)
+
+
+@router.post("/fulfilment/after-sales/{request_id}/refund",
+             response={200: AfterSalesOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+def refund(request, request_id: Id):  # noqa: ANN001, ANN201
+    req = services.refund_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id))
+    return _after_sales_out(req)
+
+
+# ---------------------------------------------------------------- complaints
+
+
+@router.post("/fulfilment/complaints", response={201: ComplaintOut, **errors(401, 403, 404, 409, 422)},
+             auth=auth_required, summary="Complain (投诉) about an order to the county office")
+def file_complaint(request, payload: ComplaintIn):  # noqa: ANN001, ANN201
+    order = _own_order(payload.order_id, request.auth)
+    line = None
+    if payload.order_line_id is not None:
+        line = order.lines.filter(pk=payload.order_line_id).first()
+        if line is None:
+            raise LineNotFound()
+    complaint = services.file_complaint(actor=request.auth, order=order, category=payload.category,
+                                        text=payload.text, line=line)
+    return Status(201, _complaint_out(complaint))
+
+
+@router.get("/fulfilment/complaints", response={200: list[ComplaintOut], **errors(401, 422)}, auth=auth_required,
+            summary="The caller's own complaints, or the county's (county staff)")
+def list_complaints(request, page: Query[FulfilmentPage], status: ComplaintStatusLit | None = None):  # noqa: ANN001, ANN201
+    user = request.auth
+    qs = selectors.complaints_for(user) | Complaint.objects.filter(buyer=user)
+    if status:
+        qs = qs.filter(status=status)
+    qs = qs.order_by("-created_at", "-id")
+    return [_complaint_out(c) for c in qs[page.offset:page.offset + page.limit]]
+
+
+@router.post("/fulfilment/complaints/{complaint_id}/status",
+             response={200: ComplaintOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+def complaint_status(request, complaint_id: Id, payload: ComplaintStatusIn):  # noqa: ANN001, ANN201
+    complaint = services.update_complaint(actor=request.auth, complaint=selectors.get_complaint(complaint_id),
+                                          status=payload.status, note=payload.note)
+    return _complaint_out(complaint)
+
+
+# ---------------------------------------------------------------- reviews
+
+
+@router.post("/fulfilment/reviews", response={201: ReviewOut, **errors(401, 403, 404, 409, 422)},
+             auth=auth_required, summary="Review a delivered order line (once)")
+def create_review(request, payload: ReviewIn):  # noqa: ANN001, ANN201
+    line = _own_line(payload.order_line_id, request.auth)
+    review = services.create_review(actor=request.auth, line=line, rating=payload.rating, text=payload.text)
+    return Status(201, _review_out(review))
+
+
+@router.get("/fulfilment/products/{product_id}/reviews", response={200: ReviewListOut, **errors(404, 422)},
+            auth=None, summary="Public reviews of a product, with its rating")
+def product_reviews(request, product_id: Id, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
+    from zhunong.catalog.errors import ProductNotFound
+    from zhunong.catalog.models import Product
+
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        raise ProductNotFound()
+    summary = selectors.product_rating(product)
+    reviews = selectors.product_reviews(product, limit=None)[page.offset:page.offset + page.limit]
+    return {"product_id": product.pk, "count": summary.count,
+            "average": None if summary.average is None else str(summary.average),
+            "histogram": {str(k): v for k, v in summary.histogram.items()},
+            "reviews": [_review_out(r) for r in reviews]}
+
+
+# ---------------------------------------------------------------- pledges
+
+
+def _stream(stream_id: int):  # noqa: ANN202
+    from zhunong.live.models import Stream
+
+    stream = Stream.objects.select_related("host", "channel__county").filter(pk=stream_id).first()
+    if stream is None:
+        raise StreamNotFound()
+    return stream
+
+
+@router.get("/fulfilment/streams/{stream_id}/pledges", response={200: list[PledgeOut], **errors(404, 422)},
+            auth=None, summary="The host's pledges (先行赔付) carried by a stream")
+def list_pledges(request, stream_id: Id):  # noqa: ANN001, ANN201
+    return [_pledge_out(p) for p in selectors.stream_pledges(_stream(stream_id))]
+
+
+@router.post("/fulfilment/streams/{stream_id}/pledges",
+             response={201: PledgeOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+def create_pledge(request, stream_id: Id, payload: PledgeIn):  # noqa: ANN001, ANN201
+    from zhunong.catalog.errors import ProductNotFound
+    from zhunong.catalog.models import Product
+
+    stream = _stream(stream_id)
+    product = None
+    if payload.product_id is not None:
+        product = Product.objects.filter(pk=payload.product_id).first()
+        if product is None:
+            raise ProductNotFound()
+    pledge = services.create_pledge(actor=request.auth, stream=stream, terms=payload.terms,
+                                    max_per_claim=payload.max_per_claim, funded_by=payload.funded_by,
+                                    product=product, total_cap=payload.total_cap)
+    return Status(201, _pledge_out(pledge))
+
+
+@router.post("/fulfilment/pledges/{pledge_id}/claims", response={201: PledgeClaimOut, **errors(401, 403, 404, 409, 422)},
+             auth=auth_required, summary="A buyer of the stream claims against its pledge")
+def submit_claim(request, pledge_id: Id, payload: PledgeClaimIn):  # noqa: ANN001, ANN201
+    pledge = selectors.get_pledge(pledge_id)
+    order = _own_order(payload.order_id, request.auth)
+    claim = services.submit_claim(actor=request.auth, pledge=pledge, order=order, amount=payload.amount,
+                                  text=payload.text)
+    return Status(201, _claim_out(claim))
+
+
+@router.get("/fulfilment/pledge-claims", response={200: list[PledgeClaimOut], **errors(401, 422)}, auth=auth_required)
+def list_claims(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
+    qs = selectors.claims_for(request.auth).order_by("-created_at", "-id")
+    return [_claim_out(c) for c in qs[page.offset:page.offset + page.limit]]
+
+
+@router.post("/fulfilment/pledge-claims/{claim_id}/review",
+             response={200: PledgeClaimOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+def review_claim(request, claim_id: Id):  # noqa: ANN001, ANN201
+    return _claim_out(services.start_claim_review(actor=request.auth, claim=selectors.get_claim(claim_id)))
+
+
+@router.post("/fulfilment/pledge-claims/{claim_id}/decision",
+             response={200: PledgeClaimOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+def decide_claim(request, claim_id: Id, payload: PledgeClaimDecisionIn):  # noqa: ANN001, ANN201
+    claim = services.decide_claim(actor=request.auth, claim=selectors.get_claim(claim_id), upheld=payload.upheld,
+                                  reason=payload.reason)
+    return _claim_out(claim)
+
+
+@router.post("/fulfilment/pledge-claims/{claim_id}/compensation",
+             response={200: PledgeClaimOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+def compensate_claim(request, claim_id: Id, payload: PledgeCompensationIn):  # noqa: ANN001, ANN201
+    claim = services.compensate_claim(actor=request.auth, claim=selectors.get_claim(claim_id),
+                                      amount=payload.amount, reference=payload.reference)
+    return _claim_out(claim)
+

@@ -1,0 +1,147 @@
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from zhunong.fulfilment import services
+from zhunong.fulfilment.models import AfterSalesRequest, Complaint, PledgeClaim, Review, Shipment
+from zhunong.testing import make_user
+
+from .conftest import make_stream, paid_order
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user) -> Client:  # noqa: ANN001
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_packing_list_shows_only_own_lines(fw):
+    paid_order(fw.buyer, [(fw.product, 2), (fw.product2, 1)])
+    page = _client(fw.manager).get("/fulfilment/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert fw.product.name in html and fw.product2.name not in html
+    assert "138****5678" in html and "13812345678" not in html
+    assert _client(fw.buyer).get("/fulfilment/").status_code == 403
+    assert Client().get("/fulfilment/").status_code == 302  # to the login page
+
+
+def test_ship_form_plain_and_htmx(fw):
+    order = paid_order(fw.buyer, [(fw.product, 1)])
+    shipment = order.shipments.get()
+    client = _client(fw.manager)
+    # htmx: a refused waybill comes back in the row, nothing changes
+    r = client.post(f"/fulfilment/shipments/{shipment.pk}/ship/", {"carrier": "sf", "tracking_number": "1"},
+                    headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "bad_tracking_number" not in r.content.decode()
+    assert f'id="shipment-{shipment.pk}"' in r.content.decode() and "notice error" in r.content.decode()
+    shipment.refresh_from_db()
+    assert shipment.status == "pending"
+    r = client.post(f"/fulfilment/shipments/{shipment.pk}/ship/", {"carrier": "sf", "tracking_number": "SF2020061800"},
+                    headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "SF2020061800" in r.content.decode()
+    shipment.refresh_from_db()
+    assert shipment.status == "shipped"
+    # another producer's manager is refused
+    other = paid_order(fw.buyer, [(fw.product, 1)]).shipments.get()
+    r = _client(fw.manager2).post(f"/fulfilment/shipments/{other.pk}/ship/",
+                                  {"carrier": "sf", "tracking_number": "SF2020061801"})
+    assert r.status_code == 403
+    other.refresh_from_db()
+    assert other.status == "pending"
+    assert client.post("/fulfilment/shipments/99999999999999999999/ship/").status_code == 404
+    assert client.post("/fulfilment/shipments/999999999/ship/").status_code == 404
+
+
+def test_packing_slip_is_printable_and_masks_the_phone(fw):
+    shipment = paid_order(fw.buyer, [(fw.product, 3)]).shipments.get()
+    r = _client(fw.manager).get(f"/fulfilment/shipments/{shipment.pk}/slip/")
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert "@media print" in html and "138****5678" in html and "13812345678" not in html
+    assert fw.world.batch.trace_code in html and "洋河镇山里村蓝莓园冷库" in html
+    assert _client(fw.manager2).get(f"/fulfilment/shipments/{shipment.pk}/slip/").status_code == 403
+
+
+def test_buyer_after_sales_page_flow(fw):
+    order = paid_order(fw.buyer, [(fw.product, 1)])
+    line = order.lines.get()
+    shipment = order.shipments.get()
+    client = _client(fw.buyer)
+    assert client.get(f"/fulfilment/orders/{order.pk}/").status_code == 200
+    assert _client(make_user()).get(f"/fulfilment/orders/{order.pk}/").status_code == 403
+    services.ship_shipment(actor=fw.manager, shipment=shipment, carrier="jd", tracking_number="JD0001234567")
+    r = client.post(f"/fulfilment/shipments/{shipment.pk}/confirm/", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "已签收" in r.content.decode()
+    r = client.post(f"/fulfilment/lines/{line.pk}/review/", {"rating": "9", "text": "好"})
+    assert r.status_code == 302 and not Review.objects.exists()
+    r = client.post(f"/fulfilment/lines/{line.pk}/review/", {"rating": "5", "text": "好吃"}, follow=True)
+    assert "谢谢你的评价" in r.content.decode() and Review.objects.get().rating == 5
+    r = client.post(f"/fulfilment/lines/{line.pk}/after-sales/",
+                    {"kind": "refund_only", "reason": "late", "evidence": "晚了一周才到", "amount": "2"})
+    assert r.status_code == 302 and AfterSalesRequest.objects.get().reason == "late"
+    r = client.post(f"/fulfilment/orders/{order.pk}/complaint/", {"category": "delivery", "text": "太慢"})
+    assert Complaint.objects.count() == 1
+    page = client.get(f"/fulfilment/orders/{order.pk}/").content.decode()
+    assert "好吃" in page and "发货/送达太慢" in page
+
+
+def test_producer_decides_after_sales_on_the_packing_page(fw):
+    order = paid_order(fw.buyer, [(fw.product, 1)])
+    req = services.request_after_sales(actor=fw.buyer, line=order.lines.get(), kind="refund_only",
+                                       reason="damaged", evidence="压坏了", amount="5")
+    assert "压坏了" in _client(fw.manager).get("/fulfilment/").content.decode()
+    r = _client(fw.manager2).post(f"/fulfilment/after-sales/{req.pk}/decide/", {"decision": "approve"})
+    req.refresh_from_db()
+    assert r.status_code == 302 and req.status == "requested"
+    _client(fw.manager).post(f"/fulfilment/after-sales/{req.pk}/decide/", {"decision": "reject", "note": ""})
+    req.refresh_from_db()
+    assert req.status == "requested"  # a rejection needs a reason
+    _client(fw.manager).post(f"/fulfilment/after-sales/{req.pk}/decide/", {"decision": "approve", "note": "抱歉"})
+    req.refresh_from_db()
+    assert req.status == "refunded"
+
+
+def test_operator_pages(fw):
+    order = paid_order(fw.buyer, [(fw.product, 1)])
+    Shipment.objects.filter(order=order).update(deadline=timezone.now() - dt.timedelta(hours=1))
+    services.flag_late_shipments()
+    complaint = services.file_complaint(actor=fw.buyer, order=order, category="delivery", text="三天没发货")
+    stream = make_stream(fw.world, products=[fw.product])
+    pledge = services.create_pledge(actor=stream.host.user, stream=stream, terms="不甜包赔", max_per_claim="20",
+                                    funded_by="host")
+    claim = services.submit_claim(actor=fw.buyer, pledge=pledge,
+                                  order=paid_order(fw.buyer, [(fw.product, 1)], stream=stream), amount="20",
+                                  text="酸")
+    op = _client(fw.operator)
+    html = op.get("/fulfilment/complaints/").content.decode()
+    assert "三天没发货" in html
+    assert _client(fw.manager).get("/fulfilment/complaints/").status_code == 403
+    op.post(f"/fulfilment/complaints/{complaint.pk}/status/", {"status": "resolved", "note": "已督促发货"})
+    complaint.refresh_from_db()
+    assert complaint.status == "resolved"
+    html = op.get("/fulfilment/county/").content.decode()
+    assert order.number in html and "不甜包赔" in html and fw.producer.name in html
+    for action, extra in (("review", {}), ("uphold", {"reason": "抽检糖度不达标"}),
+                          ("compensate", {"amount": "20", "reference": "WX-1"})):
+        op.post(f"/fulfilment/pledge-claims/{claim.pk}/", {"action": action, **extra})
+    claim.refresh_from_db()
+    assert claim.status == "compensated"
+    assert PledgeClaim.objects.get().compensation_ref == "WX-1"
+
+
+def test_reviews_fragment_on_the_product_page(fw):
+    """The storefront includes fulfilment/_reviews.html; the product page shows reviews once it does."""
+    order = paid_order(fw.buyer, [(fw.product, 1)])
+    shipment = order.shipments.get()
+    services.ship_shipment(actor=fw.manager, shipment=shipment, carrier="sf", tracking_number="SF31415926")
+    services.confirm_delivery(actor=fw.buyer, shipment=shipment)
+    services.create_review(actor=fw.buyer, line=order.lines.get(), rating=5, text="山里的味道")
+    from django.template import Context, Template
+
+    html = Template('{% include "fulfilment/_reviews.html" %}').render(Context({"product": fw.product}))
+    assert "山里的味道" in html and "★★★★★" in html

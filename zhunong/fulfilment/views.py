@@ -1,0 +1,362 @@
+"""Fulfilment pages: the producer's packing list, shipping form and packing slip; the buyer's parcels
+and after-sales forms; the county office's complaints, late parcels and pledge claims.
+
+Views parse the form, check who is asking, call one service and render. A refused action (any
+DomainError) changes nothing: the page says why (htmx requests get the fragment back with the
+message; plain form posts redirect with a message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from zhunong.accounts import roles
+from zhunong.accounts.selectors import is_platform_admin
+from zhunong.core.errors import DomainError
+
+from . import selectors, services
+from .models import (
+    AfterSalesKind,
+    AfterSalesReason,
+    AfterSalesRequest,
+    Carrier,
+    ComplaintCategory,
+    ComplaintStatus,
+    Shipment,
+)
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _handler_or_403(user) -> None:  # noqa: ANN001
+    if not (is_platform_admin(user) or user.has_role(roles.PRODUCER_MANAGER) or user.has_role(roles.COUNTY_OPERATOR)):
+        raise DjangoPermissionDenied(_("只有生产者/合作社管理人和县级运营可以查看发货单。"))
+
+
+def _county_staff_or_403(user) -> None:  # noqa: ANN001
+    if not (is_platform_admin(user) or user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR)):
+        raise DjangoPermissionDenied(_("只有县级运营可以查看。"))
+
+
+def _run(request: HttpRequest, action: Callable[[], Any], *, success: str, back: str,
+         fragment: Callable[[str], HttpResponse] | None = None) -> HttpResponse:
+    """Call a service; on a DomainError nothing has changed and the user is told why."""
+    try:
+        action()
+    except DomainError as exc:
+        if fragment is not None and _is_htmx(request):
+            return fragment(str(exc.message))
+        messages.error(request, f"{exc.message} ({exc.code})")
+        return redirect(back)
+    if fragment is not None and _is_htmx(request):
+        return fragment("")
+    messages.success(request, success)
+    return redirect(back)
+
+
+def _field(request: HttpRequest, name: str, max_length: int = 2000) -> str:
+    # Over-long input is cut here and refused by the service's own limits (which are shorter).
+    return request.POST.get(name, "")[:max_length + 1]
+
+
+# ---------------------------------------------------------------- producer: packing list, slip
+
+
+@login_required
+def packing_list(request: HttpRequest) -> HttpResponse:
+    _handler_or_403(request.user)
+    show_all = request.GET.get("all") == "1"
+    shipments = selectors.packing_list(request.user, include_done=show_all)
+    page = Paginator(shipments, 50).get_page(request.GET.get("page"))
+    return render(request, "fulfilment/packing_list.html", {
+        "page": page, "show_all": show_all, "carriers": Carrier.choices,
+        "after_sales": selectors.open_after_sales_for(request.user)[:50],
+    })
+
+
+def _shipment_row(request: HttpRequest, shipment_id: int, error: str = "") -> HttpResponse:
+    shipment = selectors.packing_list(request.user, include_done=True).get(pk=shipment_id)
+    return render(request, "fulfilment/_shipment_row.html",
+                  {"s": shipment, "carriers": Carrier.choices, "error": error})
+
+
+def _handled_shipment(request: HttpRequest, shipment_id: int) -> Shipment:
+    try:
+        shipment = selectors.get_shipment(shipment_id)
+    except DomainError:
+        raise Http404(_("没有这个发货单。"))
+    if not selectors.can_handle_producer(request.user, shipment.producer):
+        raise DjangoPermissionDenied(_("这是其他生产者的发货单。"))
+    return shipment
+
+
+@login_required
+@require_POST
+def ship(request: HttpRequest, shipment_id: int) -> HttpResponse:
+    shipment = _handled_shipment(request, shipment_id)
+    return _run(request, lambda: services.ship_shipment(
+        actor=request.user, shipment=shipment, carrier=_field(request, "carrier", 10),
+        tracking_number=_field(request, "tracking_number", 40)),
+        success=_("已发货：%(n)s") % {"n": shipment.order.number}, back=reverse("fulfilment:packing_list"),
+        fragment=lambda error: _shipment_row(request, shipment.pk, error))
+
+
+@login_required
+@require_POST
+def pack(request: HttpRequest, shipment_id: int) -> HttpResponse:
+    shipment = _handled_shipment(request, shipment_id)
+    return _run(request, lambda: services.pack_shipment(actor=request.user, shipment=shipment),
+                success=_("已打包。"), back=reverse("fulfilment:packing_list"),
+                fragment=lambda error: _shipment_row(request, shipment.pk, error))
+
+
+@login_required
+@require_POST
+def report_exception(request: HttpRequest, shipment_id: int) -> HttpResponse:
+    shipment = _handled_shipment(request, shipment_id)
+    return _run(request, lambda: services.report_exception(actor=request.user, shipment=shipment,
+                                                           reason=_field(request, "reason", 300)),
+                success=_("已登记物流异常。"), back=reverse("fulfilment:packing_list"),
+                fragment=lambda error: _shipment_row(request, shipment.pk, error))
+
+
+@login_required
+def slip(request: HttpRequest, shipment_id: int) -> HttpResponse:
+    """A printable packing slip: what goes in the parcel, from where, to whom (phone masked)."""
+    shipment = _handled_shipment(request, shipment_id)
+    shipment = selectors.packing_list(request.user, include_done=True).get(pk=shipment.pk)
+    from zhunong.producers.models import HarvestBatch
+
+    items = []
+    for item in shipment.items.all():
+        batches = HarvestBatch.objects.filter(products=item.line.product_id, plot__producer=shipment.producer)
+        items.append({"item": item, "product": item.line.product, "batches": list(batches)})
+    return render(request, "fulfilment/slip.html", {"s": shipment, "order": shipment.order, "items": items})
+
+
+@login_required
+@require_POST
+def decide_after_sales(request: HttpRequest, request_id: int) -> HttpResponse:
+    try:
+        req = selectors.get_after_sales(request_id)
+    except DomainError:
+        raise Http404(_("没有这个售后申请。"))
+    note = _field(request, "note", 300)
+    if request.POST.get("decision") == "approve":
+        action = lambda: services.approve_after_sales(actor=request.user, request=req, note=note)  # noqa: E731
+        success = _("已同意并退款。")
+    else:
+        action = lambda: services.reject_after_sales(actor=request.user, request=req, note=note)  # noqa: E731
+        success = _("已拒绝，买家会看到理由。")
+    return _run(request, action, success=success, back=reverse("fulfilment:packing_list"))
+
+
+# ---------------------------------------------------------------- buyer: parcels and after-sales
+
+
+def _own_order(request: HttpRequest, order_id: int):  # noqa: ANN202
+    from zhunong.orders.models import Order
+
+    order = Order.objects.filter(pk=order_id).select_related("stream").first()
+    if order is None:
+        raise Http404(_("没有这个订单。"))
+    if order.buyer_id != request.user.pk:
+        raise DjangoPermissionDenied(_("这不是你的订单。"))
+    return order
+
+
+@login_required
+def order_aftersales(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _own_order(request, order_id)
+    shipments = list(selectors.order_shipments(order))
+    requests = {r.line_id: r for r in AfterSalesRequest.objects.filter(order=order).order_by("created_at")}
+    lines = []
+    for line in order.lines.select_related("product", "producer"):
+        shipment = next((s for s in shipments if any(i.line_id == line.pk for i in s.items.all())), None)
+        lines.append({"line": line, "shipment": shipment, "request": requests.get(line.pk),
+                      "review": getattr(line, "review", None),
+                      "can_review": shipment is not None and shipment.status == "delivered"
+                      and getattr(line, "review", None) is None})
+    pledges = list(selectors.stream_pledges(order.stream)) if order.stream_id else []
+    return render(request, "fulfilment/order_aftersales.html", {
+        "order": order, "shipments": shipments, "lines": lines, "pledges": pledges,
+        "claims": {c.pledge_id: c for c in order.pledge_claims.all()},
+        "complaints": order.complaints.order_by("-created_at"),
+        "kinds": AfterSalesKind.choices, "reasons": AfterSalesReason.choices,
+        "categories": ComplaintCategory.choices,
+    })
+
+
+def _back_to_order(order_id: int) -> str:
+    return reverse("fulfilment:order", args=[order_id])
+
+
+def _order_parcels(request: HttpRequest, order, error: str = "") -> HttpResponse:  # noqa: ANN001
+    return render(request, "fulfilment/_order_parcels.html",
+                  {"order": order, "shipments": list(selectors.order_shipments(order)), "error": error})
+
+
+@login_required
+@require_POST
+def confirm_order(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _own_order(request, order_id)
+    # The button also sits on the orders app's order page (fulfilment/_order_parcels.html); go back there.
+    back = reverse("orders:detail", args=[order.pk]) if request.POST.get("next") == "order" \
+        else _back_to_order(order.pk)
+    return _run(request, lambda: services.confirm_order_delivery(actor=request.user, order=order),
+                success=_("已确认收货，欢迎评价。"), back=back,
+                fragment=lambda error: _order_parcels(request, order, error))
+
+
+@login_required
+@require_POST
+def confirm_shipment(request: HttpRequest, shipment_id: int) -> HttpResponse:
+    try:
+        shipment = selectors.get_shipment(shipment_id)
+    except DomainError:
+        raise Http404(_("没有这个包裹。"))
+    if shipment.order.buyer_id != request.user.pk:
+        raise DjangoPermissionDenied(_("这不是你的包裹。"))
+    return _run(request, lambda: services.confirm_delivery(actor=request.user, shipment=shipment),
+                success=_("已确认收货，欢迎评价。"), back=_back_to_order(shipment.order_id),
+                fragment=lambda error: _order_parcels(request, shipment.order, error))
+
+
+def _own_line(request: HttpRequest, line_id: int):  # noqa: ANN202
+    from zhunong.orders.models import OrderLine
+
+    line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
+    if line is None:
+        raise Http404(_("没有这个商品行。"))
+    if line.order.buyer_id != request.user.pk:
+        raise DjangoPermissionDenied(_("这不是你的订单。"))
+    return line
+
+
+@login_required
+@require_POST
+def request_after_sales(request: HttpRequest, line_id: int) -> HttpResponse:
+    line = _own_line(request, line_id)
+    return _run(request, lambda: services.request_after_sales(
+        actor=request.user, line=line, kind=_field(request, "kind", 20), reason=_field(request, "reason", 20),
+        evidence=_field(request, "evidence", 1000), amount=_field(request, "amount", 20) or None),
+        success=_("售后申请已提交，生产者会尽快处理。"), back=_back_to_order(line.order_id))
+
+
+@login_required
+@require_POST
+def review(request: HttpRequest, line_id: int) -> HttpResponse:
+    line = _own_line(request, line_id)
+    raw = request.POST.get("rating", "")
+    rating: object = int(raw) if raw.isdigit() and len(raw) < 3 else raw
+    return _run(request, lambda: services.create_review(actor=request.user, line=line, rating=rating,
+                                                        text=_field(request, "text", 500)),
+                success=_("谢谢你的评价！"), back=_back_to_order(line.order_id))
+
+
+@login_required
+@require_POST
+def complain(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _own_order(request, order_id)
+    return _run(request, lambda: services.file_complaint(actor=request.user, order=order,
+                                                         category=_field(request, "category", 20),
+                                                         text=_field(request, "text", 2000)),
+                success=_("投诉已提交给县里的运营办公室。"), back=_back_to_order(order.pk))
+
+
+@login_required
+@require_POST
+def claim(request: HttpRequest, pledge_id: int) -> HttpResponse:
+    try:
+        pledge = selectors.get_pledge(pledge_id)
+    except DomainError:
+        raise Http404(_("没有这个承诺。"))
+    raw_order = request.POST.get("order_id", "")
+    order = _own_order(request, int(raw_order)) if raw_order.isdigit() and len(raw_order) < 19 else None
+    if order is None:
+        raise Http404(_("没有这个订单。"))
+    return _run(request, lambda: services.submit_claim(actor=request.user, pledge=pledge, order=order,
+                                                       amount=_field(request, "amount", 20),
+                                                       text=_field(request, "text", 1000)),
+                success=_("赔付申请已提交，县里会审核。"), back=_back_to_order(order.pk))
+
+
+# ---------------------------------------------------------------- county office
+
+
+@login_required
+def complaints(request: HttpRequest) -> HttpResponse:
+    _county_staff_or_403(request.user)
+    status = request.GET.get("status", "")
+    qs = selectors.complaints_for(request.user)
+    if status in ComplaintStatus.values:
+        qs = qs.filter(status=status)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "fulfilment/complaints.html", {
+        "page": page, "status": status, "statuses": ComplaintStatus.choices,
+        # Regulators may read complaints (consumer protection); the county office handles them.
+        "can_handle": is_platform_admin(request.user) or request.user.has_role(roles.COUNTY_OPERATOR),
+    })
+
+
+@login_required
+@require_POST
+def complaint_status(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    try:
+        complaint = selectors.get_complaint(complaint_id)
+    except DomainError:
+        raise Http404(_("没有这个投诉。"))
+    return _run(request, lambda: services.update_complaint(actor=request.user, complaint=complaint,
+                                                           status=_field(request, "status", 20),
+                                                           note=_field(request, "note", 500)),
+                success=_("投诉状态已更新。"), back=reverse("fulfilment:complaints"))
+
+
+@login_required
+def county(request: HttpRequest) -> HttpResponse:
+    """The county operator's view of fulfilment: late parcels, producers' records, pledge claims."""
+    _county_staff_or_403(request.user)
+    return render(request, "fulfilment/county.html", {
+        "late": selectors.late_shipments(request.user).filter(status__in=Shipment.OPEN_STATUSES)[:100],
+        "records": selectors.producer_records(request.user)[:200],
+        "claims": selectors.claims_for(request.user).exclude(claimant=request.user)
+        .exclude(status__in=["rejected", "compensated"])[:100],
+    })
+
+
+@login_required
+@require_POST
+def claim_action(request: HttpRequest, claim_id: int) -> HttpResponse:
+    try:
+        claim_obj = selectors.get_claim(claim_id)
+    except DomainError:
+        raise Http404(_("没有这个赔付申请。"))
+    action = request.POST.get("action")
+    reason = _field(request, "reason", 500)
+    if action == "review":
+        run = lambda: services.start_claim_review(actor=request.user, claim=claim_obj)  # noqa: E731
+    elif action in ("uphold", "reject"):
+        run = lambda: services.decide_claim(actor=request.user, claim=claim_obj,  # noqa: E731
+                                            upheld=action == "uphold", reason=reason)
+    elif action == "compensate":
+        run = lambda: services.compensate_claim(actor=request.user, claim=claim_obj,  # noqa: E731
+                                                amount=_field(request, "amount", 20),
+                                                reference=_field(request, "reference", 64))
+    else:
+        messages.error(request, _("未知操作。"))
+        return redirect("fulfilment:county")
+    return _run(request, run, success=_("已记录。"), back=reverse("fulfilment:county"))
+
