@@ -1,7 +1,7 @@
 """The room's text filter: link removal, a sensitive-word automaton and HTML escaping.
 
 Words come from the editable `SensitiveWord` table. Both the words and the chat text are normalised
-the same way before matching — traditional → simplified (OpenCC), NFKC (full-width → half-width),
+the same way before matching — traditional → simplified (OpenCC), full-width → half-width,
 lower case, and every character that is not a letter or digit dropped — so 加 微 信, 加-微-信 and
 加微信 (or 加微信 in traditional characters) all hit the word 加微信. Matching is one pass of an
 Aho-Corasick automaton written here (no dependency), so the cost does not grow with the list size.
@@ -42,12 +42,28 @@ def _norm_char(ch: str) -> str:
     return ch.lower()
 
 
+def fold(text: str) -> str:
+    """Full-width and other compatibility forms folded (ｗｗｗ．ａ．ｃｏｍ → www.a.com), one character
+    for one character, so positions in the folded text are positions in the original."""
+    out = []
+    for ch in text:
+        n = unicodedata.normalize("NFKC", ch)
+        out.append(n if len(n) == 1 else ch)
+    return "".join(out)
+
+
 def remove_links(text: str) -> tuple[str, int]:
-    """Drop links; return the text (spaces collapsed) and how many links were removed."""
-    cleaned, count = _LINK.subn(" ", text)
-    if count:
-        cleaned = _SPACES.sub(" ", cleaned).strip()
-    return cleaned, count
+    """Drop links (found in the folded text, cut from the original, whose punctuation stays as typed);
+    return the text, spaces collapsed where a link was, and how many links were removed."""
+    spans = [m.span() for m in _LINK.finditer(fold(text))]
+    if not spans:
+        return text, 0
+    parts, last = [], 0
+    for start, end in spans:
+        parts.append(text[last:start])
+        last = end
+    parts.append(text[last:])
+    return _SPACES.sub(" ", " ".join(parts)).strip(), len(spans)
 
 
 @dataclass
@@ -122,6 +138,7 @@ class Automaton:
 
 def _normalize_with_positions(text: str) -> tuple[str, list[int]]:
     """Normalised characters and, for each, its index in `text`."""
+    text = fold(text)
     simplified = to_simplified(text)
     if len(simplified) != len(text):
         # OpenCC converted a phrase to a different length: convert character by character instead,
@@ -147,7 +164,7 @@ class Filtered:
 
 
 def filter_text(text: str, automaton: Automaton | None) -> Filtered:
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFC", text)
     text, links = remove_links(text)
     if automaton is None:
         return Filtered(text=text, blocked=False, hits=[], links_removed=links)

@@ -1,0 +1,455 @@
+"""The room websocket, `/ws/rooms/<stream_id>/` (protocol: docs/live-protocol.md).
+
+The consumer parses and authorises frames, then hands work to the room's hub (chat, likes) or to a
+service (host actions, reports, gifts). It never joins a channel-layer group itself: the hub holds
+the room's one subscription per process and pushes frames into this connection's bounded buffer;
+the connection's writer task sends them, so a slow client only slows itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections import deque
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
+
+from zhunong.core.errors import DomainError, ValidationFailed
+from zhunong.core.text import has_control_chars
+
+from . import services
+from .filtering import filter_text
+from .hub import RoomHub, dumps, get_hub
+from .store import AUTO_MUTE_SECONDS, RATE_MAX, RATE_WINDOW, get_store
+
+MAX_FRAME_CHARS = 2000
+MAX_CHAT_CHARS = 200
+MAX_LIKES_PER_FRAME = 20
+LIKES_PER_SECOND = 20.0
+FRAMES_PER_SECOND = 10.0
+FRAME_BURST = 20.0
+MAX_BAD_FRAMES = 20
+MAX_FLOOD_STRIKES = 50
+# Send buffer, in frames: beyond SOFT a slow client misses chat-only batches, beyond HARD it is closed.
+SOFT_BUFFER = 16
+HARD_BUFFER = 64
+
+CLOSE_BAD_REQUEST = 4400
+CLOSE_BANNED = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_HEARTBEAT = 4408
+CLOSE_ENDED = 4410
+CLOSE_TOO_SLOW = 4429
+
+_VID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+VIEWER_TYPES = {"hb", "chat", "like", "click", "report", "gift"}
+HOST_TYPES = {"pin", "unpin", "announce", "mute", "unmute", "ban", "unban", "delete", "slow_mode",
+              "established_only", "end"}
+
+
+class SendBuffer:
+    """A connection's bounded queue of encoded frames (shared strings: each batch is encoded once).
+
+    Past SOFT_BUFFER frames a slow client misses chat-only batches; at HARD_BUFFER it is closed with
+    4429 (it reconnects and gets a fresh snapshot) rather than slowing the room or growing memory.
+    An int in the queue is a close code: the writer closes the socket when it gets there.
+    """
+
+    def __init__(self) -> None:
+        self.items: deque[str | int] = deque()
+        self.wake = asyncio.Event()
+        self.closing: int | None = None
+        self.skipped = 0
+
+    def push(self, frame: str, *, important: bool) -> None:
+        if self.closing is not None:
+            return
+        n = len(self.items)
+        if n >= HARD_BUFFER:
+            self.items.clear()
+            self.items.append(dumps({"t": "error", "code": "too_slow", "message": "网络太慢，请重新连接"}))
+            self.close_after_flush(CLOSE_TOO_SLOW)
+            return
+        if n >= SOFT_BUFFER and not important:
+            self.skipped += 1
+            return
+        self.items.append(frame)
+        self.wake.set()
+
+    def close_after_flush(self, code: int) -> None:
+        if self.closing is not None:
+            return
+        self.closing = code
+        self.items.append(code)
+        self.wake.set()
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    # No per-connection channel-layer channel: the hub is this process's one member of the room's group.
+    channel_layer_alias = "__live_rooms_use_the_hub__"
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' default dispatch hops to a thread to close stale DB connections on every frame;
+        # this consumer touches the database only through database_sync_to_async, which does that itself.
+        handler = getattr(self, message["type"].replace(".", "_"), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # --- connection --------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self.hub: RoomHub | None = None
+        self.out = SendBuffer()
+        self.last_seen = time.monotonic()
+        self.tokens = FRAME_BURST
+        self.like_tokens = LIKES_PER_SECOND
+        self.last_refill = time.monotonic()
+        self.bad_frames = 0
+        self.flood_strikes = 0
+        self.user_id: int | None = None
+        self.name = ""
+        self.role = "anonymous"
+        self.user = None
+        self.viewer_key = ""
+        await self.accept()
+        self.writer = asyncio.create_task(self._write_loop())
+        raw_id = self.scope["url_route"]["kwargs"].get("stream_id", "")
+        try:
+            stream_id = int(raw_id)
+            if not 0 < stream_id < 2**63:
+                raise ValueError
+        except (TypeError, ValueError):
+            return self._fatal("stream_not_found", "没有这场直播", CLOSE_NOT_FOUND)
+        hub = await get_hub(stream_id)
+        if hub is None:
+            return self._fatal("stream_not_found", "没有这场直播", CLOSE_NOT_FOUND)
+        if hub.status in ("ended", "cancelled"):
+            return self._fatal("stream_ended", "直播已结束", CLOSE_ENDED)
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated and user.is_active:
+            self.user = user
+            self.user_id = user.pk
+            self.name = str(user)
+            self.viewer_key = f"u:{user.pk}"
+            if hub.info["host"]["user_id"] == user.pk:
+                self.role = "host"
+            elif await database_sync_to_async(services.can_moderate)(user, hub.stream):
+                self.role = "staff"
+            else:
+                self.role = "viewer"
+            if self.user_id in hub.bans:
+                return self._fatal("banned", "你已被移出直播间", CLOSE_BANNED)
+        else:
+            vid = parse_qs(self.scope.get("query_string", b"").decode("latin1")).get("vid", [""])[0]
+            # A browser keeps its id across reconnects, so a reconnect is not a new viewer; without one,
+            # each connection is its own viewer.
+            ident = vid if _VID.match(vid) else "conn-" + secrets.token_hex(8)
+            self.viewer_key = "a:" + hashlib.sha256(ident.encode()).hexdigest()[:24]
+        self.hub = hub
+        hub.attach(self)
+
+    async def disconnect(self, code: int) -> None:
+        if self.hub is not None:
+            self.hub.detach(self)
+            self.hub = None
+        if getattr(self, "writer", None) is not None:
+            self.writer.cancel()
+
+    def _fatal(self, code: str, message: str, close_code: int) -> None:
+        self.push(dumps({"t": "error", "code": code, "message": message}), important=True)
+        self.close_after_flush(close_code)
+
+    # --- sending (called by the hub) ---------------------------------------------------------
+
+    def push(self, frame: str, *, important: bool) -> None:
+        self.out.push(frame, important=important)
+
+    def close_after_flush(self, code: int) -> None:
+        self.out.close_after_flush(code)
+
+    @property
+    def closing(self) -> int | None:
+        return self.out.closing
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                await self.out.wake.wait()
+                self.out.wake.clear()
+                while self.out.items:
+                    item = self.out.items.popleft()
+                    if isinstance(item, int):
+                        await self.close(code=item)
+                        return
+                    await self.send(text_data=item)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the peer went away mid-send; disconnect() cleans up
+            return
+
+    def _reply(self, obj: dict[str, Any]) -> None:
+        self.push(dumps(obj), important=True)
+
+    def _error(self, code: str, message: str, ref: Any = None, **extra: Any) -> None:
+        body = {"t": "error", "code": code, "message": message, **extra}
+        if ref is not None:
+            body["ref"] = ref
+        self._reply(body)
+
+    # --- receiving ---------------------------------------------------------------------------
+
+    def _refill(self, now: float) -> None:
+        elapsed = now - self.last_refill
+        self.last_refill = now
+        self.tokens = min(FRAME_BURST, self.tokens + elapsed * FRAMES_PER_SECOND)
+        self.like_tokens = min(LIKES_PER_SECOND, self.like_tokens + elapsed * LIKES_PER_SECOND)
+
+    def _bad(self, code: str, message: str) -> None:
+        self.bad_frames += 1
+        self._error(code, message)
+        if self.bad_frames > MAX_BAD_FRAMES:
+            self._error("too_many_bad_frames", "错误消息过多，连接已关闭")
+            self.close_after_flush(CLOSE_BAD_REQUEST)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.hub is None or self.closing is not None:
+            return
+        now = time.monotonic()
+        self.last_seen = now
+        self._refill(now)
+        if self.tokens < 1:
+            self.flood_strikes += 1
+            if self.flood_strikes == 1 or self.flood_strikes % 10 == 0:
+                self._error("flooding", "发送太频繁，消息被丢弃")
+            if self.flood_strikes > MAX_FLOOD_STRIKES:
+                self.close_after_flush(CLOSE_TOO_SLOW)
+            return
+        self.tokens -= 1
+        if text_data is None:
+            return self._bad("bad_frame", "只接受 JSON 文本帧")
+        if len(text_data) > MAX_FRAME_CHARS:
+            return self._bad("too_large", f"消息过长（最多 {MAX_FRAME_CHARS} 字符）")
+        try:
+            msg = json.loads(text_data)
+        except ValueError:
+            return self._bad("bad_json", "消息不是合法的 JSON")
+        if not isinstance(msg, dict) or not isinstance(msg.get("t"), str):
+            return self._bad("bad_frame", "消息须为带 t 字段的 JSON 对象")
+        kind = msg["t"]
+        ref = msg.get("ref")
+        if not (ref is None or (isinstance(ref, str) and len(ref) <= 40) or
+                (isinstance(ref, int) and not isinstance(ref, bool))):
+            ref = None
+        if kind == "hb":
+            return self._reply({"t": "hb", "viewers": self.hub.viewers})
+        if kind in VIEWER_TYPES:
+            return await getattr(self, f"on_{kind}")(msg, ref)
+        if kind in HOST_TYPES:
+            if self.role not in ("host", "staff"):
+                return self._error("not_moderator", "只有主播和运营可以这样做", ref)
+            return await self.on_host_action(kind, msg, ref)
+        return self._bad("unknown_type", f"未知消息类型: {kind[:30]}")
+
+    def _login_required(self, ref: Any) -> bool:
+        if self.user_id is None:
+            self._error("login_required", "请先登录", ref)
+            return True
+        return False
+
+    async def on_chat(self, msg: dict[str, Any], ref: Any) -> None:
+        hub = self.hub
+        if self._login_required(ref):
+            return
+        if hub.status != "live":
+            return self._error("stream_not_live", "直播尚未开始", ref)
+        text = msg.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return self._error("invalid", "请输入内容", ref)
+        text = text.strip()
+        if len(text) > MAX_CHAT_CHARS:
+            return self._error("too_long", f"最多 {MAX_CHAT_CHARS} 字", ref)
+        if has_control_chars(text) or "\n" in text or "\r" in text:
+            return self._error("invalid", "内容包含控制字符", ref)
+        now = time.time()
+        if self.role == "viewer":
+            until = hub.muted_until(self.user_id, now)
+            if until:
+                return self._error("muted", "你已被禁言", ref, until=_iso(until))
+            if hub.established_minutes:
+                age = (timezone.now() - self.user.date_joined).total_seconds() / 60
+                if age < hub.established_minutes:
+                    return self._error("account_too_new", f"本直播间仅限注册满 {hub.established_minutes} 分钟的用户发言",
+                                       ref)
+            gate = await get_store().chat_gate(hub.stream_id, self.user_id, now, hub.slow_mode)
+            if not gate.ok:
+                if gate.newly_muted:
+                    self._reply({"t": "notice", "code": "rate_limited", "until": _iso(gate.until),
+                                 "message": f"发言太快（{RATE_WINDOW:g} 秒内最多 {RATE_MAX} 条），"
+                                            f"禁言 {AUTO_MUTE_SECONDS:g} 秒"})
+                    asyncio.create_task(self._log_auto_mute())
+                messages = {"muted": "你已被禁言", "slow_mode": "慢速模式：请稍后再发", "rate_limited": "发言太快，已被暂时禁言"}
+                return self._error(gate.code, messages.get(gate.code, gate.code), ref, until=_iso(gate.until))
+        filtered = filter_text(text, hub.automaton)
+        if not filtered.text.strip():
+            return self._error("empty_after_filter", "链接已被移除，消息为空", ref)
+        hub.submit_chat(self, ref, services.ChatIn(
+            user_id=self.user_id, user_name=self.name, text=filtered.text, original=text,
+            is_host=self.role == "host", blocked=filtered.blocked, hits=filtered.hits, at=timezone.now(),
+        ), self.role)
+
+    async def _log_auto_mute(self) -> None:
+        with contextlib.suppress(Exception):
+            await database_sync_to_async(services.record_auto_mute)(
+                stream_id=self.hub.stream_id if self.hub else 0, user_id=self.user_id, seconds=int(AUTO_MUTE_SECONDS),
+                reason=f"rate limit: more than {RATE_MAX} messages in {RATE_WINDOW:g} s")
+
+    async def on_like(self, msg: dict[str, Any], ref: Any) -> None:
+        if self._login_required(ref):
+            return
+        if self.hub.status != "live":
+            return self._error("stream_not_live", "直播尚未开始", ref)
+        n = msg.get("n", 1)
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_LIKES_PER_FRAME:
+            return self._error("invalid", f"n: 1 到 {MAX_LIKES_PER_FRAME}", ref)
+        accepted = min(n, int(self.like_tokens))
+        if accepted <= 0:
+            return  # a finger on the like button: extra likes are simply not counted
+        self.like_tokens -= accepted
+        self.hub.add_likes(accepted)
+
+    async def on_click(self, msg: dict[str, Any], ref: Any) -> None:
+        pid = msg.get("product_id")
+        if not isinstance(pid, int) or isinstance(pid, bool) or not any(p["id"] == pid for p in self.hub.shelf):
+            return self._error("product_not_on_shelf", "商品不在本场货架上", ref)
+        self.hub.add_click()
+
+    async def on_report(self, msg: dict[str, Any], ref: Any) -> None:
+        if self._login_required(ref):
+            return
+        try:
+            item = await database_sync_to_async(_report)(self.user, self.hub.stream_id, msg)
+        except DomainError as exc:
+            return self._error(exc.code, str(exc.message), ref)
+        self._reply({"t": "ack", "ref": ref, "id": item.pk})
+
+    async def on_gift(self, msg: dict[str, Any], ref: Any) -> None:
+        if self._login_required(ref):
+            return
+        try:
+            gift = await database_sync_to_async(_gift)(self.user, self.hub.stream_id, msg.get("kind"))
+        except DomainError as exc:
+            return self._error(exc.code, str(exc.message), ref)
+        self._reply({"t": "ack", "ref": ref, "id": gift.pk})
+
+    async def on_host_action(self, kind: str, msg: dict[str, Any], ref: Any) -> None:
+        try:
+            result = await database_sync_to_async(_host_action)(kind, self.user, self.hub.stream_id, msg)
+        except DomainError as exc:
+            return self._error(exc.code, str(exc.message), ref, **({"details": exc.details} if exc.details else {}))
+        self._reply({"t": "ack", "ref": ref, **result})
+
+
+def _iso(epoch: float) -> str | None:
+    if not epoch:
+        return None
+    return timezone.datetime.fromtimestamp(epoch, tz=timezone.get_current_timezone()).isoformat()
+
+
+# --- the synchronous halves (run in the database thread) -----------------------------------------
+
+
+def _stream(stream_id: int):  # noqa: ANN202
+    from .selectors import get_stream
+
+    return get_stream(stream_id)
+
+
+def _int(msg: dict[str, Any], field: str, *, default: int | None = None) -> int:
+    value = msg.get(field, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationFailed(f"{field}: a whole number is required.", details={"field": field})
+    return value
+
+
+def _str(msg: dict[str, Any], field: str) -> str:
+    value = msg.get(field, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{field}: must be text.", details={"field": field})
+    return value
+
+
+def _user(msg: dict[str, Any]):  # noqa: ANN202
+    from zhunong.accounts.models import User
+
+    user = User.objects.filter(pk=_int(msg, "user_id")).first()
+    if user is None:
+        raise ValidationFailed("user_id: no such user.", details={"field": "user_id"})
+    return user
+
+
+def _report(user: Any, stream_id: int, msg: dict[str, Any]):  # noqa: ANN202
+    message_id = msg.get("message_id")
+    user_id = msg.get("user_id")
+    return services.report(reporter=user, stream=_stream(stream_id), reason=_str(msg, "reason"),
+                           message_id=message_id, user_id=user_id if message_id is None else None,
+                           note=_str(msg, "note"))
+
+
+def _gift(user: Any, stream_id: int, kind: Any):  # noqa: ANN202
+    from .models import Gift
+
+    return services.send_gift(user=user, stream=_stream(stream_id), kind=str(kind or ""), via=Gift.Via.SOCKET)
+
+
+def _host_action(kind: str, user: Any, stream_id: int, msg: dict[str, Any]) -> dict[str, Any]:
+    from zhunong.catalog.models import Product
+
+    stream = _stream(stream_id)
+    reason = _str(msg, "reason")
+    if kind == "pin":
+        product = Product.objects.filter(pk=_int(msg, "product_id")).first()
+        pin = services.pin_product(actor=user, stream=stream, product=product)
+        return {"id": pin.pk}
+    if kind == "unpin":
+        pin = services.unpin_product(actor=user, stream=stream)
+        return {"id": pin.pk if pin else None}
+    if kind == "announce":
+        return {"id": services.post_announcement(actor=user, stream=stream, text=_str(msg, "text")).pk}
+    if kind == "mute":
+        item = services.mute_user(actor=user, stream=stream, user=_user(msg), seconds=_int(msg, "seconds", default=300),
+                                  reason=reason)
+        return {"id": item.pk}
+    if kind == "unmute":
+        services.unmute_user(actor=user, stream=stream, user=_user(msg), reason=reason)
+        return {}
+    if kind == "ban":
+        return {"id": services.ban_user(actor=user, stream=stream, user=_user(msg), reason=reason).pk}
+    if kind == "unban":
+        services.unban_user(actor=user, stream=stream, user=_user(msg), reason=reason)
+        return {}
+    if kind == "delete":
+        return {"id": services.delete_message(actor=user, stream=stream, message_id=_int(msg, "message_id"),
+                                              reason=reason).pk}
+    if kind == "slow_mode":
+        services.set_slow_mode(actor=user, stream=stream, seconds=_int(msg, "seconds"), reason=reason)
+        return {}
+    if kind == "established_only":
+        services.set_established_only(actor=user, stream=stream, minutes=_int(msg, "minutes"), reason=reason)
+        return {}
+    if kind == "end":
+        services.end_stream(stream=stream, actor=user, reason=reason)
+        return {}
+    raise ValidationFailed(f"unknown action {kind}")
