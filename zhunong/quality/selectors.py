@@ -1,12 +1,30 @@
-"""Reads for inspections and the traceability chain."""
+"""Reads for inspections and the traceability chain: the public trace page, QR targets, identifiers.
+
+Public reads show places only down to the village and never a household's name, phone, address or
+plot name; the summary built here is the one thing the page and the API render.
+"""
 
 from __future__ import annotations
 
-from zhunong.producers.models import HarvestBatch
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from zhunong.accounts import roles
+from zhunong.accounts.models import User
+from zhunong.accounts.selectors import is_platform_admin, region_q
+from zhunong.catalog.models import ListingStatus, Product
+from zhunong.producers.models import HarvestBatch, Producer, Region
 from zhunong.producers.services import is_valid_trace_code
 
 from .errors import TraceCodeNotFound
-from .models import Inspection
+from .models import Inspection, TraceEvent
+
+UNIT_LABELS = dict(HarvestBatch.Unit.choices)
 
 
 def latest_inspection(batch: HarvestBatch) -> Inspection | None:
@@ -14,10 +32,228 @@ def latest_inspection(batch: HarvestBatch) -> Inspection | None:
 
 
 def batch_by_trace_code(code: str) -> HarvestBatch:
-    code = (code or "").strip().upper()
+    code = (code or "").strip().upper() if isinstance(code, str) else ""
     if not is_valid_trace_code(code):
         raise TraceCodeNotFound()
     try:
-        return HarvestBatch.objects.select_related("plot__producer__village").get(trace_code=code)
+        return HarvestBatch.objects.select_related(
+            "plot__producer__village__parent__parent__parent__parent").get(trace_code=code)
     except HarvestBatch.DoesNotExist:
         raise TraceCodeNotFound()
+
+
+# --- Identifiers (GS1 Digital Link paths, platform URNs, QR targets) --------------------------------
+
+def base_url() -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/")
+
+
+def gtin14(gtin: str) -> str:
+    """GS1 Digital Link writes every GTIN as 14 digits (GTIN-8/12/13 left-padded with zeros)."""
+    return gtin.zfill(14)
+
+
+def _gtin_candidates(value: str) -> list[str]:
+    """The stored forms (8, 12, 13 or 14 digits) a Digital Link GTIN may correspond to."""
+    if not value.isdigit() or not 8 <= len(value) <= 14:
+        return []
+    full = gtin14(value)
+    return [full[14 - n:] for n in (8, 12, 13, 14) if full[:14 - n] == "0" * (14 - n)]
+
+
+def batch_gtin(batch: HarvestBatch) -> str | None:
+    """The GTIN of the (first) product sold from this batch that has one."""
+    product = batch.products.exclude(gtin__isnull=True).exclude(gtin="").order_by("id").first()
+    return product.gtin if product else None
+
+
+def public_lot(batch: HarvestBatch) -> str:
+    """The lot printed with the GTIN: the batch's lot number if it fits GS1 AI (10), else its trace code."""
+    from .services import is_valid_lot
+
+    return batch.lot_number if is_valid_lot(batch.lot_number) else batch.trace_code
+
+
+def trace_path(batch: HarvestBatch) -> str:
+    return f"/t/{batch.trace_code}/"
+
+
+def digital_link_path(batch: HarvestBatch, gtin: str | None = None) -> str | None:
+    gtin = gtin or batch_gtin(batch)
+    if not gtin:
+        return None
+    return f"/01/{gtin14(gtin)}/10/{quote(public_lot(batch), safe='')}"
+
+
+def qr_target(batch: HarvestBatch) -> str:
+    """What the pack's QR encodes: the Digital Link when a product has a GTIN, else the trace page."""
+    return base_url() + (digital_link_path(batch) or trace_path(batch))
+
+
+def batch_by_digital_link(gtin: str, lot: str) -> HarvestBatch:
+    """Resolve /01/{gtin}/10/{lot}: a batch (by lot number or trace code) or a lot processed from one."""
+    candidates = _gtin_candidates(gtin)
+    if not candidates or not lot or len(lot) > 40:
+        raise TraceCodeNotFound()
+    product = Product.objects.filter(gtin__in=candidates).first()
+    if product is None:
+        raise TraceCodeNotFound()
+    batches = product.batches.all()
+    batch = (batches.filter(lot_number=lot).order_by("id").first()
+             or batches.filter(trace_code=lot.upper()).first())
+    if batch is None:
+        event = (TraceEvent.objects.filter(event_type=TraceEvent.EventType.TRANSFORMATION,
+                                           linked_batches__in=batches, payload__output__lot=lot)
+                 .select_related("batch").order_by("id").first())
+        batch = event.batch if event else None
+    if batch is None:
+        raise TraceCodeNotFound()
+    return batch
+
+
+def region_uri(region: Region) -> str:
+    """readPoint / bizLocation: the public region page, a URI under PUBLIC_BASE_URL."""
+    return f"{base_url()}/regions/{quote(region.code, safe='')}/"
+
+
+# --- The public trace summary ----------------------------------------------------------------------
+
+def trace_events(batch: HarvestBatch) -> QuerySet[TraceEvent]:
+    return (TraceEvent.objects.filter(Q(linked_batches=batch) | Q(batch=batch)).distinct()
+            .select_related("region", "inspection", "batch").order_by("event_time", "id"))
+
+
+def listed_products_of(batch: HarvestBatch) -> QuerySet[Product]:
+    return batch.products.filter(status=ListingStatus.LISTED).order_by("id")
+
+
+def _amount(quantity: str | Decimal, unit: str) -> str:
+    value = Decimal(str(quantity)).normalize()
+    text = f"{value:f}"
+    return f"{text}{UNIT_LABELS.get(unit, unit)}"
+
+
+def describe_event(event: TraceEvent, batch: HarvestBatch, regions: dict[str, Region]) -> str:
+    """One line of the chain, in Chinese, with nothing personal in it."""
+    p = event.payload or {}
+    step = event.biz_step
+    if event.event_type == TraceEvent.EventType.TRANSFORMATION:
+        out = p.get("output", {})
+        inputs = "、".join(_amount(i["quantity"], i["unit"]) for i in p.get("inputs", []))
+        return f"加工：鲜品 {inputs} → {out.get('name', '')} {_amount(out.get('quantity', '0'), out.get('unit', ''))}" \
+               f"（批号 {out.get('lot', '')}）"
+    if event.event_type == TraceEvent.EventType.AGGREGATION:
+        unit = UNIT_LABELS.get(p.get("pack_unit", ""), "")
+        what = f"批号 {p['lot']} 的成品" if p.get("lot") else "本批次产品"
+        return f"包装：{what}装箱 {p.get('cases')} 箱，每箱 {p.get('packs_per_case')} {unit}"
+    if step == TraceEvent.BizStep.COMMISSIONING:
+        grade = f"（{p['grade']}）" if p.get("grade") else ""
+        return f"采收：{_amount(p.get('quantity', batch.quantity), p.get('uom', batch.unit))}{grade}"
+    if step == TraceEvent.BizStep.INSPECTING:
+        verdict = "合格" if p.get("disposition") == "conformant" else "不合格"
+        return f"抽检：{p.get('lab', '')} 抽样 {p.get('sample_code', '')}，结论{verdict}"
+    destination = regions.get(p.get("destination", ""))
+    to = f"，发往{destination.full_name}" if destination else ""
+    amount = f" {_amount(p['quantity'], p['unit'])}" if p.get("quantity") else ""
+    if step == TraceEvent.BizStep.SHIPPING:
+        carrier = f"，{p['carrier']}承运" if p.get("carrier") else ""
+        return f"发货{amount}{carrier}{to}"
+    if step == TraceEvent.BizStep.RECEIVING:
+        return f"签收{amount}{to}"
+    return event.get_biz_step_display()
+
+
+@dataclass(frozen=True)
+class ChainLine:
+    event: TraceEvent
+    text: str
+    place: str
+
+
+def chain(batch: HarvestBatch) -> list[ChainLine]:
+    events = list(trace_events(batch))
+    codes = {e.payload.get("destination") for e in events if e.payload.get("destination")}
+    regions = {r.code: r for r in Region.objects.filter(code__in=codes)}
+    return [ChainLine(event=e, text=describe_event(e, batch, regions), place=e.region.full_name if e.region else "")
+            for e in events]
+
+
+def trace_summary(batch: HarvestBatch) -> dict:
+    """Everything the public trace page and `GET /api/v1/trace/{code}` show, and nothing more."""
+    producer: Producer = batch.plot.producer
+    village = producer.village
+    county = village.ancestor_at("county")
+    township = village.ancestor_at("township")
+    inspection = latest_inspection(batch)
+    base = base_url()
+    certificate_url = None
+    if inspection and inspection.certificate:
+        certificate_url = base + inspection.certificate.url
+    products = list(listed_products_of(batch))
+    return {
+        "code": batch.trace_code,
+        "page_url": base + trace_path(batch),
+        "qr_url": base + trace_path(batch) + "qr.svg",
+        "qr_target": qr_target(batch),
+        "epcis_url": f"{base}/api/v1/trace/{batch.trace_code}/epcis",
+        "province": (village.ancestor_at("province") or village).name,
+        "county": county.name if county else "",
+        "township": township.name if township else "",
+        "village": village.name,
+        "place": village.full_name,
+        # Co-operatives and enterprises are public bodies with their own pages; households stay anonymous.
+        "producer_kind": producer.kind,
+        "producer_kind_label": producer.get_kind_display(),
+        "producer_name": None if producer.kind == Producer.Kind.HOUSEHOLD else producer.name,
+        "producer_id": None if producer.kind == Producer.Kind.HOUSEHOLD else producer.pk,
+        "registered_poor": producer.registered_poor,
+        "crop": batch.plot.crop,
+        "variety": batch.plot.variety,
+        "plot_area_mu": f"{batch.plot.area_mu.normalize():f}",
+        "harvested_on": batch.harvested_on,
+        "grade": batch.grade,
+        "quantity": f"{batch.quantity.normalize():f}",
+        "unit": batch.unit,
+        "unit_label": batch.get_unit_display(),
+        "shelf_life_days": batch.shelf_life_days,
+        "lot": public_lot(batch),
+        "inspection": None if inspection is None else {
+            "result": inspection.result,
+            "passed": inspection.passed,
+            "sampled_on": inspection.sampled_on,
+            "sample_code": inspection.sample_code,
+            "lab": inspection.lab,
+            "certificate_url": certificate_url,
+            "items": [{"name": i.name, "value": f"{i.value.normalize():f}",
+                       "limit": None if i.limit is None else f"{i.limit.normalize():f}",
+                       "limit_kind": i.limit_kind, "unit": i.unit, "passed": i.passed}
+                      for i in inspection.items.all()],
+        },
+        "events": [{"type": line.event.event_type, "biz_step": line.event.biz_step, "text": line.text,
+                    "time": timezone.localtime(line.event.event_time), "place": line.place}
+                   for line in chain(batch)],
+        "products": [{"id": p.pk, "name": p.name, "url": f"{base}/p/{p.pk}/"} for p in products],
+    }
+
+
+# --- Back-office reads -------------------------------------------------------------------------
+
+def inspections_visible_to(user: User) -> QuerySet[Inspection]:
+    """Inspections a back-office user may read: admins all, regulators and operators their region's,
+    producer managers their own producers'. Everyone else: none."""
+    qs = Inspection.objects.select_related("batch__plot__producer__village", "inspector").prefetch_related("items")
+    if not user.is_authenticated:
+        return qs.none()
+    if is_platform_admin(user):
+        return qs
+    if user.has_role(roles.REGULATOR) or user.has_role(roles.COUNTY_OPERATOR):
+        return qs.filter(region_q(user, "batch__plot__producer__village"))
+    if user.has_role(roles.PRODUCER_MANAGER):
+        return qs.filter(batch__plot__producer__managers=user).distinct()
+    return qs.none()
+
+
+def can_read_inspections(user: User) -> bool:
+    return bool(user.is_authenticated and (
+        is_platform_admin(user) or any(user.has_role(r) for r in (roles.REGULATOR, roles.COUNTY_OPERATOR,
+                                                                  roles.PRODUCER_MANAGER))))

@@ -102,7 +102,8 @@ def record_inspection(*, actor: User, batch: HarvestBatch, sample_code: str, lab
         event_type=TraceEvent.EventType.OBJECT,
         biz_step=TraceEvent.BizStep.INSPECTING,
         action="OBSERVE",
-        event_time=timezone.make_aware(dt.datetime.combine(sampled_on, dt.time(12, 0))),
+        # The sampling time of day is not recorded: noon of the day, but never later than now.
+        event_time=min(timezone.make_aware(dt.datetime.combine(sampled_on, dt.time(12, 0))), timezone.now()),
         region=batch.plot.producer.village.ancestor_at("county") or batch.plot.producer.village,
         inspection=inspection,
         payload={"disposition": "conformant" if result == "pass" else "non_conformant",
