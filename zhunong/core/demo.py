@@ -536,6 +536,8 @@ LOGINS = [
 
 def seed(*, today: dt.date | None = None) -> SeedResult:
     """Load the demo world (idempotent). Call inside a transaction; the command handles --dry-run."""
+    # The demo logins need their roles' permissions (admin pages); ensure_roles is idempotent.
+    roles.ensure_roles()
     seeder = Seeder(today=today or timezone.localdate())
     seed_world(seeder)
     return SeedResult(created=seeder.created, logins=LOGINS)
