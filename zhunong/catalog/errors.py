@@ -19,3 +19,13 @@ class NoBatches(Conflict):
 class ProductNotFound(NotFound):
     code = "product_not_found"
     message = "No such product."
+
+
+class GtinTaken(Conflict):
+    code = "gtin_taken"
+    message = "Another product already has this GTIN."
+
+
+class BatchStillNeeded(Conflict):
+    code = "batch_still_needed"
+    message = "A product that is listed or awaiting inspection must keep at least one batch."

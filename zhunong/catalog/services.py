@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.core.files.base import File
 from django.db import transaction
 
 from zhunong.accounts import roles
@@ -28,8 +29,8 @@ from zhunong.producers.errors import OutsideRegion
 from zhunong.producers.models import HarvestBatch, Producer, Region
 from zhunong.zh.text import index_text
 
-from .errors import BelowCostWithoutReason, NoBatches, NotInspected
-from .models import ListingStatus, ListingTransition, PriceChange, Product
+from .errors import BatchStillNeeded, BelowCostWithoutReason, GtinTaken, NoBatches, NotInspected
+from .models import ListingStatus, ListingTransition, PriceChange, Product, ProductImage
 
 S = ListingStatus
 LISTING = TransitionTable(
@@ -58,7 +59,7 @@ def _check_price(*, price: Decimal, cost_floor: Decimal, reason: str) -> None:
     if price < cost_floor and not reason:
         raise BelowCostWithoutReason(
             f"Price {price} is below the cost floor {cost_floor}; give a reason.",
-            details={"price": str(price), "cost_floor": str(cost_floor)},
+            details={"field": "below_cost_reason", "price": str(price), "cost_floor": str(cost_floor)},
         )
 
 
@@ -84,22 +85,33 @@ def reindex(product: Product) -> None:
     Product.objects.filter(pk=product.pk).update(search_text=product.search_text)
 
 
-@transaction.atomic
-def create_product(*, actor: User, name: str, price: object, cost_floor: object, origin: Region,
-                   producers: Iterable[Producer], batches: Iterable[HarvestBatch] = (), unit: str = "jin",
-                   unit_size: str = "", description: str = "", stock: int = 0, gtin: str | None = None,
-                   below_cost_reason: str = "", featured: bool = False) -> Product:
+def check_can_manage_products(*, actor: User | None, region: Region) -> None:
+    """Who may create and change products of this origin: a platform admin or its county's operator."""
+    _require_operator(actor, region)
+
+
+def clean_product_fields(*, actor: User, name: str, price: object, cost_floor: object, origin: Region,
+                         producers: Iterable[Producer], batches: Iterable[HarvestBatch] = (), unit: str = "jin",
+                         unit_size: str = "", description: str = "", stock: int = 0, gtin: str | None = None,
+                         below_cost_reason: str = "", featured: bool = False,
+                         product: Product | None = None) -> dict:
+    """Every rule a product's fields must meet, shared by create, update and the admin form.
+
+    `product` is the product being changed (its own GTIN is not a clash). Returns the clean values.
+    """
     _require_operator(actor, origin)
     producers = list(producers)
     batches = list(batches)
     if not producers:
         raise ValidationFailed("producers: at least one producer supplies a product.", details={"field": "producers"})
+    county = origin.ancestor_at("county") or origin
     for producer in producers:
-        if not producer.village.is_within(origin.ancestor_at("county") or origin):
+        if not producer.village.is_within(county):
             raise ValidationFailed("producers: a producer is outside the product's origin county.",
                                    details={"field": "producers"})
+    producer_ids = {p.pk for p in producers}
     for batch in batches:
-        if batch.plot.producer not in producers:
+        if batch.plot.producer_id not in producer_ids:
             raise ValidationFailed("batches: a batch does not belong to the product's producers.",
                                    details={"field": "batches"})
     if unit not in Product.Unit.values:
@@ -110,30 +122,134 @@ def create_product(*, actor: User, name: str, price: object, cost_floor: object,
         gtin = gtin.strip()
         if not (gtin.isdigit() and len(gtin) in (8, 12, 13, 14)):
             raise ValidationFailed("gtin: 8, 12, 13 or 14 digits.", details={"field": "gtin"})
+        clash = Product.objects.filter(gtin=gtin)
+        if product is not None and product.pk:
+            clash = clash.exclude(pk=product.pk)
+        if clash.exists():
+            raise GtinTaken(details={"field": "gtin"})
     price_d = clean_decimal(price, field="price", max_value=MAX_PRICE)
     cost_d = clean_decimal(cost_floor, field="cost_floor", max_value=MAX_PRICE, allow_zero=True)
     reason = clean_text(below_cost_reason, field="below_cost_reason", max_length=300, required=False)
     _check_price(price=price_d, cost_floor=cost_d, reason=reason)
-    product = Product.objects.create(
-        name=clean_text(name, field="name", max_length=100),
-        description=clean_text(description, field="description", max_length=5000, required=False, multiline=True),
-        unit=unit,
-        unit_size=clean_text(unit_size, field="unit_size", max_length=50, required=False),
-        price=price_d,
-        cost_floor=cost_d,
-        below_cost_reason=reason if price_d < cost_d else "",
-        origin=origin,
-        stock=stock,
-        gtin=gtin or None,
-        featured=featured,
-    )
+    return {
+        "name": clean_text(name, field="name", max_length=100),
+        "description": clean_text(description, field="description", max_length=5000, required=False,
+                                  multiline=True),
+        "unit": unit,
+        "unit_size": clean_text(unit_size, field="unit_size", max_length=50, required=False),
+        "price": price_d,
+        "cost_floor": cost_d,
+        "below_cost_reason": reason if price_d < cost_d else "",
+        "origin": origin,
+        "stock": stock,
+        "gtin": gtin or None,
+        "featured": bool(featured),
+        "producers": producers,
+        "batches": batches,
+    }
+
+
+@transaction.atomic
+def create_product(*, actor: User, name: str, price: object, cost_floor: object, origin: Region,
+                   producers: Iterable[Producer], batches: Iterable[HarvestBatch] = (), unit: str = "jin",
+                   unit_size: str = "", description: str = "", stock: int = 0, gtin: str | None = None,
+                   below_cost_reason: str = "", featured: bool = False) -> Product:
+    values = clean_product_fields(
+        actor=actor, name=name, price=price, cost_floor=cost_floor, origin=origin, producers=producers,
+        batches=batches, unit=unit, unit_size=unit_size, description=description, stock=stock, gtin=gtin,
+        below_cost_reason=below_cost_reason, featured=featured)
+    producers, batches = values.pop("producers"), values.pop("batches")
+    product = Product.objects.create(**values)
     product.producers.set(producers)
     product.batches.set(batches)
-    PriceChange.objects.create(product=product, price=price_d, actor=actor, reason="created")
+    PriceChange.objects.create(product=product, price=product.price, actor=actor, reason="created")
     if product.below_cost:
         _flag_below_cost(product, actor)
     reindex(product)
     return product
+
+
+def check_keeps_a_batch(*, product: Product, batches: Iterable[HarvestBatch]) -> None:
+    """A product on sale, or waiting for inspection, cannot drop its last batch (listing needs one)."""
+    if not list(batches) and product.status in (S.LISTED, S.AWAITING_INSPECTION):
+        raise BatchStillNeeded(details={"field": "batches"})
+
+
+_PRODUCT_FIELDS = ("name", "description", "unit", "unit_size", "price", "cost_floor", "below_cost_reason",
+                   "origin", "stock", "gtin", "featured", "producers", "batches")
+
+
+@transaction.atomic
+def update_product(*, actor: User, product: Product, **changes: object) -> Product:
+    """Change a product; only the keyword arguments given (not None) change. Status never changes here
+    except as the listing machine demands:
+
+    - a price or cost-floor change goes through `change_price` (history, below-cost rule and flag);
+    - a new batch on a listed product sends it back to awaiting inspection (as `add_batch` does);
+    - a product that is listed or awaiting inspection cannot lose its last batch.
+    """
+    unknown = set(changes) - set(_PRODUCT_FIELDS)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise ValidationFailed(f"{field}: not a product field that can be changed.", details={"field": field})
+    product = Product.objects.select_for_update().select_related("origin").get(pk=product.pk)
+    _require_operator(actor, product.origin)
+    state = {f: getattr(product, f) for f in _PRODUCT_FIELDS if f not in ("producers", "batches")}
+    state["producers"] = list(product.producers.all())
+    state["batches"] = list(product.batches.select_related("plot"))
+    old_batches = {b.pk for b in state["batches"]}
+    state.update({k: v for k, v in changes.items() if v is not None})
+    if changes.get("gtin") == "":
+        state["gtin"] = None
+    values = clean_product_fields(actor=actor, product=product, **state)
+    producers, batches = values.pop("producers"), values.pop("batches")
+    check_keeps_a_batch(product=product, batches=batches)
+
+    price_changed = values["price"] != product.price or values["cost_floor"] != product.cost_floor
+    price, cost_floor, reason = values.pop("price"), values.pop("cost_floor"), values.pop("below_cost_reason")
+    for field_name, value in values.items():
+        setattr(product, field_name, value)
+    if not price_changed:
+        # Same price: only the recorded reason may change (it is kept only while below cost).
+        product.below_cost_reason = reason
+    product.save()
+    product.producers.set(producers)
+    product.batches.set(batches)
+    if price_changed:
+        product = change_price(actor=actor, product=product, price=price, cost_floor=cost_floor, reason=reason)
+    added = [b for b in batches if b.pk not in old_batches]
+    if added and product.status == S.LISTED:
+        codes = ", ".join(b.trace_code for b in added)
+        _transition(product, S.AWAITING_INSPECTION, actor=actor, reason=f"new batch {codes}")
+        _try_list(product, actor=actor, reason="all batches passed inspection")
+    reindex(product)
+    return product
+
+
+@transaction.atomic
+def save_product_image(*, actor: User, product: Product, image: File | None = None, caption: str = "",
+                       position: int = 0, existing: ProductImage | None = None) -> ProductImage:
+    """Add an image to a product, or change an existing one's file, caption or position."""
+    _require_operator(actor, product.origin)
+    caption = clean_text(caption, field="caption", max_length=100, required=False)
+    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position <= 1000:
+        raise ValidationFailed("position: 0 to 1000.", details={"field": "position"})
+    if existing is not None and existing.product_id != product.pk:
+        raise ValidationFailed("image: it belongs to another product.", details={"field": "image"})
+    img = existing or ProductImage(product=product)
+    if image is None and not img.image:
+        raise ValidationFailed("image: a file is required.", details={"field": "image"})
+    if image is not None:
+        img.image = image
+    img.caption, img.position = caption, position
+    img.save()
+    return img
+
+
+@transaction.atomic
+def delete_product_image(*, actor: User, image: ProductImage) -> None:
+    _require_operator(actor, image.product.origin)
+    image.delete()
 
 
 @transaction.atomic

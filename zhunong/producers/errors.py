@@ -14,3 +14,13 @@ class RegionLevelMismatch(ValidationFailed):
 class OutsideRegion(PermissionDenied):
     code = "outside_region"
     message = "This object is outside your region."
+
+
+class PlotNotFound(NotFound):
+    code = "plot_not_found"
+    message = "No such plot."
+
+
+class BatchNotFound(NotFound):
+    code = "batch_not_found"
+    message = "No such harvest batch."

@@ -17,6 +17,10 @@ from zhunong.core.text import clean_decimal, clean_text
 from .errors import OutsideRegion, RegionLevelMismatch, UnknownRegion
 from .models import HarvestBatch, Plot, Producer, Region
 
+# A harvest record older than this is a typing error, not a batch anyone still sells from (and dates
+# near year 1 overflow when the harvest event's local time is converted to UTC).
+EARLIEST_HARVEST = dt.date(2000, 1, 1)
+
 # Crockford-style alphabet without 0/O/1/I/L/U: easy to read aloud and type from a pack.
 TRACE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 TRACE_CODE_LENGTH = 10
@@ -30,21 +34,28 @@ def is_valid_trace_code(code: str) -> bool:
     return len(code) == TRACE_CODE_LENGTH and all(c in TRACE_ALPHABET for c in code)
 
 
-@transaction.atomic
-def create_region(*, code: str, name: str, level: str, parent: Region | None = None) -> Region:
+def clean_region_fields(*, code: str, name: str, level: str, parent: Region | None = None) -> dict:
+    """Validate a new region (shared by create_region and the admin form); return clean values."""
     code = clean_text(code, field="code", max_length=20)
     name = clean_text(name, field="name", max_length=64)
+    if not all(c.isalnum() or c in "-_" for c in code):
+        raise ValidationFailed("code: letters, digits, - and _ only.", details={"field": "code"})
     if level not in Region.LEVEL_ORDER:
         raise ValidationFailed("level: unknown level.", details={"field": "level"})
-    expected_parent = Region.LEVEL_ORDER.index(level) - 1
-    if parent is None and expected_parent >= 0 and level != "province":
-        raise RegionLevelMismatch(f"A {level} needs a parent region.")
+    if parent is None and level != "province":
+        raise RegionLevelMismatch(f"A {level} needs a parent region.", details={"field": "parent"})
     if parent is not None and Region.LEVEL_ORDER.index(parent.level) >= Region.LEVEL_ORDER.index(level):
-        raise RegionLevelMismatch(f"A {level} cannot sit under a {parent.level}.")
+        raise RegionLevelMismatch(f"A {level} cannot sit under a {parent.level}.", details={"field": "parent"})
     if Region.objects.filter(code=code).exists():
         raise ValidationFailed("code: a region with this code exists.", details={"field": "code"})
-    path = f"{parent.path if parent else '/'}{code}/"
-    return Region.objects.create(code=code, name=name, level=level, parent=parent, path=path)
+    return {"code": code, "name": name, "level": level, "parent": parent}
+
+
+@transaction.atomic
+def create_region(*, code: str, name: str, level: str, parent: Region | None = None) -> Region:
+    values = clean_region_fields(code=code, name=name, level=level, parent=parent)
+    path = f"{parent.path if parent else '/'}{values['code']}/"
+    return Region.objects.create(path=path, **values)
 
 
 def get_region(*, region_id: int | None = None, code: str | None = None) -> Region:
@@ -63,6 +74,13 @@ def _require_region_staff(actor: User, region: Region) -> None:
         raise OutsideRegion()
 
 
+def check_can_register_producer(*, actor: User, village: Region) -> None:
+    """Who may register (or move) a producer in this village: a platform admin or its county's operator."""
+    if village.level != Region.Level.VILLAGE:
+        raise RegionLevelMismatch("A producer belongs to a village.", details={"field": "village"})
+    _require_region_staff(actor, village)
+
+
 def _check_producer_writer(actor: User, producer: Producer) -> None:
     if is_platform_admin(actor):
         return
@@ -73,77 +91,205 @@ def _check_producer_writer(actor: User, producer: Producer) -> None:
     raise PermissionDenied("You may not change this producer's records.")
 
 
+def check_producer_writer(*, actor: User, producer: Producer) -> None:
+    """Who may add or change a producer's plots and batches: admin, its county's operator, its manager."""
+    _check_producer_writer(actor, producer)
+
+
+def check_members(*, kind: str, village: Region, members: list[Producer], producer: Producer | None = None) -> None:
+    """A cooperative's members are households of its own county; other kinds have no members."""
+    if not members:
+        return
+    if kind != Producer.Kind.COOPERATIVE:
+        raise ValidationFailed("members: only a cooperative has members.", details={"field": "members"})
+    county = village.ancestor_at("county") or village
+    for member in members:
+        if producer is not None and member.pk == producer.pk:
+            raise ValidationFailed("members: a cooperative is not its own member.", details={"field": "members"})
+        if member.kind != Producer.Kind.HOUSEHOLD:
+            raise ValidationFailed("members: members are households.", details={"field": "members"})
+        if not member.village.is_within(county):
+            raise ValidationFailed("members: a member is outside the cooperative's county.",
+                                   details={"field": "members"})
+
+
+def clean_producer_fields(*, name: str, kind: str = Producer.Kind.HOUSEHOLD, registered_poor: bool = False,
+                          description: str = "", contact_name: str = "", contact_phone: str = "",
+                          payee_name: str = "", payee_account: str = "", shipping_address: str = "",
+                          managers: list[User] | None = None) -> dict:
+    """Validate a producer's own fields (shared by create, update and the admin form); return clean values."""
+    if kind not in Producer.Kind.values:
+        raise ValidationFailed("kind: unknown producer kind.", details={"field": "kind"})
+    contact_phone = clean_text(contact_phone, field="contact_phone", max_length=20, required=False)
+    if contact_phone and not contact_phone.replace("-", "").replace("+", "").isdigit():
+        raise ValidationFailed("contact_phone: digits only.", details={"field": "contact_phone"})
+    payee_account = clean_text(payee_account, field="payee_account", max_length=40, required=False)
+    if payee_account and not payee_account.replace(" ", "").isalnum():
+        raise ValidationFailed("payee_account: letters and digits only.", details={"field": "payee_account"})
+    for manager in managers or []:
+        if not manager.has_role(roles.PRODUCER_MANAGER):
+            raise ValidationFailed("managers: a manager needs the producer-manager role.",
+                                   details={"field": "managers"})
+    return {
+        "name": clean_text(name, field="name", max_length=100),
+        "kind": kind,
+        "registered_poor": bool(registered_poor),
+        "description": clean_text(description, field="description", max_length=2000, required=False,
+                                  multiline=True),
+        "contact_name": clean_text(contact_name, field="contact_name", max_length=50, required=False),
+        "contact_phone": contact_phone,
+        "payee_name": clean_text(payee_name, field="payee_name", max_length=50, required=False),
+        "payee_account": payee_account,
+        "shipping_address": clean_text(shipping_address, field="shipping_address", max_length=200,
+                                       required=False),
+    }
+
+
 @transaction.atomic
 def create_producer(*, actor: User, name: str, village: Region, kind: str = Producer.Kind.HOUSEHOLD,
                     registered_poor: bool = False, description: str = "", contact_name: str = "",
                     contact_phone: str = "", payee_name: str = "", payee_account: str = "",
-                    shipping_address: str = "", managers: list[User] | None = None) -> Producer:
-    if village.level != Region.Level.VILLAGE:
-        raise RegionLevelMismatch("A producer belongs to a village.")
-    _require_region_staff(actor, village)
-    if kind not in Producer.Kind.values:
-        raise ValidationFailed("kind: unknown producer kind.", details={"field": "kind"})
-    if contact_phone and not contact_phone.replace("-", "").replace("+", "").isdigit():
-        raise ValidationFailed("contact_phone: digits only.", details={"field": "contact_phone"})
-    producer = Producer.objects.create(
-        name=clean_text(name, field="name", max_length=100),
-        kind=kind,
-        village=village,
-        registered_poor=bool(registered_poor),
-        description=clean_text(description, field="description", max_length=2000, required=False, multiline=True),
-        contact_name=clean_text(contact_name, field="contact_name", max_length=50, required=False),
-        contact_phone=clean_text(contact_phone, field="contact_phone", max_length=20, required=False),
-        payee_name=clean_text(payee_name, field="payee_name", max_length=50, required=False),
-        payee_account=clean_text(payee_account, field="payee_account", max_length=40, required=False),
-        shipping_address=clean_text(shipping_address, field="shipping_address", max_length=200, required=False),
-    )
+                    shipping_address: str = "", managers: list[User] | None = None,
+                    members: list[Producer] | None = None) -> Producer:
+    check_can_register_producer(actor=actor, village=village)
+    values = clean_producer_fields(
+        name=name, kind=kind, registered_poor=registered_poor, description=description,
+        contact_name=contact_name, contact_phone=contact_phone, payee_name=payee_name,
+        payee_account=payee_account, shipping_address=shipping_address, managers=managers)
+    check_members(kind=values["kind"], village=village, members=list(members or []))
+    producer = Producer.objects.create(village=village, **values)
     if managers:
         producer.managers.set(managers)
+    if members:
+        producer.members.set(members)
     return producer
+
+
+_PRODUCER_FIELDS = ("name", "kind", "registered_poor", "description", "contact_name", "contact_phone",
+                    "payee_name", "payee_account", "shipping_address")
+
+
+@transaction.atomic
+def update_producer(*, actor: User, producer: Producer, village: Region | None = None,
+                    managers: list[User] | None = None, members: list[Producer] | None = None,
+                    **changes: object) -> Producer:
+    """Change a producer's details; only the keyword arguments given change.
+
+    Moving a producer to another village needs the right to register producers there as well.
+    """
+    unknown = set(changes) - set(_PRODUCER_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"{sorted(unknown)[0]}: not a producer field.", details={"field": sorted(unknown)[0]})
+    producer = Producer.objects.select_for_update().select_related("village").get(pk=producer.pk)
+    check_can_register_producer(actor=actor, village=producer.village)
+    if village is not None and village.pk != producer.village_id:
+        check_can_register_producer(actor=actor, village=village)
+        producer.village = village
+    current = {f: getattr(producer, f) for f in _PRODUCER_FIELDS}
+    current.update({k: v for k, v in changes.items() if v is not None})
+    values = clean_producer_fields(**current, managers=managers)
+    check_members(kind=values["kind"], village=producer.village,
+                  members=list(producer.members.all()) if members is None else list(members), producer=producer)
+    for field_name, value in values.items():
+        setattr(producer, field_name, value)
+    producer.save()
+    if managers is not None:
+        producer.managers.set(managers)
+    if members is not None:
+        producer.members.set(members)
+    return producer
+
+
+def clean_plot_fields(*, name: str, area_mu: object, crop: str, variety: str = "", soil_type: str = "",
+                      location: str = "") -> dict:
+    """Validate a plot's fields (shared by create, update and the admin form); return clean values."""
+    return {
+        "name": clean_text(name, field="name", max_length=100),
+        "area_mu": clean_decimal(area_mu, field="area_mu", max_value=Decimal("1000000")),
+        "crop": clean_text(crop, field="crop", max_length=50),
+        "variety": clean_text(variety, field="variety", max_length=50, required=False),
+        "soil_type": clean_text(soil_type, field="soil_type", max_length=50, required=False),
+        "location": clean_text(location, field="location", max_length=200, required=False),
+    }
 
 
 @transaction.atomic
 def create_plot(*, actor: User, producer: Producer, name: str, area_mu: object, crop: str, variety: str = "",
                 soil_type: str = "", location: str = "") -> Plot:
     _check_producer_writer(actor, producer)
-    return Plot.objects.create(
-        producer=producer,
-        name=clean_text(name, field="name", max_length=100),
-        area_mu=clean_decimal(area_mu, field="area_mu", max_value=Decimal("1000000")),
-        crop=clean_text(crop, field="crop", max_length=50),
-        variety=clean_text(variety, field="variety", max_length=50, required=False),
-        soil_type=clean_text(soil_type, field="soil_type", max_length=50, required=False),
-        location=clean_text(location, field="location", max_length=200, required=False),
-    )
+    return Plot.objects.create(producer=producer, **clean_plot_fields(
+        name=name, area_mu=area_mu, crop=crop, variety=variety, soil_type=soil_type, location=location))
+
+
+_PLOT_FIELDS = ("name", "area_mu", "crop", "variety", "soil_type", "location")
+
+
+@transaction.atomic
+def update_plot(*, actor: User, plot: Plot, **changes: object) -> Plot:
+    """Change a plot's description; it stays with its producer (batches point at it)."""
+    unknown = set(changes) - set(_PLOT_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"{sorted(unknown)[0]}: not a plot field.", details={"field": sorted(unknown)[0]})
+    plot = Plot.objects.select_for_update().select_related("producer__village").get(pk=plot.pk)
+    _check_producer_writer(actor, plot.producer)
+    current = {f: getattr(plot, f) for f in _PLOT_FIELDS}
+    current.update({k: v for k, v in changes.items() if v is not None})
+    for field_name, value in clean_plot_fields(**current).items():
+        setattr(plot, field_name, value)
+    plot.save()
+    return plot
+
+
+def clean_batch_fields(*, harvested_on: dt.date, quantity: object, unit: str = "jin", grade: str = "",
+                       shelf_life_days: int | None = None, lot_number: str = "") -> dict:
+    """Validate a harvest batch's fields (shared by create and the admin form); return clean values."""
+    if unit not in HarvestBatch.Unit.values:
+        raise ValidationFailed("unit: unknown unit.", details={"field": "unit"})
+    if not isinstance(harvested_on, dt.date) or isinstance(harvested_on, dt.datetime):
+        raise ValidationFailed("harvested_on: must be a date.", details={"field": "harvested_on"})
+    if harvested_on > dt.date.today() + dt.timedelta(days=1):
+        raise ValidationFailed("harvested_on: cannot be in the future.", details={"field": "harvested_on"})
+    if harvested_on < EARLIEST_HARVEST:
+        raise ValidationFailed(f"harvested_on: not before {EARLIEST_HARVEST:%Y-%m-%d}.",
+                               details={"field": "harvested_on"})
+    if shelf_life_days is not None and (not isinstance(shelf_life_days, int) or isinstance(shelf_life_days, bool)
+                                        or not 0 < shelf_life_days <= 3650):
+        raise ValidationFailed("shelf_life_days: 1 to 3650.", details={"field": "shelf_life_days"})
+    return {
+        "harvested_on": harvested_on,
+        "quantity": clean_decimal(quantity, field="quantity", max_value=Decimal("100000000")),
+        "unit": unit,
+        "grade": clean_text(grade, field="grade", max_length=50, required=False),
+        "shelf_life_days": shelf_life_days,
+        "lot_number": clean_text(lot_number, field="lot_number", max_length=40, required=False),
+    }
 
 
 @transaction.atomic
 def create_batch(*, actor: User, plot: Plot, harvested_on: dt.date, quantity: object, unit: str = "jin",
                  grade: str = "", shelf_life_days: int | None = None, lot_number: str = "") -> HarvestBatch:
-    """Record a harvest; it gets a fresh trace code and its first EPCIS event (commissioning)."""
+    """Record a harvest; it gets a fresh trace code and its first EPCIS event (commissioning).
+
+    A batch is not edited afterwards: its trace code is printed and its events are the chain's record.
+    """
     _check_producer_writer(actor, plot.producer)
-    if unit not in HarvestBatch.Unit.values:
-        raise ValidationFailed("unit: unknown unit.", details={"field": "unit"})
-    if not isinstance(harvested_on, dt.date):
-        raise ValidationFailed("harvested_on: must be a date.", details={"field": "harvested_on"})
-    if harvested_on > dt.date.today() + dt.timedelta(days=1):
-        raise ValidationFailed("harvested_on: cannot be in the future.", details={"field": "harvested_on"})
-    if shelf_life_days is not None and (not isinstance(shelf_life_days, int) or not 0 < shelf_life_days <= 3650):
-        raise ValidationFailed("shelf_life_days: 1 to 3650.", details={"field": "shelf_life_days"})
+    values = clean_batch_fields(harvested_on=harvested_on, quantity=quantity, unit=unit, grade=grade,
+                                shelf_life_days=shelf_life_days, lot_number=lot_number)
     code = new_trace_code()
     while HarvestBatch.objects.filter(trace_code=code).exists():
         code = new_trace_code()
-    batch = HarvestBatch.objects.create(
-        plot=plot,
-        harvested_on=harvested_on,
-        quantity=clean_decimal(quantity, field="quantity", max_value=Decimal("100000000")),
-        unit=unit,
-        grade=clean_text(grade, field="grade", max_length=50, required=False),
-        shelf_life_days=shelf_life_days,
-        lot_number=clean_text(lot_number, field="lot_number", max_length=40, required=False),
-        trace_code=code,
-    )
+    batch = HarvestBatch.objects.create(plot=plot, trace_code=code, **values)
     from zhunong.quality.services import record_harvest_event
 
     record_harvest_event(batch=batch)
     return batch
+
+
+@transaction.atomic
+def rename_region(*, actor: User, region: Region, name: str) -> Region:
+    """Only the name of a region changes; its code and place in the tree are what paths are built from."""
+    if not is_platform_admin(actor):
+        raise PermissionDenied("Only platform admins change regions.")
+    region.name = clean_text(name, field="name", max_length=64)
+    region.save(update_fields=["name"])
+    return region
