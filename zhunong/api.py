@@ -6,14 +6,30 @@ Each app contributes a `router` in its own `api.py`.
 
 from __future__ import annotations
 
+import json
+import logging
 from importlib import import_module
 
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from zhunong.core.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+class StrictJSONParser(Parser):
+    """JSON bodies must be valid UTF-8 text: a lone surrogate escape ("\\ud800") parses in Python but
+    cannot be stored or hashed, so it is refused here (400 `bad_request`) rather than failing later."""
+
+    def parse_body(self, request):  # noqa: ANN001, ANN201
+        data = json.loads(request.body)
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # raises UnicodeEncodeError on surrogates
+        return data
+
 
 api = NinjaAPI(
     title="zhunong API",
@@ -21,6 +37,7 @@ api = NinjaAPI(
     description="助农直播 platform API. Errors: {code, message, details}. Auth: `Authorization: Bearer <token>`"
                 " from POST /api/v1/auth/token.",
     urls_namespace="api",
+    parser=StrictJSONParser(),
 )
 
 
@@ -39,7 +56,12 @@ def _domain_error(request, exc: DomainError):  # noqa: ANN001, ANN201
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request, exc: NinjaValidationError):  # noqa: ANN001, ANN201
     errors = [{"loc": [str(p) for p in e.get("loc", [])], "msg": str(e.get("msg", ""))} for e in exc.errors]
-    return _error(request, 422, "invalid", "Invalid input.", {"errors": errors})
+    message = "Invalid input."
+    if errors:
+        # Name the first offending field in the message: ["body", "payload", "price"] -> "price".
+        loc = [p for p in errors[0]["loc"] if p not in ("body", "query", "path", "payload", "filters")]
+        message = f"{'.'.join(loc) or 'input'}: {errors[0]['msg']}"
+    return _error(request, 422, "invalid", message, {"errors": errors})
 
 
 @api.exception_handler(AuthenticationError)
@@ -52,9 +74,21 @@ def _not_found(request, exc):  # noqa: ANN001, ANN201
     return _error(request, 404, "not_found", "Not found.")
 
 
+_HTTP_ERROR_CODES = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
+                     405: "method_not_allowed", 429: "throttled"}
+
+
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):  # noqa: ANN001, ANN201
-    return _error(request, exc.status_code, getattr(exc, "code", "error"), str(exc))
+    code = getattr(exc, "code", None) or _HTTP_ERROR_CODES.get(exc.status_code, "error")
+    return _error(request, exc.status_code, code, str(exc))
+
+
+@api.exception_handler(Exception)
+def _server_error(request, exc: Exception):  # noqa: ANN001, ANN201
+    # Still JSON for clients; the traceback goes to the log, never into the response.
+    log.error("API error on %s %s", request.method, request.path, exc_info=exc)
+    return _error(request, 500, "server_error", "Internal server error.")
 
 
 ROUTER_APPS = ["accounts", "producers", "catalog", "quality", "live", "video", "orders", "payments", "fulfilment",

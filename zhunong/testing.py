@@ -33,6 +33,14 @@ def make_user(role: str = roles.BUYER, *, region: Region | None = None, username
     return create_user(username=username or unique(role + "_"), password=PASSWORD, role=role, region=region)
 
 
+def api_auth(user: User) -> dict[str, str]:
+    """Headers for Django's test client carrying a fresh bearer token of `user` (made with PASSWORD)."""
+    from zhunong.accounts.services import issue_token
+
+    _user, raw = issue_token(username=user.username, password=PASSWORD)
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
 def make_admin() -> User:
     user = make_user(roles.PLATFORM_ADMIN)
     user.is_superuser = True

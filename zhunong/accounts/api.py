@@ -1,17 +1,75 @@
+"""Auth endpoints, and the pieces every app's API shares: the error schema, id type, staff check."""
+
 from __future__ import annotations
 
-from ninja import Router, Schema
-from pydantic import Field
+from typing import Annotated
 
-from . import services
+from ninja import Router, Schema, Status
+from pydantic import Field, field_validator
+
+from zhunong.core.errors import PermissionDenied
+from zhunong.core.text import has_control_chars
+
+from . import roles, services
 from .auth import auth_required
+from .models import User
+from .selectors import is_platform_admin
 
 router = Router(tags=["auth"])
+
+# Database ids are 64-bit; anything larger cannot exist and must not reach the database driver.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class ErrorOut(Schema):
+    code: str = Field(description="Stable machine-readable error code, e.g. `below_cost_without_reason`.")
+    message: str = Field(description="Human-readable message.")
+    details: dict | None = Field(default=None, description="Extra data, e.g. `{\"field\": \"price\"}`.")
+
+
+# The characters core.text.clean_text refuses, as JSON-Schema patterns, so the OpenAPI document says
+# what the services enforce. Documented only (json_schema_extra): the services' own messages
+# ("name: contains control characters.") are clearer than a regex mismatch.
+_FORBIDDEN = "\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069"
+_LINE_FORBIDDEN = "\\x00-\\x08\\x0a-\\x1f" + _FORBIDDEN  # tab allowed; no line breaks
+_TEXT_FORBIDDEN = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f" + _FORBIDDEN  # tab, LF and CR allowed
+
+
+def text_field(default: object = ..., *, max_length: int, required: bool = False, multiline: bool = False,
+               description: str | None = None):  # noqa: ANN201
+    """A text field: at most `max_length` characters, no control characters; `required`: not blank."""
+    bad = _TEXT_FORBIDDEN if multiline else _LINE_FORBIDDEN
+    pattern = f"^[^{bad}]*[^{bad}\\s][^{bad}]*$" if required else f"^[^{bad}]*$"
+    return Field(default, min_length=1 if required else None, max_length=max_length, description=description,
+                 json_schema_extra={"pattern": pattern})
+
+
+def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
+    """Declare error responses for the OpenAPI document (every error has the ErrorOut shape)."""
+    return {status: ErrorOut for status in statuses}
+
+
+def back_office_user(request) -> User:  # noqa: ANN001
+    """The authenticated user, if they hold a back-office role; PermissionDenied (403) otherwise."""
+    user = request.auth
+    if is_platform_admin(user) or any(user.has_role(r) for r in roles.STAFF_ROLES):
+        return user
+    raise PermissionDenied("The back office is open to platform admins, county operators, regulators and "
+                           "producer managers.")
 
 
 class TokenIn(Schema):
     username: str = Field(min_length=1, max_length=150)
     password: str = Field(min_length=1, max_length=128)
+
+    @field_validator("username", "password")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        # Checked before any database lookup: PostgreSQL refuses NUL in a query parameter.
+        if has_control_chars(value):
+            raise ValueError("contains control characters")
+        return value
 
 
 class TokenOut(Schema):
@@ -34,28 +92,22 @@ class UserOut(Schema):
     roles: list[str]
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    details: dict | None = None
-
-
 def _user_out(user) -> dict:  # noqa: ANN001
     return {"id": user.id, "username": user.username, "display_name": user.display_name,
             "roles": sorted(user.groups.values_list("name", flat=True))}
 
 
-@router.post("/auth/token", response={200: TokenOut, 401: ErrorOut, 422: ErrorOut}, auth=None)
+@router.post("/auth/token", response={200: TokenOut, **error_responses(400, 401, 422)}, auth=None)
 def obtain_token(request, payload: TokenIn):  # noqa: ANN001, ANN201
     user, raw = services.issue_token(username=payload.username, password=payload.password)
     return {"token": raw, "user_id": user.id, "username": user.username}
 
 
-@router.post("/auth/register", response={201: UserOut, 409: ErrorOut, 422: ErrorOut}, auth=None)
+@router.post("/auth/register", response={201: UserOut, **error_responses(400, 409, 422)}, auth=None)
 def register(request, payload: RegisterIn):  # noqa: ANN001, ANN201
     user = services.register_buyer(username=payload.username, password=payload.password,
                                    display_name=payload.display_name)
-    return 201, _user_out(user)
+    return Status(201, _user_out(user))
 
 
 @router.get("/auth/me", response={200: UserOut, 401: ErrorOut}, auth=auth_required)

@@ -1,0 +1,358 @@
+"""API for regions (public) and, for the back office, producers, plots and harvest batches.
+
+Handlers parse, look the referenced objects up through the caller's scope (what they cannot see is
+404), call a service (which checks what they may do: 403) and respond. Phone numbers and payee
+accounts are only ever returned masked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from django.db.models import Prefetch, QuerySet
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from zhunong.accounts.api import Id, back_office_user, error_responses, text_field
+from zhunong.accounts.auth import auth_required
+from zhunong.quality.models import Inspection
+
+from . import backoffice, selectors, services
+from .models import HarvestBatch, Plot, Producer, Region
+
+router = Router()
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_OFFSET = 100_000
+# A whole tree in one response is for a county platform (hundreds of villages), not a national one.
+MAX_TREE_NODES = 5000
+
+RegionLevel = Literal[tuple(Region.LEVEL_ORDER)]  # type: ignore[valid-type]
+ProducerKind = Literal[tuple(Producer.Kind.values)]  # type: ignore[valid-type]
+BatchUnit = Literal[tuple(HarvestBatch.Unit.values)]  # type: ignore[valid-type]
+RegionCode = Annotated[str, Field(min_length=1, max_length=selectors.MAX_REGION_CODE_LENGTH)]
+Area = Annotated[Decimal, Field(gt=0, le=1_000_000, max_digits=9, decimal_places=2,
+                                description="Area in mu (亩), up to 2 decimals.")]
+Quantity = Annotated[Decimal, Field(gt=0, le=100_000_000, max_digits=11, decimal_places=2)]
+
+Limit = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Page size, 1-{MAX_LIMIT}.")
+Offset = Query(0, ge=0, le=MAX_OFFSET, description="Items to skip.")
+
+
+def page(qs: QuerySet, limit: int, offset: int, out) -> dict:  # noqa: ANN001
+    """One page of a queryset: {count, limit, offset, items}."""
+    return {"count": qs.count(), "limit": limit, "offset": offset,
+            "items": [out(obj) for obj in qs[offset:offset + limit]]}
+
+
+# --- schemas ---------------------------------------------------------------------------------------
+
+class RegionRef(Schema):
+    id: int
+    code: str
+    name: str
+    level: RegionLevel
+
+
+class RegionOut(RegionRef):
+    parent_code: str | None
+
+
+class RegionPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[RegionOut]
+
+
+class RegionNode(RegionRef):
+    children: list[RegionNode]
+
+
+class ProducerOut(Schema):
+    id: int
+    name: str
+    kind: ProducerKind
+    village: RegionRef
+    registered_poor: bool
+    description: str
+    contact_name: str
+    contact_phone_masked: str = Field(description="Only the first 3 and last 4 digits are shown.")
+    payee_name: str
+    payee_account_masked: str = Field(description="Only the last 4 characters are shown.")
+    shipping_address: str
+    manager_ids: list[int]
+    created_at: dt.datetime
+
+
+class ProducerPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[ProducerOut]
+
+
+class ProducerIn(Schema):
+    name: str = text_field(max_length=100, required=True)
+    village_id: Id
+    kind: ProducerKind = "household"
+    registered_poor: bool = False
+    description: str = text_field("", max_length=2000, multiline=True)
+    contact_name: str = text_field("", max_length=50)
+    contact_phone: str = text_field("", max_length=20)
+    payee_name: str = text_field("", max_length=50)
+    payee_account: str = text_field("", max_length=40)
+    shipping_address: str = text_field("", max_length=200)
+
+
+class ProducerPatch(Schema):
+    name: str | None = text_field(None, max_length=100, required=True)
+    village_id: Id | None = None
+    kind: ProducerKind | None = None
+    registered_poor: bool | None = None
+    description: str | None = text_field(None, max_length=2000, multiline=True)
+    contact_name: str | None = text_field(None, max_length=50)
+    contact_phone: str | None = text_field(None, max_length=20)
+    payee_name: str | None = text_field(None, max_length=50)
+    payee_account: str | None = text_field(None, max_length=40)
+    shipping_address: str | None = text_field(None, max_length=200)
+
+
+class PlotOut(Schema):
+    id: int
+    producer_id: int
+    name: str
+    area_mu: str = Field(description="Decimal string, e.g. \"12.50\".")
+    crop: str
+    variety: str
+    soil_type: str
+    location: str
+
+
+class PlotPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[PlotOut]
+
+
+class PlotIn(Schema):
+    producer_id: Id
+    name: str = text_field(max_length=100, required=True)
+    area_mu: Area
+    crop: str = text_field(max_length=50, required=True)
+    variety: str = text_field("", max_length=50)
+    soil_type: str = text_field("", max_length=50)
+    location: str = text_field("", max_length=200)
+
+
+class BatchOut(Schema):
+    id: int
+    plot_id: int
+    producer_id: int
+    harvested_on: dt.date
+    quantity: str = Field(description="Decimal string.")
+    unit: BatchUnit
+    grade: str
+    shelf_life_days: int | None
+    lot_number: str
+    trace_code: str
+    inspection_result: Literal["pass", "fail"] | None = Field(
+        description="Result of the latest sample inspection; null if never inspected.")
+
+
+class BatchPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[BatchOut]
+
+
+class BatchIn(Schema):
+    plot_id: Id
+    harvested_on: dt.date
+    quantity: Quantity
+    unit: BatchUnit = "jin"
+    grade: str = text_field("", max_length=50)
+    shelf_life_days: int | None = Field(None, ge=1, le=3650)
+    lot_number: str = text_field("", max_length=40)
+
+
+# --- output --------------------------------------------------------------------------------------
+
+def region_ref(region: Region) -> dict:
+    return {"id": region.pk, "code": region.code, "name": region.name, "level": region.level}
+
+
+def _region_out(region: Region) -> dict:
+    parent_code = region.path.rstrip("/").split("/")[-2] if region.parent_id else None
+    return {**region_ref(region), "parent_code": parent_code or None}
+
+
+def producer_out(producer: Producer) -> dict:
+    return {
+        "id": producer.pk, "name": producer.name, "kind": producer.kind, "village": region_ref(producer.village),
+        "registered_poor": producer.registered_poor, "description": producer.description,
+        "contact_name": producer.contact_name, "contact_phone_masked": producer.contact_phone_masked,
+        "payee_name": producer.payee_name, "payee_account_masked": producer.payee_account_masked,
+        "shipping_address": producer.shipping_address,
+        "manager_ids": sorted(m.pk for m in producer.managers.all()), "created_at": producer.created_at,
+    }
+
+
+def plot_out(plot: Plot) -> dict:
+    return {"id": plot.pk, "producer_id": plot.producer_id, "name": plot.name, "area_mu": str(plot.area_mu),
+            "crop": plot.crop, "variety": plot.variety, "soil_type": plot.soil_type, "location": plot.location}
+
+
+def batch_out(batch: HarvestBatch) -> dict:
+    inspections = sorted(batch.inspections.all(), key=lambda i: (i.sampled_on, i.pk))
+    return {
+        "id": batch.pk, "plot_id": batch.plot_id, "producer_id": batch.plot.producer_id,
+        "harvested_on": batch.harvested_on, "quantity": str(batch.quantity), "unit": batch.unit,
+        "grade": batch.grade, "shelf_life_days": batch.shelf_life_days, "lot_number": batch.lot_number,
+        "trace_code": batch.trace_code, "inspection_result": inspections[-1].result if inspections else None,
+    }
+
+
+def _with_inspections(qs: QuerySet[HarvestBatch]) -> QuerySet[HarvestBatch]:
+    return qs.prefetch_related(Prefetch("inspections", queryset=Inspection.objects.only(
+        "id", "batch_id", "sampled_on", "result")))
+
+
+# --- regions (public) ----------------------------------------------------------------------------
+
+@router.get("/regions", response={200: RegionPage, **error_responses(404, 422)}, auth=None, tags=["regions"])
+def list_regions(request, parent: RegionCode | None = Query(None, description="Code of the parent region."),  # noqa: ANN001, ANN201, B008
+                 level: RegionLevel | None = Query(None, description="With `parent`: every region of this "  # noqa: B008
+                                                   "level in the parent's subtree, not just its children."),
+                 limit: int = Limit, offset: int = Offset):
+    """Regions by parent: the top level (provinces) without `parent`, a region's children with it."""
+    if parent is None:
+        qs = Region.objects.filter(parent__isnull=True)
+        if level is not None:
+            qs = Region.objects.filter(level=level)
+    else:
+        region = selectors.get_region_by_code(parent)
+        qs = (Region.objects.filter(path__startswith=region.path, level=level).exclude(pk=region.pk)
+              if level is not None else selectors.child_regions(region))
+    return page(qs.order_by("path"), limit, offset, _region_out)
+
+
+@router.get("/regions/tree", response={200: list[RegionNode], **error_responses(404, 422)}, auth=None,
+            tags=["regions"])
+def region_tree(request, root: RegionCode | None = Query(None, description="Code of the subtree's root; "  # noqa: ANN001, ANN201, B008
+                                                            "the whole tree without it.")):
+    """The region tree (province → city → county → township → village), nested."""
+    qs = Region.objects.order_by("path")
+    if root is not None:
+        qs = qs.filter(path__startswith=selectors.get_region_by_code(root).path)
+    regions = list(qs[:MAX_TREE_NODES])
+    nodes = {r.pk: {**region_ref(r), "children": []} for r in regions}
+    roots = []
+    for region in regions:
+        parent = nodes.get(region.parent_id)
+        (parent["children"] if parent is not None else roots).append(nodes[region.pk])
+    return roots
+
+
+# --- producers ------------------------------------------------------------------------------------
+
+def _producers(user) -> QuerySet[Producer]:  # noqa: ANN001
+    return backoffice.visible_producers(user).prefetch_related("managers")
+
+
+@router.get("/producers", response={200: ProducerPage, **error_responses(401, 403, 404, 422)},
+            auth=auth_required, tags=["producers"])
+def list_producers(request, region: RegionCode | None = Query(None, description="Region code: producers "  # noqa: ANN001, ANN201, B008
+                                                                 "in its subtree."),
+                   limit: int = Limit, offset: int = Offset):
+    """Producers the caller may see (their region, or the producers they manage)."""
+    qs = _producers(back_office_user(request))
+    if region is not None:
+        qs = qs.filter(village__path__startswith=selectors.get_region_by_code(region).path)
+    return page(qs, limit, offset, producer_out)
+
+
+@router.post("/producers", response={201: ProducerOut, **error_responses(400, 401, 403, 404, 422)},
+             auth=auth_required, tags=["producers"])
+def create_producer(request, payload: ProducerIn):  # noqa: ANN001, ANN201
+    """Register a producer in a village of the caller's county (county operators, platform admins)."""
+    user = back_office_user(request)
+    data = payload.model_dump()
+    village = backoffice.get_region(data.pop("village_id"))
+    producer = services.create_producer(actor=user, village=village, **data)
+    return Status(201, producer_out(_producers(user).get(pk=producer.pk)))
+
+
+@router.get("/producers/{producer_id}", response={200: ProducerOut, **error_responses(401, 403, 404, 422)},
+            auth=auth_required, tags=["producers"])
+def get_producer(request, producer_id: Id):  # noqa: ANN001, ANN201
+    user = back_office_user(request)
+    backoffice.get_visible_producer(user, producer_id)
+    return producer_out(_producers(user).get(pk=producer_id))
+
+
+@router.patch("/producers/{producer_id}", response={200: ProducerOut, **error_responses(400, 401, 403, 404, 422)},
+              auth=auth_required, tags=["producers"])
+def update_producer(request, producer_id: Id, payload: ProducerPatch):  # noqa: ANN001, ANN201
+    """Change the fields given; moving to another village needs rights there too."""
+    user = back_office_user(request)
+    producer = backoffice.get_visible_producer(user, producer_id)
+    changes = payload.model_dump(exclude_unset=True)
+    village_id = changes.pop("village_id", None)
+    village = backoffice.get_region(village_id) if village_id is not None else None
+    services.update_producer(actor=user, producer=producer, village=village, **changes)
+    return producer_out(_producers(user).get(pk=producer_id))
+
+
+# --- plots ----------------------------------------------------------------------------------------
+
+@router.get("/plots", response={200: PlotPage, **error_responses(401, 403, 404, 422)}, auth=auth_required,
+            tags=["plots"])
+def list_plots(request, producer_id: Id | None = Query(None), limit: int = Limit, offset: int = Offset):  # noqa: ANN001, ANN201, B008
+    user = back_office_user(request)
+    qs = backoffice.visible_plots(user)
+    if producer_id is not None:
+        qs = qs.filter(producer=backoffice.get_visible_producer(user, producer_id))
+    return page(qs, limit, offset, plot_out)
+
+
+@router.post("/plots", response={201: PlotOut, **error_responses(400, 401, 403, 404, 422)}, auth=auth_required,
+             tags=["plots"])
+def create_plot(request, payload: PlotIn):  # noqa: ANN001, ANN201
+    """Add a plot to a producer (its county's operator, its manager, a platform admin)."""
+    user = back_office_user(request)
+    data = payload.model_dump()
+    producer = backoffice.get_visible_producer(user, data.pop("producer_id"))
+    plot = services.create_plot(actor=user, producer=producer, **data)
+    return Status(201, plot_out(backoffice.visible_plots(user).get(pk=plot.pk)))
+
+
+# --- harvest batches ------------------------------------------------------------------------------
+
+@router.get("/batches", response={200: BatchPage, **error_responses(401, 403, 404, 422)}, auth=auth_required,
+            tags=["batches"])
+def list_batches(request, plot_id: Id | None = Query(None), producer_id: Id | None = Query(None),  # noqa: ANN001, ANN201, B008
+                 limit: int = Limit, offset: int = Offset):
+    user = back_office_user(request)
+    qs = _with_inspections(backoffice.visible_batches(user))
+    if plot_id is not None:
+        qs = qs.filter(plot=backoffice.get_visible_plot(user, plot_id))
+    if producer_id is not None:
+        qs = qs.filter(plot__producer=backoffice.get_visible_producer(user, producer_id))
+    return page(qs, limit, offset, batch_out)
+
+
+@router.post("/batches", response={201: BatchOut, **error_responses(400, 401, 403, 404, 422)},
+             auth=auth_required, tags=["batches"])
+def create_batch(request, payload: BatchIn):  # noqa: ANN001, ANN201
+    """Record a harvest; the batch gets its trace code. Batches are not edited afterwards."""
+    user = back_office_user(request)
+    data = payload.model_dump()
+    plot = backoffice.get_visible_plot(user, data.pop("plot_id"))
+    batch = services.create_batch(actor=user, plot=plot, **data)
+    return Status(201, batch_out(_with_inspections(backoffice.visible_batches(user)).get(pk=batch.pk)))
