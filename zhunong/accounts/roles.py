@@ -49,6 +49,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "fulfilment.complaint": ("view",),
         "fulfilment.review": ("view",),
         "quality.traceevent": ("view",),
+        "supervision.integrityflag": ("view",),
     },
     PRODUCER_MANAGER: {
         "producers.producer": ("view",),

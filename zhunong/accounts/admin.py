@@ -1,0 +1,84 @@
+"""Back office for users (roles and region) and API tokens, and the admin site's Chinese title."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from zhunong.producers.backoffice import visible_regions
+
+from .backoffice import scoped_choices
+from .models import ApiToken, User
+from .roles import ROLE_LABELS
+from .selectors import is_platform_admin
+
+admin.site.site_header = "助农直播 · 后台"
+admin.site.site_title = "助农直播 · 后台"
+admin.site.index_title = "后台管理"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "display_name", "role_labels", "region", "is_staff", "is_active", "last_login"]
+    list_filter = ["groups", "is_staff", "is_active"]
+    search_fields = ["username", "display_name", "email"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        (_("个人信息"), {"fields": ["display_name", "email", "phone"]}),
+        (_("角色与辖区"), {"fields": ["groups", "region", "is_active", "is_staff", "is_superuser"],
+                         "description": _("角色决定能做什么，辖区决定能看到哪些地区的数据。")}),
+        (_("重要日期"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "password1", "password2"]}),
+        (_("角色与辖区"), {"fields": ["display_name", "groups", "region", "is_staff"]}),
+    ]
+    readonly_fields = ["last_login", "date_joined"]
+    filter_horizontal = ["groups"]
+
+    @admin.display(description=_("角色"))
+    def role_labels(self, obj: User) -> str:
+        return "、".join(ROLE_LABELS.get(name, name) for name in obj.groups.values_list("name", flat=True))
+
+    def get_queryset(self, request):  # noqa: ANN001, ANN201
+        qs = super().get_queryset(request).select_related("region")
+        user = request.user
+        if is_platform_admin(user):
+            return qs
+        if user.region_id is None:
+            return qs.filter(pk=user.pk)
+        return qs.filter(region__path__startswith=user.region.path)
+
+    def get_readonly_fields(self, request, obj=None):  # noqa: ANN001, ANN201
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields.append("is_superuser")  # only a superuser makes another
+        return fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # noqa: ANN001, ANN201
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "region":
+            scoped_choices(field, visible_regions(request.user))
+        return field
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created by POST /api/v1/auth/token and stored hashed: here they are only looked at
+    (and deleted, which revokes them)."""
+
+    list_display = ["prefix", "user", "created_at", "last_used_at"]
+    search_fields = ["user__username", "prefix"]
+    fields = ["user", "prefix", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):  # noqa: ANN001, ANN201
+        qs = super().get_queryset(request).select_related("user")
+        return qs if is_platform_admin(request.user) else qs.filter(user=request.user)
+
+    def has_add_permission(self, request):  # noqa: ANN001, ANN201
+        return False
+
+    def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201
+        return False
