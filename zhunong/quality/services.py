@@ -331,20 +331,24 @@ def _coarse_region(region: Region | None) -> Region | None:
 
 @transaction.atomic
 def record_shipment(*, batch: HarvestBatch, shipped_at: dt.datetime, carrier: str, region: Region | None,
-                    quantity: object | None = None, unit: str | None = None, reference: str = "") -> TraceEvent:
-    """EPCIS ObjectEvent OBSERVE (shipping, in_transit): goods from `batch` leave the county.
+                    destination: Region | None = None, quantity: object | None = None, unit: str | None = None,
+                    reference: str = "") -> TraceEvent:
+    """EPCIS ObjectEvent OBSERVE (shipping, in_transit): goods from `batch` are handed to a carrier.
 
-    Called by fulfilment when a parcel is handed to the carrier.
-      batch      the harvest batch the goods come from (its trace code is on the pack)
-      shipped_at aware datetime of the hand-over
-      carrier    carrier name, e.g. "邮政EMS" (no tracking number: it would expose the buyer)
-      region     the destination region (province/city/county); only its city is recorded
-      quantity, unit  optional: how much left (unit defaults to the batch's unit)
-      reference  optional idempotency key, e.g. the shipment id: a second call with the same
-                 reference for the same batch returns the first event instead of recording again.
+    Called by fulfilment when a parcel leaves.
+      batch       the harvest batch the goods come from (its trace code is on the pack)
+      shipped_at  datetime of the hand-over (naive = project time zone); not before the harvest
+      carrier     carrier name, e.g. "邮政EMS" (no tracking number: it would lead to the buyer)
+      region      where the parcel left: the producer's village or shipping point (None: the batch's county)
+    Optional:
+      destination the buyer's region; only its city is recorded, never anything finer
+      quantity, unit  how much left (unit defaults to the batch's); without it the EPCIS export
+                  claims no amount
+      reference   idempotency key, e.g. the shipment id: a repeated call with the same reference for
+                  the same batch returns the first event instead of recording another
     """
-    return _record_movement(batch=batch, at=shipped_at, region=region, quantity=quantity, unit=unit,
-                            reference=reference, receiving=False,
+    return _record_movement(batch=batch, at=shipped_at, region=region, destination=destination, quantity=quantity,
+                            unit=unit, reference=reference, receiving=False,
                             carrier=clean_text(carrier, field="carrier", max_length=50))
 
 
@@ -353,14 +357,16 @@ def record_receipt(*, batch: HarvestBatch, received_at: dt.datetime, region: Reg
                    quantity: object | None = None, unit: str | None = None, reference: str = "") -> TraceEvent:
     """EPCIS ObjectEvent OBSERVE (receiving): the buyer signs for goods from `batch`.
 
-    Same arguments as record_shipment (without carrier); `region` is where it arrived, kept at city level.
+    `region` is where they arrived and is kept at city level; the other arguments are as for
+    record_shipment.
     """
-    return _record_movement(batch=batch, at=received_at, region=region, quantity=quantity, unit=unit,
-                            reference=reference, receiving=True, carrier="")
+    return _record_movement(batch=batch, at=received_at, region=None, destination=region, quantity=quantity,
+                            unit=unit, reference=reference, receiving=True, carrier="")
 
 
-def _record_movement(*, batch: HarvestBatch, at: dt.datetime, region: Region | None, quantity: object | None,
-                     unit: str | None, reference: str, receiving: bool, carrier: str) -> TraceEvent:
+def _record_movement(*, batch: HarvestBatch, at: dt.datetime, region: Region | None, destination: Region | None,
+                     quantity: object | None, unit: str | None, reference: str, receiving: bool,
+                     carrier: str) -> TraceEvent:
     batch = HarvestBatch.objects.select_related("plot__producer__village").get(pk=batch.pk)
     biz_step = TraceEvent.BizStep.RECEIVING if receiving else TraceEvent.BizStep.SHIPPING
     reference = clean_text(reference, field="reference", max_length=64, required=False)
@@ -373,8 +379,8 @@ def _record_movement(*, batch: HarvestBatch, at: dt.datetime, region: Region | N
     if unit not in HarvestBatch.Unit.values:
         raise ValidationFailed("unit: unknown unit.", details={"field": "unit"})
     qty = None if quantity is None else clean_decimal(quantity, field="quantity", max_value=Decimal("100000000"))
-    destination = _coarse_region(region)
-    origin = batch.plot.producer.village.ancestor_at("county") or batch.plot.producer.village
+    destination = _coarse_region(destination)
+    origin = region or batch.plot.producer.village.ancestor_at("county") or batch.plot.producer.village
     payload: dict[str, object] = {"disposition": "in_progress" if receiving else "in_transit"}
     if qty is not None:
         payload.update(quantity=str(qty), unit=unit)
@@ -388,8 +394,8 @@ def _record_movement(*, batch: HarvestBatch, at: dt.datetime, region: Region | N
         biz_step=biz_step,
         action="OBSERVE",
         event_time=at,
-        # Where it was observed: the origin county for shipping, the (city-level) destination on receipt.
-        region=(destination or origin) if receiving else origin,
+        # Where it was observed: the shipping point for shipping, the (city-level) destination on receipt.
+        region=destination if receiving else origin,
         payload=payload,
         reference=reference,
     )

@@ -137,18 +137,22 @@ def test_shipment_and_receipt_keep_places_coarse_and_are_idempotent(world):
     regions = world.regions  # a second tree stands for the buyer's home
     buyer_village = build_world().village
     shipped = services.record_shipment(batch=world.batch, shipped_at=hours_ago(20), carrier="邮政EMS",
-                                       region=buyer_village, quantity="2", unit="box", reference="shipment-17")
+                                       region=regions["village"], destination=buyer_village, quantity="2",
+                                       unit="box", reference="shipment-17")
     assert shipped.biz_step == "shipping" and shipped.payload["disposition"] == "in_transit"
-    assert shipped.region == regions["county"]  # observed leaving the origin county
+    assert shipped.region == regions["village"]  # observed leaving the producer's village
     assert shipped.payload["destination"] == buyer_village.ancestor_at("city").code  # never the village
     assert shipped.payload["carrier"] == "邮政EMS"
     again = services.record_shipment(batch=world.batch, shipped_at=hours_ago(19), carrier="顺丰",
-                                     region=buyer_village, reference="shipment-17")
+                                     region=None, reference="shipment-17")
     assert again.pk == shipped.pk
     received = services.record_receipt(batch=world.batch, received_at=hours_ago(1), region=buyer_village,
                                        quantity="2", unit="box", reference="shipment-17")
     assert received.biz_step == "receiving" and received.region == buyer_village.ancestor_at("city")
     assert TraceEvent.objects.filter(batch=world.batch, biz_step__in=["shipping", "receiving"]).count() == 2
+    # Without a shipping point, the parcel is observed leaving the batch's county.
+    plain = services.record_shipment(batch=world.batch, shipped_at=hours_ago(1), carrier="EMS", region=None)
+    assert plain.region == regions["county"] and "destination" not in plain.payload and "quantity" not in plain.payload
 
 
 def test_shipment_rejects_bad_input(world):

@@ -192,7 +192,7 @@ def test_epcis_document_shape(client):
     services.record_packing(actor=world.operator, batch=world.batch, lot="GG-01", cases=2, packs_per_case=3,
                             pack_unit="bag", packed_at=timezone.now() - dt.timedelta(hours=4))
     services.record_shipment(batch=world.batch, shipped_at=timezone.now() - dt.timedelta(hours=3), carrier="邮政EMS",
-                             region=buyer_home, quantity="2", unit="bag")
+                             region=world.village, destination=buyer_home, quantity="2", unit="bag")
     services.record_receipt(batch=world.batch, received_at=timezone.now() - dt.timedelta(hours=1), region=buyer_home)
 
     response = client.get(f"/api/v1/trace/{world.batch.trace_code}/epcis")
@@ -266,7 +266,7 @@ def test_trace_page_chain_lists_processing_packing_and_shipping(client):
     services.record_packing(actor=world.operator, batch=world.batch, lot="GJ-01", cases=4, packs_per_case=12,
                             pack_unit="box", packed_at=timezone.now() - dt.timedelta(hours=2))
     services.record_shipment(batch=world.batch, shipped_at=timezone.now() - dt.timedelta(hours=1), carrier="邮政EMS",
-                             region=build_world().village, quantity="1", unit="box")
+                             region=world.village, destination=build_world().village, quantity="1", unit="box")
     html = client.get(f"/t/{world.batch.trace_code}/").content.decode()
     for text in ["加工", "蓝莓果酱", "GJ-01", "包装", "4 箱", "12 盒", "发货", "邮政EMS", "青岛市"]:
         assert text in html, text
