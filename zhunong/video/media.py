@@ -145,6 +145,8 @@ rtmp {{
 
 http {{
     access_log off;
+    # A request for a missing playlist is not an error worth logging (and could echo a guessed key).
+    log_not_found off;
     sendfile on;
     tcp_nopush on;
     client_body_temp_path {temp / "body"};

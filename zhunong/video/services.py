@@ -646,10 +646,12 @@ def finish_replay(*, replay_id: int, video_path: str, cover_path: str, duration_
 
     pins = Pin.objects.filter(stream_id=replay.stream_id).order_by("pinned_at", "id").values_list(
         "pk", "product_id", "pinned_at", "unpinned_at")
+    recorded = segments[-1].offset + segments[-1].duration if segments else 0.0
     replay.chapters.all().delete()
+    # The joined file can be a few frames longer than the recordings' sum; a pin open to the end stays so.
     Chapter.objects.bulk_create([
-        Chapter(replay=replay, product_id=c.product_id, pin_id=c.pin_id, start_s=c.start_s,
-                end_s=min(c.end_s, duration_s), pinned_at=c.pinned_at)
+        Chapter(replay=replay, product_id=c.product_id, pin_id=c.pin_id, start_s=min(c.start_s, duration_s),
+                end_s=duration_s if c.end_s >= recorded - 0.001 else min(c.end_s, duration_s), pinned_at=c.pinned_at)
         for c in place_pins(segments, pins)
     ])
     for seg in segments:

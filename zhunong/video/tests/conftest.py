@@ -50,3 +50,14 @@ def callback(client, event: str, data, *, token: str = TOKEN, remote: str = "127
     body = data if isinstance(data, str) else urlencode(data, doseq=True)
     return client.post(f"/video/rtmp/{event}?{urlencode({'token': token})}", data=body,
                        content_type="application/x-www-form-urlencoded", REMOTE_ADDR=remote)
+
+
+@pytest.fixture(autouse=True)
+def _huey_in_memory():  # noqa: ANN202
+    """Tasks the services enqueue stay in this process (tests call the task functions themselves)."""
+    from huey.contrib.djhuey import HUEY
+
+    old = HUEY.immediate
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = old
