@@ -9,9 +9,9 @@ from django.db import transaction
 
 from zhunong.core import demo
 
-# Apps that add their own demo data on top (streams, videos, orders), called in this order with
-# `seed(stdout=..., dry_run=...)` when the module exists.
-PLUGINS = ["zhunong.live.demo", "zhunong.video.demo", "zhunong.orders.demo"]
+# Apps that add their own demo data on top (streams, videos, orders, then the orders' parcels and
+# reviews), called in this order with `seed(stdout=..., dry_run=...)` when the module exists.
+PLUGINS = ["zhunong.live.demo", "zhunong.video.demo", "zhunong.orders.demo", "zhunong.fulfilment.demo"]
 
 
 class _DryRun(Exception):
