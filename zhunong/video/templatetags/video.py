@@ -14,7 +14,7 @@ from zhunong.video.models import IngestState
 
 register = template.Library()
 
-# The orders app provides `orders/_buy_box.html` (context: product, request); until it exists the
+# The orders app provides `orders/_buy_box.html` (context: product, stream, request); without it the
 # replay shelf links to the product page.
 BUY_BOX_TEMPLATES = ["orders/_buy_box.html", "video/_buy_box_fallback.html"]
 
@@ -55,7 +55,17 @@ def buy_box(context, product) -> str:  # noqa: ANN001
         product_url = reverse("storefront:product", args=[product.pk])
     except NoReverseMatch:
         product_url = ""
-    return mark_safe(tpl.render({"product": product, "product_url": product_url}, context.get("request")))  # noqa: S308
+    # A replay sells at the product's own price: no live flash sale or stream coupon applies (stream=None).
+    return mark_safe(tpl.render({"product": product, "stream": None, "product_url": product_url},  # noqa: S308
+                                context.get("request")))
+
+
+@register.simple_tag
+def product_url(product) -> str:  # noqa: ANN001
+    try:
+        return reverse("storefront:product", args=[product.pk])
+    except NoReverseMatch:
+        return ""
 
 
 @register.filter
