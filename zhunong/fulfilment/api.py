@@ -98,7 +98,8 @@ class ShipmentOut(Schema):
 
 class ShipmentShipIn(Schema):
     carrier: CarrierLit
-    tracking_number: str = Field(min_length=1, max_length=40, description="6-40 letters, digits or dashes.")
+    tracking_number: str = Field(pattern=r"^[A-Za-z0-9-]{6,40}$", description="The waybill number: 6-40 letters, "
+                                 "digits or dashes; one number per parcel and courier.")
 
 
 class ShipmentExceptionIn(Schema):
