@@ -219,3 +219,22 @@ def reset_memory_store() -> None:
     """Tests: forget every room's counters."""
     global _memory
     _memory = MemoryStore()
+
+
+def forget_room(stream_id: int) -> None:
+    """Delete a room's shared counters (tests reuse stream ids across runs; a recreated database would too)."""
+    if not settings.REDIS_URL:
+        _memory.viewers.pop(stream_id, None)
+        _memory.seen.pop(stream_id, None)
+        _memory.likes.pop(stream_id, None)
+        return
+    import redis
+
+    prefix = os.environ.get("ZHUNONG_REDIS_PREFIX", "zhunong")
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:live:{stream_id}:*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

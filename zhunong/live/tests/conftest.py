@@ -37,6 +37,9 @@ def build_room(world, *, public_servant: bool = False, live: bool = True, produc
     now = timezone.now()
     stream = services.schedule_stream(actor=world.operator, host=host, title="蓝莓采摘直播",
                                       planned_start=now, planned_end=now + dt.timedelta(hours=2), products=items)
+    from zhunong.live.store import forget_room
+
+    forget_room(stream.pk)
     if live:
         stream = services.start_stream(stream=stream, actor=user)
     return Room(world=world, channel=channel, host=host, stream=stream, products=items)
