@@ -255,6 +255,19 @@ def stop_process(proc: subprocess.Popen | None, *, graceful: int = signal.SIGTER
         pass
 
 
+def local_platform_url(url: str) -> str:
+    """`http://0.0.0.0:8000` (serve on all interfaces) → how nginx on this machine reaches it."""
+    rest = url.split("://", 1)[-1].rstrip("/")
+    host, _, port = rest.rpartition(":")
+    if not port.isdigit():
+        return url.rstrip("/")
+    if host in ("", "0.0.0.0", "::", "[::]", "*"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def start_media_server(*, platform_url: str | None = None, demo_video: bool = False) -> subprocess.Popen | None:
     """Called by `zhunong serve`: run `zhunong media run` (nginx + monitor) as a child process, or explain
     what to install and return None."""
@@ -266,7 +279,7 @@ def start_media_server(*, platform_url: str | None = None, demo_video: bool = Fa
         return None
     cmd = [sys.executable, "-m", "zhunong.cli", "media", "run"]
     if platform_url:
-        cmd += ["--platform-url", platform_url]
+        cmd += ["--platform-url", local_platform_url(platform_url)]
     if demo_video:
         cmd.append("--demo-video")
     return subprocess.Popen(cmd, env=dict(os.environ))

@@ -161,6 +161,15 @@ def test_start_media_server_runs_media_run(settings, monkeypatch):  # noqa: ANN0
     assert calls[0][-5:] == ["media", "run", "--platform-url", "http://127.0.0.1:8000", "--demo-video"]
 
 
+@pytest.mark.parametrize("given, wanted", [
+    ("http://127.0.0.1:8000", "http://127.0.0.1:8000"), ("http://0.0.0.0:8000", "http://127.0.0.1:8000"),
+    ("http://:::8000", "http://127.0.0.1:8000"), ("http://::1:8000", "http://[::1]:8000"),
+    ("http://localhost:9000/", "http://localhost:9000"),
+])
+def test_platform_url_for_callbacks(given, wanted):  # noqa: ANN001
+    assert media.local_platform_url(given) == wanted
+
+
 def test_log_filter_blanks_stream_keys():
     key = new_stream_key()
     assert key.startswith("znk_") and len(key) > 30
