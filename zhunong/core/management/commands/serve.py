@@ -24,6 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=1, help="ASGI worker processes (needs REDIS_URL if > 1)")
         parser.add_argument("--no-worker", action="store_true", help="do not start the Huey worker")
         parser.add_argument("--no-media", action="store_true", help="do not start the media server")
+        parser.add_argument("--demo-video", action="store_true",
+                            help="push a synthetic test stream into the demo live room (needs nginx-rtmp + ffmpeg)")
 
     def handle(self, *args, **opts) -> None:  # noqa: ANN002, ANN003
         from django.conf import settings
@@ -37,7 +39,7 @@ class Command(BaseCommand):
         if not opts["no_worker"]:
             children.append(subprocess.Popen([sys.executable, "-m", "zhunong.cli", "run_huey"], env=env))
         if not opts["no_media"]:
-            media = _media_process()
+            media = _media_process(platform_url=f"http://{opts['host']}:{opts['port']}", demo_video=opts["demo_video"])
             if media is not None:
                 children.append(media)
         server = subprocess.Popen(
@@ -68,10 +70,11 @@ class Command(BaseCommand):
             stop()
 
 
-def _media_process() -> subprocess.Popen | None:
+def _media_process(*, platform_url: str, demo_video: bool) -> subprocess.Popen | None:
     """The media server (nginx-rtmp), when the live-video app provides one and it is installed."""
     try:
         from zhunong.video.media import start_media_server
     except ImportError:
         return None
-    return start_media_server()
+    # nginx-rtmp calls the platform back over plain HTTP on the address it serves.
+    return start_media_server(platform_url=platform_url, demo_video=demo_video)
