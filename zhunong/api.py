@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
+from ninja.renderers import JSONRenderer
 
 from zhunong.core.errors import DomainError
 
@@ -31,6 +32,11 @@ class StrictJSONParser(Parser):
         return data
 
 
+class UTF8JSONRenderer(JSONRenderer):
+    # Chinese text stays readable in responses and curl output; the body is UTF-8 and says so.
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
     title="zhunong API",
     version="1",
@@ -38,6 +44,7 @@ api = NinjaAPI(
                 " from POST /api/v1/auth/token.",
     urls_namespace="api",
     parser=StrictJSONParser(),
+    renderer=UTF8JSONRenderer(),
 )
 
 

@@ -122,3 +122,35 @@ def test_openapi_declares_every_error_as_error_out():
                 assert "401" in responses, (method, path)
             checked += 1
     assert checked >= 20
+
+
+def _all_domain_errors() -> list[type]:
+    import importlib
+
+    from django.apps import apps
+
+    import zhunong.api  # noqa: F401  (imports every router and, through them, most error modules)
+    from zhunong.core.errors import DomainError
+
+    for config in apps.get_app_configs():
+        if config.name.startswith("zhunong."):
+            for module in ("errors", "selectors"):
+                try:
+                    importlib.import_module(f"{config.name}.{module}")
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{config.name}.{module}":
+                        raise
+
+    def walk(cls: type) -> list[type]:
+        return [sub for direct in cls.__subclasses__() for sub in (direct, *walk(direct))]
+
+    return walk(DomainError)
+
+
+def test_docs_list_every_error_code():
+    """docs/api.md collects the codes of every errors.py: a new code needs a line there."""
+    from django.conf import settings
+
+    doc = (settings.BASE_DIR / "docs" / "api.md").read_text()
+    missing = sorted({cls.code for cls in _all_domain_errors() if f"`{cls.code}`" not in doc})
+    assert not missing, f"docs/api.md does not list these error codes: {missing}"
