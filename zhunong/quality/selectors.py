@@ -13,6 +13,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
@@ -129,38 +130,42 @@ def listed_products_of(batch: HarvestBatch) -> QuerySet[Product]:
 
 def _amount(quantity: str | Decimal, unit: str) -> str:
     value = Decimal(str(quantity)).normalize()
-    text = f"{value:f}"
-    return f"{text}{UNIT_LABELS.get(unit, unit)}"
+    return f"{value:f} {UNIT_LABELS.get(unit, unit)}"
 
 
 def describe_event(event: TraceEvent, batch: HarvestBatch, regions: dict[str, Region]) -> str:
-    """One line of the chain, in Chinese, with nothing personal in it."""
+    """One line of the chain in the active language, with nothing personal in it."""
     p = event.payload or {}
     step = event.biz_step
     if event.event_type == TraceEvent.EventType.TRANSFORMATION:
         out = p.get("output", {})
-        inputs = "、".join(_amount(i["quantity"], i["unit"]) for i in p.get("inputs", []))
-        return f"加工：鲜品 {inputs} → {out.get('name', '')} {_amount(out.get('quantity', '0'), out.get('unit', ''))}" \
-               f"（批号 {out.get('lot', '')}）"
+        return _("加工：原料 %(inputs)s → %(name)s %(amount)s（批号 %(lot)s）") % {
+            "inputs": "、".join(_amount(i["quantity"], i["unit"]) for i in p.get("inputs", [])),
+            "name": out.get("name", ""), "amount": _amount(out.get("quantity", "0"), out.get("unit", "")),
+            "lot": out.get("lot", "")}
     if event.event_type == TraceEvent.EventType.AGGREGATION:
-        unit = UNIT_LABELS.get(p.get("pack_unit", ""), "")
-        what = f"批号 {p['lot']} 的成品" if p.get("lot") else "本批次产品"
-        return f"包装：{what}装箱 {p.get('cases')} 箱，每箱 {p.get('packs_per_case')} {unit}"
+        what = _("批号 %(lot)s 的成品") % {"lot": p["lot"]} if p.get("lot") else _("本批次产品")
+        return _("包装：%(what)s装箱 %(cases)s 箱，每箱 %(per_case)s %(unit)s") % {
+            "what": what, "cases": p.get("cases"), "per_case": p.get("packs_per_case"),
+            "unit": UNIT_LABELS.get(p.get("pack_unit", ""), "")}
     if step == TraceEvent.BizStep.COMMISSIONING:
-        grade = f"（{p['grade']}）" if p.get("grade") else ""
-        return f"采收：{_amount(p.get('quantity', batch.quantity), p.get('uom', batch.unit))}{grade}"
+        text = _("采收：%(amount)s") % {"amount": _amount(p.get("quantity", batch.quantity), p.get("uom", batch.unit))}
+        return f"{text}（{p['grade']}）" if p.get("grade") else text
     if step == TraceEvent.BizStep.INSPECTING:
-        verdict = "合格" if p.get("disposition") == "conformant" else "不合格"
-        return f"抽检：{p.get('lab', '')} 抽样 {p.get('sample_code', '')}，结论{verdict}"
+        verdict = _("合格") if p.get("disposition") == "conformant" else _("不合格")
+        return _("抽检：%(lab)s 抽样 %(sample)s，结论%(verdict)s") % {
+            "lab": p.get("lab", ""), "sample": p.get("sample_code", ""), "verdict": verdict}
+    parts = []
+    if p.get("quantity"):
+        parts.append(_amount(p["quantity"], p["unit"]))
+    if step == TraceEvent.BizStep.SHIPPING and p.get("carrier"):
+        parts.append(_("%(carrier)s承运") % {"carrier": p["carrier"]})
     destination = regions.get(p.get("destination", ""))
-    to = f"，发往{destination.full_name}" if destination else ""
-    amount = f" {_amount(p['quantity'], p['unit'])}" if p.get("quantity") else ""
-    if step == TraceEvent.BizStep.SHIPPING:
-        carrier = f"，{p['carrier']}承运" if p.get("carrier") else ""
-        return f"发货{amount}{carrier}{to}"
-    if step == TraceEvent.BizStep.RECEIVING:
-        return f"签收{amount}{to}"
-    return event.get_biz_step_display()
+    if destination is not None:
+        parts.append(_("发往%(place)s") % {"place": destination.full_name})
+    label = _("发货") if step == TraceEvent.BizStep.SHIPPING else (
+        _("签收") if step == TraceEvent.BizStep.RECEIVING else str(event.get_biz_step_display()))
+    return "，".join([label, *parts]) if parts else label
 
 
 @dataclass(frozen=True)

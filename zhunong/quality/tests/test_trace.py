@@ -280,3 +280,12 @@ def test_unlisted_batches_show_no_products_and_pending_inspection(client):
     catalog.submit_for_inspection(actor=world.operator, product=product)
     html = client.get(f"/t/{batch.trace_code}/").content.decode()
     assert "尚未抽检" in html and f"/p/{product.pk}/" not in html
+
+
+def test_trace_page_in_english(client):
+    world = build_world()
+    world.inspect()
+    client.cookies["django_language"] = "en"
+    response = client.get(f"/t/{world.batch.trace_code}/")
+    assert response.status_code == 200
+    assert 'lang="en"' in response.content.decode()
