@@ -12,11 +12,12 @@ names are invented.
 Province, city and county codes are the national administrative division codes; township and
 village codes below them are placeholders in the same format.
 
-Everything goes through the real services (accounts, producers, catalog, quality), so the demo obeys
-every rule the platform enforces. Each step first looks for what it would create (by a natural key:
-region code, username, producer name in its village, plot name, batch lot number, product name and
-origin, inspection sample code …), so running it again changes nothing. Channels and hosts are
-written to zhunong.live's models directly: the live app's services are not part of this issue.
+Everything goes through the real services (accounts, producers, catalog, quality, and live for channels
+and hosts: create_channel, create_host, verify_host), so the demo obeys every rule the platform
+enforces; only a trained host's training date is set directly (no service records training). Each step
+first looks for what it would create (by a natural key: region code, username, producer name in its
+village, plot name, batch lot number, product name and origin, inspection sample code …), so running it
+again changes nothing.
 """
 
 from __future__ import annotations
@@ -163,32 +164,34 @@ class Seeder:
         return quality.record_packing(actor=actor, batch=batch, lot=lot,
                                       packed_at=self._event_time(start + dt.timedelta(days=days_after), 15), **kwargs)
 
-    def channel(self, county: Region, name: str, description: str):  # noqa: ANN201
+    def channel(self, actor: User, county: Region, name: str, description: str):  # noqa: ANN201
+        from zhunong.live import services as live
         from zhunong.live.models import Channel
 
         existing = Channel.objects.filter(county=county).first()
         if existing:
             return existing
         self.created["channels"] += 1
-        return Channel.objects.create(county=county, name=name, description=description)
+        return live.create_channel(actor=actor, county=county, name=name, description=description)
 
     def host(self, username: str, channel, *, kind: str, title: str, display_name: str, bio: str,  # noqa: ANN001
              verified_by: User, trained: bool = False):  # noqa: ANN201
-        from zhunong.live.models import Host
+        from zhunong.live import services as live
+        from zhunong.live.models import Host, HostVerification
 
         user = self.user(username, roles.HOST, region=channel.county, display_name=display_name)
         existing = Host.objects.filter(user=user).first()
         if existing:
             return existing
         self.created["hosts"] += 1
-        return Host.objects.create(
-            user=user, channel=channel, kind=kind, title=title, bio=bio,
-            is_public_servant=kind in Host.PUBLIC_SERVANT_KINDS,
-            verified_at=timezone.now(), verified_by=verified_by,
-            verification_method="县级运营现场核验身份证与任职文件" if kind in Host.PUBLIC_SERVANT_KINDS
-            else "县级运营现场核验身份证",
-            trained_at=(self.today - dt.timedelta(days=60)) if trained else None,
-        )
+        host = live.create_host(actor=verified_by, user=user, channel=channel, kind=kind, title=title, bio=bio)
+        method = (HostVerification.Method.WORK_UNIT_LETTER if host.is_public_servant
+                  else HostVerification.Method.ID_CARD_IN_PERSON)
+        host = live.verify_host(actor=verified_by, host=host, method=method, note="演示数据：县级运营现场核验")
+        if trained:
+            # No service records training yet (the live app has none); the date is all there is to it.
+            Host.objects.filter(pk=host.pk).update(trained_at=self.today - dt.timedelta(days=60))
+        return host
 
     # --- staff per county -----------------------------------------------------------------------
 
@@ -285,7 +288,7 @@ def seed_world(seeder: Seeder) -> None:
     s.product(op, "安化明前云尖绿茶 250克", yuntai, price="98.00", cost_floor="70.00", unit="box", unit_size="250克/盒",
               producers=[gong], batches=[b_gong], stock=80,
               description="云台山高山茶园清明前采摘的一芽一叶。")
-    anhua_channel = s.channel(anhua, "安化县助农直播间", "安化县官方助农频道：黑茶、茶农和产业扶贫政策。")
+    anhua_channel = s.channel(op, anhua, "安化县助农直播间", "安化县官方助农频道：黑茶、茶农和产业扶贫政策。")
     s.host("host-anhua-deputy", anhua_channel, kind="county_head", title="副县长（挂职）",
            display_name="安化县副县长", verified_by=op,
            bio="挂职副县长，直播三分之一时间展示建档立卡贫困户所在合作社的产品，三分之一辅导茶农直播，"
@@ -316,7 +319,7 @@ def seed_world(seeder: Seeder) -> None:
     s.product(op_jz, "洋河蓝莓 125克×4盒", shanli, price="49.90", cost_floor="32.00", unit="box", unit_size="125克×4盒",
               producers=[lu, sun], batches=[b_lu, b_sun], stock=300, featured=True, gtin=gtin13("697123456003"),
               description="现摘的大棚蓝莓，口感脆甜。镇党委副书记直播当晚就卖出了500多斤。")
-    jz_channel = s.channel(jiaozhou, "胶州市助农直播间", "胶州市官方助农频道。")
+    jz_channel = s.channel(op_jz, jiaozhou, "胶州市助农直播间", "胶州市官方助农频道。")
     s.host("host-jiaozhou-deputy-secretary", jz_channel, kind="township_official", title="洋河镇党委副书记",
            display_name="洋河镇党委副书记", verified_by=op_jz, bio="一边试吃本地蓝莓，一边和网友互动。")
     s.host("host-jiaozhou-youth", jz_channel, kind="villager", title="村里年轻人组成的带货团队",
@@ -358,7 +361,7 @@ def seed_world(seeder: Seeder) -> None:
     s.product(op_hn, "雪多牦牛肉干 小包装 100克", xueduo, price="32.00", cost_floor="20.00", unit="bag",
               unit_size="100克/袋", producers=[yak_factory], batches=[b_jerky], stock=500,
               description="网友反馈牦牛肉干包装太大，新推出的小包装。")
-    hn_channel = s.channel(henan, "河南县助农直播间", "河南蒙古族自治县官方助农频道：牦牛、欧拉羊和草原风光。")
+    hn_channel = s.channel(op_hn, henan, "河南县助农直播间", "河南蒙古族自治县官方助农频道：牦牛、欧拉羊和草原风光。")
     s.host("host-henan-county-head", hn_channel, kind="county_head", title="县长", display_name="河南县县长",
            verified_by=op_hn, bio="穿上蒙古族服装，指着身后的牦牛群向网友介绍家乡。")
 
@@ -389,7 +392,7 @@ def seed_world(seeder: Seeder) -> None:
     s.product(op_fc, "丰城富硒米礼盒 2.5千克", village_fc, price="99.00", cost_floor="60.00", unit="box",
               unit_size="2.5千克/盒", producers=[hu], batches=[b_hu], stock=100,
               description="抽检不合格（硒含量未达标），不上架。")
-    fc_channel = s.channel(fengcheng, "丰城市助农直播间", "丰城市官方助农频道。")
+    fc_channel = s.channel(op_fc, fengcheng, "丰城市助农直播间", "丰城市官方助农频道。")
     s.host("host-fengcheng-youth-league", fc_channel, kind="public_servant", title="团市委书记（618带货官）",
            display_name="丰城市618带货官", verified_by=op_fc, bio="按分管领域提前准备每款产品的推介内容。")
 
@@ -407,7 +410,7 @@ def seed_world(seeder: Seeder) -> None:
     s.product(op_ah, "敖汉小米 2.5千克", village_ah, price="39.90", cost_floor="26.00", unit="bag",
               unit_size="2.5千克/袋", producers=[millet], batches=[b_millet], stock=800,
               description="原生态旱作小米。旗里组织干部走到镜头前，就是想借干部身份为品质作保。")
-    ah_channel = s.channel(aohan, "敖汉旗助农直播间", "敖汉旗官方助农频道。")
+    ah_channel = s.channel(op_ah, aohan, "敖汉旗助农直播间", "敖汉旗官方助农频道。")
     s.host("host-aohan-banner-head", ah_channel, kind="county_head", title="旗长", display_name="敖汉旗旗长",
            verified_by=op_ah, bio="借助干部身份为敖汉小米的信誉和质量作保。")
 
@@ -431,7 +434,7 @@ def seed_world(seeder: Seeder) -> None:
               description="池塘中的每一条鱼价值都在百元之上。充氧打包发货。")
     s.product(op_zp, "镇平锦鲤 大正三色 25厘米以上", xiangzhai, price="398.00", cost_floor="260.00", unit="piece",
               unit_size="1条", producers=[ma], batches=[b_ma], stock=60)
-    zp_channel = s.channel(zhenping, "镇平县助农直播间", "镇平县官方助农频道：锦鲤之乡看锦鲤。")
+    zp_channel = s.channel(op_zp, zhenping, "镇平县助农直播间", "镇平县官方助农频道：锦鲤之乡看锦鲤。")
     s.host("host-zhenping-deputy", zp_channel, kind="county_head", title="副县长", display_name="镇平县副县长",
            verified_by=op_zp, bio="趁周末、会议间隙到田间地头直播，带网友现场看产品。")
 
@@ -451,7 +454,7 @@ def seed_world(seeder: Seeder) -> None:
     s.product(op_jy, "大北山榛蘑 250克", dabeishan, price="45.00", cost_floor="30.00", unit="bag",
               unit_size="250克/袋", producers=[zhao, dbs], batches=[b_zhenmo], stock=150,
               description="真品、真事、真实惠。")
-    jy_channel = s.channel(jingyu, "靖宇县助农直播间", "靖宇县官方助农频道。")
+    jy_channel = s.channel(op_jy, jingyu, "靖宇县助农直播间", "靖宇县官方助农频道。")
     s.host("host-jingyu-first-secretary", jy_channel, kind="first_secretary", title="大北山村驻村第一书记",
            display_name="大北山村第一书记", verified_by=op_jy,
            bio="第一次直播4个小时卖出了价值7000元的货物。建工厂、抓品质、塑品牌，每个环节都严格把关。")
@@ -485,7 +488,7 @@ def seed_world(seeder: Seeder) -> None:
               description="上个月一位黑龙江网友来到村里，一口气买走了2000斤辣白菜。")
     s.product(op_wq, "仲坪村稻花香大米 5千克", zhongping, price="59.90", cost_floor="40.00", unit="bag",
               unit_size="5千克/袋", producers=[kim], batches=[b_paddy], stock=400)
-    wq_channel = s.channel(wangqing, "汪清县助农直播间", "汪清县官方助农频道。")
+    wq_channel = s.channel(op_wq, wangqing, "汪清县助农直播间", "汪清县官方助农频道。")
     s.host("host-wangqing-village-secretary", wq_channel, kind="public_servant", title="村党支部书记",
            display_name="仲坪村村支书", verified_by=op_wq, bio="七分唱歌，三分卖货，弹幕一一回复。")
 
@@ -509,7 +512,7 @@ def seed_world(seeder: Seeder) -> None:
     s.product(op_zs, "柞水木耳 250克", jinmi, price="49.90", cost_floor="32.00", unit="bag", unit_size="250克/袋",
               producers=[muer, wu], batches=[b_muer, b_wu], stock=1000, featured=True, gtin=gtin13("697123456005"),
               description="小小木耳，大产业。肉厚、耐泡。")
-    zs_channel = s.channel(zhashui, "柞水县助农直播间", "柞水县官方助农频道。")
+    zs_channel = s.channel(op_zs, zhashui, "柞水县助农直播间", "柞水县官方助农频道。")
     s.host("host-zhashui-returnee", zs_channel, kind="returnee", title="返乡大学生", display_name="金米村返乡大学生",
            verified_by=op_zs, trained=True, bio="回乡扎根创业，带着农户直播卖木耳。")
 
