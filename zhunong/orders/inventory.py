@@ -307,7 +307,9 @@ def redis_client():  # noqa: ANN201
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
-class RedisBackend(InventoryBackend):
+class RedisBackend(DbBackend):
+    """Sale and coupon pools in Redis; product pools through the database (DbBackend), see the module doc."""
+
     name = "redis"
     external_kinds = frozenset({"sale", "coupon"})
 

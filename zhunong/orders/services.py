@@ -172,6 +172,14 @@ def _transition(order: Order, target: str, *, actor: User | None, reason: str = 
     return order
 
 
+def _require_from(order: Order, source: str, target: str) -> None:
+    """The forward steps start from one status only; the table's edges back out of refund_requested
+    belong to the refund decision (reject_refund, refund), not to shipping."""
+    if order.status != source:
+        raise InvalidTransition(f"order: {target} needs status {source}, not {order.status}.",
+                                details={"from": order.status, "to": target, "allowed": sorted(ORDER.allowed(order.status))})
+
+
 def _producer_for(product) -> Any:  # noqa: ANN001
     """The payee of a line: the co-op if a co-op supplies the product, else its first producer."""
     producers = sorted(product.producers.all(), key=lambda p: (p.kind != "cooperative", p.pk))
@@ -518,6 +526,8 @@ def mark_paid(*, order: Order, amount: Decimal | str, payment_ref: str) -> Order
     amount_d = clean_decimal(amount, field="amount", allow_zero=True)
     order = _lock(order)
     if order.payment_ref == payment_ref:
+        if amount_d != order.total:  # the same payment cannot have two amounts
+            raise AmountMismatch(details={"expected": str(order.total), "received": str(amount_d)})
         return order
     if order.status == S.CANCELLED:
         raise ReservationExpired(details={"order": order.number})
@@ -578,6 +588,7 @@ def mark_shipped(*, order: Order, actor: User | None) -> Order:
     order = _lock(order)
     if actor is not None and not is_seller(actor, order):
         raise PermissionDenied("Only the selling side ships an order.")
+    _require_from(order, S.PAID, S.SHIPPED)
     return _transition(order, S.SHIPPED, actor=actor, reason="shipped")
 
 
@@ -587,6 +598,7 @@ def mark_delivered(*, order: Order, actor: User | None) -> Order:
     order = _lock(order)
     if actor is not None and actor.pk != order.buyer_id and not is_seller(actor, order):
         raise NotYourOrder()
+    _require_from(order, S.SHIPPED, S.DELIVERED)
     return _transition(order, S.DELIVERED, actor=actor, reason="delivered")
 
 
@@ -596,6 +608,7 @@ def complete_order(*, order: Order, actor: User | None) -> Order:
     order = _lock(order)
     if actor is not None and actor.pk != order.buyer_id and not _is_staff_over(actor, order):
         raise NotYourOrder()
+    _require_from(order, S.DELIVERED, S.COMPLETED)
     return _transition(order, S.COMPLETED, actor=actor, reason="completed")
 
 
