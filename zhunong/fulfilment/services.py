@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from zhunong.accounts.models import User
 from zhunong.accounts.selectors import is_platform_admin
-from zhunong.core.errors import PermissionDenied, ValidationFailed
+from zhunong.core.errors import DomainError, PermissionDenied, ValidationFailed
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text
 
@@ -290,18 +290,37 @@ def ship_shipment(*, actor: User, shipment: Shipment, carrier: str, tracking_num
     return shipment
 
 
-def _record_trace(shipment: Shipment) -> None:
-    """Add an EPCIS shipping event to each batch in the parcel, if the quality app offers it."""
-    record = getattr(import_module("zhunong.quality.services"), "record_shipment", None)
-    if record is None:
-        return
+def _batches_in(shipment: Shipment):  # noqa: ANN202
+    """The harvest batches a parcel's goods come from: its products' batches grown by this producer."""
     from zhunong.producers.models import HarvestBatch
 
-    region = shipment.producer.village
     products = [item.line.product_id for item in shipment.items.select_related("line")]
-    batches = HarvestBatch.objects.filter(products__in=products, plot__producer=shipment.producer).distinct()
-    for batch in batches:
-        record(batch=batch, shipped_at=shipment.shipped_at, carrier=shipment.get_carrier_display(), region=region)
+    return HarvestBatch.objects.filter(products__in=products, plot__producer=shipment.producer).distinct()
+
+
+def _record_trace(shipment: Shipment, *, receipt: bool = False) -> None:
+    """Add an EPCIS shipping (or receiving) event to each batch in the parcel, if quality offers it.
+
+    Keyed by the shipment, so a repeat records nothing twice. A refused trace event is logged and
+    does not stop the parcel: a farmer must be able to ship even if a record cannot be written.
+    """
+    quality = import_module("zhunong.quality.services")
+    record = getattr(quality, "record_receipt" if receipt else "record_shipment", None)
+    if record is None:
+        return
+    reference = f"shipment-{shipment.pk}"
+    for batch in _batches_in(shipment):
+        try:
+            with transaction.atomic():
+                if receipt:
+                    # The buyer's region is not known as a Region (only an address), so none is given.
+                    record(batch=batch, received_at=shipment.delivered_at, region=None, reference=reference)
+                else:
+                    record(batch=batch, shipped_at=shipment.shipped_at, carrier=shipment.get_carrier_display(),
+                           region=shipment.producer.village, reference=reference)
+        except DomainError as exc:
+            log.warning("trace event for batch %s of shipment %s refused: %s (%s)", batch.pk, shipment.pk,
+                        exc.message, exc.code)
 
 
 @transaction.atomic
@@ -375,6 +394,7 @@ def _deliver(shipment: Shipment, *, actor: User | None, how: str, reason: str) -
     shipment.delivered_at = timezone.now()
     shipment.delivery_confirmation = how
     shipment.save(update_fields=["status", "delivered_at", "delivery_confirmation", "updated_at"])
+    _record_trace(shipment, receipt=True)
     return shipment
 
 
@@ -455,14 +475,17 @@ def auto_confirm_deliveries(*, now: dt.datetime | None = None) -> list[int]:
     done = []
     days = settings.FULFILMENT_AUTO_CONFIRM_DAYS
     for pk in list(due_for_auto_confirm(now).values_list("pk", flat=True)):
-        with transaction.atomic():
-            shipment = _lock_shipment(Shipment(pk=pk))
-            if shipment.status != S.SHIPPED:
-                continue
-            _deliver(shipment, actor=None, how=DeliveryConfirmation.AUTO,
-                     reason=f"auto-confirmed {days} days after shipping")
-            _sync_order_delivered(shipment.order, actor=None)
-            done.append(pk)
+        try:
+            with transaction.atomic():
+                shipment = _lock_shipment(Shipment(pk=pk))
+                if shipment.status != S.SHIPPED:
+                    continue
+                _deliver(shipment, actor=None, how=DeliveryConfirmation.AUTO,
+                         reason=f"auto-confirmed {days} days after shipping")
+                _sync_order_delivered(shipment.order, actor=None)
+                done.append(pk)
+        except DomainError as exc:
+            log.warning("auto-confirming shipment %s refused: %s (%s)", pk, exc.message, exc.code)
     return done
 
 
@@ -479,9 +502,12 @@ def due_for_completion(now: dt.datetime | None = None):  # noqa: ANN201
 def complete_delivered_orders(*, now: dt.datetime | None = None) -> list[int]:
     done = []
     for order in list(due_for_completion(now)):
-        with transaction.atomic():
-            _orders().complete_order(order=order, actor=None)
-            done.append(order.pk)
+        try:
+            with transaction.atomic():
+                _orders().complete_order(order=order, actor=None)
+                done.append(order.pk)
+        except DomainError as exc:
+            log.warning("completing order %s refused: %s (%s)", order.pk, exc.message, exc.code)
     return done
 
 
@@ -498,11 +524,15 @@ def orders_out_of_step():  # noqa: ANN201
 def sync_order_statuses() -> list[int]:
     done = []
     for order in list(orders_out_of_step()):
-        with transaction.atomic():
-            before = order.status
-            _sync_order_delivered(order, actor=None)
-            if order.status != before:
-                done.append(order.pk)
+        try:
+            with transaction.atomic():
+                before = order.status
+                _sync_order_delivered(order, actor=None)
+                order.refresh_from_db(fields=["status"])
+                if order.status != before:
+                    done.append(order.pk)
+        except DomainError as exc:
+            log.warning("catching up order %s refused: %s (%s)", order.pk, exc.message, exc.code)
     return done
 
 
@@ -690,8 +720,9 @@ def reject_after_sales(*, actor: User, request: AfterSalesRequest, note: str) ->
     order.refresh_from_db(fields=["status"])
     others_open = AfterSalesRequest.objects.filter(order=order, status__in=AfterSalesRequest.OPEN_STATUSES).exists()
     if order.status == _order_models().OrderStatus.REFUND_REQUESTED and not others_open:
-        # orders puts the order back where it was before the request.
+        # orders puts the order back where it was before the request; it may now be behind its parcels.
         _orders().reject_refund(order=order, actor=actor, reason=note)
+        _sync_order_delivered(order, actor=actor)
     return request
 
 

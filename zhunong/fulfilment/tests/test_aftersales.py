@@ -217,3 +217,15 @@ def test_complaint_bad_input(fw):
         services.file_complaint(actor=fw.buyer, order=order, category="quality", text="坏果")
     with pytest.raises(ComplaintLimit):
         services.file_complaint(actor=fw.buyer, order=order, category="quality", text="坏果")
+
+
+def test_parcel_shipped_during_a_request_moves_the_order_once_the_request_is_refused(fw):
+    order = paid_order(fw.buyer, [(fw.product, 1)])
+    req = _request(fw, order.lines.get(), reason="late", evidence="两天了还没发")
+    services.ship_shipment(actor=fw.manager, shipment=order.shipments.get(), carrier="sf",
+                           tracking_number="SF66668888")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUND_REQUESTED
+    services.reject_after_sales(actor=fw.manager, request=req, note="已发出，请留意物流")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SHIPPED

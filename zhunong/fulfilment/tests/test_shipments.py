@@ -323,3 +323,34 @@ def test_shipping_records_a_trace_event_per_batch(fw):
     events = TraceEvent.objects.filter(batch=fw.world.batch, biz_step="shipping")
     assert events.count() == 1
     assert events.get().payload.get("carrier") == "顺丰速运"
+    services._record_trace(shipment)  # keyed by the shipment: a repeat records nothing new
+    assert events.count() == 1
+    services.confirm_delivery(actor=fw.buyer, shipment=shipment)
+    assert TraceEvent.objects.filter(batch=fw.world.batch, biz_step="receiving").count() == 1
+
+
+def test_sweep_catches_up_an_order_held_by_a_refund_request(fw):
+    """The parcel left while a refund request held the order; the request was refused directly in
+    orders (not through after-sales), so the order is behind its parcel until the sweep catches it up."""
+    from zhunong.orders import services as orders
+
+    order = paid_order(fw.buyer, [(fw.product, 1)])
+    orders.request_refund(order=order, actor=fw.buyer, reason="还没发货")
+    _ship(fw, order.shipments.get())
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUND_REQUESTED
+    orders.reject_refund(order=order, actor=fw.operator, reason="今天已发出")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert services.sweep().orders_synced == [order.pk]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SHIPPED
+
+
+def test_periodic_task_runs_the_sweep(fw):
+    from zhunong.fulfilment.tasks import fulfilment_sweep
+
+    shipment = paid_order(fw.buyer, [(fw.product, 1)]).shipments.get()
+    Shipment.objects.filter(pk=shipment.pk).update(deadline=timezone.now() - dt.timedelta(minutes=5))
+    result = fulfilment_sweep.call_local()
+    assert result["flagged_late"] == [shipment.pk] and result["errors"] == []
