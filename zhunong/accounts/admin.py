@@ -68,10 +68,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are created by POST /api/v1/auth/token and stored hashed: here they are only looked at
     (and deleted, which revokes them)."""
 
-    list_display = ["prefix", "user", "created_at", "last_used_at"]
+    list_display = ["key_prefix", "user", "created", "last_used"]
     search_fields = ["user__username", "prefix"]
-    fields = ["user", "prefix", "created_at", "last_used_at"]
+    fields = ["user", "key_prefix", "created", "last_used"]
     readonly_fields = fields
+
+    @admin.display(description=_("令牌前缀"))
+    def key_prefix(self, obj: ApiToken) -> str:
+        return f"{obj.prefix}…"
+
+    @admin.display(description=_("创建时间"), ordering="created_at")
+    def created(self, obj: ApiToken):  # noqa: ANN201
+        return obj.created_at
+
+    @admin.display(description=_("最近使用"), ordering="last_used_at")
+    def last_used(self, obj: ApiToken):  # noqa: ANN201
+        return obj.last_used_at or "—"
 
     def get_queryset(self, request):  # noqa: ANN001, ANN201
         qs = super().get_queryset(request).select_related("user")

@@ -63,10 +63,30 @@ class ListingHistoryInline(admin.TabularInline):
     model = ListingTransition
     verbose_name = _("上架状态变更")
     verbose_name_plural = _("上架状态历史")
-    fields = ["at", "from_status", "to_status", "actor", "reason"]
+    fields = ["when", "from_label", "to_label", "who", "reason_text"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description=_("时间"))
+    def when(self, obj: ListingTransition):  # noqa: ANN201
+        return obj.at
+
+    @admin.display(description=_("原状态"))
+    def from_label(self, obj: ListingTransition) -> str:
+        return obj.get_from_status_display()
+
+    @admin.display(description=_("新状态"))
+    def to_label(self, obj: ListingTransition) -> str:
+        return obj.get_to_status_display()
+
+    @admin.display(description=_("操作人"))
+    def who(self, obj: ListingTransition) -> str:
+        return str(obj.actor) if obj.actor else "—"
+
+    @admin.display(description=_("原因"))
+    def reason_text(self, obj: ListingTransition) -> str:
+        return obj.reason
 
     def has_add_permission(self, request, obj=None):  # noqa: ANN001, ANN201
         return False

@@ -90,7 +90,7 @@ class BatchRef(Schema):
     inspection_result: Literal["pass", "fail"] | None
 
 
-class TransitionOut(Schema):
+class ListingTransitionOut(Schema):
     from_status: ListingState
     to_status: ListingState
     actor: str | None
@@ -106,7 +106,7 @@ class StaffProductOut(ProductOut):
     batches: list[BatchRef]
     created_at: dt.datetime
     updated_at: dt.datetime
-    listing_history: list[TransitionOut] | None = Field(
+    listing_history: list[ListingTransitionOut] | None = Field(
         None, description="The listing state machine's history (single-product responses only).")
 
 

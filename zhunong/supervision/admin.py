@@ -30,13 +30,32 @@ class RegionFilter(admin.SimpleListFilter):
 
 @admin.register(IntegrityFlag)
 class IntegrityFlagAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "status", "summary", "region", "raised_by"]
-    list_filter = ["kind", "status", RegionFilter, "created_at"]
+    list_display = ["raised_at", "kind", "status", "summary", "region_name", "raiser"]
+    list_filter = ["kind", "status", RegionFilter]
     search_fields = ["summary"]
     date_hierarchy = "created_at"
-    readonly_fields = ["kind", "status", "summary", "details", "region", "subject_type", "subject_id", "raised_by",
-                       "created_at"]
-    fields = readonly_fields
+    fields = ["kind", "status", "summary", "details", "region_full", "subject", "raiser", "raised_at"]
+    readonly_fields = fields
+
+    @admin.display(description=_("时间"), ordering="created_at")
+    def raised_at(self, obj: IntegrityFlag):  # noqa: ANN201
+        return obj.created_at
+
+    @admin.display(description=_("地区"), ordering="region__path")
+    def region_name(self, obj: IntegrityFlag) -> str:
+        return obj.region.name if obj.region else "—"
+
+    @admin.display(description=_("地区"))
+    def region_full(self, obj: IntegrityFlag) -> str:
+        return obj.region.full_name if obj.region else "—"
+
+    @admin.display(description=_("对象"))
+    def subject(self, obj: IntegrityFlag) -> str:
+        return f"{obj.subject_type.name} #{obj.subject_id}" if obj.subject_type else "—"
+
+    @admin.display(description=_("提出者"))
+    def raiser(self, obj: IntegrityFlag) -> str:
+        return str(obj.raised_by) if obj.raised_by else _("系统")
 
     def get_queryset(self, request):  # noqa: ANN001, ANN201
         qs = super().get_queryset(request).select_related("region", "raised_by")

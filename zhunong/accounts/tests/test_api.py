@@ -154,3 +154,33 @@ def test_docs_list_every_error_code():
     doc = (settings.BASE_DIR / "docs" / "api.md").read_text()
     missing = sorted({cls.code for cls in _all_domain_errors() if f"`{cls.code}`" not in doc})
     assert not missing, f"docs/api.md does not list these error codes: {missing}"
+
+
+def test_schema_names_are_unique_across_apps():
+    """OpenAPI components are keyed by class name: two different schemas with one name silently
+    replace each other in the document, and schemathesis then checks responses against the wrong one."""
+    from collections import defaultdict
+
+    from ninja import Schema
+
+    import zhunong.api  # noqa: F401  (imports every router)
+
+    def walk(cls: type) -> list[type]:
+        return [sub for direct in cls.__subclasses__() for sub in (direct, *walk(direct))]
+
+    def shape_of(node):  # noqa: ANN001, ANN202
+        # Descriptions and titles do not change what a response may contain.
+        if isinstance(node, dict):
+            return {k: shape_of(v) for k, v in node.items() if k not in ("description", "title", "examples")}
+        if isinstance(node, list):
+            return [shape_of(v) for v in node]
+        return node
+
+    by_name: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for cls in walk(Schema):
+        if cls.__module__.startswith("zhunong."):
+            shape = json.dumps(shape_of(cls.model_json_schema()), sort_keys=True, default=str)
+            by_name[cls.__name__][shape].append(f"{cls.__module__}.{cls.__qualname__}")
+    clashes = {name: sorted(m for ms in shapes.values() for m in ms)
+               for name, shapes in by_name.items() if len(shapes) > 1}
+    assert not clashes, f"different schemas share a name: {clashes}"
