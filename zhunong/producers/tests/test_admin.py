@@ -143,3 +143,16 @@ def test_platform_admin_adds_a_region_through_create_region(client, db):
                                                         "parent": world.village.pk})
     assert resp.status_code == 200 and "parent" in resp.context["adminform"].form.errors
     assert not Region.objects.filter(code="BAD").exists()
+
+
+def test_manager_choices_are_the_operators_region(client, world):
+    from zhunong.accounts import roles
+    from zhunong.testing import make_user
+
+    other = build_world()
+    ours = make_user(roles.PRODUCER_MANAGER, region=world.county)
+    make_user(roles.PRODUCER_MANAGER, region=other.county)
+    make_user(roles.BUYER, region=world.county)
+    client.force_login(world.operator)
+    page = client.get("/admin/producers/producer/add/")
+    assert list(page.context["adminform"].form.fields["managers"].queryset) == [ours]
