@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from zhunong.accounts.api import Id, error_responses, text_field
 from zhunong.accounts.auth import auth_required
 
 from . import selectors, services
@@ -37,8 +38,6 @@ from .models import (
 
 router = Router(tags=["fulfilment"])
 
-# 64-bit database ids: anything larger cannot exist and must not reach the driver.
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Money = Annotated[Decimal, Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)]
 
 ShipmentStatusLit = Literal["pending", "packed", "shipped", "delivered", "exception", "cancelled"]
@@ -54,16 +53,6 @@ for _lit, _choices in ((ShipmentStatusLit, ShipmentStatus), (CarrierLit, Carrier
                        (ReasonLit, AfterSalesReason), (CategoryLit, ComplaintCategory),
                        (ComplaintStatusLit, ComplaintStatus), (FundingLit, PledgeFunding)):
     assert set(_lit.__args__) == set(_choices.values), _choices
-
-
-class ErrorOut(Schema):
-    code: str = Field(description="Stable machine-readable error code, e.g. `not_your_shipment`.")
-    message: str
-    details: dict | None = None
-
-
-def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
-    return {status: ErrorOut for status in statuses}
 
 
 # ---------------------------------------------------------------- schemas
@@ -103,14 +92,15 @@ class ShipmentShipIn(Schema):
 
 
 class ShipmentExceptionIn(Schema):
-    reason: str = Field(min_length=1, max_length=300)
+    reason: str = text_field(max_length=300, required=True)
 
 
 class AfterSalesIn(Schema):
     order_line_id: Id
     kind: KindLit
     reason: ReasonLit
-    evidence: str = Field(min_length=1, max_length=1000, description="What is wrong; photos are described here.")
+    evidence: str = text_field(max_length=1000, required=True, multiline=True,
+                               description="What is wrong; photos are described here.")
     amount: Money | None = Field(default=None, description="Default: everything still refundable on the line.")
 
 
@@ -130,19 +120,19 @@ class AfterSalesOut(Schema):
 
 
 class AfterSalesApproveIn(Schema):
-    note: str = Field(default="", max_length=300)
+    note: str = text_field("", max_length=300)
     refund_now: bool = Field(default=True, description="Approve and refund in one step.")
 
 
 class AfterSalesRejectIn(Schema):
-    note: str = Field(min_length=1, max_length=300)
+    note: str = text_field(max_length=300, required=True)
 
 
 class ComplaintIn(Schema):
     order_id: Id
     order_line_id: Id | None = None
     category: CategoryLit
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = text_field(max_length=2000, required=True, multiline=True)
 
 
 class ComplaintOut(Schema):
@@ -161,13 +151,13 @@ class ComplaintOut(Schema):
 
 class ComplaintStatusIn(Schema):
     status: ComplaintStatusLit
-    note: str = Field(default="", max_length=500)
+    note: str = text_field("", max_length=500, multiline=True)
 
 
 class ReviewIn(Schema):
     order_line_id: Id
     rating: int = Field(ge=1, le=5)
-    text: str = Field(default="", max_length=500)
+    text: str = text_field("", max_length=500, multiline=True)
 
 
 class ReviewOut(Schema):
@@ -188,7 +178,7 @@ class ReviewListOut(Schema):
 
 
 class PledgeIn(Schema):
-    terms: str = Field(min_length=1, max_length=300)
+    terms: str = text_field(max_length=300, required=True)
     max_per_claim: Money
     funded_by: FundingLit
     product_id: Id | None = None
@@ -210,7 +200,7 @@ class PledgeOut(Schema):
 class PledgeClaimIn(Schema):
     order_id: Id
     amount: Money
-    text: str = Field(min_length=1, max_length=1000)
+    text: str = text_field(max_length=1000, required=True, multiline=True)
 
 
 class PledgeClaimOut(Schema):
@@ -229,12 +219,12 @@ class PledgeClaimOut(Schema):
 
 class PledgeClaimDecisionIn(Schema):
     upheld: bool
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = text_field(max_length=500, required=True, multiline=True)
 
 
 class PledgeCompensationIn(Schema):
     amount: Money
-    reference: str = Field(min_length=1, max_length=64, description="The transfer's reference number.")
+    reference: str = text_field(max_length=64, required=True, description="The transfer's reference number.")
 
 
 class FulfilmentPage(Schema):
@@ -340,7 +330,7 @@ def _fresh(shipment: Shipment) -> Shipment:
 # ---------------------------------------------------------------- shipments
 
 
-@router.get("/fulfilment/shipments", response={200: list[ShipmentOut], **errors(401, 422)}, auth=auth_required,
+@router.get("/fulfilment/shipments", response={200: list[ShipmentOut], **error_responses(401, 422)}, auth=auth_required,
             summary="The caller's packing list (producer managers, county staff)")
 def list_shipments(request, filters: Query[ShipmentFilter]):  # noqa: ANN001, ANN201
     qs = selectors.shipments_for(request.auth).prefetch_related("items__line__product").order_by("deadline", "id")
@@ -351,20 +341,20 @@ def list_shipments(request, filters: Query[ShipmentFilter]):  # noqa: ANN001, AN
     return [_shipment_out(s) for s in qs[filters.offset:filters.offset + filters.limit]]
 
 
-@router.get("/fulfilment/shipments/{shipment_id}", response={200: ShipmentOut, **errors(401, 403, 404, 422)},
+@router.get("/fulfilment/shipments/{shipment_id}", response={200: ShipmentOut, **error_responses(401, 403, 404, 422)},
             auth=auth_required)
 def get_shipment(request, shipment_id: Id):  # noqa: ANN001, ANN201
     return _shipment_out(_fresh(_visible_shipment(shipment_id, request.auth)))
 
 
-@router.post("/fulfilment/shipments/{shipment_id}/pack", response={200: ShipmentOut, **errors(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/shipments/{shipment_id}/pack", response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required)
 def pack(request, shipment_id: Id):  # noqa: ANN001, ANN201
     shipment = services.pack_shipment(actor=request.auth, shipment=selectors.get_shipment(shipment_id))
     return _shipment_out(_fresh(shipment))
 
 
-@router.post("/fulfilment/shipments/{shipment_id}/ship", response={200: ShipmentOut, **errors(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/shipments/{shipment_id}/ship", response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required, summary="Hand the parcel to the courier: courier and waybill number")
 def ship(request, shipment_id: Id, payload: ShipmentShipIn):  # noqa: ANN001, ANN201
     shipment = services.ship_shipment(actor=request.auth, shipment=selectors.get_shipment(shipment_id),
@@ -373,7 +363,7 @@ def ship(request, shipment_id: Id, payload: ShipmentShipIn):  # noqa: ANN001, AN
 
 
 @router.post("/fulfilment/shipments/{shipment_id}/exception",
-             response={200: ShipmentOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+             response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def exception(request, shipment_id: Id, payload: ShipmentExceptionIn):  # noqa: ANN001, ANN201
     shipment = services.report_exception(actor=request.auth, shipment=selectors.get_shipment(shipment_id),
                                          reason=payload.reason)
@@ -381,14 +371,14 @@ def exception(request, shipment_id: Id, payload: ShipmentExceptionIn):  # noqa: 
 
 
 @router.post("/fulfilment/shipments/{shipment_id}/confirm",
-             response={200: ShipmentOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required,
+             response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required,
              summary="The buyer confirms this parcel arrived")
 def confirm(request, shipment_id: Id):  # noqa: ANN001, ANN201
     shipment = services.confirm_delivery(actor=request.auth, shipment=selectors.get_shipment(shipment_id))
     return _shipment_out(_fresh(shipment))
 
 
-@router.get("/fulfilment/orders/{order_id}/shipments", response={200: list[ShipmentOut], **errors(401, 403, 404, 422)},
+@router.get("/fulfilment/orders/{order_id}/shipments", response={200: list[ShipmentOut], **error_responses(401, 403, 404, 422)},
             auth=auth_required, summary="The parcels of one order (its buyer or the producers' handlers)")
 def order_shipments(request, order_id: Id):  # noqa: ANN001, ANN201
     order = _order(order_id)
@@ -401,7 +391,7 @@ def order_shipments(request, order_id: Id):  # noqa: ANN001, ANN201
 
 
 @router.post("/fulfilment/orders/{order_id}/confirm-delivery",
-             response={200: list[ShipmentOut], **errors(401, 403, 404, 409, 422)}, auth=auth_required,
+             response={200: list[ShipmentOut], **error_responses(401, 403, 404, 409, 422)}, auth=auth_required,
              summary="The buyer confirms every shipped parcel of the order arrived")
 def confirm_order(request, order_id: Id):  # noqa: ANN001, ANN201
     order = _order(order_id)
@@ -412,7 +402,7 @@ def confirm_order(request, order_id: Id):  # noqa: ANN001, ANN201
 # ---------------------------------------------------------------- after-sales
 
 
-@router.post("/fulfilment/after-sales", response={201: AfterSalesOut, **errors(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/after-sales", response={201: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required, summary="Ask for a refund (or return and refund) of one order line")
 def request_after_sales(request, payload: AfterSalesIn):  # noqa: ANN001, ANN201
     line = _own_line(payload.order_line_id, request.auth)
@@ -421,7 +411,7 @@ def request_after_sales(request, payload: AfterSalesIn):  # noqa: ANN001, ANN201
     return Status(201, _after_sales_out(req))
 
 
-@router.get("/fulfilment/after-sales", response={200: list[AfterSalesOut], **errors(401, 422)}, auth=auth_required,
+@router.get("/fulfilment/after-sales", response={200: list[AfterSalesOut], **error_responses(401, 422)}, auth=auth_required,
             summary="The caller's own requests, and those they decide (producers, county staff)")
 def list_after_sales(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
     user = request.auth
@@ -432,7 +422,7 @@ def list_after_sales(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN
 
 
 @router.post("/fulfilment/after-sales/{request_id}/approve",
-             response={200: AfterSalesOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+             response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def approve(request, request_id: Id, payload: AfterSalesApproveIn):  # noqa: ANN001, ANN201
     req = services.approve_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id),
                                        note=payload.note, refund_now=payload.refund_now)
@@ -440,7 +430,7 @@ def approve(request, request_id: Id, payload: AfterSalesApproveIn):  # noqa: ANN
 
 
 @router.post("/fulfilment/after-sales/{request_id}/reject",
-             response={200: AfterSalesOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+             response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def reject(request, request_id: Id, payload: AfterSalesRejectIn):  # noqa: ANN001, ANN201
     req = services.reject_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id),
                                       note=payload.note)
@@ -448,7 +438,7 @@ def reject(request, request_id: Id, payload: AfterSalesRejectIn):  # noqa: ANN00
 
 
 @router.post("/fulfilment/after-sales/{request_id}/refund",
-             response={200: AfterSalesOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+             response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def refund(request, request_id: Id):  # noqa: ANN001, ANN201
     req = services.refund_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id))
     return _after_sales_out(req)
@@ -457,7 +447,7 @@ def refund(request, request_id: Id):  # noqa: ANN001, ANN201
 # ---------------------------------------------------------------- complaints
 
 
-@router.post("/fulfilment/complaints", response={201: ComplaintOut, **errors(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/complaints", response={201: ComplaintOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required, summary="Complain (投诉) about an order to the county office")
 def file_complaint(request, payload: ComplaintIn):  # noqa: ANN001, ANN201
     order = _own_order(payload.order_id, request.auth)
@@ -471,7 +461,7 @@ def file_complaint(request, payload: ComplaintIn):  # noqa: ANN001, ANN201
     return Status(201, _complaint_out(complaint))
 
 
-@router.get("/fulfilment/complaints", response={200: list[ComplaintOut], **errors(401, 422)}, auth=auth_required,
+@router.get("/fulfilment/complaints", response={200: list[ComplaintOut], **error_responses(401, 422)}, auth=auth_required,
             summary="The caller's own complaints, or the county's (county staff)")
 def list_complaints(request, page: Query[FulfilmentPage], status: ComplaintStatusLit | None = None):  # noqa: ANN001, ANN201
     user = request.auth
@@ -483,7 +473,7 @@ def list_complaints(request, page: Query[FulfilmentPage], status: ComplaintStatu
 
 
 @router.post("/fulfilment/complaints/{complaint_id}/status",
-             response={200: ComplaintOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+             response={200: ComplaintOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def complaint_status(request, complaint_id: Id, payload: ComplaintStatusIn):  # noqa: ANN001, ANN201
     complaint = services.update_complaint(actor=request.auth, complaint=selectors.get_complaint(complaint_id),
                                           status=payload.status, note=payload.note)
@@ -493,7 +483,7 @@ def complaint_status(request, complaint_id: Id, payload: ComplaintStatusIn):  # 
 # ---------------------------------------------------------------- reviews
 
 
-@router.post("/fulfilment/reviews", response={201: ReviewOut, **errors(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/reviews", response={201: ReviewOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required, summary="Review a delivered order line (once)")
 def create_review(request, payload: ReviewIn):  # noqa: ANN001, ANN201
     line = _own_line(payload.order_line_id, request.auth)
@@ -501,7 +491,7 @@ def create_review(request, payload: ReviewIn):  # noqa: ANN001, ANN201
     return Status(201, _review_out(review))
 
 
-@router.get("/fulfilment/products/{product_id}/reviews", response={200: ReviewListOut, **errors(404, 422)},
+@router.get("/fulfilment/products/{product_id}/reviews", response={200: ReviewListOut, **error_responses(404, 422)},
             auth=None, summary="Public reviews of a product, with its rating")
 def product_reviews(request, product_id: Id, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
     from zhunong.catalog.errors import ProductNotFound
@@ -530,14 +520,14 @@ def _stream(stream_id: int):  # noqa: ANN202
     return stream
 
 
-@router.get("/fulfilment/streams/{stream_id}/pledges", response={200: list[PledgeOut], **errors(404, 422)},
+@router.get("/fulfilment/streams/{stream_id}/pledges", response={200: list[PledgeOut], **error_responses(404, 422)},
             auth=None, summary="The host's pledges (先行赔付) carried by a stream")
 def list_pledges(request, stream_id: Id):  # noqa: ANN001, ANN201
     return [_pledge_out(p) for p in selectors.stream_pledges(_stream(stream_id))]
 
 
 @router.post("/fulfilment/streams/{stream_id}/pledges",
-             response={201: PledgeOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+             response={201: PledgeOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def create_pledge(request, stream_id: Id, payload: PledgeIn):  # noqa: ANN001, ANN201
     from zhunong.catalog.errors import ProductNotFound
     from zhunong.catalog.models import Product
@@ -554,7 +544,7 @@ def create_pledge(request, stream_id: Id, payload: PledgeIn):  # noqa: ANN001, A
     return Status(201, _pledge_out(pledge))
 
 
-@router.post("/fulfilment/pledges/{pledge_id}/claims", response={201: PledgeClaimOut, **errors(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/pledges/{pledge_id}/claims", response={201: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required, summary="A buyer of the stream claims against its pledge")
 def submit_claim(request, pledge_id: Id, payload: PledgeClaimIn):  # noqa: ANN001, ANN201
     pledge = selectors.get_pledge(pledge_id)
@@ -564,20 +554,20 @@ def submit_claim(request, pledge_id: Id, payload: PledgeClaimIn):  # noqa: ANN00
     return Status(201, _claim_out(claim))
 
 
-@router.get("/fulfilment/pledge-claims", response={200: list[PledgeClaimOut], **errors(401, 422)}, auth=auth_required)
+@router.get("/fulfilment/pledge-claims", response={200: list[PledgeClaimOut], **error_responses(401, 422)}, auth=auth_required)
 def list_claims(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
     qs = selectors.claims_for(request.auth).order_by("-created_at", "-id")
     return [_claim_out(c) for c in qs[page.offset:page.offset + page.limit]]
 
 
 @router.post("/fulfilment/pledge-claims/{claim_id}/review",
-             response={200: PledgeClaimOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+             response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def review_claim(request, claim_id: Id):  # noqa: ANN001, ANN201
     return _claim_out(services.start_claim_review(actor=request.auth, claim=selectors.get_claim(claim_id)))
 
 
 @router.post("/fulfilment/pledge-claims/{claim_id}/decision",
-             response={200: PledgeClaimOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+             response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def decide_claim(request, claim_id: Id, payload: PledgeClaimDecisionIn):  # noqa: ANN001, ANN201
     claim = services.decide_claim(actor=request.auth, claim=selectors.get_claim(claim_id), upheld=payload.upheld,
                                   reason=payload.reason)
@@ -585,7 +575,7 @@ def decide_claim(request, claim_id: Id, payload: PledgeClaimDecisionIn):  # noqa
 
 
 @router.post("/fulfilment/pledge-claims/{claim_id}/compensation",
-             response={200: PledgeClaimOut, **errors(401, 403, 404, 409, 422)}, auth=auth_required)
+             response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def compensate_claim(request, claim_id: Id, payload: PledgeCompensationIn):  # noqa: ANN001, ANN201
     claim = services.compensate_claim(actor=request.auth, claim=selectors.get_claim(claim_id),
                                       amount=payload.amount, reference=payload.reference)
