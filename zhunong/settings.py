@@ -175,6 +175,8 @@ else:
 REDIS_PREFIX = os.environ.get("ZHUNONG_REDIS_PREFIX", "zhunong")
 INVENTORY_BACKEND = os.environ.get("ZHUNONG_INVENTORY_BACKEND", "").strip() or ("redis" if REDIS_URL else "db")
 RESERVATION_MINUTES = int(os.environ.get("ZHUNONG_RESERVATION_MINUTES", 15))
+# Seconds each process may reuse the product/sale rows it priced an order with (0 = off; 1 for flash sales).
+ORDERS_CONTEXT_CACHE_SECONDS = float(os.environ.get("ZHUNONG_ORDERS_CACHE_SECONDS", 0))
 # Shared with the payment gateway for HMAC-SHA256 webhook signatures; derived from SECRET_KEY if unset.
 PAYMENT_WEBHOOK_SECRET = os.environ.get("PAYMENT_WEBHOOK_SECRET") or _derive_secret(SECRET_KEY, "payments.webhook")
 

@@ -219,7 +219,15 @@ def cancel_flash_sale(*, actor: User, sale: FlashSale, reason: str) -> FlashSale
     sale = FlashSale.objects.select_for_update().select_related("stream__host", "product").get(pk=sale.pk)
     _require_host(actor, sale.stream)
     reason = clean_text(reason, field="reason", max_length=300)
-    return _sale_transition(sale, F_.CANCELLED, actor=actor, reason=reason)
+    _sale_transition(sale, F_.CANCELLED, actor=actor, reason=reason)
+    # Empty the pool now, so no process still holding the sale in its pricing cache can sell from it; units
+    # of reservations released later come back to the pool and go to the product when the sale is settled.
+    left = inventory.get_backend().drain(pool=inventory.pool("sale", sale.pk))
+    from zhunong.catalog.models import Product
+
+    Product.objects.filter(pk=sale.product_id).update(stock=F("stock") + left)
+    FlashSale.objects.filter(pk=sale.pk).update(returned_to_product=F("returned_to_product") + left)
+    return sale
 
 
 def sync_sale(*, sale_id: int, now: dt.datetime | None = None) -> FlashSale | None:
@@ -300,7 +308,8 @@ def settle_sales(*, now: dt.datetime | None = None, dry_run: bool = False) -> li
                 continue
             left = inventory.get_backend().drain(pool=inventory.pool("sale", sale.pk))
             Product.objects.filter(pk=sale.product_id).update(stock=F("stock") + left)
-            FlashSale.objects.filter(pk=sale.pk).update(settled_at=now, returned_to_product=left, remaining=0)
+            FlashSale.objects.filter(pk=sale.pk).update(settled_at=now, remaining=0,
+                                                        returned_to_product=F("returned_to_product") + left)
             done.append((sale.pk, left))
     return done
 

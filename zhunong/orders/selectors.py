@@ -95,7 +95,7 @@ def sale_payload(sale: FlashSale) -> dict[str, Any]:
         "status": sale.status,
         "quantity": sale.quantity,
         "remaining": remaining,
-        "sold": sale.quantity - remaining if sale.settled_at is None else sale.quantity - sale.returned_to_product,
+        "sold": sale.quantity - sale.returned_to_product - remaining,
         "sale_price": money(sale.sale_price),
         "reference_price": money(sale.reference_price),
         "per_buyer_limit": sale.per_buyer_limit,

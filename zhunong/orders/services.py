@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -309,25 +310,57 @@ def running_sale(*, stream_id: int, product_id: int, now: dt.datetime | None = N
             .order_by("starts_at").first())
 
 
-def _price_lines(clean: list[tuple[int, int]], stream, now: dt.datetime) -> list[_Priced]:  # noqa: ANN001
+# Per-process cache of what pricing reads (products, shelf, running sales), for `ORDERS_CONTEXT_CACHE_SECONDS`
+# (0 = off, the default). During a flash sale thousands of attempts read the same rows; a second of staleness
+# is harmless for prices and windows (stock itself is never cached: the inventory backend decides).
+_context_cache: dict[tuple, tuple[float, dict]] = {}
+
+
+def _catalog_context(product_ids: tuple[int, ...], stream) -> dict:  # noqa: ANN001
     from zhunong.catalog.models import ListingStatus, Product
 
-    products = {p.pk: p for p in Product.objects.filter(pk__in=[pid for pid, _ in clean],
-                                                        status=ListingStatus.LISTED).prefetch_related("producers")}
+    ttl = getattr(settings, "ORDERS_CONTEXT_CACHE_SECONDS", 0)
+    key = (product_ids, stream.pk if stream is not None else None)
+    if ttl:
+        hit = _context_cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < ttl:
+            return hit[1]
+    products = {p.pk: p for p in Product.objects.filter(pk__in=product_ids, status=ListingStatus.LISTED)
+                .prefetch_related("producers")}
     shelf: set[int] = set()
+    sales: dict[int, FlashSale] = {}
     if stream is not None:
         shelf = set(stream.products.filter(pk__in=list(products)).values_list("pk", flat=True))
+        for sale in (FlashSale.objects.filter(stream_id=stream.pk, product_id__in=list(shelf),
+                                              ends_at__gt=timezone.now(),
+                                              status__in=[FlashSaleStatus.SCHEDULED, FlashSaleStatus.LIVE,
+                                                          FlashSaleStatus.SOLD_OUT])
+                     .order_by("-starts_at")):
+            sales[sale.product_id] = sale  # the earliest still-open sale of each product wins
+    context = {"products": products, "shelf": shelf, "sales": sales,
+               "producers": {pk: _producer_for(p) for pk, p in products.items()}}
+    if ttl:
+        if len(_context_cache) > 1000:
+            _context_cache.clear()
+        _context_cache[key] = (time.monotonic(), context)
+    return context
+
+
+def _price_lines(clean: list[tuple[int, int]], stream, now: dt.datetime) -> list[_Priced]:  # noqa: ANN001
+    context = _catalog_context(tuple(sorted(pid for pid, _ in clean)), stream)
     priced = []
     for pid, qty in clean:
-        product = products.get(pid)
+        product = context["products"].get(pid)
         if product is None:
             raise ProductUnavailable(details={"product_id": pid})
         sale = None
         price = product.price
         if stream is not None:
-            if pid not in shelf:
+            if pid not in context["shelf"]:
                 raise ProductNotInStream(details={"product_id": pid, "stream_id": stream.pk})
-            sale = running_sale(stream_id=stream.pk, product_id=pid, now=now)
+            sale = context["sales"].get(pid)
+            if sale is not None and sale.ends_at <= now:
+                sale = None
             if sale is not None:
                 if now < sale.starts_at:
                     raise SaleNotStarted(details={"product_id": pid, "flash_sale_id": sale.pk,
@@ -335,7 +368,7 @@ def _price_lines(clean: list[tuple[int, int]], stream, now: dt.datetime) -> list
                 if sale.status == FlashSaleStatus.SOLD_OUT:
                     raise SoldOut(details={"product_id": pid, "flash_sale_id": sale.pk})
                 price = sale.sale_price
-        priced.append(_Priced(product, qty, price, sale, _producer_for(product)))
+        priced.append(_Priced(product, qty, price, sale, context["producers"][pid]))
     return priced
 
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from zhunong.accounts import roles
-from zhunong.testing import World, make_user, unique
+from zhunong.testing import World
 
 
 @dataclass
@@ -19,20 +18,9 @@ class Room:
 
 
 def live_room(world: World, products: list, *, kind: str = "county_head", pin: object | None = None) -> Room:
-    from zhunong.live import services as live
-    from zhunong.live.models import Channel
+    from zhunong.orders.loadtest import live_room as build
 
-    channel = Channel.objects.filter(county=world.county).first() or live.create_channel(
-        actor=world.operator, county=world.county, name=unique("胶州助农"))
-    host_user = make_user(roles.HOST)
-    host = live.create_host(actor=world.operator, user=host_user, channel=channel, kind=kind, title="副县长")
-    live.verify_host(actor=world.operator, host=host, method="id_card_in_person")
-    now = timezone.now()
-    stream = live.schedule_stream(actor=world.operator, host=host, title="蓝莓专场", planned_start=now,
-                                  planned_end=now + dt.timedelta(hours=2), products=products)
-    stream = live.start_stream(stream=stream, actor=host_user)
-    live.pin_product(actor=host_user, stream=stream, product=pin or products[0])
-    stream.refresh_from_db()
+    stream, host_user, host = build(world, products, kind=kind, pin=pin)
     return Room(stream=stream, host_user=host_user, host=host)
 
 

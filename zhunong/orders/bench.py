@@ -1,0 +1,115 @@
+"""`zhunong bench flash-sale`: purchase attempts against one flash sale, end to end over HTTP.
+
+It starts N uvicorn processes itself (against DATABASE_URL / REDIS_URL), creates its own product, live
+room, flash sale and buyers, and drives `POST /api/v1/orders` from a separate load process (asyncio,
+raw HTTP/1.1 keep-alive). Then, in the same invocation, it repeats the run on the naive baseline
+backend (SELECT ... FOR UPDATE per attempt) with the same stock, buyers and processes, so the ratio is
+measured side by side. Afterwards it counts what was sold from the database: `oversold` must be 0.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+PORTS = (18510, 18540)
+
+
+def add_arguments(parser) -> None:  # noqa: ANN001
+    parser.add_argument("--backend", choices=["db", "redis"], default=None,
+                        help="inventory backend under test (default: redis with REDIS_URL, else db)")
+    parser.add_argument("--stock", type=int, default=1000, help="units in the flash sale (default 1000)")
+    parser.add_argument("--buyers", type=int, default=5000, help="distinct buyers (default 5000)")
+    parser.add_argument("--attempts-per-buyer", type=int, default=2,
+                        help="purchase attempts per buyer, one unit each (default 2)")
+    parser.add_argument("--limit", type=int, default=1, help="per-buyer limit of the sale (default 1)")
+    parser.add_argument("--processes", type=int, default=2, help="uvicorn worker processes (default 2)")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent client connections (default 64)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline run")
+    parser.add_argument("--context-cache", type=float, default=1.0,
+                        help="seconds the servers may reuse product/sale rows when pricing (default 1; 0 = off)")
+
+
+def _validate(options: dict) -> str:
+    backend = options["backend"] or ("redis" if settings.REDIS_URL else "db")
+    if backend == "redis" and not settings.REDIS_URL:
+        raise CommandError("--backend redis needs REDIS_URL")
+    if options["processes"] > 1 and not settings.REDIS_URL:
+        raise CommandError("--processes > 1 needs REDIS_URL (processes share rooms and cache through Redis)")
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and options["processes"] > 1:
+        raise CommandError("several processes need PostgreSQL (DATABASE_URL)")
+    for name, low, high in (("stock", 1, 1_000_000), ("buyers", 1, 1_000_000), ("attempts_per_buyer", 1, 100),
+                            ("limit", 1, 99), ("processes", 1, 32), ("connections", 1, 2000)):
+        if not low <= options[name] <= high:
+            raise CommandError(f"--{name.replace('_', '-')} must be {low}-{high}")
+    return backend
+
+
+def _one_run(backend: str, options: dict, stdout, port_range: tuple[int, int]) -> dict:  # noqa: ANN001
+    from . import loadtest
+
+    setup = loadtest.setup_sale(stock=options["stock"], buyers=options["buyers"], limit=options["limit"],
+                                label=f"b{backend}")
+    attempts = loadtest.attempts_for(setup, per_buyer=options["attempts_per_buyer"], key_prefix=f"{backend}{time.time_ns()}")
+    port = loadtest.free_port(*port_range)
+    stdout.write(f"[{backend}] {options['processes']} server process(es) on :{port}, "
+                 f"{len(attempts)} attempts for {setup.stock} units")
+    # Both runs price orders from a 1-second per-process cache of the product and sale rows (see
+    # ORDERS_CONTEXT_CACHE_SECONDS): the comparison is about taking stock, not re-reading the catalogue.
+    server = loadtest.start_server(port=port, processes=options["processes"], backend=backend,
+                                   extra_env={"ZHUNONG_ORDERS_CACHE_SECONDS": str(options["context_cache"])})
+    try:
+        loadtest.warm_up(port)
+        load = loadtest.run_load(port=port, attempts=attempts, connections=options["connections"])
+    finally:
+        loadtest.stop_server(server)
+    books = loadtest.accounting(setup, backend)
+    codes = load["codes"]
+    errors = load["transport_errors"] + sum(v for k, v in load["statuses"].items() if k not in ("201", "409"))
+    return {
+        "backend": backend,
+        "attempts": load["attempts"],
+        "attempts_per_s": load["attempts_per_s"],
+        "latency_ms": load["latency_ms"],
+        "orders": load["statuses"].get("201", 0),
+        "sold_out": codes.get("sold_out", 0),
+        "limit_exceeded": codes.get("limit_exceeded", 0),
+        "oversold": books["oversold"],
+        "errors": errors,
+        "elapsed_s": load["elapsed_s"],
+        "stock": setup.stock,
+        "sold": books["sold"],
+        "remaining": books["remaining"],
+        "consistent": books["consistent"] and books["orders"] == load["statuses"].get("201", 0),
+        "max_per_buyer": books["max_per_buyer"],
+        "statuses": load["statuses"],
+    }
+
+
+def run(options: dict, stdout) -> dict:  # noqa: ANN001
+    backend = _validate(options)
+    call_command("migrate", verbosity=0, interactive=False)
+    result = _one_run(backend, options, stdout, (PORTS[0], PORTS[0] + 20))
+    if not options["no_baseline"]:
+        baseline = _one_run("naive", options, stdout, (PORTS[1], PORTS[1] + 20))
+        result["baseline"] = {k: baseline[k] for k in ("backend", "attempts", "attempts_per_s", "latency_ms", "orders",
+                                                        "sold_out", "limit_exceeded", "oversold", "errors",
+                                                        "consistent", "max_per_buyer")}
+        if baseline["attempts_per_s"]:
+            result["speedup_vs_baseline"] = round(result["attempts_per_s"] / baseline["attempts_per_s"], 2)
+    result["processes"] = options["processes"]
+    result["context_cache_s"] = options["context_cache"]
+    result["connections"] = options["connections"]
+    result["machine"] = {"cpus": _cpus(), "python": platform.python_version(),
+                         "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+                         "redis": bool(settings.REDIS_URL)}
+    return result
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 0)

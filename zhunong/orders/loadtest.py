@@ -1,0 +1,216 @@
+"""Harness shared by the flash-sale benchmark and the multi-process tests: a live room with a running
+flash sale built through the real services, buyers with API tokens, uvicorn server processes, the
+separate load process, and the stock accounting afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from zhunong.accounts import roles
+
+
+@dataclass
+class SaleSetup:
+    sale_id: int
+    stream_id: int
+    product_id: int
+    stock: int
+    tokens: list[str] = field(default_factory=list)
+    buyer_ids: list[int] = field(default_factory=list)
+
+
+def live_room(world, products: list, *, kind: str = "county_head", pin: object | None = None):  # noqa: ANN001, ANN201
+    """A county channel, a verified host, a live stream selling `products`, the first one pinned."""
+    from zhunong.live import services as live
+    from zhunong.live.models import Channel
+    from zhunong.testing import make_user, unique
+
+    channel = Channel.objects.filter(county=world.county).first() or live.create_channel(
+        actor=world.operator, county=world.county, name=unique("胶州助农"))
+    host_user = make_user(roles.HOST)
+    host = live.create_host(actor=world.operator, user=host_user, channel=channel, kind=kind, title="副县长")
+    live.verify_host(actor=world.operator, host=host, method="id_card_in_person")
+    now = timezone.now()
+    stream = live.schedule_stream(actor=world.operator, host=host, title="蓝莓专场", planned_start=now,
+                                  planned_end=now + dt.timedelta(hours=2), products=products)
+    stream = live.start_stream(stream=stream, actor=host_user)
+    live.pin_product(actor=host_user, stream=stream, product=pin or products[0])
+    stream.refresh_from_db()
+    return stream, host_user, host
+
+
+def open_sale(stream, host_user, product, *, quantity: int, price: str, limit: int, minutes: int = 20):  # noqa: ANN001, ANN201
+    """Start a flash sale and skip its countdown, so it sells at once."""
+    from zhunong.orders import services
+    from zhunong.orders.models import FlashSale
+
+    sale = services.start_flash_sale(actor=host_user, stream=stream, product=product, quantity=quantity,
+                                     sale_price=price, per_buyer_limit=limit, countdown_seconds=10,
+                                     duration_minutes=minutes)
+    now = timezone.now()
+    FlashSale.objects.filter(pk=sale.pk).update(starts_at=now - dt.timedelta(seconds=1),
+                                                ends_at=now + dt.timedelta(minutes=minutes))
+    services.sync_sale(sale_id=sale.pk)
+    sale.refresh_from_db()
+    return sale
+
+
+def make_buyers(count: int, *, label: str) -> tuple[list[int], list[str]]:
+    """Buyers with API tokens, inserted in bulk (thousands of password hashes would dominate the setup)."""
+    from django.contrib.auth.models import Group
+
+    from zhunong.accounts.models import ApiToken, User
+
+    tag = f"{label}{secrets.token_hex(3)}"
+    users = User.objects.bulk_create([User(username=f"{tag}_{i}", password="!") for i in range(count)])
+    group, _ = Group.objects.get_or_create(name=roles.BUYER)
+    User.groups.through.objects.bulk_create([User.groups.through(user_id=u.pk, group_id=group.pk) for u in users])
+    raws = [secrets.token_urlsafe(32) for _ in users]
+    ApiToken.objects.bulk_create([ApiToken(user=u, key_hash=ApiToken.hash(r), prefix=r[:8]) for u, r in zip(users, raws, strict=True)])
+    return [u.pk for u in users], raws
+
+
+def setup_sale(*, stock: int, buyers: int, limit: int = 1, label: str = "bench") -> SaleSetup:
+    import itertools
+
+    from zhunong import testing
+    from zhunong.testing import build_world
+
+    # testing.py numbers usernames and codes from 1 per process; a benchmark database outlives processes.
+    testing._seq = itertools.count(time.time_ns() // 1000 % 10**13)
+    world = build_world(prefix=f"{label}{secrets.token_hex(4)}")
+    product = world.listed_product(name="洋河蓝莓（秒杀）", stock=stock, price="39.90", cost_floor="20.00")
+    stream, host_user, _ = live_room(world, [product])
+    sale = open_sale(stream, host_user, product, quantity=stock, price="29.90", limit=limit)
+    ids, tokens = make_buyers(buyers, label=label)
+    return SaleSetup(sale_id=sale.pk, stream_id=stream.pk, product_id=product.pk, stock=stock, tokens=tokens,
+                     buyer_ids=ids)
+
+
+def accounting(setup: SaleSetup, backend_name: str) -> dict:
+    """What the database and the inventory backend say after a run."""
+    from zhunong.orders import inventory
+    from zhunong.orders.models import (
+        InventoryReservation,
+        OrderLine,
+        OrderStatus,
+        ReservationItem,
+        ReservationState,
+    )
+
+    pool = inventory.pool("sale", setup.sale_id)
+    lines = OrderLine.objects.filter(flash_sale_id=setup.sale_id)
+    held = lines.exclude(order__status=OrderStatus.CANCELLED)
+    sold = held.aggregate(n=Sum("quantity"))["n"] or 0
+    remaining = inventory.get_backend(backend_name).remaining(pool)
+    released = ReservationItem.objects.filter(pool=pool, reservation__state=ReservationState.RELEASED) \
+        .aggregate(n=Sum("quantity"))["n"] or 0
+    per_buyer = held.values("order__buyer_id").annotate(n=Sum("quantity")).order_by("-n").first()
+    tokens = set(held.values_list("order__reservation_token", flat=True))
+    return {
+        "orders": held.values("order_id").distinct().count(),
+        "sold": sold,
+        "remaining": remaining,
+        "released": released,
+        "oversold": max(0, sold - setup.stock),
+        "consistent": sold + remaining == setup.stock,
+        "max_per_buyer": per_buyer["n"] if per_buyer else 0,
+        "reservations_recorded": InventoryReservation.objects.filter(token__in=tokens).count(),
+    }
+
+
+def free_port(start: int, end: int) -> int:
+    for port in range(start, end):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError(f"no free port in {start}-{end}")
+
+
+def start_server(*, port: int, processes: int, backend: str, extra_env: dict | None = None,
+                 log_path: str | None = None) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update({"ZHUNONG_INVENTORY_BACKEND": backend, "LOG_LEVEL": "WARNING",
+                "DJANGO_SETTINGS_MODULE": "zhunong.settings"})
+    env.update(extra_env or {})
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - the child owns it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "zhunong.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(processes), "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
+        env=env, stdout=log, stderr=log, start_new_session=True)
+    wait_ready(port, proc)
+    return proc
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    import http.client
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/flash-sales/1")
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def warm_up(port: int, *, requests: int = 40) -> None:
+    """Every worker imports the API and opens its connections before anything is measured."""
+    import http.client
+
+    for _ in range(requests):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/api/v1/flash-sales/1")
+        conn.getresponse().read()
+        conn.close()
+
+
+def stop_server(proc: subprocess.Popen, *, kill: bool = False) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def attempts_for(setup: SaleSetup, *, per_buyer: int, key_prefix: str) -> list[dict]:
+    """Round-robin: every buyer's first attempt, then every buyer's second, ..."""
+    body = {"lines": [{"product_id": setup.product_id, "quantity": 1}], "stream_id": setup.stream_id}
+    return [{"token": token, "key": f"{key_prefix}-{i}-{j}", "body": body}
+            for j in range(per_buyer) for i, token in enumerate(setup.tokens)]
+
+
+def run_load(*, port: int, attempts: list[dict], connections: int) -> dict:
+    job = {"host": "127.0.0.1", "port": port, "path": "/api/v1/orders", "connections": connections,
+           "attempts": attempts}
+    out = subprocess.run([sys.executable, "-m", "zhunong.orders.loadgen"], input=json.dumps(job).encode(),
+                         capture_output=True, check=True, timeout=1800)
+    return json.loads(out.stdout)
