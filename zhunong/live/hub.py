@@ -311,7 +311,15 @@ class RoomHub:
 
     async def _receive_loop(self) -> None:
         while True:
-            message = await self.layer.receive(self.channel)
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A Redis hiccup must not leave the room deaf: log, wait a moment, listen again.
+                log.exception("room %s: channel-layer receive failed", self.stream_id)
+                await asyncio.sleep(0.5)
+                continue
             try:
                 self.on_message(message)
             except Exception:

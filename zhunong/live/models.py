@@ -65,6 +65,11 @@ class Host(models.Model):
     def is_verified(self) -> bool:
         return self.verified_at is not None
 
+    @property
+    def verification_method_label(self) -> str:
+        labels = dict(HostVerification.Method.choices)
+        return str(labels.get(self.verification_method, self.verification_method))
+
 
 class StreamStatus(models.TextChoices):
     SCHEDULED = "scheduled", _("预告")

@@ -131,7 +131,10 @@ class RedisStore:
     def __init__(self, url: str, prefix: str) -> None:
         import redis.asyncio as aioredis
 
-        self.redis = aioredis.Redis.from_url(url)
+        # A bounded pool that makes callers wait for a connection instead of failing when many
+        # connections ask at once (a burst of chat under load).
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=32, timeout=20)
+        self.redis = aioredis.Redis(connection_pool=pool)
         self.prefix = f"{prefix}:live"
         self._gate = self.redis.register_script(_GATE_LUA)
         self._likes = self.redis.register_script(_LIKES_LUA)
@@ -234,6 +237,9 @@ def forget_room(stream_id: int) -> None:
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
         keys = list(client.scan_iter(match=f"{prefix}:live:{stream_id}:*", count=500))
+        # channels_redis's membership of the room's group: members left by killed processes would
+        # otherwise linger for its group expiry (a day).
+        keys.append(f"{prefix}:group:room.{stream_id}")
         if keys:
             client.delete(*keys)
     finally:

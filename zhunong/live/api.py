@@ -1,0 +1,318 @@
+"""Live API: streams (list, schedule, start/end/cancel), pins, announcements, reports, gifts (refused
+for public-servant hosts), channels and following, host verification, and a stream's minute series.
+
+The real-time room itself is the websocket (docs/live-protocol.md); these endpoints serve other
+clients (apps, the media server's helpers, back-office tools) through the same services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from zhunong.accounts import roles
+from zhunong.accounts.api import Id, error_responses, text_field
+from zhunong.accounts.auth import auth_required
+from zhunong.catalog.models import Product
+from zhunong.core.errors import PermissionDenied, ValidationFailed
+
+from . import selectors, services
+from .models import Channel, Gift, Host, HostVerification, Report, Stream, StreamMinute
+
+router = Router(tags=["live"])
+
+StatusName = Literal["scheduled", "live", "ended", "cancelled"]
+MAX_LIMIT = 100
+StatusQuery = Query("live", description="live (now), scheduled (upcoming), ended or cancelled")
+Limit = Query(20, ge=1, le=MAX_LIMIT)
+Offset = Query(0, ge=0, le=100_000)
+
+
+class HostOut(Schema):
+    id: int
+    name: str
+    kind: str
+    title: str
+    public_servant: bool
+    verified: bool
+
+
+class StreamOut(Schema):
+    id: int
+    title: str
+    description: str
+    status: StatusName
+    channel_id: int
+    channel: str
+    host: HostOut
+    planned_start: dt.datetime
+    planned_end: dt.datetime
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    product_ids: list[int]
+    gifts_offered: list[str]
+    like_total: int
+    room_url: str
+    websocket_path: str
+
+
+class StreamPage(Schema):
+    count: int
+    items: list[StreamOut]
+
+
+class ScheduleIn(Schema):
+    host_id: Id
+    title: str = text_field(max_length=100, required=True)
+    description: str = text_field("", max_length=2000, multiline=True)
+    planned_start: dt.datetime
+    planned_end: dt.datetime
+    product_ids: list[Id] = Field(default_factory=list, max_length=50)
+
+
+class ReasonIn(Schema):
+    reason: str = text_field("", max_length=300)
+
+
+class PinIn(Schema):
+    product_id: Id
+
+
+class PinOut(Schema):
+    id: int
+    product_id: int
+    product_name: str
+    pinned_at: dt.datetime
+    unpinned_at: dt.datetime | None
+
+
+class AnnouncementIn(Schema):
+    text: str = text_field(max_length=300, required=True)
+
+
+class IdOut(Schema):
+    id: int
+
+
+class ReportIn(Schema):
+    reason: Literal[tuple(Report.Reason.values)]  # type: ignore[valid-type]
+    message_id: Id | None = None
+    user_id: Id | None = None
+    note: str = text_field("", max_length=300)
+
+
+class GiftIn(Schema):
+    kind: str = text_field(max_length=24, required=True)
+
+
+class GiftOut(Schema):
+    id: int
+    kind: str
+
+
+class MinuteOut(Schema):
+    minute: dt.datetime
+    concurrent_viewers: int
+    new_viewers: int
+    chat_messages: int
+    likes: int
+    product_clicks: int
+
+
+class ChannelOut(Schema):
+    id: int
+    name: str
+    description: str
+    county: str
+    followers: int
+
+
+class FollowOut(Schema):
+    channel_id: int
+    following: bool
+    followers: int
+
+
+class VerifyIn(Schema):
+    method: Literal[tuple(HostVerification.Method.values)]  # type: ignore[valid-type]
+    note: str = text_field("", max_length=300)
+
+
+class VerifyOut(Schema):
+    host_id: int
+    verified: bool
+    verified_at: dt.datetime | None
+    verified_by: int | None
+    method: str
+
+
+def _stream_out(stream: Stream) -> dict:
+    host = stream.host
+    return {
+        "id": stream.pk, "title": stream.title, "description": stream.description, "status": stream.status,
+        "channel_id": stream.channel_id, "channel": stream.channel.name,
+        "host": {"id": host.pk, "name": str(host.user), "kind": host.kind, "title": host.title,
+                 "public_servant": host.is_public_servant, "verified": host.is_verified},
+        "planned_start": stream.planned_start, "planned_end": stream.planned_end,
+        "started_at": stream.started_at, "ended_at": stream.ended_at,
+        "product_ids": sorted(stream.products.values_list("pk", flat=True)),
+        "gifts_offered": [g["kind"] for g in services.gifts_offered(stream)],
+        "like_total": stream.like_total,
+        "room_url": f"/live/{stream.pk}/",
+        "websocket_path": f"/ws/rooms/{stream.pk}/",
+    }
+
+
+def _stream(stream_id: int) -> Stream:
+    return selectors.get_stream(stream_id)
+
+
+@router.get("/live/streams", response={200: StreamPage, **error_responses(422)}, auth=None)
+def list_streams(request, status: StatusName = StatusQuery, limit: int = Limit, offset: int = Offset):  # noqa: ANN001, ANN201
+    qs = {"live": selectors.live_streams(), "scheduled": selectors.upcoming_streams(),
+          "ended": selectors.ended_streams()}.get(status)
+    if qs is None:
+        qs = Stream.objects.filter(status=status).select_related("host__user", "channel").order_by("-planned_start")
+    return {"count": qs.count(), "items": [_stream_out(s) for s in qs[offset:offset + limit]]}
+
+
+@router.get("/live/streams/{stream_id}", response={200: StreamOut, **error_responses(404, 422)}, auth=None)
+def get_stream(request, stream_id: Id):  # noqa: ANN001, ANN201
+    return _stream_out(_stream(stream_id))
+
+
+@router.post("/live/streams", response={201: StreamOut, **error_responses(400, 401, 403, 404, 409, 422)},
+             auth=auth_required)
+def schedule_stream(request, payload: ScheduleIn):  # noqa: ANN001, ANN201
+    host = get_object_or_404(Host.objects.select_related("channel__county"), pk=payload.host_id)
+    products = list(Product.objects.filter(pk__in=payload.product_ids))
+    if len(products) != len(set(payload.product_ids)):
+        raise ValidationFailed("product_ids: unknown product.", details={"field": "product_ids"})
+    stream = services.schedule_stream(actor=request.auth, host=host, title=payload.title,
+                                      planned_start=payload.planned_start, planned_end=payload.planned_end,
+                                      products=products, description=payload.description)
+    return Status(201, _stream_out(selectors.get_stream(stream.pk)))
+
+
+@router.post("/live/streams/{stream_id}/start", response={200: StreamOut, **error_responses(401, 403, 404, 409, 422)},
+             auth=auth_required)
+def start_stream(request, stream_id: Id):  # noqa: ANN001, ANN201
+    services.start_stream(stream=_stream(stream_id), actor=request.auth)
+    return _stream_out(_stream(stream_id))
+
+
+@router.post("/live/streams/{stream_id}/end", response={200: StreamOut, **error_responses(401, 403, 404, 409, 422)},
+             auth=auth_required)
+def end_stream(request, stream_id: Id, payload: ReasonIn):  # noqa: ANN001, ANN201
+    services.end_stream(stream=_stream(stream_id), actor=request.auth, reason=payload.reason)
+    return _stream_out(_stream(stream_id))
+
+
+@router.post("/live/streams/{stream_id}/cancel",
+             response={200: StreamOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+def cancel_stream(request, stream_id: Id, payload: ReasonIn):  # noqa: ANN001, ANN201
+    services.cancel_stream(actor=request.auth, stream=_stream(stream_id), reason=payload.reason or "cancelled")
+    return _stream_out(_stream(stream_id))
+
+
+def _pin_out(pin) -> dict:  # noqa: ANN001
+    return {"id": pin.pk, "product_id": pin.product_id, "product_name": pin.product.name,
+            "pinned_at": pin.pinned_at, "unpinned_at": pin.unpinned_at}
+
+
+@router.get("/live/streams/{stream_id}/pins", response={200: list[PinOut], **error_responses(404, 422)}, auth=None)
+def list_pins(request, stream_id: Id):  # noqa: ANN001, ANN201
+    """Every pin of the stream in order; the last without `unpinned_at` is the current one."""
+    return [_pin_out(p) for p in selectors.pins(_stream(stream_id))]
+
+
+@router.post("/live/streams/{stream_id}/pins",
+             response={201: PinOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+def pin_product(request, stream_id: Id, payload: PinIn):  # noqa: ANN001, ANN201
+    stream = _stream(stream_id)
+    product = Product.objects.filter(pk=payload.product_id).first()
+    pin = services.pin_product(actor=request.auth, stream=stream, product=product)
+    return Status(201, _pin_out(pin))
+
+
+@router.delete("/live/streams/{stream_id}/pins/current",
+               response={204: None, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+def unpin_product(request, stream_id: Id):  # noqa: ANN001, ANN201
+    services.unpin_product(actor=request.auth, stream=_stream(stream_id))
+    return Status(204, None)
+
+
+@router.post("/live/streams/{stream_id}/announcements",
+             response={201: IdOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+def announce(request, stream_id: Id, payload: AnnouncementIn):  # noqa: ANN001, ANN201
+    item = services.post_announcement(actor=request.auth, stream=_stream(stream_id), text=payload.text)
+    return Status(201, {"id": item.pk})
+
+
+@router.post("/live/streams/{stream_id}/reports",
+             response={201: IdOut, **error_responses(401, 404, 422)}, auth=auth_required)
+def report(request, stream_id: Id, payload: ReportIn):  # noqa: ANN001, ANN201
+    item = services.report(reporter=request.auth, stream=_stream(stream_id), reason=payload.reason,
+                           message_id=payload.message_id, user_id=payload.user_id if payload.message_id is None else None,
+                           note=payload.note)
+    return Status(201, {"id": item.pk})
+
+
+@router.post("/live/streams/{stream_id}/gifts",
+             response={201: GiftOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+def send_gift(request, stream_id: Id, payload: GiftIn):  # noqa: ANN001, ANN201
+    """Gifts to a public-servant host are refused (403 gift_refused_public_servant), stored and flagged."""
+    gift = services.send_gift(user=request.auth, stream=_stream(stream_id), kind=payload.kind, via=Gift.Via.API)
+    return Status(201, {"id": gift.pk, "kind": gift.kind})
+
+
+@router.get("/live/streams/{stream_id}/minutes",
+            response={200: list[MinuteOut], **error_responses(401, 403, 404, 422)}, auth=auth_required)
+def minutes(request, stream_id: Id):  # noqa: ANN001, ANN201
+    """The per-minute series (moderators of the stream, regulators, platform admins)."""
+    stream = _stream(stream_id)
+    if not (services.can_moderate(request.auth, stream) or request.auth.has_role(roles.REGULATOR)):
+        raise PermissionDenied("Only the stream's host, its county's operators and regulators see its series.")
+    return list(StreamMinute.objects.filter(stream=stream).order_by("minute").values(
+        "minute", "concurrent_viewers", "new_viewers", "chat_messages", "likes", "product_clicks"))
+
+
+def _channel_out(channel: Channel) -> dict:
+    return {"id": channel.pk, "name": channel.name, "description": channel.description,
+            "county": channel.county.name, "followers": channel.followers.count()}
+
+
+@router.get("/live/channels", response={200: list[ChannelOut]}, auth=None)
+def list_channels(request):  # noqa: ANN001, ANN201
+    return [_channel_out(c) for c in Channel.objects.select_related("county").order_by("id")[:500]]
+
+
+@router.post("/live/channels/{channel_id}/follow",
+             response={200: FollowOut, **error_responses(401, 404, 422)}, auth=auth_required)
+def follow(request, channel_id: Id):  # noqa: ANN001, ANN201
+    channel = get_object_or_404(Channel, pk=channel_id)
+    services.follow_channel(user=request.auth, channel=channel)
+    return {"channel_id": channel.pk, "following": True, "followers": channel.followers.count()}
+
+
+@router.delete("/live/channels/{channel_id}/follow",
+               response={200: FollowOut, **error_responses(401, 404, 422)}, auth=auth_required)
+def unfollow(request, channel_id: Id):  # noqa: ANN001, ANN201
+    channel = get_object_or_404(Channel, pk=channel_id)
+    services.unfollow_channel(user=request.auth, channel=channel)
+    return {"channel_id": channel.pk, "following": False, "followers": channel.followers.count()}
+
+
+@router.post("/live/hosts/{host_id}/verify",
+             response={200: VerifyOut, **error_responses(401, 403, 404, 422)}, auth=auth_required)
+def verify_host(request, host_id: Id, payload: VerifyIn):  # noqa: ANN001, ANN201
+    host = get_object_or_404(Host.objects.select_related("channel__county"), pk=host_id)
+    host = services.verify_host(actor=request.auth, host=host, method=payload.method, note=payload.note)
+    return {"host_id": host.pk, "verified": host.is_verified, "verified_at": host.verified_at,
+            "verified_by": host.verified_by_id, "method": host.verification_method}
+
+

@@ -1,0 +1,59 @@
+"""Forms of the live pages. They only parse input; the services validate the rules and write."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from zhunong.catalog.models import ListingStatus, Product
+
+from .models import Host, HostVerification, Report
+
+
+class ScheduleForm(forms.Form):
+    title = forms.CharField(label=_("标题"), max_length=100)
+    host = forms.ModelChoiceField(label=_("主播"), queryset=Host.objects.none())
+    planned_start = forms.DateTimeField(label=_("计划开始"),
+                                        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    planned_end = forms.DateTimeField(label=_("计划结束"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    products = forms.ModelMultipleChoiceField(label=_("带货商品（仅已上架）"), queryset=Product.objects.none(),
+                                              widget=forms.CheckboxSelectMultiple, required=False)
+    description = forms.CharField(label=_("介绍"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, hosts=None, channel=None, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.fields["host"].queryset = hosts if hosts is not None else Host.objects.none()
+        if channel is not None:
+            self.fields["products"].queryset = Product.objects.filter(
+                status=ListingStatus.LISTED, origin__path__startswith=channel.county.path).order_by("name")
+
+
+class ChannelForm(forms.Form):
+    name = forms.CharField(label=_("频道名称"), max_length=100)
+    description = forms.CharField(label=_("简介"), max_length=2000, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class HostForm(forms.Form):
+    username = forms.CharField(label=_("用户名（已注册账号）"), max_length=150)
+    kind = forms.ChoiceField(label=_("主播类型"), choices=Host.Kind.choices)
+    title = forms.CharField(label=_("职务/身份"), max_length=100, required=False)
+    is_public_servant = forms.BooleanField(label=_("公职人员"), required=False,
+                                           help_text=_("县乡干部、驻村第一书记等类型自动视为公职人员"))
+    bio = forms.CharField(label=_("简介"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class VerifyForm(forms.Form):
+    method = forms.ChoiceField(label=_("认证方式"), choices=HostVerification.Method.choices)
+    note = forms.CharField(label=_("备注"), max_length=300, required=False)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("原因"), max_length=300, required=False)
+
+
+class ReportForm(forms.Form):
+    reason = forms.ChoiceField(label=_("原因"), choices=Report.Reason.choices)
+    message_id = forms.IntegerField(required=False, min_value=1)
+    user_id = forms.IntegerField(required=False, min_value=1)
+    note = forms.CharField(label=_("说明"), max_length=300, required=False)

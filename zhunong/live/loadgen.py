@@ -1,0 +1,304 @@
+"""The room benchmark's load process: N websocket clients in one asyncio loop (websockets library).
+
+Run by `zhunong bench room` as `python -m zhunong.live.loadgen` with a JSON plan on stdin; prints one
+JSON result on stdout. Kept free of Django so its own CPU goes to the clients, not to imports.
+
+Clients: `viewers` anonymous watchers, `chatters` logged-in viewers who send chat (and likes) at
+`chat_rate` messages per second in total, and one host connection that pins a product every
+`pin_every` seconds and replies in chat every `host_every` seconds. Every client records what it
+received; identical frames (each batch is the same string for every viewer) are parsed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+HIST_MS = 20000  # latency histogram: 1 ms buckets up to 20 s
+
+
+@dataclass
+class Client:
+    idx: int
+    url: str
+    origin: str
+    cookie: str | None = None
+    ws: Any = None
+    connected_at: float = 0.0
+    closed_code: int | None = None
+    chat_received: int = 0
+    important_ids: set = field(default_factory=set)
+    sampled_reported: int = 0
+    frames: int = 0
+
+
+class Run:
+    def __init__(self, plan: dict[str, Any]) -> None:
+        self.plan = plan
+        self.hist = [0] * (HIST_MS + 1)
+        self.parse_cache: dict[str, list[tuple[str, Any]]] = {}
+        self.sent_chat = 0
+        self.chat_acked = 0
+        self.chat_errors: dict[str, int] = {}
+        self.important_sent: dict[str, float] = {}  # key -> time sent
+        self.stop_sending = asyncio.Event()
+        self.connect_failures = 0
+        self.host_errors: list[str] = []
+        self.hb_tasks: list[asyncio.Task] = []
+
+    # Each distinct batch frame is parsed once; per client we only look up the digest.
+    def digest(self, text: str) -> list[tuple[str, Any]]:
+        cached = self.parse_cache.get(text)
+        if cached is not None:
+            return cached
+        out: list[tuple[str, Any]] = []
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            return out
+        events = frame.get("events", [frame]) if isinstance(frame, dict) else []
+        for e in events:
+            t = e.get("t")
+            if t == "chat":
+                body = e.get("text", "")
+                if e.get("host"):
+                    out.append(("important", f"chat:{e.get('id')}"))
+                elif body.startswith("bench "):
+                    try:
+                        out.append(("chat", float(body.split()[2])))
+                    except (IndexError, ValueError):
+                        out.append(("chat", None))
+                else:
+                    out.append(("chat", None))
+            elif t == "pin":
+                out.append(("important", f"pin:{e['pin']['id']}"))
+            elif t == "sampled":
+                out.append(("sampled", e.get("n", 0)))
+            elif t == "error":
+                out.append(("error", e.get("code")))
+        if frame.get("t") == "batch" and len(self.parse_cache) < 50000:
+            self.parse_cache[text] = out
+        return out
+
+    async def reader(self, c: Client) -> None:
+        hist = self.hist
+        try:
+            async for text in c.ws:
+                now = time.time()
+                c.frames += 1
+                for kind, value in self.digest(text):
+                    if kind == "chat":
+                        c.chat_received += 1
+                        if value is not None:
+                            ms = int((now - value) * 1000)
+                            hist[ms if 0 <= ms < HIST_MS else HIST_MS] += 1
+                    elif kind == "important":
+                        c.important_ids.add(value)
+                    elif kind == "sampled":
+                        c.sampled_reported += value
+        except ConnectionClosed as exc:
+            c.closed_code = exc.rcvd.code if exc.rcvd else 1006
+        except Exception:
+            c.closed_code = -1
+
+    async def open(self, c: Client, sem: asyncio.Semaphore) -> bool:
+        async with sem:
+            headers = {"Cookie": f"sessionid={c.cookie}"} if c.cookie else {}
+            for attempt in range(3):
+                try:
+                    c.ws = await connect(c.url, origin=c.origin, additional_headers=headers, compression=None,
+                                         open_timeout=60, ping_interval=None, max_queue=None,
+                                         close_timeout=2)
+                    welcome = json.loads(await asyncio.wait_for(c.ws.recv(), 60))
+                    if welcome.get("t") != "welcome":
+                        raise RuntimeError(welcome)
+                    c.connected_at = time.time()
+                    self.hb_tasks.append(asyncio.create_task(self.heartbeat(c)))
+                    return True
+                except Exception:
+                    await asyncio.sleep(0.5 * (attempt + 1))
+            self.connect_failures += 1
+            return False
+
+    async def heartbeat(self, c: Client) -> None:
+        """Each client says hb every 15 s from the moment it is connected (as the browser client does)."""
+        await asyncio.sleep(random.uniform(0, 15.0))
+        while not self.stop_sending.is_set() and c.closed_code is None:
+            with contextlib.suppress(Exception):
+                await c.ws.send('{"t":"hb"}')
+            await asyncio.sleep(15.0)
+
+    async def chatters(self, chatters: list[Client], rate: float, likes_per_sec: float) -> None:
+        if not chatters or rate <= 0:
+            return
+        interval = 1.0 / rate
+        n = 0
+        start = time.monotonic()
+        like_every = max(1, int(rate / likes_per_sec)) if likes_per_sec > 0 else 0
+        while not self.stop_sending.is_set():
+            c = chatters[n % len(chatters)]
+            n += 1
+            if c.closed_code is None:
+                try:
+                    await c.ws.send(json.dumps({"t": "chat", "text": f"bench {n} {time.time():.4f}", "ref": n}))
+                    self.sent_chat += 1
+                    if like_every and n % like_every == 0:
+                        await c.ws.send(json.dumps({"t": "like", "n": random.randint(1, 3)}))
+                except Exception:
+                    pass
+            delay = start + n * interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+    async def host(self, h: Client, products: list[int], pin_every: float, host_every: float) -> None:
+        """The host pins a product every few seconds and replies in chat; acks give the ids to expect."""
+        pending: dict[Any, str] = {}
+        ref = 0
+        next_pin = time.monotonic() + pin_every
+        next_chat = time.monotonic() + host_every
+        i = 0
+
+        async def read() -> None:
+            try:
+                async for text in h.ws:
+                    frame = json.loads(text)
+                    if frame.get("t") == "ack" and frame.get("ref") in pending:
+                        kind = pending.pop(frame["ref"])
+                        self.important_sent[f"{kind}:{frame['id']}"] = time.time()
+                    elif frame.get("t") == "error":
+                        self.host_errors.append(frame.get("code", "?"))
+            except Exception:
+                pass
+
+        reader = asyncio.create_task(read())
+        while not self.stop_sending.is_set():
+            now = time.monotonic()
+            if now >= next_pin:
+                ref += 1
+                pending[ref] = "pin"
+                await h.ws.send(json.dumps({"t": "pin", "product_id": products[i % len(products)], "ref": ref}))
+                i += 1
+                next_pin += pin_every
+            if now >= next_chat:
+                ref += 1
+                pending[ref] = "chat"
+                await h.ws.send(json.dumps({"t": "chat", "text": f"主播回复 {ref}", "ref": ref}))
+                next_chat += host_every
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(self.plan.get("drain", 3.0))
+        reader.cancel()
+
+
+async def main(plan: dict[str, Any]) -> dict[str, Any]:
+    run = Run(plan)
+    urls = plan["urls"]
+    clients: list[Client] = []
+    cookies = plan["chatter_cookies"]
+    for i in range(plan["viewers"]):
+        url = urls[i % len(urls)]
+        cookie = cookies[i] if i < len(cookies) else None
+        vid = None if cookie else f"bench{plan['run_id']}v{i}"
+        full = f"{url}/ws/rooms/{plan['stream_id']}/" + (f"?vid={vid}" if vid else "")
+        origin = url.replace("ws://", "http://")
+        clients.append(Client(idx=i, url=full, origin=origin, cookie=cookie))
+    host_url = urls[0]
+    host = None
+    if plan.get("host_cookie"):
+        host_url = urls[0]
+        host = Client(idx=-1, url=f"{host_url}/ws/rooms/{plan['stream_id']}/",
+                      origin=host_url.replace("ws://", "http://"), cookie=plan["host_cookie"])
+    sem = asyncio.Semaphore(plan.get("connect_concurrency", 100))
+    t0 = time.time()
+    ok = await asyncio.gather(*(run.open(c, sem) for c in clients))
+    connected = [c for c, good in zip(clients, ok, strict=True) if good]
+    connect_seconds = time.time() - t0
+    if host is not None and not await run.open(host, sem):
+        return {"error": "host could not connect"}
+    readers = [asyncio.create_task(run.reader(c)) for c in connected]
+    # Tell the bench we are connected, and wait for everyone's go (so all processes measure together).
+    print(json.dumps({"phase": "connected", "connected": len(connected)}), flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.readline)
+    measure_start = time.time()
+    chatters = [c for c in connected if c.cookie][: plan["chatters"]]
+    tasks = [
+        asyncio.create_task(run.chatters(chatters, plan["chat_rate"], plan.get("likes_per_sec", 5.0))),
+    ]
+    if host is not None:
+        tasks.append(asyncio.create_task(run.host(host, plan["products"], plan["pin_every"], plan["host_every"])))
+    await asyncio.sleep(plan["seconds"])
+    run.stop_sending.set()
+    measure_end = time.time()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for t in run.hb_tasks:
+        t.cancel()
+    if host is None:
+        await asyncio.sleep(plan.get("drain", 3.0))
+    # How many of this process's viewers got each important message (the bench adds processes up).
+    received: dict[str, int] = {}
+    for c in connected:
+        for k in c.important_ids:
+            received[k] = received.get(k, 0) + 1
+    for c in connected + ([host] if host else []):
+        with contextlib.suppress(Exception):
+            await c.ws.close()
+    for r in readers:
+        r.cancel()
+    total = sum(run.hist)
+    pct = {}
+    for p in (50, 95, 99):
+        target = total * p / 100
+        acc = 0
+        for ms, count in enumerate(run.hist):
+            acc += count
+            if acc >= target and total:
+                pct[f"p{p}"] = ms
+                break
+        else:
+            pct[f"p{p}"] = None
+    closed = {}
+    for c in connected:
+        if c.closed_code is not None:
+            closed[str(c.closed_code)] = closed.get(str(c.closed_code), 0) + 1
+    return {
+        "connected": len(connected),
+        "connect_failures": run.connect_failures,
+        "connect_seconds": round(connect_seconds, 2),
+        "measure_seconds": round(measure_end - measure_start, 2),
+        "sent": run.sent_chat,
+        "delivered": sum(c.chat_received for c in connected),
+        "sampled_out_reported": sum(c.sampled_reported for c in connected),
+        "latency_samples": total,
+        "latency_ms": pct,
+        "important_sent": sorted(run.important_sent),
+        "important_received": received,
+        "host_errors": run.host_errors[:20],
+        "chat_received_min": min((c.chat_received for c in connected), default=0),
+        "latency_hist": {str(ms): n for ms, n in enumerate(run.hist) if n},
+        "closed_by_server": closed,
+        "frames_received": sum(c.frames for c in connected),
+        "load_cpu_seconds": round(resource.getrusage(resource.RUSAGE_SELF).ru_utime
+                                  + resource.getrusage(resource.RUSAGE_SELF).ru_stime, 2),
+    }
+
+
+if __name__ == "__main__":
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(65536, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),) * 2)
+    plan = json.loads(sys.stdin.readline())
+    print(json.dumps(asyncio.run(main(plan))), flush=True)

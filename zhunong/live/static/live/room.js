@@ -1,0 +1,395 @@
+/* The live room client (protocol v1, docs/live-protocol.md). Vanilla JS, no build step.
+ *
+ * Server strings in frames (chat text, names, announcements, product names) arrive HTML-escaped,
+ * so they are inserted with innerHTML; everything else goes through textContent or attributes.
+ * The console page (console.js) extends this client with host controls.
+ */
+(function () {
+  "use strict";
+
+  var MAX_CHAT = 200;
+  var HEARTBEAT_MS = 15000;
+  var FINAL_CODES = { 4403: "你已被移出直播间", 4404: "没有这场直播", 4410: "直播已结束" };
+
+  function $(root, role) { return root.querySelector('[data-role="' + role + '"]'); }
+
+  function viewerId() {
+    // A browser keeps one id, so a reconnect is not counted as a new viewer.
+    var key = "zhunong.vid";
+    try {
+      var v = localStorage.getItem(key);
+      if (!v || !/^[A-Za-z0-9_-]{8,64}$/.test(v)) {
+        v = "v" + Math.random().toString(36).slice(2) + Date.now().toString(36);
+        localStorage.setItem(key, v);
+      }
+      return v;
+    } catch (e) { return ""; }
+  }
+
+  function Room(root) {
+    this.root = root;
+    this.streamId = Number(root.dataset.streamId);
+    this.userId = root.dataset.userId ? Number(root.dataset.userId) : null;
+    this.role = "anonymous";
+    this.ws = null;
+    this.ref = 0;
+    this.pending = {};
+    this.backoff = 1000;
+    this.closedForGood = false;
+    this.likeBuffer = 0;
+    this.likeTimer = null;
+    this.sampled = 0;
+    this.hooks = [];
+    this.bind();
+    this.connect();
+  }
+
+  Room.prototype.url = function () {
+    var proto = location.protocol === "https:" ? "wss://" : "ws://";
+    var vid = viewerId();
+    return proto + location.host + this.root.dataset.wsPath + (vid ? "?vid=" + encodeURIComponent(vid) : "");
+  };
+
+  Room.prototype.connect = function () {
+    var self = this;
+    var ws = new WebSocket(this.url());
+    this.ws = ws;
+    this.setConn("连接中…");
+    ws.onopen = function () { self.backoff = 1000; self.setConn(""); };
+    ws.onmessage = function (e) {
+      var frame;
+      try { frame = JSON.parse(e.data); } catch (err) { return; }
+      self.handle(frame);
+    };
+    ws.onclose = function (e) {
+      clearInterval(self.hbTimer);
+      if (FINAL_CODES[e.code]) {
+        self.closedForGood = true;
+        self.setConn(FINAL_CODES[e.code]);
+        self.disableInput();
+        return;
+      }
+      if (self.closedForGood) return;
+      self.setConn("连接断开，正在重连…");
+      setTimeout(function () { self.connect(); }, self.backoff);
+      self.backoff = Math.min(self.backoff * 2, 15000);
+    };
+    this.hbTimer = setInterval(function () { self.send({ t: "hb" }); }, HEARTBEAT_MS);
+  };
+
+  Room.prototype.send = function (obj, onReply) {
+    if (!this.ws || this.ws.readyState !== 1) { this.notice("尚未连接，请稍候"); return false; }
+    if (onReply) { obj.ref = "r" + (++this.ref); this.pending[obj.ref] = onReply; }
+    this.ws.send(JSON.stringify(obj));
+    return true;
+  };
+
+  Room.prototype.setConn = function (text) { var el = $(this.root, "conn"); if (el) el.textContent = text; };
+
+  Room.prototype.notice = function (text) {
+    var el = $(this.root, "notice");
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = !text;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(function () { el.hidden = true; }, 6000);
+  };
+
+  Room.prototype.disableInput = function () {
+    var form = $(this.root, "chat-form");
+    if (form) Array.prototype.forEach.call(form.elements, function (el) { el.disabled = true; });
+  };
+
+  Room.prototype.handle = function (frame) {
+    var self = this;
+    switch (frame.t) {
+      case "welcome": this.welcome(frame); break;
+      case "batch": frame.events.forEach(function (e) { self.event(e); }); break;
+      case "ack":
+        if (frame.ref && this.pending[frame.ref]) { this.pending[frame.ref](frame); delete this.pending[frame.ref]; }
+        break;
+      case "error":
+        if (frame.ref && this.pending[frame.ref]) { delete this.pending[frame.ref]; }
+        if (frame.code === "login_required") { location.href = this.root.dataset.loginUrl; return; }
+        this.notice(frame.message || frame.code);
+        break;
+      case "notice": this.notice(frame.message); break;
+      case "hb": if (typeof frame.viewers === "number") this.setNumber("viewers", frame.viewers); break;
+      default: break;
+    }
+    this.hooks.forEach(function (h) { h(frame); });
+  };
+
+  Room.prototype.welcome = function (w) {
+    this.role = w.you.role;
+    this.setNumber("viewers", w.viewers);
+    this.setNumber("likes", w.likes);
+    this.renderShelf(w.shelf, w.pin);
+    if (w.announcement) this.announce(w.announcement.text);
+    var chat = $(this.root, "chat");
+    if (chat) chat.innerHTML = "";
+    var self = this;
+    w.recent.forEach(function (m) { self.chat(m); });
+    this.status(w.stream.status);
+    if (w.you.muted_until) this.notice("你已被禁言至 " + new Date(w.you.muted_until).toLocaleTimeString());
+  };
+
+  Room.prototype.event = function (e) {
+    switch (e.t) {
+      case "chat": this.chat(e); break;
+      case "likes": this.setNumber("likes", e.total); break;
+      case "viewers": this.setNumber("viewers", e.n); break;
+      case "pin": this.markPin(e.pin.product.id, e.pin.product); break;
+      case "unpin": this.markPin(null); break;
+      case "announce": this.announce(e.text); break;
+      case "deleted": this.removeMessage(e.message_id); break;
+      case "mod": this.modEvent(e); break;
+      case "settings":
+        if (e.slow_mode) this.system("慢速模式已开启：每 " + e.slow_mode + " 秒可发一条");
+        if (e.established_only) this.system("仅限注册满 " + e.established_only + " 分钟的用户发言");
+        break;
+      case "status": this.status(e.status); break;
+      case "sampled": this.addSampled(e.n); break;
+      case "shelf": this.renderShelf(e.products, null); break;
+      case "stock": this.stock(e.product_id, e.stock); break;
+      case "sale": this.banner("⚡ 秒杀" + (e.message ? "：" + e.message : ""), e); break;
+      case "coupon": this.banner("🎟 优惠券" + (e.message ? "：" + e.message : ""), e); break;
+      case "gift": this.system(e.name + " 送出了 " + (e.kind === "flower" ? "鲜花" : e.kind), true); break;
+      default: break; // unknown events from newer servers are ignored
+    }
+  };
+
+  Room.prototype.setNumber = function (role, n) {
+    var el = $(this.root, role);
+    if (el) el.textContent = String(n);
+  };
+
+  Room.prototype.chat = function (m, mine) {
+    var list = $(this.root, "chat");
+    if (!list || (m.id && list.querySelector('li[data-id="' + m.id + '"]'))) return;
+    var li = document.createElement("li");
+    li.dataset.id = m.id;
+    li.dataset.userId = m.user_id;
+    li.className = (m.host ? "host " : "") + (m.role === "staff" ? "staff " : "") + (mine ? "mine" : "");
+    var who = document.createElement("span");
+    who.className = "who";
+    who.innerHTML = m.name; // escaped by the server
+    var text = document.createElement("span");
+    text.className = "text";
+    text.innerHTML = m.text; // escaped by the server
+    li.appendChild(who);
+    li.appendChild(text);
+    this.messageTools(li, m);
+    var atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    list.appendChild(li);
+    while (list.children.length > MAX_CHAT) list.removeChild(list.firstChild);
+    if (atBottom) list.scrollTop = list.scrollHeight;
+  };
+
+  Room.prototype.messageTools = function (li, m) {
+    if (!this.userId || m.user_id === this.userId || this.role === "host" || this.role === "staff") return;
+    var self = this;
+    var tools = document.createElement("span");
+    tools.className = "tools";
+    var btn = document.createElement("button");
+    btn.type = "button";
+    btn.textContent = "举报";
+    btn.addEventListener("click", function () { self.reportForm(tools, m); });
+    tools.appendChild(btn);
+    li.appendChild(tools);
+  };
+
+  Room.prototype.reportForm = function (container, m) {
+    var self = this;
+    var tpl = document.getElementById("report-reasons");
+    var select = document.createElement("select");
+    select.innerHTML = tpl ? tpl.innerHTML : '<option value="other">其他</option>';
+    var ok = document.createElement("button");
+    ok.type = "button";
+    ok.textContent = "提交";
+    ok.addEventListener("click", function () {
+      self.send({ t: "report", message_id: m.id, reason: select.value }, function () {
+        container.textContent = "已举报";
+      });
+    });
+    container.innerHTML = "";
+    container.appendChild(select);
+    container.appendChild(ok);
+    container.style.display = "inline";
+  };
+
+  Room.prototype.system = function (text, escaped) {
+    var list = $(this.root, "chat");
+    if (!list) return;
+    var li = document.createElement("li");
+    li.className = "system";
+    if (escaped) li.innerHTML = text; else li.textContent = text;
+    list.appendChild(li);
+    list.scrollTop = list.scrollHeight;
+  };
+
+  Room.prototype.removeMessage = function (id) {
+    var li = this.root.querySelector('[data-role="chat"] li[data-id="' + Number(id) + '"]');
+    if (li) li.remove();
+  };
+
+  Room.prototype.modEvent = function (e) {
+    var name = e.name || ("用户" + e.user_id);
+    if (e.user_id === this.userId) {
+      if (e.action === "mute") this.notice("你已被禁言至 " + new Date(e.until).toLocaleTimeString());
+      if (e.action === "unmute") this.notice("你已被解除禁言");
+    }
+    var words = { mute: " 被禁言", unmute: " 被解除禁言", ban: " 被移出直播间", unban: " 被解除封禁" };
+    if (words[e.action]) this.system(name + words[e.action], true);
+  };
+
+  Room.prototype.addSampled = function (n) {
+    this.sampled += n;
+    var el = $(this.root, "sampled");
+    if (el) { el.hidden = false; el.textContent = "弹幕太多，已省略 " + this.sampled + " 条"; }
+  };
+
+  Room.prototype.announce = function (escapedText) {
+    var el = $(this.root, "announcement");
+    if (!el) return;
+    el.hidden = false;
+    el.querySelector("span").innerHTML = escapedText;
+  };
+
+  Room.prototype.banner = function (text, e) {
+    var box = $(this.root, "banners");
+    if (!box) return;
+    var div = document.createElement("div");
+    div.className = "banner";
+    div.textContent = text;
+    if (e.product_id) div.dataset.productId = e.product_id;
+    box.prepend(div);
+    while (box.children.length > 3) box.removeChild(box.lastChild);
+  };
+
+  Room.prototype.status = function (status) {
+    var el = $(this.root, "status");
+    var labels = { live: "直播中", scheduled: "即将开播", ended: "已结束", cancelled: "已取消" };
+    if (el) { el.textContent = labels[status] || status; el.className = "badge" + (status === "live" ? " live" : ""); }
+    this.root.dataset.status = status;
+    if (status === "ended" || status === "cancelled") {
+      this.closedForGood = true;
+      this.system(status === "ended" ? "直播已结束，感谢观看" : "直播已取消");
+      this.disableInput();
+    }
+  };
+
+  Room.prototype.renderShelf = function (products, pin) {
+    var list = $(this.root, "shelf");
+    if (!list) return;
+    var self = this;
+    list.innerHTML = "";
+    products.forEach(function (p) {
+      var li = document.createElement("li");
+      li.className = "shelf-item" + (p.stock <= 0 ? " sold-out" : "");
+      li.dataset.productId = p.id;
+      var link = document.createElement("a");
+      link.className = "name";
+      link.href = p.url + "?stream=" + self.streamId;
+      link.innerHTML = p.name; // escaped by the server
+      var price = document.createElement("span");
+      price.className = "price";
+      price.textContent = "¥" + p.price;
+      var unit = document.createElement("span");
+      unit.className = "muted";
+      unit.innerHTML = "/" + p.unit + " " + p.unit_size;
+      var stock = document.createElement("span");
+      stock.className = "muted stock";
+      stock.innerHTML = "库存 <b></b>";
+      stock.querySelector("b").textContent = String(p.stock);
+      var buy = document.createElement("a");
+      buy.className = "btn buy";
+      buy.href = link.href;
+      buy.textContent = p.stock > 0 ? "去购买" : "已抢光";
+      [link, price, unit, stock, buy].forEach(function (el) { li.appendChild(el); });
+      list.appendChild(li);
+    });
+    this.markPin(pin ? pin.product.id : null);
+    this.hooks.forEach(function (h) { h({ t: "shelf-rendered" }); });
+  };
+
+  Room.prototype.markPin = function (productId) {
+    var list = $(this.root, "shelf");
+    if (!list) return;
+    Array.prototype.forEach.call(list.querySelectorAll(".shelf-item"), function (li) {
+      var pinned = productId !== null && Number(li.dataset.productId) === Number(productId);
+      li.classList.toggle("pinned", pinned);
+      var badge = li.querySelector(".badge.live");
+      if (pinned && !badge) {
+        badge = document.createElement("span");
+        badge.className = "badge live";
+        badge.textContent = "讲解中";
+        li.prepend(badge);
+        list.prepend(li); // the pinned product goes on top
+      } else if (!pinned && badge) {
+        badge.remove();
+      }
+    });
+  };
+
+  Room.prototype.stock = function (productId, stock) {
+    var li = this.root.querySelector('[data-role="shelf"] [data-product-id="' + Number(productId) + '"]');
+    if (!li) return;
+    var b = li.querySelector(".stock b");
+    if (b) b.textContent = String(stock);
+    li.classList.toggle("sold-out", stock <= 0);
+    var buy = li.querySelector(".buy");
+    if (buy) buy.textContent = stock > 0 ? "去购买" : "已抢光";
+  };
+
+  Room.prototype.bind = function () {
+    var self = this;
+    var form = $(this.root, "chat-form");
+    if (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var input = form.elements.text;
+        var text = input.value.trim();
+        if (!text) return;
+        var sent = self.send({ t: "chat", text: text }, function (ack) {
+          self.chat({ id: ack.id, user_id: self.userId, name: "我", text: ack.text, host: self.role === "host",
+                      role: self.role }, true);
+        });
+        if (sent) input.value = "";
+      });
+    }
+    var like = $(this.root, "like");
+    if (like) {
+      like.addEventListener("click", function () {
+        // Taps within 300 ms go out as one frame; the server sums likes per tick anyway.
+        self.likeBuffer += 1;
+        if (!self.likeTimer) {
+          self.likeTimer = setTimeout(function () {
+            self.send({ t: "like", n: Math.min(self.likeBuffer, 20) });
+            self.likeBuffer = 0;
+            self.likeTimer = null;
+          }, 300);
+        }
+      });
+    }
+    Array.prototype.forEach.call(this.root.querySelectorAll('[data-role="gift"]'), function (btn) {
+      btn.addEventListener("click", function () {
+        self.send({ t: "gift", kind: btn.dataset.kind }, function () { self.notice("礼物已送出"); });
+      });
+    });
+    this.root.addEventListener("click", function (e) {
+      var buy = e.target.closest && e.target.closest(".shelf-item a");
+      if (buy) {
+        var li = buy.closest(".shelf-item");
+        // Count the click for the minute series; the link then navigates as usual.
+        self.send({ t: "click", product_id: Number(li.dataset.productId) });
+      }
+    });
+  };
+
+  window.ZhunongRoom = Room;
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.getElementById("room");
+    if (root) window.zhunongRoom = new Room(root);
+  });
+})();
