@@ -46,6 +46,12 @@ class VideoSettings:
     callback_allow: tuple[str, ...]
     stat_url: str
     control_url: str
+    # Edge servers: addresses allowed to pull RTMP from the live application, and RTMP URLs the origin
+    # pushes every live stream to (docs/deploy.md).
+    edge_allow: tuple[str, ...]
+    edge_push: tuple[str, ...]
+    # Who may read the stat page and use the control endpoint (the platform's monitor and callbacks).
+    stat_allow: tuple[str, ...]
     # Publishing rules.
     grace_seconds: int
     publish_early_minutes: int
@@ -104,6 +110,9 @@ def video_settings() -> VideoSettings:
         callback_allow=tuple(a.strip() for a in allow.split(",") if a.strip()),
         stat_url=str(_get("VIDEO_STAT_URL", f"{local_http}/stat")),
         control_url=str(_get("VIDEO_CONTROL_URL", f"{local_http}/control")).rstrip("/"),
+        edge_allow=tuple(a.strip() for a in str(_get("VIDEO_EDGE_ALLOW", "")).split(",") if a.strip()),
+        stat_allow=tuple(a.strip() for a in str(_get("VIDEO_STAT_ALLOW", "127.0.0.1")).split(",") if a.strip()),
+        edge_push=tuple(u.strip() for u in str(_get("VIDEO_EDGE_PUSH", "")).split(",") if u.strip()),
         grace_seconds=int(_get("VIDEO_GRACE_SECONDS", 15)),
         publish_early_minutes=int(_get("VIDEO_PUBLISH_EARLY_MINUTES", 30)),
         publish_late_minutes=int(_get("VIDEO_PUBLISH_LATE_MINUTES", 120)),

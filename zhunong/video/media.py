@@ -76,7 +76,19 @@ def render_config(s: VideoSettings | None = None, *, callback_base_url: str | No
         return f"{base}/video/rtmp/{event}?token={token}"
 
     push_host = _push_host(s)
-    plays = "\n".join(f"            allow play {addr};" for addr in ["127.0.0.1", *(edge_allow or [])])
+    plays = "\n".join(f"            allow play {addr};"
+                       for addr in ["127.0.0.1", *s.edge_allow, *(edge_allow or [])])
+    for url in s.edge_push:
+        if not url.startswith("rtmp://") or any(c in url for c in " ;{}\n\"'"):
+            raise ValueError(f"VIDEO_EDGE_PUSH: not an rtmp:// URL: {url!r}")
+    for addr in [*s.edge_allow, *(edge_allow or [])]:
+        if any(c in addr for c in " ;{}\n\"'"):
+            raise ValueError(f"edge address: {addr!r}")
+    pushes = "".join(f"\n            push {url};" for url in s.edge_push)
+    for addr in s.stat_allow:
+        if any(c in addr for c in " ;{}\n\"'"):
+            raise ValueError(f"VIDEO_STAT_ALLOW: {addr!r}")
+    stat_allow = "".join(f"\n            allow {addr};" for addr in s.stat_allow)
     user = ""
     if os.geteuid() == 0:
         # Run as root (containers): keep the workers as root too, so they can write var/ without chown.
@@ -138,7 +150,7 @@ rtmp {{
             hls_fragment {s.hls_fragment}s;
             hls_playlist_length {s.hls_playlist_length}s;
             hls_continuous on;
-            hls_cleanup on;
+            hls_cleanup on;{pushes}
         }}
     }}
 }}
@@ -179,13 +191,11 @@ http {{
             add_header Access-Control-Allow-Origin *;
         }}
         location = /stat {{
-            rtmp_stat all;
-            allow 127.0.0.1;
+            rtmp_stat all;{stat_allow}
             deny all;
         }}
         location /control {{
-            rtmp_control all;
-            allow 127.0.0.1;
+            rtmp_control all;{stat_allow}
             deny all;
         }}
     }}

@@ -17,6 +17,9 @@ def video_dirs(tmp_path, settings):  # noqa: ANN001, ANN201
     settings.VIDEO_CALLBACK_TOKEN = TOKEN
     settings.VIDEO_CALLBACK_ALLOW = "127.0.0.1"
     settings.VIDEO_GRACE_SECONDS = 15
+    # Ports in this suite's own range, so a "drop publisher" call never reaches someone's running nginx.
+    settings.VIDEO_HTTP_PORT = 18698
+    settings.VIDEO_RTMP_PORT = 19359
     for sub in ("records", "hls", "replays"):
         (root / sub).mkdir(parents=True)
     return root

@@ -71,7 +71,7 @@ def test_ingest_panel_shows_the_key_only_to_the_host(client, vroom, key):  # noq
     url = f"/video/streams/{vroom.stream.pk}/panel/"
     _login(client, vroom.host.user)
     page = client.get(url).content.decode()
-    assert key in page and "rtmp://127.0.0.1:1935/ingest" in page and "关键帧间隔 2 秒" in page
+    assert key in page and "rtmp://127.0.0.1:19359/ingest" in page and "关键帧间隔 2 秒" in page
     _login(client, vroom.world.operator)
     resp = client.get(url)
     assert resp.status_code == 200 and key not in resp.content.decode()
@@ -127,7 +127,7 @@ def test_player_states_follow_the_ingest(client, vroom, key):  # noqa: ANN001
     vroom.stream.refresh_from_db()
     html = _render_player(vroom.stream)
     assert 'data-state="live"' in html
-    assert f'data-hls="http://127.0.0.1:8935/hls/{vroom.stream.pk}.m3u8"' in html and key not in html
+    assert f'data-hls="http://127.0.0.1:18698/hls/{vroom.stream.pk}.m3u8"' in html and key not in html
     callback(client, "publish_done", form("publish_done", name=key, clientid="11"))
     assert 'data-state="reconnecting"' in _render_player(vroom.stream)
     services.expire_grace_periods(now=timezone.now() + dt.timedelta(seconds=20))
@@ -185,7 +185,7 @@ def test_replay_pages_work_without_javascript(client, vroom, key, video_dirs):  
     assert [(c.start_s, c.end_s) for c in replay.chapters.all()] == [(10.0, 40.0), (40.0, 120.0)]
     page = client.get("/replays/").content.decode()
     assert vroom.stream.title in page and f"/replays/{replay.pk}/?t=10" in page
-    assert f"http://127.0.0.1:8935/replays/{replay.pk}/cover.jpg" in page
+    assert f"http://127.0.0.1:18698/replays/{replay.pk}/cover.jpg" in page
     detail = client.get(f"/replays/{replay.pk}/?t=50").content.decode()
     shelf = detail.split('id="zn-shelf-now"', 1)[1].split("</aside>", 1)[0]
     assert vroom.products[1].name in shelf and vroom.products[0].name not in shelf
@@ -270,3 +270,13 @@ def test_demo_seed_gives_streams_keys(vroom):  # noqa: ANN001
     demo.seed(stdout=out, dry_run=False)
     assert "stream keys present" in out.getvalue()
     assert demo.demo_stream() == vroom.stream
+
+
+def test_admin_never_shows_the_key(client, vroom, key):  # noqa: ANN001
+    from zhunong.testing import make_admin
+
+    client.force_login(make_admin())
+    ingest = Ingest.objects.get(stream=vroom.stream)
+    for url in ("/admin/video/ingest/", f"/admin/video/ingest/{ingest.pk}/change/"):
+        resp = client.get(url)
+        assert resp.status_code == 200 and key not in resp.content.decode()

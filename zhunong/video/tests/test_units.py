@@ -113,6 +113,14 @@ def test_generated_config_is_complete_and_holds_no_secret_but_the_token(settings
                    "allow play 198.51.100.7;", "drop_idle_publisher 10s;", "rtmp_stat all;", "rtmp_control all;",
                    "record_path", "record_unique on;", "client_body_temp_path"]:
         assert needle in text, needle
+    settings.VIDEO_EDGE_PUSH = "rtmp://203.0.113.5:1935/live"
+    settings.VIDEO_EDGE_ALLOW = "203.0.113.6"
+    text = media.render_config()
+    assert "push rtmp://203.0.113.5:1935/live;" in text.split("application live", 1)[1]
+    assert "allow play 203.0.113.6;" in text
+    settings.VIDEO_EDGE_PUSH = "rtmp://x/live; exec rm -rf /"
+    with pytest.raises(ValueError):
+        media.render_config()
     # The HLS application takes streams only from the ingest relay.
     live_app = text.split("application live", 1)[1]
     assert "allow publish 127.0.0.1;" in live_app and "deny publish all;" in live_app
@@ -206,3 +214,34 @@ def test_the_filter_is_installed_on_the_root_handlers():
         assert sum(isinstance(f, RedactStreamKeys) for f in handler.filters) == 1
     finally:
         root.removeHandler(handler)
+
+
+def test_bench_frame_numbers_read_back_exactly_after_h264():
+    """The latency benchmark's frame code survives the encoder (or the benchmark would measure nothing)."""
+    from zhunong.video import bench
+
+    for n in (0, 1, 1234, (1 << 20) - 1):
+        assert bench.decode_frame(bench.encode_frame(n, 25)) == n
+    damaged = bytearray(bench.encode_frame(77, 25))
+    damaged[(16 + 16) * bench.WIDTH + 16 + 16] = 0  # one pixel does not flip a block
+    assert bench.decode_frame(bytes(damaged)) == 77
+    if media.missing_programs():
+        return
+    frames = b"".join(bench.encode_frame(n, 25) for n in range(50))
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{bench.WIDTH}x{bench.HEIGHT}",
+         "-r", "25", "-i", "pipe:0", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "800k", "-g", "50",
+         "-f", "mpegts", "pipe:1"], input=frames, capture_output=True, check=True).stdout
+    decoded = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"],
+        input=out, capture_output=True, check=True).stdout
+    size = bench.WIDTH * bench.HEIGHT
+    numbers = [bench.decode_frame(decoded[i:i + size]) for i in range(0, len(decoded), size)]
+    assert numbers == list(range(50))
+
+
+def test_bench_playlist_parser():
+    from zhunong.video import bench
+
+    body = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000,\n5-1.ts\n#EXTINF:1.560,\n5-2.ts\n"
+    assert bench.parse_playlist(body) == (2.0, [(2.0, "5-1.ts"), (1.56, "5-2.ts")])
