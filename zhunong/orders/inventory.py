@@ -502,6 +502,12 @@ def reconcile_redis(*, grace_seconds: int = 120, dry_run: bool = False) -> Recon
 
 @transaction.atomic
 def _record_orphan(backend: RedisBackend, token: str, payload: dict) -> None:
+    from zhunong.accounts.models import User
+
+    if not User.objects.filter(pk=payload["b"]).exists():  # nothing to record against: just give it back
+        log.warning("orphan reservation %s of unknown buyer %s released", token, payload["b"])
+        transaction.on_commit(lambda: backend._redis_resolve(token, "release"))
+        return
     reservation, created = InventoryReservation.objects.get_or_create(
         token=token, defaults={"backend": backend.name, "buyer_id": payload["b"], "state": ReservationState.RELEASED,
                                "reason": "orphan (never recorded)", "resolved_at": timezone.now()})

@@ -62,6 +62,8 @@ async def run(job: dict) -> dict:
     statuses: Counter = Counter()
     codes: Counter = Counter()
     transport_errors = 0
+    results: list[list] = []
+    detail = bool(job.get("detail"))
 
     async def worker() -> None:
         nonlocal transport_errors
@@ -87,11 +89,15 @@ async def run(job: dict) -> dict:
                     status, payload = await _read_response(reader)
                     latencies.append((time.perf_counter() - started) * 1000)
                     statuses[status] += 1
+                    data = {}
+                    try:
+                        data = json.loads(payload) if payload else {}
+                    except ValueError:
+                        codes["non_json"] += 1
                     if status >= 400:
-                        try:
-                            codes[json.loads(payload).get("code", "?")] += 1
-                        except ValueError:
-                            codes["non_json"] += 1
+                        codes[data.get("code", "?")] += 1
+                    if detail:
+                        results.append([attempt["key"], status, data.get("id"), data.get("code")])
                     break
                 except (ConnectionError, asyncio.IncompleteReadError, OSError, ValueError):
                     transport_errors += 1
@@ -105,7 +111,7 @@ async def run(job: dict) -> dict:
     await asyncio.gather(*(worker() for _ in range(job.get("connections", 64))))
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {
+    out = {
         "attempts": len(latencies),
         "elapsed_s": round(elapsed, 3),
         "attempts_per_s": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
@@ -115,6 +121,9 @@ async def run(job: dict) -> dict:
         "codes": dict(codes),
         "transport_errors": transport_errors,
     }
+    if detail:
+        out["results"] = results
+    return out
 
 
 def main() -> None:

@@ -208,9 +208,28 @@ def attempts_for(setup: SaleSetup, *, per_buyer: int, key_prefix: str) -> list[d
             for j in range(per_buyer) for i, token in enumerate(setup.tokens)]
 
 
-def run_load(*, port: int, attempts: list[dict], connections: int) -> dict:
-    job = {"host": "127.0.0.1", "port": port, "path": "/api/v1/orders", "connections": connections,
-           "attempts": attempts}
-    out = subprocess.run([sys.executable, "-m", "zhunong.orders.loadgen"], input=json.dumps(job).encode(),
+def load_job(*, port: int, attempts: list[dict], connections: int, detail: bool = False) -> bytes:
+    return json.dumps({"host": "127.0.0.1", "port": port, "path": "/api/v1/orders", "connections": connections,
+                       "attempts": attempts, "detail": detail}).encode()
+
+
+def run_load(*, port: int, attempts: list[dict], connections: int, detail: bool = False) -> dict:
+    out = subprocess.run([sys.executable, "-m", "zhunong.orders.loadgen"],
+                         input=load_job(port=port, attempts=attempts, connections=connections, detail=detail),
                          capture_output=True, check=True, timeout=1800)
     return json.loads(out.stdout)
+
+
+def start_load(*, port: int, attempts: list[dict], connections: int, detail: bool = False) -> subprocess.Popen:
+    """The load process in the background; `finish_load` collects its result."""
+    proc = subprocess.Popen([sys.executable, "-m", "zhunong.orders.loadgen"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc.stdin.write(load_job(port=port, attempts=attempts, connections=connections, detail=detail))
+    proc.stdin.close()
+    return proc
+
+
+def finish_load(proc: subprocess.Popen, *, timeout: float = 600) -> dict:
+    out = proc.stdout.read()
+    proc.wait(timeout=timeout)
+    return json.loads(out)

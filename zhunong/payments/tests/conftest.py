@@ -16,9 +16,10 @@ def _huey_in_memory():  # noqa: ANN202
     HUEY.immediate = previous
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def _clean_redis_inventory():  # noqa: ANN202
-    """Test databases reuse ids run after run; stale Redis counters of an earlier run must not leak in."""
+    """Test databases reuse ids (and are emptied after each test); Redis counters and reservations of an
+    earlier test or run must not leak into the next one."""
     from django.conf import settings
 
     if settings.REDIS_URL:
