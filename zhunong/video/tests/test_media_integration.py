@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import socket
 import subprocess
 import time
 import urllib.error
@@ -28,8 +29,20 @@ from zhunong.video.models import Ingest, IngestState, RefusedPublish, Replay
 
 from .conftest import TOKEN
 
-# helper h6's port ranges (RTMP 19350-19359, HTTP 18600-18699)
-RTMP_PORT, HLS_PORT, PLATFORM_PORT = 19351, 18611, 18610
+
+def _free_port(candidates: range, taken: tuple[int, ...] = ()) -> int:
+    """A free loopback port from this suite's range, so two test runs at once do not collide."""
+    for port in candidates:
+        if port in taken:
+            continue
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {candidates}")
 
 MISSING = media.missing_programs()
 ON_CI = os.environ.get("CI") == "true"
@@ -70,26 +83,30 @@ def _get(url: str) -> tuple[int, bytes]:
 @pytest.fixture
 def media_server(settings, tmp_path, transactional_db):  # noqa: ANN001, ANN201
     assert not MISSING, f"CI must install {media.DEBIAN_PACKAGES}; missing: {MISSING}"
+    # helper h6's port ranges: RTMP 19350-19358, HTTP 18600-18649
+    rtmp = _free_port(range(19350, 19359))
+    hls = _free_port(range(18600, 18650))
+    plat = _free_port(range(18600, 18650), taken=(hls,))
     root = tmp_path / "video"
     settings.VIDEO_ROOT = str(root)
     settings.VIDEO_MEDIA_DIR = str(tmp_path / "media")
-    settings.VIDEO_RTMP_PORT = RTMP_PORT
-    settings.VIDEO_HTTP_PORT = HLS_PORT
+    settings.VIDEO_RTMP_PORT = rtmp
+    settings.VIDEO_HTTP_PORT = hls
     settings.VIDEO_CALLBACK_TOKEN = TOKEN
     settings.VIDEO_GRACE_SECONDS = 2
     settings.VIDEO_UPDATE_SECONDS = 2
     settings.ALLOWED_HOSTS = ["127.0.0.1", "testserver"]
-    platform = _Platform("127.0.0.1", StaticFilesHandler, port=PLATFORM_PORT)
+    platform = _Platform("127.0.0.1", StaticFilesHandler, port=plat)
     platform.daemon = True
     platform.start()
     platform.is_ready.wait()
     if platform.error:
         raise platform.error
-    nginx = media.start_nginx(callback_base_url=f"http://127.0.0.1:{PLATFORM_PORT}")
+    nginx = media.start_nginx(callback_base_url=f"http://127.0.0.1:{plat}")
     monitor = media.Monitor(interval=0.5)
     monitor.start_thread()
     try:
-        yield root
+        yield {"root": root, "rtmp": rtmp, "hls": hls}
     finally:
         monitor.stop()
         media.stop_process(nginx)
@@ -97,8 +114,8 @@ def media_server(settings, tmp_path, transactional_db):  # noqa: ANN001, ANN201
         platform.join(5)
 
 
-def _publish(key: str, seconds: float) -> subprocess.Popen:
-    cmd = publisher_command(url=f"rtmp://127.0.0.1:{RTMP_PORT}/ingest/{key}", clock=False, seconds=seconds)
+def _publish(port: int, key: str, seconds: float) -> subprocess.Popen:
+    cmd = publisher_command(url=f"rtmp://127.0.0.1:{port}/ingest/{key}", clock=False, seconds=seconds)
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -110,16 +127,17 @@ def test_publish_play_reconnect_grace_and_shoppable_replay(media_server, world, 
     key = services.ensure_ingest(stream=room.stream).stream_key
     tomorrow_key = services.ensure_ingest(stream=tomorrow.stream).stream_key
     sid = room.stream.pk
-    hls_dir = media_server / "hls"
+    root, rtmp, hls_port = media_server["root"], media_server["rtmp"], media_server["hls"]
+    hls_dir = root / "hls"
 
-    publisher = _publish(key, seconds=7)
+    publisher = _publish(rtmp, key, seconds=7)
     t_live = _wait(lambda: Ingest.objects.filter(stream_id=sid, state=IngestState.PUBLISHING).exists()
                    and time.time(), 10, "the publisher to be accepted")
     room.stream.refresh_from_db()
     assert room.stream.status == StreamStatus.LIVE
 
     # Refused while the real stream runs: a wrong key, a stream scheduled for tomorrow, a second publisher.
-    refused = [_publish("znk_" + "w" * 32, 3), _publish(tomorrow_key, 3), _publish(key, 3)]
+    refused = [_publish(rtmp, "znk_" + "w" * 32, 3), _publish(rtmp, tomorrow_key, 3), _publish(rtmp, key, 3)]
     for proc in refused:
         assert proc.wait(timeout=15) != 0
     assert sorted(RefusedPublish.objects.values_list("code", flat=True)) == [
@@ -134,7 +152,7 @@ def test_publish_play_reconnect_grace_and_shoppable_replay(media_server, world, 
     pin2 = live.pin_product(actor=room.host.user, stream=room.stream, product=room.products[1])
 
     # HLS under the stream id, readable by ffprobe; nothing under any key, nothing for the refused ones.
-    playlist_url = f"http://127.0.0.1:{HLS_PORT}/hls/{sid}.m3u8"
+    playlist_url = f"http://127.0.0.1:{hls_port}/hls/{sid}.m3u8"
 
     def playlist_with_segments() -> bytes | None:
         status, body = _get(playlist_url)
@@ -146,8 +164,8 @@ def test_publish_play_reconnect_grace_and_shoppable_replay(media_server, world, 
     assert kinds == {"video": "h264", "audio": "aac"}
     names = {p.name for p in hls_dir.iterdir()}
     assert names and all(n.startswith(f"{sid}") for n in names), names
-    assert _get(f"http://127.0.0.1:{HLS_PORT}/hls/{key}.m3u8")[0] == 404
-    assert _get(f"http://127.0.0.1:{HLS_PORT}/hls/{tomorrow.stream.pk}.m3u8")[0] == 404
+    assert _get(f"http://127.0.0.1:{hls_port}/hls/{key}.m3u8")[0] == 404
+    assert _get(f"http://127.0.0.1:{hls_port}/hls/{tomorrow.stream.pk}.m3u8")[0] == 404
 
     # Health from nginx's stat page (nginx-rtmp 1.2.2 reports the coded height without cropping: 352).
     ingest = _wait(lambda: Ingest.objects.filter(stream_id=sid, stats_at__isnull=False).first(), 6, "stats")
@@ -170,8 +188,8 @@ def test_publish_play_reconnect_grace_and_shoppable_replay(media_server, world, 
     _wait(lambda: services.recordings_settled(stream_id=sid) and room.stream.recordings.exists(), 5, "the recording")
     assert tasks.build_replay(replay.pk) == "ready"
     replay.refresh_from_db()
-    video = Path(media_server / "replays" / replay.video_path)
-    assert video.is_file() and (media_server / "replays" / replay.cover_path).is_file()
+    video = Path(root / "replays" / replay.video_path)
+    assert video.is_file() and (root / "replays" / replay.cover_path).is_file()
     assert 5.5 <= replay.duration_s <= 8.5, replay.duration_s
     assert abs(media.probe_duration(video) - replay.duration_s) < 0.1
     started = room.stream.recordings.get().started_at
@@ -185,7 +203,7 @@ def test_publish_play_reconnect_grace_and_shoppable_replay(media_server, world, 
     assert chapters[1].start_s - chapters[0].start_s == pytest.approx(2.5, abs=0.4)
     assert abs(chapters[0].end_s - chapters[1].start_s) < 0.01
     assert chapters[1].end_s == pytest.approx(replay.duration_s, abs=0.01)
-    assert _get(f"http://127.0.0.1:{HLS_PORT}/replays/{replay.video_path}")[0] == 200
+    assert _get(f"http://127.0.0.1:{hls_port}/replays/{replay.video_path}")[0] == 200
 
     # The key never reached a log: not the platform's, not nginx's.
     error_log = (Path(media.media_dir()) / "error.log").read_text()
