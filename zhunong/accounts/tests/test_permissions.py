@@ -217,3 +217,19 @@ def test_api_tokens_are_read_only_in_the_admin(client, scene):
     assert page.status_code == 200
     assert token.key_hash not in page.content.decode()
     assert client.post(f"/admin/accounts/apitoken/{token.pk}/change/", {"prefix": "x"}).status_code == 403
+
+
+def test_platform_admin_creates_a_county_operator_in_the_admin(client, world):
+    from zhunong.accounts.models import User
+
+    client.force_login(make_admin())
+    resp = client.post("/admin/accounts/user/add/", {
+        "username": "new_operator", "password1": "a-long-pass-2024!", "password2": "a-long-pass-2024!",
+        "usable_password": "true", "display_name": "新运营", "groups": [Group.objects.get(name=roles.COUNTY_OPERATOR).pk],
+        "region": world.county.pk, "is_staff": "on"})
+    assert resp.status_code == 302, resp.context["adminform"].form.errors if resp.context else resp
+    user = User.objects.get(username="new_operator")
+    assert user.has_role(roles.COUNTY_OPERATOR) and user.region == world.county and user.is_staff
+    client.force_login(user)
+    listing = client.get("/admin/producers/producer/")
+    assert list(listing.context["cl"].result_list) == [world.producer]
