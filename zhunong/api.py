@@ -10,6 +10,7 @@ import json
 import logging
 from importlib import import_module
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -89,6 +90,11 @@ _HTTP_ERROR_CODES = {400: "bad_request", 401: "not_authenticated", 403: "permiss
 def _http_error(request, exc: HttpError):  # noqa: ANN001, ANN201
     code = getattr(exc, "code", None) or _HTTP_ERROR_CODES.get(exc.status_code, "error")
     return _error(request, exc.status_code, code, str(exc))
+
+
+@api.exception_handler(DjangoPermissionDenied)
+def _django_permission_denied(request, exc):  # noqa: ANN001, ANN201
+    return _error(request, 403, "permission_denied", "You are not allowed to do this.")
 
 
 @api.exception_handler(Exception)

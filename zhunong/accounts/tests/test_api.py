@@ -184,3 +184,16 @@ def test_schema_names_are_unique_across_apps():
     clashes = {name: sorted(m for ms in shapes.values() for m in ms)
                for name, shapes in by_name.items() if len(shapes) > 1}
     assert not clashes, f"different schemas share a name: {clashes}"
+
+
+def test_django_permission_denied_is_a_json_403(client, monkeypatch):
+    from django.core.exceptions import PermissionDenied
+
+    from zhunong.catalog import selectors
+
+    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise PermissionDenied
+
+    monkeypatch.setattr(selectors, "get_listed_product", refuse)
+    resp = client.get(f"{API}/products/1")
+    assert (resp.status_code, resp.json()["code"]) == (403, "permission_denied")
