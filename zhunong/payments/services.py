@@ -178,6 +178,10 @@ def submit_refund(*, refund_id: int) -> Refund:
     Refund.objects.filter(pk=refund.pk).update(attempts=F("attempts") + 1)
     try:
         result = provider.refund(payment_ref=refund.payment_ref, amount=refund.amount, reference=refund.reference)
+    except DomainError as exc:  # the gateway said no (e.g. it never captured this payment)
+        log.warning("refund %s refused by the gateway (%s); will retry", refund.reference, exc.code)
+        Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(status=Refund.Status.FAILED)
+        return Refund.objects.get(pk=refund.pk)
     except Exception:
         log.exception("refund %s failed at the gateway; will retry", refund.reference)
         Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(status=Refund.Status.FAILED)
