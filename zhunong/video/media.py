@@ -462,20 +462,28 @@ class Monitor:
         return result
 
     def run_forever(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                self.run_once()
-            except Exception:  # keep monitoring; the next round may succeed (database restart, ...)
-                log.exception("media monitor round failed")
-            self.stop_event.wait(self.interval)
+        from django.db import connections
+
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    self.run_once()
+                except Exception:  # keep monitoring; the next round may succeed (database restart, ...)
+                    log.exception("media monitor round failed")
+                self.stop_event.wait(self.interval)
+        finally:
+            connections.close_all()  # this thread's own connections
 
     def start_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run_forever, name="media-monitor", daemon=True)
-        thread.start()
-        return thread
+        self.thread = threading.Thread(target=self.run_forever, name="media-monitor", daemon=True)
+        self.thread.start()
+        return self.thread
 
     def stop(self) -> None:
         self.stop_event.set()
+        thread = getattr(self, "thread", None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
 
 
 def run_media(*, platform_url: str | None, demo_video: bool, stdout=sys.stdout) -> int:  # noqa: ANN001
