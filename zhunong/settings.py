@@ -110,6 +110,11 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'zhunong.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+# DB_POOL_SIZE > 0: a psycopg connection pool per server process (PostgreSQL forks a backend per connection,
+# and under ASGI every request runs in its own thread, so per-thread persistent connections would leak).
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and int(os.environ.get("DB_POOL_SIZE", 0)) > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": int(os.environ["DB_POOL_SIZE"]), "timeout": 30}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and the worker share the file without "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(

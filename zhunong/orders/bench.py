@@ -29,6 +29,9 @@ def add_arguments(parser) -> None:  # noqa: ANN001
     parser.add_argument("--processes", type=int, default=2, help="uvicorn worker processes (default 2)")
     parser.add_argument("--connections", type=int, default=64, help="concurrent client connections (default 64)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline run")
+    parser.add_argument("--db-pool", type=int, default=8,
+                        help="DB_POOL_SIZE of each server process on PostgreSQL (default 8; 0 = a connection "
+                             "per request)")
     parser.add_argument("--context-cache", type=float, default=1.0,
                         help="seconds the servers may reuse product/sale rows when pricing (default 1; 0 = off)")
 
@@ -60,7 +63,8 @@ def _one_run(backend: str, options: dict, stdout, port_range: tuple[int, int]) -
     # Both runs price orders from a 1-second per-process cache of the product and sale rows (see
     # ORDERS_CONTEXT_CACHE_SECONDS): the comparison is about taking stock, not re-reading the catalogue.
     server = loadtest.start_server(port=port, processes=options["processes"], backend=backend,
-                                   extra_env={"ZHUNONG_ORDERS_CACHE_SECONDS": str(options["context_cache"])})
+                                   extra_env={"ZHUNONG_ORDERS_CACHE_SECONDS": str(options["context_cache"]),
+                                              "DB_POOL_SIZE": str(options["db_pool"])})
     try:
         loadtest.warm_up(port)
         load = loadtest.run_load(port=port, attempts=attempts, connections=options["connections"])
@@ -102,6 +106,7 @@ def run(options: dict, stdout) -> dict:  # noqa: ANN001
             result["speedup_vs_baseline"] = round(result["attempts_per_s"] / baseline["attempts_per_s"], 2)
     result["processes"] = options["processes"]
     result["context_cache_s"] = options["context_cache"]
+    result["db_pool"] = options["db_pool"]
     result["connections"] = options["connections"]
     result["machine"] = {"cpus": _cpus(), "python": platform.python_version(),
                          "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
