@@ -447,11 +447,12 @@ class Monitor:
         self.stop_event = threading.Event()
 
     def run_once(self) -> dict:
-        from django.db import close_old_connections
+        from django.db import close_old_connections, connection
 
         from . import services
 
-        close_old_connections()
+        if not connection.in_atomic_block:  # a long-running loop: drop connections the database closed
+            close_old_connections()
         result: dict = {}
         try:
             result["stats"] = services.apply_stats(stats=parse_stat(fetch_stat()))

@@ -245,3 +245,23 @@ def test_bench_playlist_parser():
 
     body = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000,\n5-1.ts\n#EXTINF:1.560,\n5-2.ts\n"
     assert bench.parse_playlist(body) == (2.0, [(2.0, "5-1.ts"), (1.56, "5-2.ts")])
+
+
+def test_monitor_round_without_a_media_server_still_ends_expired_streams(db, settings, tmp_path):  # noqa: ANN001
+    from zhunong.live.models import StreamStatus
+    from zhunong.testing import build_world
+    from zhunong.video import services
+    from zhunong.video.testdata import video_room
+
+    settings.VIDEO_ROOT = str(tmp_path)
+    settings.VIDEO_STAT_URL = "http://127.0.0.1:18699/stat"  # nothing listens there
+    settings.VIDEO_GRACE_SECONDS = 1
+    room = video_room(build_world())
+    key = services.ensure_ingest(stream=room.stream).stream_key
+    cb = services.Callback(call="publish", app="ingest", name=key, client_id="3", addr="", encoder="", path="")
+    services.authorize_publish(callback=cb)
+    services.publisher_gone(callback=cb, now=services.timezone.now() - dt.timedelta(seconds=5))
+    result = media.Monitor().run_once()
+    assert "stat_error" in result and result["ended"] == [room.stream.pk]
+    room.stream.refresh_from_db()
+    assert room.stream.status == StreamStatus.ENDED
