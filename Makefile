@@ -30,7 +30,7 @@ install: $(VENV)/.installed node_modules/.installed
 demo: install
 	$(BIN)/zhunong migrate --noinput
 	$(BIN)/zhunong seed_demo
-	$(BIN)/zhunong serve --host $(HOST) --port $(PORT)
+	$(BIN)/zhunong serve --host $(HOST) --port $(PORT) --demo-video
 
 serve: install
 	$(BIN)/zhunong serve --host $(HOST) --port $(PORT)
