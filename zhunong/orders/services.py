@@ -365,7 +365,9 @@ def _price_lines(clean: list[tuple[int, int]], stream, now: dt.datetime) -> list
                 if now < sale.starts_at:
                     raise SaleNotStarted(details={"product_id": pid, "flash_sale_id": sale.pk,
                                                   "starts_at": sale.starts_at.isoformat()})
-                if sale.status == FlashSaleStatus.SOLD_OUT:
+                # A sale known to be sold out is refused without touching stock; the naive baseline takes
+                # its row lock on every attempt regardless (that is what it is there to show).
+                if sale.status == FlashSaleStatus.SOLD_OUT and settings.INVENTORY_BACKEND != "naive":
                     raise SoldOut(details={"product_id": pid, "flash_sale_id": sale.pk})
                 price = sale.sale_price
         priced.append(_Priced(product, qty, price, sale, context["producers"][pid]))
