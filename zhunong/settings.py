@@ -146,7 +146,11 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("ZHUNONG_REDIS_PREFIX", "zhunong")},
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as channels_redis's BZPOPMIN
+            # wait: an idle receive then times out client-side and a message popped at that instant is
+            # lost. A longer socket timeout lets the blocking pop return by itself.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                       "prefix": os.environ.get("ZHUNONG_REDIS_PREFIX", "zhunong")},
         }
     }
     CACHES = {
