@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def _huey_in_memory():  # noqa: ANN202
     # Timers and webhooks are scheduled with Huey; tests must not put them in the developer's real queue.
     from huey.contrib.djhuey import HUEY
