@@ -33,6 +33,9 @@ RECORD_TABS = {
 
 # The video app may provide this template (an HLS player for the room); the room works without it.
 PLAYER_TEMPLATE = "video/room_player.html"
+# Panels other apps add to the host console when they are installed: the video app's ingest (server, key,
+# health) and the orders app's flash-sale form. Each is included with the console's context.
+CONSOLE_PANELS = ["video/_ingest_panel.html", "orders/_console_sale.html"]
 
 
 def _stream_or_404(stream_id: int):  # noqa: ANN202
@@ -42,12 +45,16 @@ def _stream_or_404(stream_id: int):  # noqa: ANN202
         raise Http404(_("没有这场直播。"))
 
 
-def _player_template() -> str | None:
+def _optional_template(name: str) -> str | None:
     try:
-        get_template(PLAYER_TEMPLATE)
+        get_template(name)
     except TemplateDoesNotExist:
         return None
-    return PLAYER_TEMPLATE
+    return name
+
+
+def _player_template() -> str | None:
+    return _optional_template(PLAYER_TEMPLATE)
 
 
 @require_GET
@@ -122,6 +129,7 @@ def console(request: HttpRequest, stream_id: int) -> HttpResponse:
         "reports": list(stream.reports.filter(status=Report.Status.OPEN).select_related("reporter", "message")[:50]),
         "is_host": services.is_stream_host(request.user, stream),
         "player_template": _player_template(),
+        "panels": [name for name in CONSOLE_PANELS if _optional_template(name)],
     })
 
 
