@@ -22,6 +22,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from typing import Any
@@ -38,7 +39,8 @@ def add_arguments(parser) -> None:  # noqa: ANN001
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the measured phase (default 20)")
     parser.add_argument("--processes", type=int, default=1, help="server processes to start (>1 needs REDIS_URL)")
     parser.add_argument("--url", help="use a running server (e.g. http://127.0.0.1:8000) sharing this database")
-    parser.add_argument("--load-processes", type=int, default=1, help="client processes generating the load")
+    parser.add_argument("--load-processes", type=int, default=0,
+                        help="client processes generating the load (default: 1, or 2 above 1,000 viewers)")
     parser.add_argument("--pin-every", type=float, default=3.0, help="the host pins a product every N s")
     parser.add_argument("--host-every", type=float, default=5.0, help="the host replies in chat every N s")
     parser.add_argument("--likes-per-sec", type=float, default=5.0, help="like frames per second in")
@@ -54,6 +56,9 @@ def run(options: dict[str, Any], stdout) -> dict[str, Any]:  # noqa: ANN001
     if options["layer_baseline"]:
         return asyncio.run(layer_baseline(options["viewers"], options["messages"]))
     viewers, rate, seconds = options["viewers"], options["chat_rate"], options["seconds"]
+    if not options["load_processes"]:
+        # One Python client process cannot read thousands of sockets fast enough to measure anything else.
+        options["load_processes"] = 1 if options["viewers"] <= 1000 else 2
     processes, loaders = options["processes"], options["load_processes"]
     if viewers < 1 or rate < 0 or seconds <= 0 or processes < 1 or loaders < 1:
         raise CommandError("--viewers, --processes and --load-processes must be ≥ 1, --seconds > 0, --chat-rate ≥ 0")
@@ -254,6 +259,7 @@ def _drive(setup: dict[str, Any], urls: list[str], servers: list[subprocess.Pope
             "host_every": options["host_every"],
             "seconds": options["seconds"],
             "connect_concurrency": max(20, 200 // loaders),
+            "result_path": os.path.join(tempfile.gettempdir(), f"zhunong-bench-{run_id}-{i}.json"),
         })
     env = dict(os.environ, **SCRIPT_ENV)
     procs = [subprocess.Popen([sys.executable, "-m", "zhunong.live.loadgen"], stdin=subprocess.PIPE,
@@ -278,9 +284,16 @@ def _drive(setup: dict[str, Any], urls: list[str], servers: list[subprocess.Pope
     cpu1 = {p.pid: _cpu_seconds(p.pid) for p in servers if p.poll() is None}
     rss = sum(_rss_mb(p.pid) for p in servers if p.poll() is None)
     results = []
-    for proc in procs:
-        out, _ = proc.communicate(timeout=options["seconds"] + 120)
-        results.append(json.loads(out.strip().splitlines()[-1]))
+    for proc, plan in zip(procs, plans, strict=True):
+        proc.communicate(timeout=options["seconds"] + 180)
+        try:
+            with open(plan["result_path"]) as f:
+                results.append(json.load(f))
+        except (OSError, ValueError):
+            raise CommandError(f"a load process failed (exit {proc.returncode})")
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(plan["result_path"])
     return _merge(results, options, chatters, connected,
                   server_cpu=(sum(cpu1[p] - cpu0[p] for p in cpu1) / wall * 100) if servers else None,
                   server_rss=rss if servers else None, servers=len(servers))
@@ -336,6 +349,8 @@ def _merge(results: list[dict[str, Any]], options: dict[str, Any], chatters: int
         "system_messages": len(sent_important),
         "system_missed_deliveries": sum(missed.values()),
         "latency_samples": total,
+        # How long one batch took to reach every viewer of one load process (first to last arrival).
+        "fanout_spread_ms": [r.get("fanout_spread_ms") for r in results],
         "connect_failures": sum(r["connect_failures"] for r in results),
         "connect_seconds": max(r["connect_seconds"] for r in results),
         "closed_by_server": dict(closed),

@@ -59,6 +59,7 @@ READABLE_CHAT_PER_SEC = 15.0
 CHAT_BURST = 10.0
 # Viewer sweep: refresh viewer keys, recount, close silent connections, refresh the word list.
 SWEEP = 5.0
+SWEEP_MIN_INTERVAL = 1.0
 HEARTBEAT_TIMEOUT = 45.0
 STATS_FLUSH = 10.0
 # A room with no local connection stops its hub after this grace (a quick reconnect keeps it).
@@ -144,6 +145,7 @@ class RoomHub:
         self._last_touch_db = 0.0
         self._idle_since: float | None = None
         self._joined = 0.0
+        self._last_sweep = 0.0
         # counters for tests and the benchmark
         self.sampled_out = 0
         self.skipped_frames = 0
@@ -473,9 +475,11 @@ class RoomHub:
         while True:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._sweep_wake.wait(), SWEEP)
-            # Joins in a burst are counted together.
-            await asyncio.sleep(0.05)
+            # Joins in a burst are counted together, at most one sweep a second (a sweep walks every
+            # connection, so sweeping per join would be quadratic while a big room fills up).
+            await asyncio.sleep(max(0.05, self._last_sweep + SWEEP_MIN_INTERVAL - time.monotonic()))
             self._sweep_wake.clear()
+            self._last_sweep = time.monotonic()
             try:
                 await self._sweep()
             except asyncio.CancelledError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import random
 import resource
@@ -55,6 +56,9 @@ class Run:
         self.connect_failures = 0
         self.host_errors: list[str] = []
         self.hb_tasks: list[asyncio.Task] = []
+        # For each distinct frame (a batch is one string for every viewer): first and last arrival here,
+        # i.e. how long one batch takes to reach all of this process's viewers.
+        self.spread: dict[str, list[float]] = {}
 
     # Each distinct batch frame is parsed once; per client we only look up the digest.
     def digest(self, text: str) -> list[tuple[str, Any]]:
@@ -92,10 +96,18 @@ class Run:
 
     async def reader(self, c: Client) -> None:
         hist = self.hist
+        spread = self.spread
         try:
             async for text in c.ws:
                 now = time.time()
                 c.frames += 1
+                if text.startswith('{"t":"batch"'):  # batches are unique (seq); replies like hb are not
+                    first_last = spread.get(text)
+                    if first_last is None:
+                        if len(spread) < 50000:
+                            spread[text] = [now, now]
+                    else:
+                        first_last[1] = now
                 for kind, value in self.digest(text):
                     if kind == "chat":
                         c.chat_received += 1
@@ -229,6 +241,10 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
     print(json.dumps({"phase": "connected", "connected": len(connected)}), flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)
+    # The clients' own garbage collection would show up as delivery stalls: keep it out of the measurement.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     measure_start = time.time()
     chatters = [c for c in connected if c.cookie][: plan["chatters"]]
     tasks = [
@@ -285,11 +301,20 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
         "host_errors": run.host_errors[:20],
         "chat_received_min": min((c.chat_received for c in connected), default=0),
         "latency_hist": {str(ms): n for ms, n in enumerate(run.hist) if n},
+        "fanout_spread_ms": _spread(run.spread),
         "closed_by_server": closed,
         "frames_received": sum(c.frames for c in connected),
         "load_cpu_seconds": round(resource.getrusage(resource.RUSAGE_SELF).ru_utime
                                   + resource.getrusage(resource.RUSAGE_SELF).ru_stime, 2),
     }
+
+
+def _spread(spread: dict[str, list[float]]) -> dict[str, float | None]:
+    values = sorted((last - first) * 1000 for first, last in spread.values() if last > first)
+    if not values:
+        return {"p50": None, "p99": None, "batches": 0}
+    return {"p50": round(values[len(values) // 2], 1), "p99": round(values[int(len(values) * 0.99)], 1),
+            "batches": len(values)}
 
 
 if __name__ == "__main__":
@@ -301,4 +326,8 @@ if __name__ == "__main__":
         pass
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(65536, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),) * 2)
     plan = json.loads(sys.stdin.readline())
-    print(json.dumps(asyncio.run(main(plan))), flush=True)
+    result = asyncio.run(main(plan))
+    # The result can be large (latency histogram); a file avoids any pipe-size surprises.
+    with open(plan["result_path"], "w") as f:
+        json.dump(result, f)
+    print(json.dumps({"phase": "done"}), flush=True)

@@ -125,6 +125,7 @@
     this.setNumber("viewers", w.viewers);
     this.setNumber("likes", w.likes);
     this.renderShelf(w.shelf, w.pin);
+    this.loadSales();
     if (w.announcement) this.announce(w.announcement.text);
     var chat = $(this.root, "chat");
     if (chat) chat.innerHTML = "";
@@ -151,8 +152,11 @@
       case "status": this.status(e.status); break;
       case "sampled": this.addSampled(e.n); break;
       case "shelf": this.renderShelf(e.products, null); break;
-      case "stock": this.stock(e.product_id, e.stock); break;
-      case "sale": this.banner("⚡ 秒杀" + (e.message ? "：" + e.message : ""), e); break;
+      case "stock":
+        if (e.flash_sale_id) this.markSale({ product_id: e.product_id, remaining: e.remaining });
+        else this.stock(e.product_id, e.stock);
+        break;
+      case "sale": this.sale(e); break;
       case "coupon": this.banner("🎟 优惠券" + (e.message ? "：" + e.message : ""), e); break;
       case "gift": this.system(e.name + " 送出了 " + (e.kind === "flower" ? "鲜花" : e.kind), true); break;
       default: break; // unknown events from newer servers are ignored
@@ -267,6 +271,89 @@
     while (box.children.length > 3) box.removeChild(box.lastChild);
   };
 
+  // Flash sales (frames from the orders app, fields in docs/live-protocol.md): a banner for everyone, and on the
+  // shelf the sale price, what is left, and whether it is counting down, selling or sold out.
+  var SALE_TEXT = {
+    scheduled: function (e) { return "⚡ 秒杀预告：" + e.product_name + " ¥" + e.sale_price + "，共 " + e.quantity + " 件，每人限购 " + e.per_buyer_limit + " 件，倒计时后开抢"; },
+    started: function (e) { return "⚡ 秒杀开抢：" + e.product_name + " ¥" + e.sale_price + "，每人限购 " + e.per_buyer_limit + " 件"; },
+    sold_out: function (e) { return "⚡ " + e.product_name + " 秒杀已抢光"; },
+    ended: function (e) { return "秒杀结束：" + e.product_name; },
+    cancelled: function (e) { return "秒杀取消：" + e.product_name; }
+  };
+
+  Room.prototype.sale = function (e) {
+    if (SALE_TEXT[e.event]) {
+      var box = $(this.root, "banners");
+      if (box) {
+        var div = document.createElement("div");
+        div.className = "banner";
+        div.innerHTML = SALE_TEXT[e.event](e); // product_name is escaped by the server; prices are numbers
+        div.dataset.productId = e.product_id;
+        box.prepend(div);
+        while (box.children.length > 3) box.removeChild(box.lastChild);
+      }
+    }
+    this.markSale({ product_id: e.product_id, status: e.status, remaining: e.remaining, quantity: e.quantity,
+                    price: e.sale_price, starts_at: e.starts_at });
+  };
+
+  Room.prototype.markSale = function (update) {
+    this.sales = this.sales || {};
+    var s = this.sales[update.product_id] || {};
+    Object.keys(update).forEach(function (k) { if (update[k] !== undefined && update[k] !== null) s[k] = update[k]; });
+    this.sales[update.product_id] = s;
+    var li = this.root.querySelector('[data-role="shelf"] [data-product-id="' + Number(update.product_id) + '"]');
+    if (!li) return;
+    var tag = li.querySelector(".sale-tag");
+    var over = s.status === "ended" || s.status === "cancelled";
+    if (over) {
+      clearTimeout(s.timer);
+      if (tag) tag.remove();
+      li.classList.remove("sold-out");
+      var back = li.querySelector(".buy");
+      if (back) back.textContent = "去购买";
+      delete this.sales[update.product_id];
+      return;
+    }
+    if (!tag) {
+      tag = document.createElement("span");
+      tag.className = "badge live sale-tag";
+      var name = li.querySelector(".name");
+      li.insertBefore(tag, name ? name.nextSibling : null);
+    }
+    // The countdown runs here too: the "started" frame may come late (or, without Redis, not at all when the
+    // background worker opens the sale), and the buy box checks the time again anyway.
+    var wait = s.status === "scheduled" && s.starts_at ? Math.ceil((Date.parse(s.starts_at) - Date.now()) / 1000) : 0;
+    if (s.status === "scheduled" && wait <= 0) s.status = "live";
+    var soldOut = s.status === "sold_out" || (typeof s.remaining === "number" && s.remaining <= 0);
+    tag.textContent = "⚡ 秒杀" + (s.price ? " ¥" + s.price : "") +
+      (typeof s.remaining === "number" ? " · 剩余 " + Math.max(0, s.remaining) + (s.quantity ? "/" + s.quantity : "") : "");
+    li.classList.toggle("sold-out", soldOut);
+    var buy = li.querySelector(".buy");
+    if (buy) buy.textContent = soldOut ? "已抢光" : (s.status === "scheduled" ? wait + " 秒后开抢" : "立即抢购");
+    var self = this;
+    clearTimeout(s.timer);
+    if (s.status === "scheduled" && !soldOut) {
+      s.timer = setTimeout(function () { self.markSale({ product_id: update.product_id }); }, 1000);
+    }
+  };
+
+  Room.prototype.loadSales = function () {
+    // A newcomer learns of running sales from the public API (the welcome frame carries products only).
+    var self = this;
+    if (!window.fetch) return;
+    fetch("/api/v1/streams/" + this.streamId + "/flash-sales", { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (sales) {
+        sales.slice().reverse().forEach(function (x) {
+          if (x.seconds_left <= 0 || ["scheduled", "live", "sold_out"].indexOf(x.status) < 0) return;
+          self.markSale({ product_id: x.product_id, status: x.status, remaining: x.remaining, quantity: x.quantity,
+                          price: x.sale_price, starts_at: x.starts_at });
+        });
+      })
+      .catch(function () { /* the banners still arrive over the socket */ });
+  };
+
   Room.prototype.status = function (status) {
     var el = $(this.root, "status");
     var labels = { live: "直播中", scheduled: "即将开播", ended: "已结束", cancelled: "已取消" };
@@ -310,6 +397,8 @@
       list.appendChild(li);
     });
     this.markPin(pin ? pin.product.id : null);
+    var sales = this.sales || {};
+    Object.keys(sales).forEach(function (pid) { self.markSale({ product_id: Number(pid) }); });
     this.hooks.forEach(function (h) { h({ t: "shelf-rendered" }); });
   };
 
