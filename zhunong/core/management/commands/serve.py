@@ -50,7 +50,7 @@ class Command(BaseCommand):
         children.append(server)
         self.stdout.write(f"zhunong serving on http://{opts['host']}:{opts['port']}/ (Ctrl-C stops)")
 
-        def stop(*_: object) -> None:
+        def stop() -> None:
             for child in children:
                 if child.poll() is None:
                     child.terminate()
@@ -60,14 +60,26 @@ class Command(BaseCommand):
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     child.kill()
+                    child.wait()
 
-        signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+        def on_signal(*_: object) -> None:
+            raise _Stop()
+
+        # The handler only raises; the main loop polls instead of blocking in Popen.wait(), because a
+        # handler that waits on a child while the main thread is inside wait() deadlocks on Popen's lock.
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
         try:
-            server.wait()
-        except KeyboardInterrupt:
+            while server.poll() is None:
+                time.sleep(0.5)
+        except (_Stop, KeyboardInterrupt):
             pass
         finally:
             stop()
+
+
+class _Stop(Exception):
+    """SIGTERM or SIGINT arrived."""
 
 
 def _media_process(*, platform_url: str, demo_video: bool) -> subprocess.Popen | None:
