@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import random
@@ -522,6 +523,7 @@ class RoomHub:
             self._viewers_dirty = True
             self._out_wake.set()
         self._m["peak"] = max(self._m["peak"], count)
+        _settle_gc()
         if mono - self._last_stats >= STATS_FLUSH or self._minute_changed():
             await self._flush_stats()
             if alive and mono - self._last_touch_db >= 60:
@@ -557,6 +559,27 @@ class RoomHub:
 
     async def _refresh_words(self, *, force: bool = False) -> None:
         self.automaton, self.words_version = await _shared_automaton(force=force)
+
+
+# --- garbage collection ----------------------------------------------------------------------------
+
+# A full (oldest-generation) collection walks every container object in the process; with thousands of
+# connections that is a pause of a few hundred milliseconds in the middle of a fan-out. Once a room has
+# grown, the long-lived connection objects are moved out of the collector's sight (gc.freeze); they are
+# still freed by reference counting when a viewer leaves, and gc.unfreeze() returns them when the room
+# empties. Only collections of cyclic garbage among frozen objects are deferred.
+GC_FREEZE_STEP = 500
+_gc_state = {"frozen_at": 0}
+
+
+def _settle_gc() -> None:
+    total = sum(len(h.conns) for h in _hubs().values())
+    if total >= _gc_state["frozen_at"] + GC_FREEZE_STEP:
+        gc.freeze()
+        _gc_state["frozen_at"] = total
+    elif total == 0 and _gc_state["frozen_at"]:
+        gc.unfreeze()
+        _gc_state["frozen_at"] = 0
 
 
 # --- the automaton, shared by every hub of the process -------------------------------------------
