@@ -135,3 +135,44 @@ def coupon_payload(coupon: Coupon) -> dict[str, Any]:
 def open_coupons(stream_id: int) -> QuerySet[Coupon]:
     now = timezone.now()
     return Coupon.objects.filter(stream_id=stream_id, valid_from__lte=now, valid_until__gt=now)
+
+
+# --- a producer's sales (货款直达: what each household or co-op was paid for) -----------------------------
+
+SOLD_STATUSES = ("paid", "shipped", "delivered", "completed", "refund_requested", "refunded")
+
+
+def can_see_producer_sales(user: User, producer) -> bool:  # noqa: ANN001
+    """Platform admins; county staff (operators, regulators) whose region covers the producer's village;
+    managers of the producer or of a co-op it belongs to."""
+    from zhunong.accounts import roles
+    from zhunong.accounts.selectors import is_platform_admin, user_covers_region
+
+    if not user.is_authenticated:
+        return False
+    if is_platform_admin(user):
+        return True
+    if (user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR)) and user_covers_region(
+            user, producer.village):
+        return True
+    return user.has_role(roles.PRODUCER_MANAGER) and (
+        producer.managers.filter(pk=user.pk).exists() or producer.cooperatives.filter(managers=user).exists())
+
+
+def producer_sales(producer) -> QuerySet:  # noqa: ANN001
+    """Paid order lines attributed to the producer, newest first (cancelled and unpaid ones are no sale)."""
+    from .models import OrderLine
+
+    return (OrderLine.objects.filter(producer=producer, order__status__in=SOLD_STATUSES)
+            .select_related("order__stream", "product").order_by("-order__created_at", "-id"))
+
+
+def producer_sales_totals(producer) -> dict[str, Any]:  # noqa: ANN001
+    from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
+
+    net = ExpressionWrapper(F("line_total") - F("discount_share") - F("refunded_amount"),
+                            output_field=DecimalField(max_digits=14, decimal_places=2))
+    row = producer_sales(producer).order_by().aggregate(orders=Count("order", distinct=True),
+                                                        quantity=Sum("quantity"), amount=Sum(net))
+    return {"orders": row["orders"] or 0, "quantity": row["quantity"] or 0,
+            "amount": Decimal(row["amount"] or 0).quantize(Decimal("0.01"))}

@@ -10,4 +10,6 @@ urlpatterns = [
     path("orders/<int:order_id>/", views.order_detail, name="detail"),
     path("orders/<int:order_id>/pay/", views.pay, name="pay"),
     path("orders/<int:order_id>/cancel/", views.cancel, name="cancel"),
+    path("orders/streams/<int:stream_id>/flash-sale/", views.start_sale, name="start_sale"),
+    path("orders/sales/producers/<int:producer_id>/", views.producer_sales, name="producer_sales"),
 ]

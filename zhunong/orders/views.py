@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -78,11 +80,54 @@ _FRIENDLY = {
     "coupon_expired": "优惠券不在有效期内。",
     "coupon_used": "这张优惠券已经用过了。",
     "coupon_not_found": "没有这张优惠券。",
+    "not_host_of_stream": "只有本场主播可以开秒杀。",
+    "stream_not_live": "直播开始后才能开秒杀。",
+    "product_not_pinned": "请先点“讲解”置顶要秒杀的商品。",
+    "below_cost_without_reason": "秒杀价低于成本底价，请写明原因（会报县里备案）。",
+    "insufficient_stock": "库存不够这么多件。",
+    "sale_already_running": "这件商品的秒杀还在进行。",
 }
 
 
 def _friendly(exc: DomainError) -> str:
+    if exc.code == "fake_discount":
+        return f"秒杀价须低于近 30 天的最低价 ¥{exc.details.get('lowest_30_days', '')}，不能先涨后降。"
     return _FRIENDLY.get(exc.code, str(exc.message))
+
+
+@login_required
+@require_POST
+def start_sale(request: HttpRequest, stream_id: int) -> HttpResponse:
+    """The host console's flash-sale form (orders/_console_sale.html): a sale of the product on top now."""
+    from zhunong.live.models import Stream
+    from zhunong.live.selectors import current_pin
+
+    stream = Stream.objects.select_related("host").filter(pk=stream_id).first() if stream_id < 2**53 else None
+    if stream is None:
+        raise Http404()
+    if stream.host.user_id != request.user.pk:
+        raise DjangoPermissionDenied(_FRIENDLY["not_host_of_stream"])
+    console = reverse("live:console", args=[stream.pk])
+    pin = current_pin(stream)
+    if pin is None:
+        messages.error(request, _FRIENDLY["product_not_pinned"])
+        return redirect(console)
+    try:
+        numbers = {name: int(request.POST.get(name, ""))
+                   for name in ("quantity", "per_buyer_limit", "countdown_seconds", "duration_minutes")}
+    except ValueError:
+        messages.error(request, "数量、每人限购、倒计时和持续时间请填整数。")
+        return redirect(console)
+    try:
+        sale = services.start_flash_sale(actor=request.user, stream=stream, product=pin.product,
+                                         sale_price=request.POST.get("sale_price", ""),
+                                         below_cost_reason=request.POST.get("below_cost_reason", ""), **numbers)
+    except DomainError as exc:
+        messages.error(request, _friendly(exc))
+        return redirect(console)
+    messages.success(request, f"秒杀倒计时开始：{pin.product.name} ¥{sale.sale_price}，共 {sale.quantity} 件，"
+                              f"每人限购 {sale.per_buyer_limit} 件。")
+    return redirect(console)
 
 
 @login_required
@@ -109,3 +154,19 @@ def cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, _friendly(exc))
     return redirect("orders:detail", order.pk)
+
+
+@login_required
+def producer_sales(request: HttpRequest, producer_id: int) -> HttpResponse:
+    """A household's or co-op's sales: every paid line paid to it (货款直达), for it and its county staff."""
+    from zhunong.producers.models import Producer
+
+    producer = Producer.objects.select_related("village").filter(pk=producer_id).first() \
+        if producer_id < 2**53 else None
+    if producer is None:
+        raise Http404()
+    if not selectors.can_see_producer_sales(request.user, producer):
+        raise DjangoPermissionDenied("只有生产者的管理人和所在县的工作人员可以查看销售记录。")
+    page = Paginator(selectors.producer_sales(producer), 50).get_page(request.GET.get("page"))
+    return render(request, "orders/producer_sales.html", {
+        "producer": producer, "page": page, "totals": selectors.producer_sales_totals(producer)})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 
 from django import template
+from django.utils import timezone
 
 register = template.Library()
 
@@ -26,4 +28,38 @@ def running_sale_for(product, stream=None):  # noqa: ANN001, ANN201
     sale = running_sale(stream_id=stream.pk, product_id=product.pk)
     if sale is not None:
         sale.live_remaining = sale_remaining(sale)
+        sale.seconds_to_start = max(0, math.ceil((sale.starts_at - timezone.now()).total_seconds()))
     return sale
+
+
+@register.simple_tag(takes_context=True)
+def room_stream(context, product):  # noqa: ANN001, ANN201
+    """The live stream a buyer came from (the room's shelf links to `?stream=<id>`): only a stream that is
+    live and sells this product, so its flash sale and coupons apply; otherwise None (the regular price)."""
+    request = context.get("request")
+    raw = request.GET.get("stream", "") if request is not None else ""
+    if product is None or not raw.isdigit() or len(raw) > 15:
+        return None
+    from zhunong.live.models import Stream, StreamStatus
+
+    return Stream.objects.filter(pk=int(raw), status=StreamStatus.LIVE, products=product).first()
+
+
+@register.simple_tag(takes_context=True)
+def sales_url_for(context, producer) -> str:  # noqa: ANN001
+    """The producer's sales page, for those who may see it (its managers, its county's staff); else ""."""
+    from django.urls import reverse
+
+    from zhunong.orders.selectors import can_see_producer_sales
+    from zhunong.producers.models import Producer
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    # The public page renders a read-only view of the producer (its `id`), not the model instance.
+    pk = getattr(producer, "pk", None) or getattr(producer, "id", None)
+    if user is None or not user.is_authenticated or pk is None:
+        return ""
+    model = Producer.objects.select_related("village").filter(pk=pk).first()
+    if model is None or not can_see_producer_sales(user, model):
+        return ""
+    return reverse("orders:producer_sales", args=[pk])
