@@ -3,6 +3,8 @@ replay shelf's buy box, so other apps' templates include them with nothing but a
 
 from __future__ import annotations
 
+import math
+
 from django import template
 from django.template.loader import select_template
 from django.urls import NoReverseMatch, reverse
@@ -66,6 +68,17 @@ def product_url(product) -> str:  # noqa: ANN001
         return reverse("storefront:product", args=[product.pk])
     except NoReverseMatch:
         return ""
+
+
+@register.filter
+def seek(chapter) -> str:  # noqa: ANN001
+    """The `?t=` of a chapter link: a time inside the chapter. Rounding its start to the nearest second could
+    land in the chapter before it, and without JavaScript the shelf would then show the wrong product."""
+    start, end = float(chapter.start_s), float(chapter.end_s)
+    whole = math.ceil(start - 1e-9)
+    if whole < end:
+        return str(whole)
+    return f"{math.ceil(start * 1000 - 1e-6) / 1000:.3f}"
 
 
 @register.filter
