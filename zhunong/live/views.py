@@ -35,9 +35,6 @@ RECORD_TABS = {
 PLAYER_TEMPLATE = "video/room_player.html"
 # Other apps' panels for the host console, included when they exist (context: stream, is_host, user).
 CONSOLE_PANELS = ["video/_ingest_panel.html", "orders/_console_sale.html"]
-# Panels other apps add to the host console when they are installed: the video app's ingest (server, key,
-# health) and the orders app's flash-sale form. Each is included with the console's context.
-CONSOLE_PANELS = ["video/_ingest_panel.html", "orders/_console_sale.html"]
 
 
 def _stream_or_404(stream_id: int):  # noqa: ANN202

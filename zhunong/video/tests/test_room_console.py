@@ -43,3 +43,8 @@ def test_operator_console_shows_health_without_key(vroom):  # noqa: ANN001
     html = _get(vroom.world.operator, f"/live/{vroom.stream.pk}/console/")
     assert "未推流" in html
     assert key not in html and "推流密钥" not in html
+
+
+def test_console_shows_each_panel_once(vroom):  # noqa: ANN001
+    html = _get(vroom.host.user, f"/live/{vroom.stream.pk}/console/")
+    assert html.count('class="card zn-ingest"') == 1
