@@ -92,9 +92,12 @@ class Server:
 
 
 def _run(cmd: list[str], *, env: dict[str, str], log: Path, timeout: float) -> None:
+    started = time.monotonic()
     with log.open("ab") as out:
         done = subprocess.run(cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                               timeout=timeout, check=False)
+    with log.open("a") as out:
+        out.write(f"== {' '.join(cmd[1:])}: exit {done.returncode} after {time.monotonic() - started:.1f} s\n")
     if done.returncode:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
         raise RuntimeError(f"{' '.join(cmd[1:3])} failed with exit code {done.returncode}:\n{tail}")
@@ -263,6 +266,8 @@ def login(page, username: str, password: str = PASSWORD) -> None:  # noqa: ANN00
 def reload_until(page, check: Callable[[], bool], *, timeout: float, what: str) -> None:  # noqa: ANN001
     """For pages that do not update themselves: reload until what a person waits for is there."""
     def ready() -> bool:
+        if check():
+            return True
         page.reload()
         return check()
 

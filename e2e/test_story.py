@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Pages, login
+from .conftest import Pages, login, reload_until
 
 COUNTY_TZ = ZoneInfo("Asia/Shanghai")  # settings.TIME_ZONE: the forms read local times in it
 # Seeded products of 安化县: two listed, one waiting for its sample to be inspected (zhunong.core.demo).
@@ -40,6 +40,7 @@ class Story:
     console_url: str = ""
     publisher: subprocess.Popen | None = None
     orders: dict[str, list[str]] = field(default_factory=dict)
+    numbers: dict[str, str] = field(default_factory=dict)
 
     def person(self, username: str, *, phone: bool = False):  # noqa: ANN201
         """A person with their own browser context, signed in once."""
@@ -75,6 +76,16 @@ def _in_order(request: pytest.FixtureRequest, story: Story):  # noqa: ANN202
 def local_input(moment: dt.datetime) -> str:
     """The value a datetime-local input holds, in the county's time."""
     return moment.astimezone(COUNTY_TZ).strftime("%Y-%m-%dT%H:%M")
+
+
+def start_publisher(url: str, log) -> subprocess.Popen:  # noqa: ANN001
+    """What OBS does: a 640×360 test pattern with a tone, H.264/AAC, a keyframe every 2 s, over RTMP."""
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "warning", "-re",
+           "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
+           "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", "50",
+           "-b:v", "600k", "-c:a", "aac", "-b:a", "64k", "-f", "flv", url]
+    with open(log, "ab") as out:
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
 
 
 def test_step0_inspector_passes_the_sample(story: Story) -> None:
@@ -146,6 +157,14 @@ def test_step2_host_starts_the_stream(story: Story, server, journal) -> None:  #
     expect(page.locator('[data-role="conn"]')).to_have_text("")  # the room socket is connected
     journal["room_url"] = story.room_url
     journal["stream_title"] = TITLE
+    if server.video:
+        # The host copies server and key from the console into the encoder (here ffmpeg's test pattern).
+        panel = page.locator("section").filter(has=page.get_by_role("heading", name="推流", exact=True))
+        panel.get_by_text("推流地址与推流密钥").click()
+        ingest_url = panel.locator("dd code").first.inner_text().strip()
+        key = panel.locator("code.zn-secret").inner_text().strip()
+        story.publisher = start_publisher(f"{ingest_url}/{key}", story.pages.artifacts / "publisher.log")
+        expect(panel.get_by_text("推流中")).to_be_visible(timeout=30_000)
     story.shot(page, "step2-console-live")
 
 
@@ -165,10 +184,13 @@ def test_step3_viewers_chat_and_like_and_the_host_pins(story: Story) -> None:
     for page, line in zip(viewers, lines, strict=True):
         page.get_by_label("弹幕内容").fill(line)
         page.get_by_role("button", name="发送").click()
-    for page in viewers:
+    for i, page in enumerate(viewers):
         chat = page.locator('[data-role="chat"]')
         for line in lines:
             expect(chat).to_contain_text(line)
+        for j, (_username, name) in enumerate(VIEWERS):
+            if i != j:  # the others by their names (one's own lines say 我)
+                expect(chat.locator("li").filter(has_text=lines[j]).locator(".who")).to_have_text(name)
     host = story.people["host"]
     for line in lines:
         expect(host.locator('[data-role="chat"]')).to_contain_text(line)
@@ -195,3 +217,189 @@ def test_step3_viewers_chat_and_like_and_the_host_pins(story: Story) -> None:
     for i, page in enumerate(viewers, start=1):
         story.shot(page, f"step3-viewer{i}")
     story.shot(host, "step3-console-pinned")
+
+
+def shelf_item(page, product: str):  # noqa: ANN001, ANN201
+    return page.locator('[data-role="shelf"] .shelf-item').filter(has_text=product)
+
+
+def grab(page, story: Story, quantity: int) -> None:  # noqa: ANN001
+    """In the room, wait for the sale to open, follow the shelf's 立即抢购 and buy `quantity`."""
+    page.goto(story.room_url)
+    item = shelf_item(page, SALE_PRODUCT)
+    expect(item).to_contain_text("¥99.00")
+    # The countdown (10 s) runs out; the shelf changes by itself when the sale opens.
+    item.get_by_role("link", name="立即抢购").click(timeout=40_000)
+    box = page.locator("form.buy-form")
+    expect(box).to_contain_text("秒杀")
+    expect(box).to_contain_text(f"每人限购 {SALE_LIMIT} 件")
+    expect(box.locator(".price").first).to_contain_text("99.00")
+    box.get_by_label("数量").fill(str(quantity))
+    box.get_by_role("button", name="立即抢购").click()
+
+
+def test_step4_flash_sale_sells_out_within_limits(story: Story) -> None:
+    """Step 4: the host starts a flash sale of 5 (limit 2 each); viewers buy, a third item is refused, sold out"""
+    host = story.people["host"]
+    panel = host.locator("section").filter(has=host.get_by_role("heading", name=re.compile("秒杀")))
+    panel.get_by_label("件数").fill(str(SALE_QUANTITY))
+    panel.get_by_label("秒杀价").fill("99.00")
+    panel.get_by_label("每人限购").fill(str(SALE_LIMIT))
+    panel.get_by_label("倒计时").fill("10")
+    panel.get_by_label("持续").fill("5")
+    panel.get_by_role("button", name="开始秒杀").click()
+    expect(host.locator(".messages")).to_contain_text("秒杀倒计时开始")
+    viewers = [story.people[username] for username, _ in VIEWERS]
+    for page in viewers:
+        expect(page.locator('[data-role="banners"]')).to_contain_text("秒杀预告")
+        expect(shelf_item(page, SALE_PRODUCT)).to_contain_text("剩余 5/5")
+        expect(shelf_item(page, SALE_PRODUCT)).to_contain_text("秒后开抢")
+    story.shot(viewers[0], "step4-sale-announced")
+
+    first, second, third = viewers
+    grab(first, story, 2)
+    expect(first.get_by_role("heading", level=1)).to_contain_text("待支付")
+    expect(first.locator("table")).to_contain_text(SALE_PRODUCT)
+    expect(first.locator("table")).to_contain_text("¥198.00")
+    story.orders["buyer"] = [first.url]
+    story.shot(first, "step4-viewer1-order")
+    grab(first, story, 1)  # a third item over the limit of two
+    expect(first.locator(".messages")).to_contain_text("超过每人限购数量了")
+    story.shot(first, "step4-viewer1-refused")
+    grab(second, story, 2)
+    expect(second.get_by_role("heading", level=1)).to_contain_text("待支付")
+    story.orders["buyer-heilongjiang"] = [second.url]
+    grab(third, story, 1)
+    expect(third.get_by_role("heading", level=1)).to_contain_text("待支付")
+    story.orders["buyer-shanghai"] = [third.url]
+
+    for i, page in enumerate(viewers, start=1):
+        page.goto(story.room_url)
+        item = shelf_item(page, SALE_PRODUCT)
+        expect(item).to_contain_text("已抢光")
+        expect(item).to_contain_text("剩余 0/5")
+        story.shot(page, f"step4-viewer{i}-sold-out")
+    expect(host.locator('[data-role="banners"]')).to_contain_text("已抢光")
+
+    # Sold out: the host moves on to the tea cake of the two registered-poor households.
+    shelf_item(host, CAKE).get_by_role("button", name="讲解").click()
+    for page in viewers:
+        expect(page.locator('[data-role="shelf"] .shelf-item').first).to_contain_text(CAKE)
+
+
+def pay(page, order_url: str) -> None:  # noqa: ANN001
+    """The buyer pays through the sandbox gateway's checkout; the webhook arrives a few seconds later."""
+    page.goto(order_url)
+    page.get_by_role("button", name="去支付").click()
+    expect(page.get_by_role("heading", name="收银台")).to_be_visible()
+    expect(page.get_by_text("沙箱环境")).to_be_visible()
+    page.get_by_role("button", name="确认支付").click()
+    page.wait_for_url(re.compile(r"/orders/\d+/$"))  # back to the shop's order page
+    expect(page.locator(".messages")).to_contain_text("支付成功")
+    reload_until(page, lambda: "已支付" in page.get_by_role("heading", level=1).inner_text(), timeout=30,
+                 what="the payment webhook")
+
+
+def test_step5_pay_ship_confirm_review(story: Story) -> None:
+    """Step 5: viewers pay in the sandbox; the co-op ships with tracking numbers; a buyer confirms and reviews"""
+    numbers = {}
+    for i, (username, _name) in enumerate(VIEWERS, start=1):
+        page = story.people[username]
+        pay(page, story.orders[username][0])
+        numbers[username] = story.numbers[username] = page.locator("h1 code").inner_text().strip()
+        story.shot(page, f"step5-viewer{i}-paid")
+
+    coop = story.person("coop")
+    coop.goto("/fulfilment/")
+    expect(coop.get_by_role("heading", level=1)).to_contain_text("待发货")
+    for username, number in numbers.items():
+        row = coop.locator("tr").filter(has_text=number)
+        expect(row).to_contain_text(SALE_PRODUCT)
+        expect(row).to_contain_text("× 1" if username == "buyer-shanghai" else "× 2")
+    story.shot(coop, "step5-packing-list")
+    tracking = {}
+    for n, (username, number) in enumerate(numbers.items(), start=1):
+        tracking[username] = f"SF14{n:02d}2026{n:04d}"
+        row = coop.locator("tr").filter(has_text=number)
+        row.get_by_label("运单号").fill(tracking[username])
+        row.get_by_role("button", name="发货").click()
+        expect(coop.locator("tr").filter(has_text=number)).to_contain_text("已发货")
+    story.shot(coop, "step5-shipped")
+
+    buyer = story.people["buyer"]
+    buyer.goto(story.orders["buyer"][0])
+    expect(buyer.get_by_role("heading", level=1)).to_contain_text("已发货")
+    expect(buyer.get_by_text(tracking["buyer"])).to_be_visible()
+    buyer.get_by_role("link", name=re.compile("售后、评价")).click()
+    buyer.get_by_role("button", name=re.compile("确认收")).first.click()
+    expect(buyer.get_by_role("heading", level=1)).to_contain_text("已签收")
+    review = "茯砖茶金花很多，冲泡耐泡，包装也不过度。支持茶农！"
+    buyer.get_by_label("5★").check()
+    buyer.get_by_placeholder(re.compile("口感")).fill(review)
+    buyer.get_by_role("button", name="提交评价").click()
+    expect(buyer.get_by_text("我的评价")).to_be_visible()
+    story.shot(buyer, "step5-reviewed")
+    buyer.goto("/search/?q=茯砖茶")
+    buyer.get_by_role("link", name=SALE_PRODUCT).first.click()
+    expect(buyer.locator("#reviews")).to_contain_text(review)
+    story.shot(buyer, "step5-review-on-product-page")
+
+
+def test_step6_stream_ends_replay_sells_and_the_sale_shows(story: Story, server, journal) -> None:  # noqa: ANN001
+    """Step 6: the stream ends; the replay sells the explained products; order history and sales show the sale"""
+    viewers = [story.people[username] for username, _ in VIEWERS]
+    for page in viewers:  # back in the room for the end of the show
+        page.goto(story.room_url)
+        expect(page.locator('[data-role="conn"]')).to_have_text("")
+    host = story.people["host"]
+    host.once("dialog", lambda dialog: dialog.accept())  # 确定结束直播？
+    host.get_by_role("button", name="结束直播").click()
+    expect(host.locator(".messages")).to_contain_text("直播已结束")
+    for i, page in enumerate(viewers, start=1):
+        expect(page.locator('[data-role="status"]')).to_have_text("已结束")
+        expect(page.locator('[data-role="chat"]')).to_contain_text("直播已结束")
+        story.shot(page, f"step6-viewer{i}-ended")
+
+    buyer = story.people["buyer"]
+    buyer.goto(story.orders["buyer"][0])
+    buyer.get_by_role("link", name="我的订单").click()
+    row = buyer.locator("tr").filter(has_text=story.numbers["buyer"])
+    expect(row).to_contain_text(f"{SALE_PRODUCT} × 2")
+    expect(row).to_contain_text("已签收")
+    story.shot(buyer, "step6-order-history")
+
+    if not server.video:
+        pytest.skip("replay not checked: nginx, libnginx-mod-rtmp and ffmpeg are not installed (CI installs them)")
+    viewer = story.people["buyer-shanghai"]
+    viewer.goto("/replays/")
+    reload_until(viewer, lambda: viewer.get_by_role("link", name=TITLE).count() > 0, timeout=90,
+                 what="the replay to be built")
+    story.shot(viewer, "step6-replay-list")
+    viewer.get_by_role("link", name=TITLE).first.click()
+    chapters = viewer.locator("ol.zn-chapters li")
+    expect(chapters.filter(has_text=SALE_PRODUCT)).to_have_count(1)
+    expect(chapters.filter(has_text=CAKE)).to_have_count(1)
+    chapters.filter(has_text=CAKE).get_by_role("link").first.click()
+    shelf = viewer.locator("aside").filter(has_text="正在讲解")
+    expect(shelf).to_contain_text(CAKE)
+    story.shot(viewer, "step6-replay-chapter")
+    shelf.get_by_role("button", name="立即购买").click()
+    expect(viewer.get_by_role("heading", level=1)).to_contain_text("待支付")
+    expect(viewer.locator("table")).to_contain_text(CAKE)
+    number = viewer.locator("h1 code").inner_text().strip()
+    pay(viewer, viewer.url)
+    story.shot(viewer, "step6-replay-order-paid")
+    journal["pinned_product"] = CAKE
+
+    # The money goes straight to the household that grew the tea: its sales page shows the sale.
+    operator = story.people["operator"]
+    operator.goto("/search/?q=千两茶")
+    operator.get_by_role("link", name=CAKE).first.click()
+    operator.get_by_role("link", name="彭家茶园").click()
+    expect(operator.get_by_role("heading", level=1)).to_contain_text("彭家茶园")
+    operator.get_by_role("link", name="销售记录").click()
+    sale = operator.locator("tr").filter(has_text=number)
+    expect(sale).to_contain_text(CAKE)
+    expect(sale).to_contain_text("已支付")
+    expect(sale).to_contain_text("¥168.00")
+    story.shot(operator, "step6-household-sales")
