@@ -299,6 +299,16 @@ def _drive(setup: dict[str, Any], urls: list[str], servers: list[subprocess.Pope
                   server_rss=rss if servers else None, servers=len(servers))
 
 
+def _cpu_pressure() -> float | None:
+    try:
+        with open("/proc/pressure/cpu") as f:
+            first = f.readline().split()
+    except OSError:
+        return None
+    values = dict(part.split("=") for part in first[1:] if "=" in part)
+    return float(values["avg60"]) if "avg60" in values else None
+
+
 def _merge(results: list[dict[str, Any]], options: dict[str, Any], chatters: int, connected: int, *,
            server_cpu: float | None, server_rss: float | None, servers: int) -> dict[str, Any]:
     hist: dict[int, int] = defaultdict(int)
@@ -359,6 +369,8 @@ def _merge(results: list[dict[str, Any]], options: dict[str, Any], chatters: int
         "host_errors": [e for r in results for e in r["host_errors"]][:20],
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_avg_1m": round(os.getloadavg()[0], 2),
+                    # Share of the last minute in which some task waited for a CPU (other jobs on the box).
+                    "cpu_pressure_avg60": _cpu_pressure(),
                     "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
                     "redis": bool(settings.REDIS_URL)},
     }
