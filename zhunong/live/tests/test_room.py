@@ -425,6 +425,8 @@ async def _likes(room, alice):  # noqa: ANN001, ANN202
     a, _ = await connect(room.stream.pk, user=alice)
     for _ in range(5):
         await send(a, {"t": "like", "n": 3})
+    await send(a, {"t": "click", "product_id": room.products[0].pk})
+    await send(a, {"t": "chat", "text": "点赞了", "ref": "c"})
     events = await events_until(a, lambda e: e.get("t") == "likes" and e.get("total") == 15)
     assert sum(1 for e in events if e["t"] == "likes") <= 3  # totals per tick, not a frame per like
     hub = hub_module.running_hubs()[room.stream.pk]
@@ -432,11 +434,12 @@ async def _likes(room, alice):  # noqa: ANN001, ANN202
     await a.disconnect()
 
 
-def test_likes_are_aggregated_and_recorded(room):
+def test_likes_clicks_and_chat_are_counted_in_the_minute_series(room):
     _likes(room, make_user())
     room.stream.refresh_from_db()
     assert room.stream.like_total == 15
-    assert room.stream.minutes.get().likes == 15
+    minute = room.stream.minutes.get()
+    assert (minute.likes, minute.product_clicks, minute.chat_messages) == (15, 1, 1)
 
 
 def test_send_buffer_skips_chat_then_closes_slow_clients():
