@@ -168,7 +168,7 @@ def test_step2_host_starts_the_stream(story: Story, server, journal) -> None:  #
     story.shot(page, "step2-console-live")
 
 
-def test_step3_viewers_chat_and_like_and_the_host_pins(story: Story) -> None:
+def test_step3_viewers_chat_and_like_and_the_host_pins(story: Story, server) -> None:  # noqa: ANN001
     """Step 3: three viewers open the room, chat and like; the host pins a product"""
     viewers = []
     for i, (username, _name) in enumerate(VIEWERS):
@@ -178,6 +178,11 @@ def test_step3_viewers_chat_and_like_and_the_host_pins(story: Story) -> None:
         expect(page.locator('[data-role="status"]')).to_have_text("直播中")
         expect(page.locator('[data-role="conn"]')).to_have_text("")
         viewers.append(page)
+    if server.video:
+        # The picture moves: the HLS player has played a few seconds of the host's stream.
+        for page in viewers:
+            page.wait_for_function("() => { const v = document.querySelector('video'); "
+                                   "return v && v.readyState >= 2 && v.currentTime > 1; }", timeout=30_000)
     for page in viewers:
         expect(page.locator('[data-role="viewers"]')).to_have_text(re.compile(r"^[3-9]\d*$"))
     lines = ["老师好，明前茶什么时候开抢？", "黑龙江的朋友来支持茶农了", "茯砖茶的金花是怎么来的？"]
