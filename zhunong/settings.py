@@ -232,5 +232,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "jieba": {"level": "WARNING"},
+        # Huey logs every periodic task at INFO; keep the console for what needs attention.
+        "huey": {"level": "WARNING"},
     },
 }

@@ -77,7 +77,13 @@ def _play(story: Story, created: Counter) -> str | None:
     if not getattr(order, "idempotent_replay", True):
         created["orders"] += 1
     if order.status == OrderStatus.RESERVED:
-        orders.mark_paid(order=order, amount=order.total, payment_ref=f"DEMO-{order.number}")
+        # Paid through the sandbox gateway like a real buyer, so later refunds find the payment there.
+        from zhunong.payments import services as payments
+        from zhunong.payments.providers import get_provider
+
+        session = payments.start_checkout(order=order, actor=buyer)
+        paid = get_provider("sandbox").confirm(session_ref=session.session_ref)
+        payments.apply_payment(session=session, amount=paid.amount, payment_ref=paid.payment_ref)
         order.refresh_from_db()
     if order.status == OrderStatus.PAID and not order.shipments.exists():
         services.route_order(order=order)
