@@ -28,7 +28,7 @@ from zhunong.core.text import has_control_chars
 
 from . import services
 from .filtering import filter_text
-from .hub import RoomHub, dumps, get_hub
+from .hub import RoomHub, db, dumps, get_hub
 from .store import AUTO_MUTE_SECONDS, RATE_MAX, RATE_WINDOW, get_store
 
 MAX_FRAME_CHARS = 2000
@@ -314,7 +314,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def _log_auto_mute(self) -> None:
         with contextlib.suppress(Exception):
-            await database_sync_to_async(services.record_auto_mute)(
+            await db(services.record_auto_mute)(
                 stream_id=self.hub.stream_id if self.hub else 0, user_id=self.user_id, seconds=int(AUTO_MUTE_SECONDS),
                 reason=f"rate limit: more than {RATE_MAX} messages in {RATE_WINDOW:g} s")
 

@@ -32,8 +32,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connections
 from django.utils import timezone
 
 from zhunong.core.events import room_group
@@ -89,6 +90,31 @@ class PendingChat:
     ref: Any
     item: ChatIn
     role: str
+
+
+def db(fn: Any) -> Any:
+    """Run `fn` in the database thread, keeping that thread's connection open between calls.
+
+    Channels' database_sync_to_async closes connections older than CONN_MAX_AGE around every call; with
+    the default of 0 every tick's chat insert would open a new PostgreSQL connection (a backend fork,
+    slow on a busy machine). The hub writes several times a second, so it reuses the connection and
+    drops it only after an error or a transaction left open, as Django does at the end of a request.
+    """
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        for conn in connections.all(initialized_only=True):
+            if conn.connection is None:
+                continue
+            if conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]:
+                conn.close()
+            elif conn.errors_occurred:
+                if conn.is_usable():
+                    conn.errors_occurred = False
+                else:
+                    conn.close()
+        return fn(*args, **kwargs)
+
+    return sync_to_async(run, thread_sensitive=True)
 
 
 def dumps(obj: Any) -> str:
@@ -155,7 +181,7 @@ class RoomHub:
 
     async def start(self) -> bool:
         """Load the room; False if the stream does not exist."""
-        state = await database_sync_to_async(_load_state)(self.stream_id)
+        state = await db(_load_state)(self.stream_id)
         if state is None:
             return False
         self.stream = state["stream"]
@@ -285,7 +311,7 @@ class RoomHub:
         likes, self._in_likes = self._in_likes, 0
         if chats:
             try:
-                saved = await database_sync_to_async(services.save_chat_batch)(
+                saved = await db(services.save_chat_batch)(
                     stream_id=self.stream_id, items=[c.item for c in chats])
             except Exception:
                 log.exception("room %s: could not store %d chat messages", self.stream_id, len(chats))
@@ -515,7 +541,7 @@ class RoomHub:
             fresh = [(k, uid) for k, uid in pending if k in new]
             if fresh:
                 self._m["new"] += len(fresh)
-                await database_sync_to_async(services.record_new_viewers)(
+                await db(services.record_new_viewers)(
                     stream_id=self.stream_id, viewers=fresh, at=timezone.now())
         count = await store.count(self.stream_id, wall)
         if count != self.viewers:
@@ -528,7 +554,7 @@ class RoomHub:
             await self._flush_stats()
             if alive and mono - self._last_touch_db >= 60:
                 self._last_touch_db = mono
-                await database_sync_to_async(services.touch_viewers)(
+                await db(services.touch_viewers)(
                     stream_id=self.stream_id, keys=list(alive), at=timezone.now())
         await self._refresh_words()
         if self.layer is not None and self.channel and time.monotonic() - self._joined > GROUP_REFRESH:
@@ -551,11 +577,11 @@ class RoomHub:
         self._last_stats = time.monotonic()
         if self.status != "live" and not any(m[k] for k in ("chat", "likes", "clicks", "new")):
             return
-        await database_sync_to_async(services.add_minute_stats)(
+        await db(services.add_minute_stats)(
             stream_id=self.stream_id, minute=minute, concurrent=m["peak"], new_viewers=m["new"], chat=m["chat"],
             likes=m["likes"], clicks=m["clicks"])
         if m["likes"]:
-            await database_sync_to_async(services.set_like_total)(stream_id=self.stream_id, total=self.likes)
+            await db(services.set_like_total)(stream_id=self.stream_id, total=self.likes)
 
     async def _refresh_words(self, *, force: bool = False) -> None:
         self.automaton, self.words_version = await _shared_automaton(force=force)
@@ -597,10 +623,10 @@ async def _shared_automaton(*, force: bool = False) -> tuple[Any, int]:
     state = _automaton_state
     if not force and state["automaton"] is not None and now - state["checked"] < WORDS_CHECK_EVERY:
         return state["automaton"], state["version"]
-    version = await database_sync_to_async(services.words_version)()
+    version = await db(services.words_version)()
     state["checked"] = now
     if state["automaton"] is None or version != state["version"] or force:
-        words = await database_sync_to_async(
+        words = await db(
             lambda: list(SensitiveWord.objects.filter(active=True).values_list("word", "action")))()
         state["automaton"] = Automaton.build(words)
         state["version"] = version

@@ -207,7 +207,7 @@ class Run:
                 await h.ws.send(json.dumps({"t": "chat", "text": f"主播回复 {ref}", "ref": ref}))
                 next_chat += host_every
             await asyncio.sleep(0.05)
-        await asyncio.sleep(self.plan.get("drain", 3.0))
+        await asyncio.sleep(self.plan.get("drain", 10.0))
         reader.cancel()
 
 
@@ -259,7 +259,7 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
     for t in run.hb_tasks:
         t.cancel()
     if host is None:
-        await asyncio.sleep(plan.get("drain", 3.0))
+        await asyncio.sleep(plan.get("drain", 10.0))
     # How many of this process's viewers got each important message (the bench adds processes up).
     received: dict[str, int] = {}
     for c in connected:
