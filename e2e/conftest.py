@@ -119,9 +119,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterato
             pytest.fail(f"port {port} on 127.0.0.1 is already in use; set ZHUNONG_E2E_PORT / ZHUNONG_E2E_RTMP_PORT")
     var = tmp_path_factory.mktemp("zhunong-e2e")
     url = f"http://127.0.0.1:{PORT}"
-    video = not _media_missing()
-    if not video and os.environ.get("CI") == "true":
+    on_ci = os.environ.get("CI") == "true"
+    if _media_missing() and on_ci:
         pytest.fail(f"CI must install the media packages; missing: {', '.join(_media_missing())}")
+    # ZHUNONG_E2E_VIDEO=0 runs the story without video (no replay steps) on a developer's machine.
+    video = not _media_missing() and (on_ci or os.environ.get("ZHUNONG_E2E_VIDEO", "1") != "0")
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB and not k.startswith("VIDEO_")}
     env.update({
         "ZHUNONG_VAR": str(var),
@@ -141,7 +143,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterato
     _run([zhunong, "migrate", "--noinput", "--skip-checks"], env=env, log=artifacts / "setup.log", timeout=300)
     _run([zhunong, "seed_demo", "--skip-checks"], env=env, log=artifacts / "setup.log", timeout=300)
     with log.open("ab") as out:
-        proc = subprocess.Popen([zhunong, "serve", "--host", "127.0.0.1", "--port", str(PORT)], env=env, cwd=ROOT,
+        serve = [zhunong, "serve", "--host", "127.0.0.1", "--port", str(PORT)] + ([] if video else ["--no-media"])
+        proc = subprocess.Popen(serve, env=env, cwd=ROOT,
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     srv = Server(url=url, var=var, env=env, video=video, rtmp_url=f"rtmp://127.0.0.1:{RTMP_PORT}/ingest", log=log,

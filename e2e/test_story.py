@@ -374,7 +374,8 @@ def test_step6_stream_ends_replay_sells_and_the_sale_shows(story: Story, server,
     story.shot(buyer, "step6-order-history")
 
     if not server.video:
-        pytest.skip("replay not checked: nginx, libnginx-mod-rtmp and ffmpeg are not installed (CI installs them)")
+        pytest.skip("replay and household sales not checked: no video in this run (nginx-rtmp or ffmpeg missing, "
+                    "or ZHUNONG_E2E_VIDEO=0; CI always runs them)")
     viewer = story.people["buyer-shanghai"]
     viewer.goto("/replays/")
     reload_until(viewer, lambda: viewer.get_by_role("link", name=TITLE).count() > 0, timeout=90,

@@ -80,7 +80,7 @@ def test_phone_replays(pages, journal) -> None:  # noqa: ANN001
     expect(page.get_by_role("heading", name="直播回放", level=1)).to_be_visible()
     assert_fits_phone(page)
     pages.shot(page, "phone-replays")
-    if "stream_title" in journal:
+    if "pinned_product" in journal:  # the story's replay (made only with the media server)
         page.get_by_role("link", name=journal["stream_title"]).first.click()
         expect(page.get_by_role("heading", name="商品章节")).to_be_visible()
         assert_fits_phone(page)
@@ -113,12 +113,15 @@ def test_no_js_trace(pages) -> None:  # noqa: ANN001
     pages.shot(page, "nojs-trace")
 
 
-def test_no_js_replays(pages, journal) -> None:  # noqa: ANN001
+def test_no_js_replays(pages, journal, server) -> None:  # noqa: ANN001
     """JavaScript off: replay list, and a chapter link showing the product explained then"""
     page = pages.open("nojs", javascript=False)
     page.goto("/replays/")
     expect(page.get_by_role("heading", name="直播回放", level=1)).to_be_visible()
-    if "stream_title" not in journal:
+    pages.shot(page, "nojs-replays")
+    if "pinned_product" not in journal:
+        if not server.video:
+            pytest.skip("no replay: no video in this run (nginx-rtmp or ffmpeg missing, or ZHUNONG_E2E_VIDEO=0)")
         pytest.fail("the story did not produce its replay (run the whole e2e folder)")
     card = page.locator("li.card").filter(has_text=journal["stream_title"])
     expect(card).to_be_visible()
