@@ -49,8 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Outbound: at most one batch frame per connection per tick (bounds the frame rate a viewer receives).
-# Each frame costs a send per connection, so big rooms tick slower: 0.2 s up to 3,200 local
-# connections, then growing with the room to at most 0.5 s (5,000 connections: 0.31 s).
+# Each frame costs a send per connection, so big rooms tick slower: 0.2 s up to 3,200 viewers, then
+# growing with the room to at most 0.5 s (5,000 viewers: 0.31 s).
 TICK = 0.2
 MAX_TICK = 0.5
 TICK_PER_CONNECTION = 1 / 16000
@@ -450,7 +450,9 @@ class RoomHub:
                 log.exception("room %s: fan-out failed", self.stream_id)
 
     def tick(self) -> float:
-        return min(MAX_TICK, max(TICK, len(self.conns) * TICK_PER_CONNECTION))
+        # By the room's size across processes (a viewer of a big room gets the same rate on any process).
+        size = max(len(self.conns), self.viewers)
+        return min(MAX_TICK, max(TICK, size * TICK_PER_CONNECTION))
 
     def _flush_out(self) -> None:
         now = time.monotonic()
