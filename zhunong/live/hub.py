@@ -163,6 +163,7 @@ class RoomHub:
         self._closing_code: int | None = None
         # viewers and the minute series
         self._known_keys: set[str] = set()
+        self._key_counts: dict[str, int] = {}
         self._new_keys_pending: list[tuple[str, int | None]] = []
         self._sweep_wake = asyncio.Event()
         self._dropped_keys: set[str] = set()
@@ -173,9 +174,7 @@ class RoomHub:
         self._idle_since: float | None = None
         self._joined = 0.0
         self._last_sweep = 0.0
-        # counters for tests and the benchmark
-        self.sampled_out = 0
-        self.skipped_frames = 0
+        self.sampled_out = 0  # chat left out by sampling (tests)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -236,6 +235,7 @@ class RoomHub:
 
     def attach(self, conn: Any) -> None:
         self.conns.add(conn)
+        self._key_counts[conn.viewer_key] = self._key_counts.get(conn.viewer_key, 0) + 1
         self._idle_since = None
         self._dropped_keys.discard(conn.viewer_key)
         if conn.viewer_key not in self._known_keys:
@@ -246,8 +246,16 @@ class RoomHub:
         self._touch_soon()
 
     def detach(self, conn: Any) -> None:
+        if conn not in self.conns:
+            return
         self.conns.discard(conn)
-        if not any(c.viewer_key == conn.viewer_key for c in self.conns):
+        left = self._key_counts.get(conn.viewer_key, 1) - 1
+        if left > 0:
+            self._key_counts[conn.viewer_key] = left
+        else:
+            # The viewer's last connection here: stop counting them at once (another process that still
+            # serves them re-adds the key at its next sweep).
+            self._key_counts.pop(conn.viewer_key, None)
             self._dropped_keys.add(conn.viewer_key)
             self._touch_soon()
         if not self.conns:
