@@ -44,7 +44,10 @@ class Command(BaseCommand):
                 children.append(media)
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "zhunong.asgi:application", "--host", opts["host"], "--port",
-             str(opts["port"]), "--workers", str(opts["workers"]), "--lifespan", "off", "--no-access-log"],
+             str(opts["port"]), "--workers", str(opts["workers"]), "--lifespan", "off", "--no-access-log",
+             # The room hub encodes each batch once for thousands of sockets; per-message deflate would
+             # compress it again per connection (docs/benchmarks.md, live room).
+             "--ws-per-message-deflate", "false"],
             env=env,
         )
         children.append(server)
