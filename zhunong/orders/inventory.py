@@ -115,6 +115,8 @@ class InventoryBackend:
         return remaining
 
     def _take_db(self, take: Take, buyer_id: int) -> int:
+        # Each backend's own conditional update or row lock; the base has optional no-op hooks, so it is
+        # not an ABC.
         raise NotImplementedError
 
     # -- resolution ------------------------------------------------------------------------------

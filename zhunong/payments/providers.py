@@ -9,6 +9,7 @@ twice, and out of order (a stale `payment.pending` arrives after `payment.succee
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import datetime as dt
 import hashlib
@@ -63,21 +64,25 @@ class WebhookEvent:
     raw: dict[str, Any]
 
 
-class PaymentProvider:
+class PaymentProvider(abc.ABC):
     name = "base"
 
+    @abc.abstractmethod
     def create_session(self, *, merchant_reference: str, amount: Decimal, expires_at: dt.datetime,
                        notify_url: str, return_url: str) -> ProviderSession:
-        raise NotImplementedError
+        """Open a payment session for the order's amount; the buyer pays at its pay_url."""
 
+    @abc.abstractmethod
     def query(self, *, session_ref: str) -> ProviderStatus:
-        raise NotImplementedError
+        """Ask the gateway for a session's current state (reconciliation)."""
 
+    @abc.abstractmethod
     def refund(self, *, payment_ref: str, amount: Decimal, reference: str) -> ProviderRefund:
-        raise NotImplementedError
+        """Return money of a captured payment; `reference` makes the call idempotent."""
 
+    @abc.abstractmethod
     def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
-        raise NotImplementedError
+        """Verify the signature and parse one webhook delivery; raise on anything forged or stale."""
 
 
 def sign(body: bytes, *, secret: str, timestamp: int | None = None) -> str:
