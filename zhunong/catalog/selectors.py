@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
-from zhunong.zh.text import search_tokens, to_simplified
+from zhunong.zh.text import (
+    char_pattern,
+    false_head_prefixes,
+    has_cjk,
+    one_character_query,
+    search_tokens,
+    to_simplified,
+)
 
 from .errors import ProductNotFound
 from .models import ListingStatus, Product
@@ -23,7 +30,9 @@ def search_products(q: str, *, base: QuerySet[Product] | None = None) -> QuerySe
     """Listed products matching every token of the query, simplified or traditional (藍莓 → 蓝莓).
 
     The query goes through the same OpenCC + jieba pipeline as the stored `search_text`; a product
-    matches when each query token is one of its tokens, or (for CJK) occurs inside one.
+    matches when each query token is one of its tokens, or (for CJK) occurs inside one. A token of one
+    CJK character does not match inside a false head (`zh.text.FALSE_HEADS`): 米 never finds 玉米 or
+    厘米 (see search_ranked).
     """
     qs = listed_products() if base is None else base
     tokens = search_tokens((q or "")[:MAX_QUERY_LENGTH])
@@ -34,16 +43,43 @@ def search_products(q: str, *, base: QuerySet[Product] | None = None) -> QuerySe
     longest = [t for t in tokens if not any(t != o and t in o for o in tokens)]
     cond = Q()
     for token in longest:
-        cond &= Q(search_text__contains=f" {token} ") | Q(search_text__contains=token)
+        if len(token) == 1 and has_cjk(token):
+            cond &= _char_q("search_text", token)
+        else:
+            cond &= Q(search_text__contains=f" {token} ") | Q(search_text__contains=token)
     return qs.filter(cond)
 
 
-def search_ranked(q: str) -> QuerySet[Product]:
-    """search_products for the search page: products whose name contains the query come first.
+def _char_q(field: str, char: str, *, word_end: bool = False) -> Q:
+    """`char` in `field`, not as the end of a false head; with word_end, ending a token of search_text."""
+    if not false_head_prefixes(char):  # a plain LIKE is enough, and cheaper than a regex
+        return Q(**{f"{field}__contains": char + (" " if word_end else "")})
+    return Q(**{f"{field}__regex": char_pattern(char, word_end=word_end)})
 
-    Matching also looks at description, origin and producers, so a one-character query such as 米
-    finds 15-20厘米 koi too; ranking name hits first keeps the rice on top.
+
+def search_ranked(q: str) -> QuerySet[Product]:
+    """search_products for the search page, best matches first.
+
+    Matching also looks at description, origin and producers. A query of several characters ranks
+    products whose name contains it first.
+
+    A one-character query (米, 茶, 紅 → 红) is read as a head noun: 米 means rice, so it wants products
+    with a word that is 米 or ends in it (大米, 小米, 糯米, 富硒米), and never a false head such as
+    玉米 (corn) or 厘米 (a koi's length), which do not match at all. The order is:
+      0. such a word in the search text and the character (outside a false head) in the name: 敖汉小米;
+      1. such a word in description, origin or producers only: kimchi "sold with the village's 大米";
+      2. the character only inside other words, in the name: 红茶 for 红, 茶叶 for 茶;
+      3. the character only inside other words elsewhere: wood-ear fungus from 金米村 for 米.
+    Inside a rank, featured products first, then the oldest. Characters that are rarely a head (红)
+    land in ranks 2-3, so they still find what contains them.
     """
+    char = one_character_query((q or "")[:MAX_QUERY_LENGTH])
+    if char is not None:
+        head = _char_q("search_text", char, word_end=True)
+        in_name = _char_q("name", char)
+        rank = Case(When(head & in_name, then=Value(0)), When(head, then=Value(1)), When(in_name, then=Value(2)),
+                    default=Value(3), output_field=IntegerField())
+        return search_products(q).annotate(match_rank=rank).order_by("match_rank", "-featured", "id")
     wanted = to_simplified((q or "").strip()[:MAX_QUERY_LENGTH])
     return (search_products(q)
             .annotate(name_hit=Case(When(name__contains=wanted, then=Value(0)), default=Value(1),

@@ -2,6 +2,8 @@
 
 Search indexes and queries both go through `search_tokens`, so 藍莓 finds 蓝莓 and 犛牛肉乾 finds
 牦牛肉干. The user dictionary `dict/farm_terms.txt` keeps farm terms (明前茶, 富硒米, 木耳…) whole.
+`one_character_query`, `FALSE_HEADS` and `char_pattern` serve one-character queries (米, 茶); the
+catalog's search selectors say how they are matched and ranked.
 """
 
 from __future__ import annotations
@@ -78,3 +80,46 @@ def index_text(*parts: str) -> str:
 
 def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
+
+
+# Words that end in a character without being a kind of it. A buyer who types 米 wants rice (大米,
+# 小米, 糯米), not corn or a koi's length (15-20厘米); 豆 is beans, not potatoes. A token that ends in
+# one of these (甜玉米, 十五厘米) is excluded too. Only words whose index tokens all end in the whole
+# word belong here: 花生米 does not, since search-mode segmentation also indexes its sub-word 生米
+# (a test checks every entry).
+FALSE_HEADS: dict[str, str] = {
+    "玉米": "corn",
+    "厘米": "centimetre", "毫米": "millimetre", "千米": "kilometre",
+    "平方米": "square metre", "立方米": "cubic metre",
+    "虾米": "dried shrimp", "海米": "dried shrimp",
+    "土豆": "potato",
+    "果肉": "fruit flesh", "桂圆肉": "dried longan", "龙眼肉": "dried longan",
+    "蜗牛": "snail",
+    "酱油": "soy sauce", "蚝油": "oyster sauce",
+}
+
+
+def one_character_query(text: str) -> str | None:
+    """The simplified CJK character when the query is exactly one (米, 紅 → 红, " 茶！"), else None."""
+    tokens = search_tokens(text)
+    if len(tokens) == 1 and len(tokens[0]) == 1 and has_cjk(tokens[0]):
+        return tokens[0]
+    return None
+
+
+def false_head_prefixes(char: str) -> list[str]:
+    """What comes before `char` in its false heads: 米 → 玉, 厘, 毫, 千, 平方, 立方, 虾, 海."""
+    return [word[:-1] for word in FALSE_HEADS if word[-1] == char]
+
+
+def char_pattern(char: str, *, word_end: bool = False) -> str:
+    """A regular expression finding `char` anywhere except as the end of a false head (玉米 for 米).
+
+    With `word_end`, `char` must also end a token of the index text (tokens are space-separated and
+    the text ends with a space): 大米, 富硒米 and a lone 米 do, 米粉 and 金米村 do not. Only negative
+    lookbehinds of fixed width are used, which Python (SQLite's REGEXP) and PostgreSQL both support.
+    """
+    if not (len(char) == 1 and has_cjk(char)):
+        raise ValueError(f"not one CJK character: {char!r}")
+    lookbehinds = "".join(f"(?<!{prefix})" for prefix in false_head_prefixes(char))
+    return f"{lookbehinds}{char}{' ' if word_end else ''}"
