@@ -186,6 +186,9 @@ INVENTORY_BACKEND = os.environ.get("ZHUNONG_INVENTORY_BACKEND", "").strip() or (
 RESERVATION_MINUTES = int(os.environ.get("ZHUNONG_RESERVATION_MINUTES", 15))
 # Seconds each process may reuse the product/sale rows it priced an order with (0 = off; 1 for flash sales).
 ORDERS_CONTEXT_CACHE_SECONDS = float(os.environ.get("ZHUNONG_ORDERS_CACHE_SECONDS", 0))
+# With the Redis inventory backend, `POST /api/v1/orders` for a running flash sale is served by the purchase
+# fast path (orders/fastpath.py) in front of Django; 0 sends every purchase through Django (for comparison).
+ORDERS_FAST_PATH = os.environ.get("ZHUNONG_ORDERS_FAST_PATH", "1").strip().lower() not in ("0", "false", "no", "")
 # Shared with the payment gateway for HMAC-SHA256 webhook signatures; derived from SECRET_KEY if unset.
 PAYMENT_WEBHOOK_SECRET = os.environ.get("PAYMENT_WEBHOOK_SECRET") or _derive_secret(SECRET_KEY, "payments.webhook")
 

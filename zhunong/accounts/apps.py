@@ -10,6 +10,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_roles_after_last_app, dispatch_uid="zhunong.accounts.ensure_roles")
+        from .tokencache import connect_signals
+
+        connect_signals()
 
 
 def _ensure_roles_after_last_app(sender, **kwargs) -> None:  # noqa: ANN001

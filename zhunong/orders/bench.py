@@ -15,7 +15,7 @@ import time
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-PORTS = (18510, 18540)
+PORTS = (18510, 18560)
 
 
 def add_arguments(parser) -> None:  # noqa: ANN001
@@ -29,6 +29,12 @@ def add_arguments(parser) -> None:  # noqa: ANN001
     parser.add_argument("--processes", type=int, default=2, help="uvicorn worker processes (default 2)")
     parser.add_argument("--connections", type=int, default=64, help="concurrent client connections (default 64)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline run")
+    parser.add_argument("--cold-tokens", action="store_true",
+                        help="buyers' API tokens not yet in the token cache (by default they are, as after "
+                             "logging in before the sale), so the fast path looks each up on first use")
+    parser.add_argument("--django-path", action="store_true",
+                        help="also run the backend under test with the purchase fast path off "
+                             "(ZHUNONG_ORDERS_FAST_PATH=0), every attempt through Django")
     parser.add_argument("--db-pool", type=int, default=8,
                         help="DB_POOL_SIZE of each server process on PostgreSQL (default 8; 0 = a connection "
                              "per request)")
@@ -51,23 +57,27 @@ def _validate(options: dict) -> str:
     return backend
 
 
-def _one_run(backend: str, options: dict, stdout, port_range: tuple[int, int]) -> dict:  # noqa: ANN001
+def _one_run(backend: str, options: dict, stdout, port_range: tuple[int, int], *,  # noqa: ANN001
+             fast_path: bool = True) -> dict:
     from . import loadtest
 
     setup = loadtest.setup_sale(stock=options["stock"], buyers=options["buyers"], limit=options["limit"],
-                                label=f"b{backend}")
+                                label=f"b{backend}", cache_tokens=not options["cold_tokens"])
     attempts = loadtest.attempts_for(setup, per_buyer=options["attempts_per_buyer"], key_prefix=f"{backend}{time.time_ns()}")
     port = loadtest.free_port(*port_range)
-    stdout.write(f"[{backend}] {options['processes']} server process(es) on :{port}, "
+    # The fast path serves only the Redis backend (orders/fastpath.py); db and naive always go through Django.
+    path = "fast" if fast_path and backend == "redis" else "django"
+    stdout.write(f"[{backend}, {path} path] {options['processes']} server process(es) on :{port}, "
                  f"{len(attempts)} attempts for {setup.stock} units")
     # Both runs price orders from a 1-second per-process cache of the product and sale rows (see
     # ORDERS_CONTEXT_CACHE_SECONDS): the comparison is about taking stock, not re-reading the catalogue.
     server = loadtest.start_server(port=port, processes=options["processes"], backend=backend,
                                    extra_env={"ZHUNONG_ORDERS_CACHE_SECONDS": str(options["context_cache"]),
-                                              "DB_POOL_SIZE": str(options["db_pool"])})
+                                              "DB_POOL_SIZE": str(options["db_pool"]),
+                                              "ZHUNONG_ORDERS_FAST_PATH": "1" if fast_path else "0"})
     try:
         loadtest.warm_up(port)
-        load = loadtest.run_load(port=port, attempts=attempts, connections=options["connections"])
+        load = loadtest.run_load(port=port, attempts=attempts, connections=options["connections"], server=server)
     finally:
         loadtest.stop_server(server)
     books = loadtest.accounting(setup, backend)
@@ -75,6 +85,7 @@ def _one_run(backend: str, options: dict, stdout, port_range: tuple[int, int]) -
     errors = load["transport_errors"] + sum(v for k, v in load["statuses"].items() if k not in ("201", "409"))
     return {
         "backend": backend,
+        "path": path,
         "attempts": load["attempts"],
         "attempts_per_s": load["attempts_per_s"],
         "latency_ms": load["latency_ms"],
@@ -84,6 +95,7 @@ def _one_run(backend: str, options: dict, stdout, port_range: tuple[int, int]) -
         "oversold": books["oversold"],
         "errors": errors,
         "elapsed_s": load["elapsed_s"],
+        "cpu_ms_per_attempt": load.get("cpu_ms_per_attempt"),
         "stock": setup.stock,
         "sold": books["sold"],
         "remaining": books["remaining"],
@@ -96,14 +108,19 @@ def _one_run(backend: str, options: dict, stdout, port_range: tuple[int, int]) -
 def run(options: dict, stdout) -> dict:  # noqa: ANN001
     backend = _validate(options)
     call_command("migrate", verbosity=0, interactive=False)
+    summary = ("backend", "path", "attempts", "attempts_per_s", "latency_ms", "orders", "sold_out",
+               "limit_exceeded", "oversold", "errors", "consistent", "max_per_buyer", "cpu_ms_per_attempt")
     result = _one_run(backend, options, stdout, (PORTS[0], PORTS[0] + 20))
     if not options["no_baseline"]:
         baseline = _one_run("naive", options, stdout, (PORTS[1], PORTS[1] + 20))
-        result["baseline"] = {k: baseline[k] for k in ("backend", "attempts", "attempts_per_s", "latency_ms", "orders",
-                                                        "sold_out", "limit_exceeded", "oversold", "errors",
-                                                        "consistent", "max_per_buyer")}
+        result["baseline"] = {k: baseline[k] for k in summary}
         if baseline["attempts_per_s"]:
             result["speedup_vs_baseline"] = round(result["attempts_per_s"] / baseline["attempts_per_s"], 2)
+    if options["django_path"] and result["path"] == "fast":
+        django = _one_run(backend, options, stdout, (PORTS[0] + 20, PORTS[0] + 30), fast_path=False)
+        result["django_path"] = {k: django[k] for k in summary}
+        if django["attempts_per_s"]:
+            result["speedup_vs_django_path"] = round(result["attempts_per_s"] / django["attempts_per_s"], 2)
     result["processes"] = options["processes"]
     result["context_cache_s"] = options["context_cache"]
     result["db_pool"] = options["db_pool"]

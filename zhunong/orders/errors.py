@@ -18,6 +18,13 @@ class IdempotencyKeyReused(Conflict):
     message = "This Idempotency-Key was already used with a different request body."
 
 
+class RequestInProgress(Conflict):
+    """The same Idempotency-Key is still being served (a double click); retrying later gets its outcome."""
+
+    code = "request_in_progress"
+    message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
 class IdempotencyKeyRequired(ValidationFailed):
     code = "idempotency_key_required"
     message = "Send an Idempotency-Key header (1-255 printable characters)."

@@ -30,7 +30,7 @@ from zhunong.core.events import publish_room_event
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text
 
-from . import inventory
+from . import hotsales, inventory
 from .errors import (
     BelowCostWithoutReason,
     CouponAlreadyClaimed,
@@ -133,6 +133,7 @@ def _sale_transition(sale: FlashSale, target: str, *, actor: User | None, reason
         sale.sold_out_at = timezone.now()
         fields.append("sold_out_at")
     sale.save(update_fields=fields)
+    hotsales.refresh_on_commit(sale.stream_id, sale.product_id)
     event = {F_.LIVE: "started", F_.SOLD_OUT: "sold_out", F_.ENDED: "ended", F_.CANCELLED: "cancelled"}[target]
     publish_room_event(sale.stream_id, {"t": "sale", "event": event, **_sale_payload(sale)}, important=True)
     return sale
@@ -187,6 +188,7 @@ def start_flash_sale(*, actor: User, stream, product, quantity: int, sale_price:
     if price < product.cost_floor:
         _flag_below_cost(sale, actor)
     publish_room_event(stream.pk, {"t": "sale", "event": "scheduled", **_sale_payload(sale)}, important=True)
+    hotsales.refresh_on_commit(stream.pk, product.pk)
     transaction.on_commit(lambda: _schedule_timers(sale))
     return sale
 
@@ -245,6 +247,8 @@ def sync_sale(*, sale_id: int, now: dt.datetime | None = None) -> FlashSale | No
                 _sale_transition(sale, F_.SOLD_OUT, actor=None, reason="sold out")
             elif now >= sale.ends_at:
                 _sale_transition(sale, F_.ENDED, actor=None, reason="time up")
+        # The minutely sweep passes here too, so a lost fast-path record comes back within a minute.
+        hotsales.refresh_on_commit(sale.stream_id, sale.product_id)
         return sale
 
 
@@ -310,6 +314,7 @@ def settle_sales(*, now: dt.datetime | None = None, dry_run: bool = False) -> li
             Product.objects.filter(pk=sale.product_id).update(stock=F("stock") + left)
             FlashSale.objects.filter(pk=sale.pk).update(settled_at=now, remaining=0,
                                                         returned_to_product=F("returned_to_product") + left)
+            hotsales.refresh_on_commit(sale.stream_id, sale.product_id)
             done.append((sale.pk, left))
     return done
 

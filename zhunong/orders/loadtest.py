@@ -68,8 +68,13 @@ def open_sale(stream, host_user, product, *, quantity: int, price: str, limit: i
     return sale
 
 
-def make_buyers(count: int, *, label: str) -> tuple[list[int], list[str]]:
-    """Buyers with API tokens, inserted in bulk (thousands of password hashes would dominate the setup)."""
+def make_buyers(count: int, *, label: str, cache_tokens: bool = True) -> tuple[list[int], list[str]]:
+    """Buyers with API tokens, inserted in bulk (thousands of password hashes would dominate the setup).
+
+    `cache_tokens`: as `accounts.services.issue_token` does when a buyer logs in, so the buyers arrive at
+    the sale the way real ones do, logged in during the countdown; False leaves the purchase fast path to
+    find every token in the database on its first use (`bench flash-sale --cold-tokens`).
+    """
     from django.contrib.auth.models import Group
 
     from zhunong.accounts.models import ApiToken, User
@@ -79,11 +84,17 @@ def make_buyers(count: int, *, label: str) -> tuple[list[int], list[str]]:
     group, _ = Group.objects.get_or_create(name=roles.BUYER)
     User.groups.through.objects.bulk_create([User.groups.through(user_id=u.pk, group_id=group.pk) for u in users])
     raws = [secrets.token_urlsafe(32) for _ in users]
-    ApiToken.objects.bulk_create([ApiToken(user=u, key_hash=ApiToken.hash(r), prefix=r[:8]) for u, r in zip(users, raws, strict=True)])
+    tokens = ApiToken.objects.bulk_create([ApiToken(user=u, key_hash=ApiToken.hash(r), prefix=r[:8])
+                                           for u, r in zip(users, raws, strict=True)])
+    if cache_tokens:
+        from zhunong.accounts import tokencache
+
+        tokencache.remember({t.key_hash: t.user_id for t in tokens})
     return [u.pk for u in users], raws
 
 
-def setup_sale(*, stock: int, buyers: int, limit: int = 1, label: str = "bench") -> SaleSetup:
+def setup_sale(*, stock: int, buyers: int, limit: int = 1, label: str = "bench",
+               cache_tokens: bool = True) -> SaleSetup:
     import itertools
 
     from zhunong import testing
@@ -95,7 +106,7 @@ def setup_sale(*, stock: int, buyers: int, limit: int = 1, label: str = "bench")
     product = world.listed_product(name="洋河蓝莓（秒杀）", stock=stock, price="39.90", cost_floor="20.00")
     stream, host_user, _ = live_room(world, [product])
     sale = open_sale(stream, host_user, product, quantity=stock, price="29.90", limit=limit)
-    ids, tokens = make_buyers(buyers, label=label)
+    ids, tokens = make_buyers(buyers, label=label, cache_tokens=cache_tokens)
     return SaleSetup(sale_id=sale.pk, stream_id=stream.pk, product_id=product.pk, stock=stock, tokens=tokens,
                      buyer_ids=ids)
 
@@ -213,11 +224,42 @@ def load_job(*, port: int, attempts: list[dict], connections: int, detail: bool 
                        "attempts": attempts, "detail": detail}).encode()
 
 
-def run_load(*, port: int, attempts: list[dict], connections: int, detail: bool = False) -> dict:
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) of the live processes of one process group, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after "(comm)": state, ppid, pgrp, ..., utime(11), stime(12)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def run_load(*, port: int, attempts: list[dict], connections: int, detail: bool = False,
+             server: subprocess.Popen | None = None) -> dict:
+    """Run the load process to the end. With `server`, also the CPU both sides spent per attempt: a figure
+    that, unlike attempts/s, hardly moves when something else is using the machine."""
+    import resource
+
+    server_cpu = group_cpu_seconds(server.pid) if server is not None else 0.0
+    load_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([sys.executable, "-m", "zhunong.orders.loadgen"],
                          input=load_job(port=port, attempts=attempts, connections=connections, detail=detail),
                          capture_output=True, check=True, timeout=1800)
-    return json.loads(out.stdout)
+    result = json.loads(out.stdout)
+    if server is not None and result["attempts"]:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load_s = (after.ru_utime - load_cpu.ru_utime) + (after.ru_stime - load_cpu.ru_stime)
+        server_s = group_cpu_seconds(server.pid) - server_cpu
+        result["cpu_ms_per_attempt"] = {"servers": round(server_s * 1000 / result["attempts"], 3),
+                                        "load": round(load_s * 1000 / result["attempts"], 3)}
+    return result
 
 
 def start_load(*, port: int, attempts: list[dict], connections: int, detail: bool = False) -> subprocess.Popen:

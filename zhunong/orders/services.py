@@ -25,12 +25,11 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -42,7 +41,7 @@ from zhunong.core.events import publish_on_commit
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text, has_control_chars
 
-from . import inventory
+from . import idempotency, inventory
 from .errors import (
     AmountMismatch,
     CouponExpired,
@@ -190,7 +189,7 @@ def _producer_for(product) -> Any:  # noqa: ANN001
 
 
 def _new_number() -> str:
-    return "ZN" + timezone.localtime().strftime("%Y%m%d%H%M%S") + secrets.token_hex(3).upper()
+    return "ZN" + timezone.localtime().strftime("%Y%m%d%H%M%S") + secrets.token_hex(4).upper()
 
 
 def _flag_fake_order_smell(buyer: User, *, why: str, order: Order) -> None:
@@ -262,13 +261,6 @@ def request_fingerprint(*, lines: Sequence[tuple[int, int]], stream_id: int | No
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _failure_cache_key(buyer_id: int, key: str) -> str:
-    return "orders:idem:" + hashlib.sha256(f"{buyer_id}:{key}".encode()).hexdigest()
-
-
-_REPLAYABLE = {SoldOut.code: SoldOut, LimitExceeded.code: LimitExceeded, SaleNotStarted.code: SaleNotStarted}
-
-
 def _replay(buyer: User, key: str, fingerprint: str) -> Order | None:
     """Same key, same body: the first outcome again. Same key, other body: refused."""
     record = IdempotencyRecord.objects.select_related("order").filter(buyer=buyer, key=key).first()
@@ -280,12 +272,15 @@ def _replay(buyer: User, key: str, fingerprint: str) -> Order | None:
         order.idempotent_replay = True  # type: ignore[attr-defined]
         order.first_response = record.response  # type: ignore[attr-defined]
         return order
-    failure = cache.get(_failure_cache_key(buyer.pk, key))
-    if failure is not None:
-        if failure["hash"] != fingerprint:
+    # A refusal remembered by this path or the purchase fast path (idempotency.py); "P" (the fast path
+    # still holding stock for this key) and "S" (committed: the database record above) fall through.
+    kept = idempotency.recall(buyer_id=buyer.pk, key=key)
+    if kept is not None and kept.kind == "F":
+        if kept.fingerprint != fingerprint:
+            abuse_log.info("idempotency key reused with another body by buyer %s", buyer.pk)
             raise IdempotencyKeyReused()
-        error_cls = _REPLAYABLE.get(failure["code"], SoldOut)
-        raise error_cls(failure["message"], details=failure.get("details"))
+        error_cls = idempotency.REPLAYABLE.get(kept.code, SoldOut)
+        raise error_cls(details=kept.details)
     return None
 
 
@@ -301,13 +296,21 @@ class _Priced:
         return _money(self.unit_price * self.quantity)
 
 
+OPEN_SALE_STATUSES = (FlashSaleStatus.SCHEDULED, FlashSaleStatus.LIVE, FlashSaleStatus.SOLD_OUT)
+
+
+def pick_sale(sales: Iterable[FlashSale]) -> FlashSale | None:
+    """Of one product's open sales in one stream, the one that applies: the earliest that is not sold out
+    (a host may start "another 1,000" after a sell-out), else the earliest sold-out one."""
+    ordered = sorted(sales, key=lambda s: (s.status == FlashSaleStatus.SOLD_OUT, s.starts_at, s.pk))
+    return ordered[0] if ordered else None
+
+
 def running_sale(*, stream_id: int, product_id: int, now: dt.datetime | None = None) -> FlashSale | None:
     """The flash sale of this product in this stream that is counting down or running, if any."""
     now = now or timezone.now()
-    return (FlashSale.objects.filter(stream_id=stream_id, product_id=product_id, ends_at__gt=now,
-                                     status__in=[FlashSaleStatus.SCHEDULED, FlashSaleStatus.LIVE,
-                                                 FlashSaleStatus.SOLD_OUT])
-            .order_by("starts_at").first())
+    return pick_sale(FlashSale.objects.filter(stream_id=stream_id, product_id=product_id, ends_at__gt=now,
+                                              status__in=OPEN_SALE_STATUSES))
 
 
 # Per-process cache of what pricing reads (products, shelf, running sales), for `ORDERS_CONTEXT_CACHE_SECONDS`
@@ -331,12 +334,11 @@ def _catalog_context(product_ids: tuple[int, ...], stream) -> dict:  # noqa: ANN
     sales: dict[int, FlashSale] = {}
     if stream is not None:
         shelf = set(stream.products.filter(pk__in=list(products)).values_list("pk", flat=True))
-        for sale in (FlashSale.objects.filter(stream_id=stream.pk, product_id__in=list(shelf),
-                                              ends_at__gt=timezone.now(),
-                                              status__in=[FlashSaleStatus.SCHEDULED, FlashSaleStatus.LIVE,
-                                                          FlashSaleStatus.SOLD_OUT])
-                     .order_by("-starts_at")):
-            sales[sale.product_id] = sale  # the earliest still-open sale of each product wins
+        open_sales: dict[int, list[FlashSale]] = {}
+        for sale in FlashSale.objects.filter(stream_id=stream.pk, product_id__in=list(shelf),
+                                             ends_at__gt=timezone.now(), status__in=OPEN_SALE_STATUSES):
+            open_sales.setdefault(sale.product_id, []).append(sale)
+        sales = {pid: pick_sale(candidates) for pid, candidates in open_sales.items()}
     context = {"products": products, "shelf": shelf, "sales": sales,
                "producers": {pk: _producer_for(p) for pk, p in products.items()}}
     if ttl:
@@ -445,9 +447,8 @@ def create_order(*, buyer: User, lines: Sequence[Mapping[str, int]] | Sequence[t
                        now=now)
     except (SoldOut, LimitExceeded, SaleNotStarted) as exc:
         # Remember deterministic refusals, so a retry with this key answers the same (as Stripe does).
-        cache.set(_failure_cache_key(buyer.pk, key), {"hash": fingerprint, "code": exc.code,
-                                                      "message": str(exc.message), "details": exc.details},
-                  timeout=24 * 3600)
+        idempotency.remember_failure(buyer_id=buyer.pk, key=key, fingerprint=fingerprint, code=exc.code,
+                                     details=exc.details)
         raise
 
 

@@ -26,8 +26,10 @@ def _clean_redis_inventory():  # noqa: ANN202
         from zhunong.orders.inventory import redis_client
 
         client = redis_client()
-        for key in client.scan_iter(f"{settings.REDIS_PREFIX}:inv:*", count=1000):
-            client.delete(key)
+        # Inventory (and the fast path's sale records), idempotency records and cached tokens.
+        for pattern in ("inv", "idem", "tok"):
+            for key in client.scan_iter(f"{settings.REDIS_PREFIX}:{pattern}:*", count=1000):
+                client.delete(key)
     yield
 
 

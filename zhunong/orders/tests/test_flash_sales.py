@@ -191,3 +191,22 @@ def test_expiry_returns_units_to_sale_and_settle_returns_to_product(room_product
     assert services.settle_sales(now=later) == []
     product.refresh_from_db()
     assert product.stock == 100
+
+
+def test_another_sale_after_a_sell_out_is_the_one_that_sells(world, django_capture_on_commit_callbacks):  # noqa: ANN001
+    """"再来1000单": once a sale has sold out the host may start another of the same product; buyers get the
+    new one, not the old sale's sold-out answer for the rest of its time."""
+    product = world.listed_product(stock=50, price="39.90", cost_floor="10.00")
+    room = live_room(world, [product])
+    first = start_sale(room, product, quantity=1, limit=1, price="29.90")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.create_order(buyer=make_user(), lines=[{"product_id": product.pk, "quantity": 1}],
+                              stream=room.stream, idempotency_key="first")
+    first.refresh_from_db()
+    assert first.status == FlashSaleStatus.SOLD_OUT
+    second = start_sale(room, product, quantity=5, limit=1, price="28.80")
+    assert services.running_sale(stream_id=room.stream.pk, product_id=product.pk) == second
+    order = services.create_order(buyer=make_user(), lines=[{"product_id": product.pk, "quantity": 1}],
+                                  stream=room.stream, idempotency_key="second")
+    line = order.lines.get()
+    assert line.flash_sale_id == second.pk and line.unit_price == Decimal("28.80")

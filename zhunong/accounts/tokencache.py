@@ -1,0 +1,90 @@
+"""Bearer token → user id, cached in Redis for the purchase fast path (orders/fastpath.py).
+
+The fast path answers `POST /api/v1/orders` without Django's request cycle, so it cannot ask the ORM on
+every request; it reads `<prefix>:tok:<sha256 of the token>` inside its Lua script instead. Entries are
+written when a token is issued or used, and by the fast path's own batched lookup of unknown tokens. They
+are removed when a token is deleted or its user deactivated (signals below), and expire a day after
+they were last cached, so a change made behind the ORM's back (a raw UPDATE) lives at most that long. Only active
+users are cached.
+Without REDIS_URL nothing is cached: there is no fast path then.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+TTL_SECONDS = 24 * 3600
+
+
+def key(token_hash: str) -> str:
+    return f"{settings.REDIS_PREFIX}:tok:{token_hash}"
+
+
+def _client():  # noqa: ANN202
+    from zhunong.orders.inventory import redis_client
+
+    return redis_client()
+
+
+def remember(entries: dict[str, int]) -> None:
+    """{token hash: user id} of active users."""
+    if not settings.REDIS_URL or not entries:
+        return
+    try:
+        pipe = _client().pipeline(transaction=False)
+        for token_hash, user_id in entries.items():
+            pipe.set(key(token_hash), user_id, ex=TTL_SECONDS)
+        pipe.execute()
+    except Exception:  # a cache: the fast path falls back to the database without it
+        log.warning("could not cache %s API tokens", len(entries), exc_info=True)
+
+
+def forget(token_hashes: Iterable[str]) -> None:
+    names = [key(h) for h in token_hashes]
+    if not settings.REDIS_URL or not names:
+        return
+
+    def _delete() -> None:
+        try:
+            _client().delete(*names)
+        except Exception:
+            log.error("could not drop %s revoked API tokens from the cache; they expire within %s s",
+                      len(names), TTL_SECONDS, exc_info=True)
+
+    transaction.on_commit(_delete)
+
+
+def lookup(token_hashes: list[str]) -> dict[str, int]:
+    """Active users of these token hashes, from the database, and cache what was found."""
+    from .models import ApiToken
+
+    found = dict(ApiToken.objects.filter(key_hash__in=token_hashes, user__is_active=True)
+                 .values_list("key_hash", "user_id"))
+    remember(found)
+    return found
+
+
+def _token_deleted(sender, instance, **kwargs) -> None:  # noqa: ANN001
+    forget([instance.key_hash])
+
+
+def _user_saved(sender, instance, **kwargs) -> None:  # noqa: ANN001
+    from .models import ApiToken
+
+    if not instance.is_active:
+        forget(ApiToken.objects.filter(user_id=instance.pk).values_list("key_hash", flat=True))
+
+
+def connect_signals() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    from .models import ApiToken, User
+
+    post_delete.connect(_token_deleted, sender=ApiToken, dispatch_uid="accounts.tokencache.delete")
+    post_save.connect(_user_saved, sender=User, dispatch_uid="accounts.tokencache.user")

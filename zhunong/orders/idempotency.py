@@ -1,0 +1,104 @@
+"""Idempotency records kept outside the database: refusals, and requests still in flight.
+
+A created order's first response is stored in the database (`IdempotencyRecord`, the truth). What never
+creates an order — a deterministic refusal (sold out, over the limit, not started) — is remembered for a
+day here, so a retry with the same key answers the same, as Stripe's API does. With REDIS_URL the record
+lives in Redis under a key the purchase fast path's Lua script reads and writes too (fastpath.py), so both
+paths see one record; without Redis (the embedded setup) it lives in Django's cache.
+
+A record is one string, its request fingerprint at a fixed offset so the Lua script can compare it:
+    "P|<fp>"                      a fast-path request holding stock, not yet committed (expires by itself)
+    "F|<fp>|<code>|<details>"     a refusal: error code and its details as JSON
+    "S|<fp>|<body>"               a created order's 201 body, byte for byte (fast path, after commit)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from .errors import LimitExceeded, SaleNotStarted, SoldOut
+
+TTL_SECONDS = 24 * 3600
+FP_LENGTH = 64  # a SHA-256 hex digest (services.request_fingerprint)
+
+REPLAYABLE = {cls.code: cls for cls in (SoldOut, LimitExceeded, SaleNotStarted)}
+
+
+@dataclass(frozen=True)
+class Record:
+    kind: str  # "P", "F" or "S"
+    fingerprint: str
+    code: str = ""
+    details: dict[str, Any] | None = None
+    body: bytes = b""
+
+    def error_body(self) -> dict[str, Any]:
+        cls = REPLAYABLE.get(self.code, SoldOut)
+        body: dict[str, Any] = {"code": self.code, "message": str(cls.message)}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def redis_key(buyer_id: int, key: str) -> str:
+    return f"{settings.REDIS_PREFIX}:idem:{buyer_id}:{key}"
+
+
+def _cache_key(buyer_id: int, key: str) -> str:
+    return "orders:idem:" + hashlib.sha256(f"{buyer_id}:{key}".encode()).hexdigest()
+
+
+def details_json(details: dict[str, Any] | None) -> str:
+    # The same separators Python's json.dumps uses by default, which the Lua script writes by hand.
+    return json.dumps(details or {}, ensure_ascii=True)
+
+
+def failure(fingerprint: str, code: str, details: dict[str, Any] | None) -> str:
+    return f"F|{fingerprint}|{code}|{details_json(details)}"
+
+
+def success(fingerprint: str, body: bytes) -> bytes:
+    return b"S|" + fingerprint.encode() + b"|" + body
+
+
+def parse(raw: bytes | str | None) -> Record | None:
+    if raw is None:
+        return None
+    data = raw.encode() if isinstance(raw, str) else raw
+    kind = data[:1].decode()
+    fingerprint = data[2:2 + FP_LENGTH].decode()
+    rest = data[3 + FP_LENGTH:]
+    if kind == "P":
+        return Record("P", fingerprint)
+    if kind == "S":
+        return Record("S", fingerprint, body=rest)
+    if kind == "F":
+        code, _, details = rest.decode().partition("|")
+        return Record("F", fingerprint, code=code, details=json.loads(details) if details else None)
+    raise ValueError(f"unknown idempotency record {data[:10]!r}")
+
+
+def _redis():  # noqa: ANN202
+    from .inventory import redis_client
+
+    return redis_client()
+
+
+def remember_failure(*, buyer_id: int, key: str, fingerprint: str, code: str, details: dict | None) -> None:
+    value = failure(fingerprint, code, details)
+    if settings.REDIS_URL:
+        _redis().set(redis_key(buyer_id, key), value, ex=TTL_SECONDS)
+    else:
+        cache.set(_cache_key(buyer_id, key), value, timeout=TTL_SECONDS)
+
+
+def recall(*, buyer_id: int, key: str) -> Record | None:
+    if settings.REDIS_URL:
+        return parse(_redis().get(redis_key(buyer_id, key)))
+    return parse(cache.get(_cache_key(buyer_id, key)))
