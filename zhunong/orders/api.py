@@ -12,7 +12,7 @@ from pydantic import Field
 
 from zhunong.accounts.auth import auth_required
 
-from . import selectors, services
+from . import addresses, selectors, services
 from .errors import StreamNotFound
 
 router = Router(tags=["orders"])
@@ -82,7 +82,16 @@ class TransitionOut(Schema):
 
 
 class OrderDetailOut(OrderOut):
-    history: list[TransitionOut]
+    ship_to_name: str = Field(description="收货人; empty until the buyer gives the shipping address")
+    ship_to_phone: str = Field(description="11 digits for the order's buyer; anyone else who may see the order gets "
+                                           "it masked except the last 4 digits (*******5678)")
+    ship_to_address: str
+    shipping_address_editable: bool = Field(
+        description="whether the buyer may still give or change the address (reserved, or paid with no parcel "
+                    "shipped)")
+    history: list[TransitionOut] = Field(
+        description="status changes; a row whose from_status equals to_status is a note without a status change "
+                    "(reason `shipping address set` / `shipping address changed`)")
 
 
 class OrderListOut(Schema):
@@ -103,8 +112,25 @@ class PaymentSessionOut(Schema):
     expires_at: dt.datetime
 
 
-def _detail(order) -> dict:  # noqa: ANN001
+class ShippingAddressIn(Schema):
+    # Lengths and formats are checked by the service so that each field gets its own error code.
+    ship_to_name: str = Field(max_length=1000, description="收货人: 1-50 characters, else 422 invalid_ship_to_name")
+    ship_to_phone: str = Field(max_length=1000, description="a mainland mobile number, 11 digits starting with 1 "
+                               "(spaces, hyphens and a +86 prefix are accepted), else 422 invalid_ship_to_phone")
+    ship_to_address: str = Field(max_length=2000, description="5-200 characters, else 422 invalid_ship_to_address")
+    save_as_default: bool = Field(default=False, description="also keep it as the buyer's default address, which "
+                                                             "pre-fills the address form of their next orders")
+
+
+def _detail(order, viewer) -> dict:  # noqa: ANN001
     body = selectors.order_payload(order)
+    body["ship_to_name"] = order.ship_to_name
+    # The buyer gave the number; everyone else who may read the order sees only its end (the producer's
+    # packing slip carries it in full).
+    is_buyer = viewer is not None and viewer.pk == order.buyer_id
+    body["ship_to_phone"] = order.ship_to_phone if is_buyer else addresses.mask_phone(order.ship_to_phone)
+    body["ship_to_address"] = order.ship_to_address
+    body["shipping_address_editable"] = addresses.is_editable(order)
     body["history"] = [{"from_status": t.from_status, "to_status": t.to_status, "actor_id": t.actor_id,
                         "reason": t.reason, "at": t.at} for t in order.history.all()]
     return body
@@ -146,7 +172,28 @@ def list_orders(request: HttpRequest, limit: int = Query(20, ge=1, le=100), offs
 @router.get("/orders/{order_id}", response={200: OrderDetailOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
             auth=auth_required, summary="One order (its buyer, the selling side or staff over it)")
 def get_order(request: HttpRequest, order_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
-    return _detail(selectors.order_for(request.auth, order_id))
+    return _detail(selectors.order_for(request.auth, order_id), request.auth)
+
+
+@router.put("/orders/{order_id}/shipping-address",
+            response={200: OrderDetailOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+            auth=auth_required, summary="Give or change the order's shipping address (its buyer)")
+def put_shipping_address(request: HttpRequest, payload: ShippingAddressIn,  # noqa: ANN201
+                         order_id: int = Path(..., ge=1, le=2**53)):
+    """The buyer says where the order goes: 收货人, phone and address. Allowed while the order is
+    `reserved` (before paying) or `paid` with no parcel shipped; later → 409 `shipping_address_locked`.
+
+    Bad input → 422 `invalid_ship_to_name`, `invalid_ship_to_phone` or `invalid_ship_to_address`
+    (`details.field` names it) and nothing changes; anyone but the buyer → 403 `not_your_order`.
+    Sending the same address again changes nothing. Answers the order as `GET /orders/{id}` does; the
+    history gets a row `shipping address set` / `changed` (status unchanged). Paying does not require
+    an address here (the shop's pay page does).
+    """
+    order = selectors.order_for(request.auth, order_id)
+    addresses.set_shipping_address(order=order, actor=request.auth, name=payload.ship_to_name,
+                                   phone=payload.ship_to_phone, address=payload.ship_to_address,
+                                   save_as_default=payload.save_as_default)
+    return _detail(selectors.order_for(request.auth, order_id), request.auth)
 
 
 @router.post("/orders/{order_id}/pay", response={201: PaymentSessionOut, 401: ErrorOut, 403: ErrorOut,

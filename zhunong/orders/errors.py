@@ -168,3 +168,26 @@ class CouponExpired(Conflict):
 class CouponUsed(Conflict):
     code = "coupon_used"
     message = "The coupon was already used."
+
+
+# --- shipping addresses (orders/addresses.py) -------------------------------------------------------
+
+
+class InvalidShipToName(ValidationFailed):
+    code = "invalid_ship_to_name"
+    message = "The recipient's name must be 1-50 characters of plain text."
+
+
+class InvalidShipToPhone(ValidationFailed):
+    code = "invalid_ship_to_phone"
+    message = "The recipient's phone must be a mainland mobile number: 11 digits starting with 1."
+
+
+class InvalidShipToAddress(ValidationFailed):
+    code = "invalid_ship_to_address"
+    message = "The shipping address must be 5-200 characters of plain text."
+
+
+class ShippingAddressLocked(Conflict):
+    code = "shipping_address_locked"
+    message = "The shipping address can be changed only before the order ships (status reserved or paid)."

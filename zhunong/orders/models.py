@@ -273,3 +273,25 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["buyer", "key"], name="idempotency_buyer_key")]
+
+
+class ShippingAddress(models.Model):
+    """A buyer's default shipping address (收货地址): pre-fills the address form of their next orders.
+
+    One per buyer; each order keeps its own copy (Order.ship_to_*), so changing the default never moves a
+    parcel that is already on its way. Written only through `orders.addresses`.
+    """
+
+    buyer = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                 related_name="shipping_address", verbose_name=_("买家"))
+    name = models.CharField(_("收货人"), max_length=50)
+    phone = models.CharField(_("收货电话"), max_length=20)
+    address = models.CharField(_("收货地址"), max_length=200)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("默认收货地址")
+        verbose_name_plural = _("默认收货地址")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.address}"

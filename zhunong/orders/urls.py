@@ -8,6 +8,7 @@ urlpatterns = [
     path("orders/", views.order_list, name="list"),
     path("orders/buy/", views.buy, name="buy"),
     path("orders/<int:order_id>/", views.order_detail, name="detail"),
+    path("orders/<int:order_id>/shipping-address/", views.shipping_address, name="shipping_address"),
     path("orders/<int:order_id>/pay/", views.pay, name="pay"),
     path("orders/<int:order_id>/cancel/", views.cancel, name="cancel"),
     path("orders/streams/<int:stream_id>/flash-sale/", views.start_sale, name="start_sale"),

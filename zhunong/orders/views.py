@@ -1,4 +1,4 @@
-"""Buyer pages: my orders, one order (pay, cancel), and the buy form's target."""
+"""Buyer pages: my orders, one order (shipping address, pay, cancel), and the buy form's target."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhunong.core.errors import DomainError
 
-from . import selectors, services
+from . import addresses, selectors, services
 
 
 @login_required
@@ -30,10 +31,62 @@ def _order(request: HttpRequest, order_id: int):  # noqa: ANN202
         raise Http404()
 
 
+def _checkout_context(request: HttpRequest, order, *, form: dict[str, str] | None = None,  # noqa: ANN001
+                      error: str = "", saved: bool = False) -> dict:
+    """What the order page's address-and-pay block (orders/_checkout.html) needs."""
+    is_buyer = order.buyer_id == request.user.pk
+    editable = is_buyer and addresses.is_editable(order)
+    has_default = is_buyer and addresses.default_address(request.user) is not None
+    return {
+        "order": order,
+        "is_buyer": is_buyer,
+        "has_address": addresses.has_address(order),
+        "address_editable": editable,
+        # Pre-filled from the order's own address, else from the buyer's default (their last saved one).
+        "address_form": form if form is not None else (addresses.prefill(order) if editable else {}),
+        "address_error": error,
+        "address_saved": saved,
+        # The first address a buyer gives becomes their default unless they untick it.
+        "save_default_checked": not has_default if form is None else bool(form.get("save_as_default")),
+        "masked_phone": addresses.mask_phone(order.ship_to_phone),
+    }
+
+
 @login_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _order(request, order_id)
-    return render(request, "orders/order_detail.html", {"order": order, "is_buyer": order.buyer_id == request.user.pk})
+    return render(request, "orders/order_detail.html", _checkout_context(request, order))
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@login_required
+@require_POST
+def shipping_address(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The address form on the order page: htmx swaps the address-and-pay block; a plain post redirects
+    back to the order (or shows the page again with what was typed and why it was refused)."""
+    order = _order(request, order_id)
+    # Over-long input is cut here and refused by the service's own limits (which are shorter).
+    form = {name: request.POST.get(name, "")[:limit + 1] for name, limit in
+            (("ship_to_name", 50), ("ship_to_phone", 40), ("ship_to_address", 200))}
+    form["save_as_default"] = "1" if request.POST.get("save_as_default") else ""
+    try:
+        order = addresses.set_shipping_address(order=order, actor=request.user, name=form["ship_to_name"],
+                                               phone=form["ship_to_phone"], address=form["ship_to_address"],
+                                               save_as_default=bool(form["save_as_default"]))
+    except DomainError as exc:
+        error = _address_error(exc)
+        if _is_htmx(request):
+            return render(request, "orders/_checkout.html", _checkout_context(request, order, form=form, error=error))
+        return render(request, "orders/order_detail.html",
+                      _checkout_context(request, order, form=form, error=error), status=exc.status)
+    order = _order(request, order.pk)
+    if _is_htmx(request):
+        return render(request, "orders/_checkout.html", _checkout_context(request, order, saved=True))
+    messages.success(request, _("收货地址已保存。"))
+    return redirect("orders:detail", order.pk)
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
@@ -87,6 +140,17 @@ _FRIENDLY = {
     "insufficient_stock": "库存不够这么多件。",
     "sale_already_running": "这件商品的秒杀还在进行。",
 }
+
+
+def _address_error(exc: DomainError) -> str:
+    """The address form's message for a refused address (built per call: each request has its language)."""
+    return {
+        "invalid_ship_to_name": _("请填写收货人姓名（1 到 50 个字，不含特殊字符）。"),
+        "invalid_ship_to_phone": _("请填写正确的手机号码：11 位数字，以 1 开头。"),
+        "invalid_ship_to_address": _("请填写详细收货地址（5 到 200 个字，不含特殊字符）。"),
+        "shipping_address_locked": _("订单已发货或已关闭，收货地址不能再修改。"),
+        "not_your_order": _("只有下单的买家可以填写收货地址。"),
+    }.get(exc.code) or _friendly(exc)
 
 
 def _friendly(exc: DomainError) -> str:

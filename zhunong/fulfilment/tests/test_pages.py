@@ -25,7 +25,9 @@ def test_packing_list_shows_only_own_lines(fw):
     assert page.status_code == 200
     html = page.content.decode()
     assert fw.product.name in html and fw.product2.name not in html
-    assert "138****5678" in html and "13812345678" not in html
+    # The list shows the address and only the phone's last 4 digits.
+    assert "王小明" in html and "山东省青岛市市南区香港中路 1 号" in html
+    assert "*******5678" in html and "13812345678" not in html and "138****" not in html
     assert _client(fw.buyer).get("/fulfilment/").status_code == 403
     assert Client().get("/fulfilment/").status_code == 302  # to the login page
 
@@ -57,14 +59,42 @@ def test_ship_form_plain_and_htmx(fw):
     assert client.post("/fulfilment/shipments/999999999/ship/").status_code == 404
 
 
-def test_packing_slip_is_printable_and_masks_the_phone(fw):
+def test_packing_slip_is_printable_with_the_full_address(fw):
     shipment = paid_order(fw.buyer, [(fw.product, 3)]).shipments.get()
     r = _client(fw.manager).get(f"/fulfilment/shipments/{shipment.pk}/slip/")
     html = r.content.decode()
     assert r.status_code == 200
-    assert "@media print" in html and "138****5678" in html and "13812345678" not in html
+    # The producer copies the recipient onto the courier's waybill: name, full phone, address.
+    assert "@media print" in html and "王小明" in html and "13812345678" in html
+    assert "山东省青岛市市南区香港中路 1 号" in html and "买家未填写收货地址" not in html
     assert fw.world.batch.trace_code in html and "洋河镇山里村蓝莓园冷库" in html
     assert _client(fw.manager2).get(f"/fulfilment/shipments/{shipment.pk}/slip/").status_code == 403
+
+
+def test_slip_and_list_follow_the_buyers_address_change_before_shipping(fw):
+    from zhunong.orders import addresses
+
+    order = paid_order(fw.buyer, [(fw.product, 1)])
+    shipment = order.shipments.get()
+    addresses.set_shipping_address(order=order, actor=fw.buyer, name="李四", phone="139 0000 4321",
+                                   address="湖南省长沙市岳麓区麓山南路 2 号")
+    client = _client(fw.manager)
+    slip = client.get(f"/fulfilment/shipments/{shipment.pk}/slip/").content.decode()
+    assert "李四" in slip and "13900004321" in slip and "麓山南路 2 号" in slip and "王小明" not in slip
+    listing = client.get("/fulfilment/").content.decode()
+    assert "李四" in listing and "*******4321" in listing and "13900004321" not in listing
+
+
+def test_slip_and_list_say_when_the_buyer_gave_no_address(fw):
+    from zhunong.orders import services as orders
+
+    order = orders.create_order(buyer=fw.buyer, lines=[{"product_id": fw.product.pk, "quantity": 1}],
+                                idempotency_key="no-address")
+    orders.mark_paid(order=order, amount=order.total, payment_ref="pay-no-address")  # the API pays without one
+    shipment = order.shipments.get()
+    client = _client(fw.manager)
+    assert "买家未填写收货地址" in client.get(f"/fulfilment/shipments/{shipment.pk}/slip/").content.decode()
+    assert "买家未填写收货地址" in client.get("/fulfilment/").content.decode()
 
 
 def test_buyer_after_sales_page_flow(fw):
