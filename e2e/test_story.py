@@ -29,6 +29,17 @@ TITLE = "唐溪茶园直播：明前茶与茯砖茶"
 VIEWERS = [("buyer", "城里的买家"), ("buyer-heilongjiang", "黑龙江网友"), ("buyer-shanghai", "上海茶友")]
 SALE_PRODUCT = BRICK
 SALE_QUANTITY, SALE_LIMIT = 5, 2
+# Where each viewer's tea goes: 收货人, the phone as typed (stored as 11 digits), the address.
+ADDRESSES = {
+    "buyer": ("李梅", "138 0731 0001", "湖南省长沙市岳麓区麓山南路 932 号 3 栋 201"),
+    "buyer-heilongjiang": ("赵刚", "13904510002", "黑龙江省哈尔滨市南岗区西大直街 92 号"),
+    "buyer-shanghai": ("陈静", "+86 139-1600-0003", "上海市徐汇区漕溪北路 398 号 1201 室"),
+}
+
+
+def stored_phone(typed: str) -> str:
+    """The 11 digits the shop keeps of a phone typed with spaces, hyphens or +86."""
+    return re.sub(r"\D", "", typed)[-11:]
 
 
 @dataclass
@@ -292,9 +303,37 @@ def test_step4_flash_sale_sells_out_within_limits(story: Story) -> None:
         expect(page.locator('[data-role="shelf"] .shelf-item').first).to_contain_text(CAKE)
 
 
-def pay(page, order_url: str) -> None:  # noqa: ANN001
-    """The buyer pays through the sandbox gateway's checkout; the webhook arrives a few seconds later."""
+def give_address(page, username: str, *, prefilled: bool = False) -> None:  # noqa: ANN001
+    """On the order page the buyer gives the shipping address first (htmx swaps in the pay button); with
+    `prefilled`, the form already holds the default saved with their first order and they only confirm it."""
+    name, phone, address = ADDRESSES[username]
+    expect(page.get_by_role("button", name="去支付")).to_be_disabled()
+    form = page.locator("form.address-form")
+    if prefilled:
+        expect(form.get_by_label("收货人")).to_have_value(name)
+        expect(form.get_by_label("手机号码")).to_have_value(stored_phone(phone))
+        expect(form.get_by_label("详细地址")).to_have_value(address)
+    else:
+        form.get_by_label("收货人").fill(name)
+        form.get_by_label("手机号码").fill("138")  # a slip of the finger: refused, nothing saved
+        form.get_by_label("详细地址").fill(address)
+        form.get_by_role("button", name="保存收货地址").click()
+        expect(page.locator("#checkout [role=alert]")).to_contain_text("11 位数字")
+        expect(page.get_by_role("button", name="去支付")).to_be_disabled()
+        form = page.locator("form.address-form")
+        form.get_by_label("手机号码").fill(phone)
+        expect(form.get_by_label("设为默认收货地址")).to_be_checked()  # a first address becomes the default
+    form.get_by_role("button", name="保存收货地址").click()
+    expect(page.locator("#checkout")).to_contain_text("收货地址已保存")
+    expect(page.locator('[data-role="ship-to"]')).to_contain_text(address)
+    expect(page.get_by_role("button", name="去支付")).to_be_enabled()
+
+
+def pay(page, order_url: str, username: str, *, prefilled: bool = False) -> None:  # noqa: ANN001
+    """The buyer gives the address, then pays through the sandbox gateway's checkout; the webhook arrives a
+    few seconds later."""
     page.goto(order_url)
+    give_address(page, username, prefilled=prefilled)
     page.get_by_role("button", name="去支付").click()
     expect(page.get_by_role("heading", name="收银台")).to_be_visible()
     expect(page.get_by_text("沙箱环境")).to_be_visible()
@@ -310,7 +349,7 @@ def test_step5_pay_ship_confirm_review(story: Story) -> None:
     numbers = {}
     for i, (username, _name) in enumerate(VIEWERS, start=1):
         page = story.people[username]
-        pay(page, story.orders[username][0])
+        pay(page, story.orders[username][0], username)
         numbers[username] = story.numbers[username] = page.locator("h1 code").inner_text().strip()
         story.shot(page, f"step5-viewer{i}-paid")
 
@@ -321,7 +360,20 @@ def test_step5_pay_ship_confirm_review(story: Story) -> None:
         row = coop.locator("tr").filter(has_text=number)
         expect(row).to_contain_text(SALE_PRODUCT)
         expect(row).to_contain_text("× 1" if username == "buyer-shanghai" else "× 2")
+        name, phone, address = ADDRESSES[username]
+        expect(row).to_contain_text(name)
+        expect(row).to_contain_text(address)
+        expect(row).to_contain_text("*******" + stored_phone(phone)[-4:])  # the list: last 4 digits only
     story.shot(coop, "step5-packing-list")
+    # The printed slip carries the recipient in full: the co-op copies it onto the courier's waybill.
+    slip = coop.locator("tr").filter(has_text=numbers["buyer"]).get_by_role("link", name="打印发货单")
+    coop.goto(slip.get_attribute("href"))
+    name, phone, address = ADDRESSES["buyer"]
+    expect(coop.get_by_role("heading", level=1)).to_contain_text("发货单")
+    for text in (name, stored_phone(phone), address):
+        expect(coop.locator("body")).to_contain_text(text)
+    story.shot(coop, "step5-packing-slip")
+    coop.goto("/fulfilment/")
     tracking = {}
     for n, (username, number) in enumerate(numbers.items(), start=1):
         tracking[username] = f"SF14{n:02d}2026{n:04d}"
@@ -367,7 +419,7 @@ def test_step6_stream_ends_replay_sells_and_the_sale_shows(story: Story, server,
 
     buyer = story.people["buyer"]
     buyer.goto(story.orders["buyer"][0])
-    buyer.get_by_role("link", name="我的订单").click()
+    buyer.locator(".site-header").get_by_role("link", name="我的订单").click()  # the header's link
     row = buyer.locator("tr").filter(has_text=story.numbers["buyer"])
     expect(row).to_contain_text(f"{SALE_PRODUCT} × 2")
     expect(row).to_contain_text("已签收")
@@ -393,7 +445,7 @@ def test_step6_stream_ends_replay_sells_and_the_sale_shows(story: Story, server,
     expect(viewer.get_by_role("heading", level=1)).to_contain_text("待支付")
     expect(viewer.locator("table")).to_contain_text(CAKE)
     number = viewer.locator("h1 code").inner_text().strip()
-    pay(viewer, viewer.url)
+    pay(viewer, viewer.url, "buyer-shanghai", prefilled=True)  # the default saved with the first order
     story.shot(viewer, "step6-replay-order-paid")
     journal["pinned_product"] = CAKE
 
