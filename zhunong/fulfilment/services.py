@@ -721,7 +721,7 @@ def reject_after_sales(*, actor: User, request: AfterSalesRequest, note: str) ->
     others_open = AfterSalesRequest.objects.filter(order=order, status__in=AfterSalesRequest.OPEN_STATUSES).exists()
     if order.status == _order_models().OrderStatus.REFUND_REQUESTED and not others_open:
         # orders puts the order back where it was before the request; it may now be behind its parcels.
-        _orders().reject_refund(order=order, actor=actor, reason=note)
+        _orders().reject_refund(order=order, actor=actor, reason=note, lines=[request.line_id])
         _sync_order_delivered(order, actor=actor)
     return request
 

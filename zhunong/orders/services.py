@@ -142,6 +142,31 @@ def is_seller(actor: User | None, order: Order) -> bool:
     return bool(producer_ids) and producer_ids <= managed
 
 
+def decides_for_lines(actor: User | None, order: Order, line_ids: Iterable[int]) -> bool:
+    """Who may decide a refund of these lines: staff over the order, or the manager of every producer
+    those lines belong to. One producer of a multi-producer order decides for its own lines only."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    if _is_staff_over(actor, order):
+        return True
+    producer_ids = set(order.lines.filter(pk__in=list(line_ids)).values_list("producer_id", flat=True))
+    managed = set(actor.managed_producers.filter(pk__in=producer_ids).values_list("pk", flat=True))
+    return bool(producer_ids) and producer_ids <= managed
+
+
+def _is_producer_side(actor: User, order: Order) -> bool:
+    """Manages at least one producer of the order (what it may decide is checked per line)."""
+    producer_ids = set(order.lines.values_list("producer_id", flat=True))
+    return actor.is_authenticated and actor.managed_producers.filter(pk__in=producer_ids).exists()
+
+
+def _requested_lines(order: Order) -> list[int]:
+    """The lines of the pending refund request (all lines for requests recorded without them)."""
+    last = order.history.filter(to_status=S.REFUND_REQUESTED).order_by("-at", "-id").first()
+    lines = ((last.details or {}).get("lines") or {}) if last is not None else {}
+    return [int(pk) for pk in lines] or list(order.lines.values_list("pk", flat=True))
+
+
 def can_view(actor: User | None, order: Order) -> bool:
     if actor is None or not actor.is_authenticated:
         return False
@@ -698,14 +723,20 @@ def _status_before_request(order: Order) -> str:
 
 
 @transaction.atomic
-def reject_refund(*, order: Order, actor: User, reason: str) -> Order:
-    """The seller refuses a refund request: the order goes back to where it was."""
+def reject_refund(*, order: Order, actor: User, reason: str, lines: Iterable[int] | None = None) -> Order:
+    """The seller refuses a refund request: the order goes back to where it was.
+
+    Who may: staff over the order, or the managers of the producers of the requested lines (`lines`, by
+    default those of the pending request; fulfilment passes the line of the last open after-sales request).
+    """
     reason = clean_text(reason, field="reason", max_length=300)
     order = _lock(order)
-    if not is_seller(actor, order):
-        raise PermissionDenied("Only the selling side decides refund requests.")
     if order.status != S.REFUND_REQUESTED:
+        if not is_seller(actor, order):
+            raise PermissionDenied("Only the selling side decides refund requests.")
         raise InvalidTransition(details={"from": order.status, "to": "previous"})
+    if not decides_for_lines(actor, order, _requested_lines(order) if lines is None else lines):
+        raise PermissionDenied("Only the selling side of the requested lines decides refund requests.")
     return _transition(order, _status_before_request(order), actor=actor, reason=f"refund refused: {reason}")
 
 
@@ -738,7 +769,7 @@ def refund(*, order: Order, actor: User | None, amounts: dict[int, Decimal] | No
     """
     reason = clean_text(reason, field="reason", max_length=300)
     order = _lock(order)
-    if actor is not None and not is_seller(actor, order):
+    if actor is not None and not is_seller(actor, order) and not _is_producer_side(actor, order):
         abuse_log.info("user %s tried to refund order %s", actor.pk, order.number)
         raise PermissionDenied("Only the selling side refunds.")
     if order.status not in ORDER.transitions or S.REFUNDED not in ORDER.allowed(order.status) \
@@ -747,6 +778,11 @@ def refund(*, order: Order, actor: User | None, amounts: dict[int, Decimal] | No
     clean = _clean_amounts(order, amounts)
     if not clean:
         raise RefundExceedsPaid("Nothing is left to refund.")
+    if actor is not None and not decides_for_lines(actor, order, clean):
+        # A producer of a multi-producer order refunds its own lines only (name them in `amounts`).
+        abuse_log.info("user %s tried to refund other producers' lines of order %s", actor.pk, order.number)
+        raise PermissionDenied("You may refund only the lines your producers supplied.",
+                               details={"lines": sorted(clean)})
     _refund_lines(order, clean, actor=actor, reason=reason)
     paid_total = order.total
     if order.refunded_total >= paid_total:

@@ -229,3 +229,18 @@ def test_parcel_shipped_during_a_request_moves_the_order_once_the_request_is_ref
     services.reject_after_sales(actor=fw.manager, request=req, note="已发出，请留意物流")
     order.refresh_from_db()
     assert order.status == OrderStatus.SHIPPED
+
+
+def test_a_producer_rejects_a_request_on_a_two_producer_order(fw):
+    """The order goes back to `paid` when the producer of the disputed line refuses; before, orders let
+    only someone over both producers move a multi-producer order out of refund_requested."""
+    order = paid_order(fw.buyer, [(fw.product, 1), (fw.product2, 1)])
+    line = order.lines.get(product=fw.product)
+    req = _request(fw, line, amount="10.00")
+    with pytest.raises(PermissionDenied):
+        services.reject_after_sales(actor=fw.manager2, request=req, note="不是我家的货")
+    services.reject_after_sales(actor=fw.manager, request=req, note="照片显示完好")
+    order.refresh_from_db()
+    req.refresh_from_db()
+    assert req.status == "rejected" and order.status == OrderStatus.PAID
+    assert order.history.last().actor == fw.manager
