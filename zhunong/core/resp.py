@@ -29,16 +29,20 @@ class RedisReplyError(Exception):
 def encode(*args: Any) -> bytes:  # noqa: ANN401
     """One command in RESP: an array of bulk strings."""
     out = [b"*%d\r\n" % len(args)]
+    append = out.append
     for arg in args:
-        if isinstance(arg, bytes):
-            data = arg
-        elif isinstance(arg, str):
+        kind = type(arg)
+        if kind is str:
             data = arg.encode()
-        elif isinstance(arg, int | float):
+        elif kind is bytes:
+            data = arg
+        elif kind is int or kind is float:
             data = repr(arg).encode()
         else:
-            raise TypeError(f"cannot send {type(arg).__name__} to Redis")
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+            raise TypeError(f"cannot send {kind.__name__} to Redis")
+        append(b"$%d\r\n" % len(data))
+        append(data)
+        append(b"\r\n")
     return b"".join(out)
 
 
