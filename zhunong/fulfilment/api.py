@@ -74,7 +74,7 @@ class ShipmentOut(Schema):
     status: ShipmentStatusLit
     ship_from: str
     ship_to_name: str
-    ship_to_phone: str = Field(description="Masked (138****5678): slips and lists never show it in full.")
+    ship_to_phone: str = Field(description="Masked (138****5678); only the printed packing slip shows it in full, for the waybill.")
     ship_to_address: str
     carrier: CarrierLit | None
     tracking_number: str

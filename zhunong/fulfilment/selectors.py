@@ -269,7 +269,9 @@ def mask_name(name: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """Packing slips never carry the buyer's full phone number (138****5678)."""
+    """The buyer's phone as this app's API shows it (138****5678; the pages show only the last four digits,
+    orders.addresses.mask_phone). Only the printed packing slip carries it in full, because the producer
+    copies it onto the courier's waybill."""
     digits = phone.strip()
     if len(digits) < 7:
         return "*" * len(digits)
