@@ -157,7 +157,7 @@ def create_order(request: HttpRequest, payload: OrderIn,
         buyer=request.auth, lines=[{"product_id": x.product_id, "quantity": x.quantity} for x in payload.lines],
         stream=stream, idempotency_key=idempotency_key, coupon_code=payload.coupon_code)
     # The body as first sent (stored with the idempotency record), byte-for-byte the same on replays.
-    response = JsonResponse(order.first_response, status=201)
+    response = JsonResponse(selectors.in_payload_order(order.first_response), status=201)
     if order.idempotent_replay:
         response["Idempotent-Replayed"] = "true"
     return response

@@ -358,6 +358,25 @@ def _persist(items: list[Reserved]) -> list[bytes]:
     return bodies
 
 
+def _recorded_response(buyer_id: int, key: str) -> tuple[str, bytes] | None:
+    """The database's record of an order created with this key: (fingerprint, 201 body) or None."""
+    from django.db import close_old_connections
+
+    from .models import IdempotencyRecord
+
+    close_old_connections()
+    try:
+        row = IdempotencyRecord.objects.filter(buyer_id=buyer_id, key=key).values_list(
+            "request_hash", "response").first()
+    finally:
+        close_old_connections()
+    if row is None:
+        return None
+    from .selectors import in_payload_order
+
+    return row[0], json.dumps(in_payload_order(row[1])).encode()
+
+
 def _lookup_tokens(hashes: list[str]) -> list[int | None]:
     from django.db import close_old_connections
 
@@ -492,7 +511,20 @@ class PurchaseFastPath:
                 return _error(IdempotencyKeyReused)
             if record.kind != "P":
                 return _answer(record, replayed=True)
-        return _error(RequestInProgress)
+        # Still "in flight": its process may have died after committing the order but before saying so in
+        # Redis. The database is the truth for created orders.
+        from asgiref.sync import sync_to_async
+
+        recorded = await sync_to_async(_recorded_response, thread_sensitive=False, executor=_executor())(
+            buyer_id, attempt.key)
+        if recorded is None:
+            return _error(RequestInProgress)
+        fingerprint, body = recorded
+        if fingerprint != attempt.fingerprint:
+            return _error(IdempotencyKeyReused)
+        await state["redis"].execute("SET", idem_key, idempotency.success(fingerprint, body),
+                                     "EX", idempotency.TTL_SECONDS)
+        return 201, body, [(b"idempotent-replayed", b"true")]
 
 
 def _answer(record: idempotency.Record | None, *, replayed: bool) -> tuple[int, bytes, list]:

@@ -37,6 +37,24 @@ def order_for(user: User, order_id: object) -> Order:
     return order
 
 
+ORDER_KEYS = ("id", "number", "status", "stream_id", "subtotal", "discount", "total", "refunded_total", "currency",
+              "expires_at", "paid_at", "created_at", "coupon_code", "lines")
+LINE_KEYS = ("id", "product_id", "product_name", "producer_id", "quantity", "unit_price", "line_total",
+             "discount_share", "refunded_amount", "flash_sale_id")
+
+
+def in_payload_order(stored: dict[str, Any]) -> dict[str, Any]:
+    """An order payload read back from the database in the key order order_payload wrote it.
+
+    PostgreSQL's jsonb keeps no key order, so a replayed first response would otherwise come back
+    reordered: equal as JSON, but not the same bytes the client first received.
+    """
+    out = {k: stored[k] for k in ORDER_KEYS if k in stored}
+    out.update((k, v) for k, v in stored.items() if k not in out)
+    out["lines"] = [{**{k: line[k] for k in LINE_KEYS if k in line}, **line} for line in stored.get("lines", [])]
+    return out
+
+
 def order_payload(order: Order) -> dict[str, Any]:
     lines = list(order.lines.all())
     return {

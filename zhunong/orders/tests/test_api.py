@@ -41,6 +41,7 @@ def test_create_and_replay(api, product, buyer):  # noqa: ANN001
     assert data["status"] == "reserved" and data["total"] == "60.00" and data["expires_at"]
     again = post_order(api, auth, body)
     assert again.status_code == 201 and again.json() == data and again["Idempotent-Replayed"] == "true"
+    assert again.content == first.content  # the same bytes, also where the database reorders JSON keys
     assert Order.objects.count() == 1
     reused = post_order(api, auth, {"lines": [{"product_id": product.pk, "quantity": 1}]})
     assert reused.status_code == 409 and reused.json()["code"] == "idempotency_key_reused"

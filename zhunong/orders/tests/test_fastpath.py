@@ -17,7 +17,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zhunong.orders import fastpath, hotsales, idempotency, inventory, services
+from zhunong.orders import fastpath, hotsales, idempotency, inventory, selectors, services
 from zhunong.orders.models import FlashSale, IdempotencyRecord, Order, OrderStatus
 
 from .helpers import live_room, start_sale
@@ -180,6 +180,7 @@ def test_fast_path_sells_refuses_and_replays_like_django(world, fast, monkeypatc
     from zhunong.orders.selectors import order_payload
 
     assert json.loads(json.dumps(order_payload(order))) == body
+    assert tuple(body) == selectors.ORDER_KEYS and tuple(body["lines"][0]) == selectors.LINE_KEYS
     assert IdempotencyRecord.objects.get(buyer=alice, key="a1").response == body
     assert order.history.get().to_status == OrderStatus.RESERVED
     assert detail.status_code == 200 and detail.json()["id"] == body["id"]
@@ -192,6 +193,21 @@ def test_fast_path_sells_refuses_and_replays_like_django(world, fast, monkeypatc
         "details": {"pool": f"sale:{sale.pk}", "limit": 2, "bought": 2}}
     assert last.status_code == 201
     assert sold_out.status_code == 409 and sold_out.json()["code"] == "sold_out"
+
+    # A process that died after committing the order but before recording it in Redis leaves the key
+    # "in flight"; a retry waits briefly, then finds the order in the database.
+    monkeypatch.setattr(fastpath, "WAIT_FOR_TWIN", 0.1)
+    redis = hotsales._client()
+    redis.set(idempotency.redis_key(alice.pk, "a1"), f"P|{fastpath.fingerprint(product_id=pid, quantity=2, stream_id=sid)}")
+
+    async def retry() -> httpx.Response:
+        async with _client() as c:
+            return await c.post(**_buy(ta, "a1", pid, sid, 2))
+
+    recovered = _run(retry())
+    assert recovered.status_code == 201 and recovered.content == first.content
+    assert recovered.headers["idempotent-replayed"] == "true"
+    assert idempotency.parse(redis.get(idempotency.redis_key(alice.pk, "a1"))).kind == "S"
     assert sold_out_again.content == sold_out.content
 
     # The Django path replays the fast path's refusal for that key, and vice versa.
