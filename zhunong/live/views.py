@@ -12,7 +12,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from zhunong.accounts import roles
@@ -26,9 +26,11 @@ from .forms import ChannelForm, HostForm, ReasonForm, ReportForm, ScheduleForm, 
 from .models import Channel, Host, Report
 
 RECORD_PAGE = 100
+# gettext_lazy by its own name: makemessages (xgettext) does not see strings wrapped in an alias like _lazy.
 RECORD_TABS = {
-    "chat": _lazy("弹幕"), "pins": _lazy("讲解商品"), "announcements": _lazy("公告"), "moderation": _lazy("管理记录"),
-    "reports": _lazy("举报"), "minutes": _lazy("分钟统计"), "history": _lazy("状态变更"),
+    "chat": gettext_lazy("弹幕"), "pins": gettext_lazy("讲解商品"), "announcements": gettext_lazy("公告"),
+    "moderation": gettext_lazy("管理记录"), "reports": gettext_lazy("举报"), "minutes": gettext_lazy("分钟统计"),
+    "history": gettext_lazy("状态变更"),
 }
 
 # The video app may provide this template (an HLS player for the room); the room works without it.

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from zhunong.core.errors import DomainError
@@ -106,7 +107,7 @@ def buy(request: HttpRequest) -> HttpResponse:
         product_id = int(request.POST.get("product_id", ""))
         quantity = int(request.POST.get("quantity", ""))
     except ValueError:
-        messages.error(request, "请填写正确的数量。")
+        messages.error(request, _("请填写正确的数量。"))
         return _back(request, "/")
     stream = None
     if request.POST.get("stream_id"):
@@ -122,23 +123,24 @@ def buy(request: HttpRequest) -> HttpResponse:
     return redirect("orders:detail", order.pk)
 
 
+# Lazy: the table is built at import time, each message is rendered in its request's language.
 _FRIENDLY = {
-    "sold_out": "手慢了，已经抢光了。",
-    "limit_exceeded": "超过每人限购数量了。",
-    "invalid_quantity": "数量需在 1 到 99 之间。",
-    "sale_not_started": "秒杀还没开始，请等倒计时结束。",
-    "product_unavailable": "这件商品暂时不能购买。",
-    "coupon_not_claimed": "请先在直播间领取这张优惠券。",
-    "coupon_not_applicable": "这张优惠券不适用于本订单。",
-    "coupon_expired": "优惠券不在有效期内。",
-    "coupon_used": "这张优惠券已经用过了。",
-    "coupon_not_found": "没有这张优惠券。",
-    "not_host_of_stream": "只有本场主播可以开秒杀。",
-    "stream_not_live": "直播开始后才能开秒杀。",
-    "product_not_pinned": "请先点“讲解”置顶要秒杀的商品。",
-    "below_cost_without_reason": "秒杀价低于成本底价，请写明原因（会报县里备案）。",
-    "insufficient_stock": "库存不够这么多件。",
-    "sale_already_running": "这件商品的秒杀还在进行。",
+    "sold_out": gettext_lazy("手慢了，已经抢光了。"),
+    "limit_exceeded": gettext_lazy("超过每人限购数量了。"),
+    "invalid_quantity": gettext_lazy("数量需在 1 到 99 之间。"),
+    "sale_not_started": gettext_lazy("秒杀还没开始，请等倒计时结束。"),
+    "product_unavailable": gettext_lazy("这件商品暂时不能购买。"),
+    "coupon_not_claimed": gettext_lazy("请先在直播间领取这张优惠券。"),
+    "coupon_not_applicable": gettext_lazy("这张优惠券不适用于本订单。"),
+    "coupon_expired": gettext_lazy("优惠券不在有效期内。"),
+    "coupon_used": gettext_lazy("这张优惠券已经用过了。"),
+    "coupon_not_found": gettext_lazy("没有这张优惠券。"),
+    "not_host_of_stream": gettext_lazy("只有本场主播可以开秒杀。"),
+    "stream_not_live": gettext_lazy("直播开始后才能开秒杀。"),
+    "product_not_pinned": gettext_lazy("请先点“讲解”置顶要秒杀的商品。"),
+    "below_cost_without_reason": gettext_lazy("秒杀价低于成本底价，请写明原因（会报县里备案）。"),
+    "insufficient_stock": gettext_lazy("库存不够这么多件。"),
+    "sale_already_running": gettext_lazy("这件商品的秒杀还在进行。"),
 }
 
 
@@ -155,8 +157,9 @@ def _address_error(exc: DomainError) -> str:
 
 def _friendly(exc: DomainError) -> str:
     if exc.code == "fake_discount":
-        return f"秒杀价须低于近 30 天的最低价 ¥{exc.details.get('lowest_30_days', '')}，不能先涨后降。"
-    return _FRIENDLY.get(exc.code, str(exc.message))
+        return _("秒杀价须低于近 30 天的最低价 ¥%(price)s，不能先涨后降。") % {
+            "price": exc.details.get("lowest_30_days", "")}
+    return str(_FRIENDLY.get(exc.code, exc.message))
 
 
 @login_required
@@ -180,7 +183,7 @@ def start_sale(request: HttpRequest, stream_id: int) -> HttpResponse:
         numbers = {name: int(request.POST.get(name, ""))
                    for name in ("quantity", "per_buyer_limit", "countdown_seconds", "duration_minutes")}
     except ValueError:
-        messages.error(request, "数量、每人限购、倒计时和持续时间请填整数。")
+        messages.error(request, _("数量、每人限购、倒计时和持续时间请填整数。"))
         return redirect(console)
     try:
         sale = services.start_flash_sale(actor=request.user, stream=stream, product=pin.product,
@@ -189,8 +192,9 @@ def start_sale(request: HttpRequest, stream_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, _friendly(exc))
         return redirect(console)
-    messages.success(request, f"秒杀倒计时开始：{pin.product.name} ¥{sale.sale_price}，共 {sale.quantity} 件，"
-                              f"每人限购 {sale.per_buyer_limit} 件。")
+    messages.success(request, _("秒杀倒计时开始：%(name)s ¥%(price)s，共 %(quantity)s 件，每人限购 %(limit)s 件。") % {
+        "name": pin.product.name, "price": sale.sale_price, "quantity": sale.quantity,
+        "limit": sale.per_buyer_limit})
     return redirect(console)
 
 
@@ -214,7 +218,7 @@ def cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _order(request, order_id)
     try:
         services.cancel_order(order=order, actor=request.user, reason=request.POST.get("reason", ""))
-        messages.success(request, "订单已取消，库存已释放。")
+        messages.success(request, _("订单已取消，库存已释放。"))
     except DomainError as exc:
         messages.error(request, _friendly(exc))
     return redirect("orders:detail", order.pk)
@@ -230,7 +234,7 @@ def producer_sales(request: HttpRequest, producer_id: int) -> HttpResponse:
     if producer is None:
         raise Http404()
     if not selectors.can_see_producer_sales(request.user, producer):
-        raise DjangoPermissionDenied("只有生产者的管理人和所在县的工作人员可以查看销售记录。")
+        raise DjangoPermissionDenied(_("只有生产者的管理人和所在县的工作人员可以查看销售记录。"))
     page = Paginator(selectors.producer_sales(producer), 50).get_page(request.GET.get("page"))
     return render(request, "orders/producer_sales.html", {
         "producer": producer, "page": page, "totals": selectors.producer_sales_totals(producer)})

@@ -73,7 +73,7 @@ def sandbox_confirm(request: HttpRequest, session_ref: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return redirect("payments:sandbox_pay", payment.session_ref)
-    messages.success(request, "支付成功（沙箱）。商户会在几秒内收到通知。")
+    messages.success(request, _("支付成功（沙箱）。商户会在几秒内收到通知。"))
     if payment.return_url:
         # Return to the merchant's page as a relative path, so the browser stays on this host.
         from urllib.parse import urlsplit
