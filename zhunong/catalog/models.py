@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.core.models import TransitionRecord
+
 
 class ListingStatus(models.TextChoices):
     DRAFT = "draft", _("草稿")
@@ -80,18 +82,14 @@ class ProductImage(models.Model):
         verbose_name_plural = _("商品图片")
 
 
-class ListingTransition(models.Model):
+class ListingTransition(TransitionRecord):
     """History of the listing state machine: who moved a product where, when and why."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="listing_history")
     from_status = models.CharField(max_length=24, choices=ListingStatus.choices)
     to_status = models.CharField(max_length=24, choices=ListingStatus.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(TransitionRecord.Meta):
         verbose_name = _("上架状态变更")
         verbose_name_plural = _("上架状态变更")
 

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.core.models import TransitionRecord
+
 
 class ShipmentStatus(models.TextChoices):
     PENDING = "pending", _("待打包")
@@ -94,17 +96,12 @@ class ShipmentItem(models.Model):
         verbose_name_plural = _("发货明细")
 
 
-class ShipmentTransition(models.Model):
+class ShipmentTransition(TransitionRecord):
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=12, choices=ShipmentStatus.choices)
     to_status = models.CharField(max_length=12, choices=ShipmentStatus.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(TransitionRecord.Meta):
         verbose_name = _("发货状态变更")
         verbose_name_plural = _("发货状态变更")
 
@@ -172,17 +169,10 @@ class AfterSalesRequest(models.Model):
         return f"#{self.pk} {self.get_reason_display()} ({self.get_status_display()})"
 
 
-class AfterSalesTransition(models.Model):
+class AfterSalesTransition(TransitionRecord):
     request = models.ForeignKey(AfterSalesRequest, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=12, choices=AfterSalesStatus.choices)
     to_status = models.CharField(max_length=12, choices=AfterSalesStatus.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
 
 
 # ---------------------------------------------------------------- complaints (投诉)
@@ -235,17 +225,11 @@ class Complaint(models.Model):
         return f"#{self.pk} {self.get_category_display()} ({self.get_status_display()})"
 
 
-class ComplaintTransition(models.Model):
+class ComplaintTransition(TransitionRecord):
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=12, choices=ComplaintStatus.choices)
     to_status = models.CharField(max_length=12, choices=ComplaintStatus.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
     reason = models.CharField(max_length=500, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
 
 
 # ---------------------------------------------------------------- reviews
@@ -355,14 +339,9 @@ class PledgeClaim(models.Model):
         return f"#{self.pk} ({self.get_status_display()})"
 
 
-class PledgeClaimTransition(models.Model):
+class PledgeClaimTransition(TransitionRecord):
     claim = models.ForeignKey(PledgeClaim, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=14, choices=ClaimStatus.choices)
     to_status = models.CharField(max_length=14, choices=ClaimStatus.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
     reason = models.CharField(max_length=500, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["at", "id"]

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.core.models import TransitionRecord
+
 
 class Channel(models.Model):
     """A county's official channel (官方账号, 统一标识): one per county, many hosts under it (矩阵)."""
@@ -146,20 +148,14 @@ class HostVerification(models.Model):
         verbose_name_plural = _("主播认证记录")
 
 
-class StreamTransition(models.Model):
+class StreamTransition(TransitionRecord):
     """History of the stream state machine: who moved a stream where, when and why."""
 
     stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=16, choices=StreamStatus.choices)
     to_status = models.CharField(max_length=16, choices=StreamStatus.choices)
-    # None: the media server (nginx-rtmp callback) or a system job.
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(TransitionRecord.Meta):
         verbose_name = _("直播状态变更")
         verbose_name_plural = _("直播状态变更")
 

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.core.models import TransitionRecord
+
 
 class OrderStatus(models.TextChoices):
     RESERVED = "reserved", _("待支付")
@@ -84,21 +86,14 @@ class OrderLine(models.Model):
         return self.paid_amount - self.refunded_amount
 
 
-class OrderTransition(models.Model):
+class OrderTransition(TransitionRecord):
     """History of the order state machine: who, when, why."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=20, choices=OrderStatus.choices)
     to_status = models.CharField(max_length=20, choices=OrderStatus.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
     # e.g. the lines and amounts of a refund request
     details = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
 
 
 class FlashSaleStatus(models.TextChoices):
@@ -152,17 +147,10 @@ class FlashSale(models.Model):
         return f"{self.product} @ {self.sale_price}"
 
 
-class FlashSaleTransition(models.Model):
+class FlashSaleTransition(TransitionRecord):
     sale = models.ForeignKey(FlashSale, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=12, choices=FlashSaleStatus.choices)
     to_status = models.CharField(max_length=12, choices=FlashSaleStatus.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
 
 
 class Coupon(models.Model):
