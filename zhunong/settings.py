@@ -177,6 +177,10 @@ else:
         "immediate": env_bool("HUEY_IMMEDIATE", False),
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
+# Without REDIS_URL each process has its own in-memory channel layer, so a process other than the web server
+# (the Huey worker) posts its realtime events to this URL of the web server instead (core/relay.py).
+# `zhunong serve` sets it for its worker; ignored when REDIS_URL is set.
+EVENT_RELAY_URL = os.environ.get("ZHUNONG_EVENT_RELAY_URL", "").strip()
 
 # Orders and payments. The inventory backend holds flash-sale and coupon stock: "db" (conditional
 # updates; embedded default), "redis" (atomic Lua; default with REDIS_URL) or "naive" (row lock per

@@ -2,6 +2,10 @@
 
 Services call `publish_on_commit(group, event)`; if the transaction rolls back, nothing is sent.
 Consumers subscribe to groups named by `room_group(stream_id)` and friends.
+
+Without REDIS_URL the channel layer is in-memory, one per process; a process that is not the web server (the
+Huey worker under `zhunong serve`) then has EVENT_RELAY_URL set and posts its events to the web server's
+layer instead (core/relay.py).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from . import relay
+
 log = logging.getLogger(__name__)
 
 
@@ -21,6 +27,9 @@ def room_group(stream_id: int) -> str:
 
 
 def _send(group: str, event: dict[str, Any]) -> None:
+    if relay.enabled():
+        relay.post(group, event)
+        return
     layer = get_channel_layer()
     if layer is None:
         return

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -35,9 +36,16 @@ class Command(BaseCommand):
         if not 0 < opts["port"] < 65536:
             raise CommandError("--port must be 1-65535.")
         children: list[subprocess.Popen] = []
-        env = dict(os.environ)
+        env = server_env(os.environ)
         if not opts["no_worker"]:
-            children.append(subprocess.Popen([sys.executable, "-m", "zhunong.cli", "run_huey"], env=env))
+            relay = relay_url(host=opts["host"], port=opts["port"])
+            if relay is None and not settings.REDIS_URL:
+                self.stderr.write(f"Realtime events of the worker (flash sales starting, …) cannot reach the rooms: "
+                                  f"it relays them over loopback, which {opts['host']} is not. Serve on 127.0.0.1 "
+                                  f"or 0.0.0.0, or set REDIS_URL.")
+            children.append(subprocess.Popen(
+                worker_command(),
+                env=worker_env(os.environ, relay_url=relay, redis_url=settings.REDIS_URL)))
         if not opts["no_media"]:
             media = _media_process(platform_url=f"http://{opts['host']}:{opts['port']}", demo_video=opts["demo_video"])
             if media is not None:
@@ -79,6 +87,38 @@ class Command(BaseCommand):
             pass
         finally:
             stop()
+
+
+def worker_command() -> list[str]:
+    return [sys.executable, "-m", "zhunong.cli", "run_huey"]
+
+
+def relay_url(*, host: str, port: int) -> str | None:
+    """Where the worker posts its realtime events: this server's relay endpoint over loopback (the
+    endpoint takes nothing else), or None when the server listens on a specific other address."""
+    bare = host.strip().strip("[]").lower()
+    if bare in ("", "0.0.0.0", "localhost") or bare.startswith("127."):
+        return f"http://127.0.0.1:{port}/internal/events/"
+    if bare in ("::", "::1"):
+        return f"http://[::1]:{port}/internal/events/"
+    return None
+
+
+def server_env(base: Mapping[str, str]) -> dict[str, str]:
+    # The web server owns the rooms' layer: it delivers its own events, never posts them to itself.
+    env = dict(base)
+    env.pop("ZHUNONG_EVENT_RELAY_URL", None)
+    return env
+
+
+def worker_env(base: Mapping[str, str], *, relay_url: str | None, redis_url: str) -> dict[str, str]:
+    """The worker's environment. Without Redis its in-memory channel layer reaches no room, so it relays
+    its events to the web server (core/relay.py); with Redis all processes share the layer."""
+    env = dict(base)
+    env.pop("ZHUNONG_EVENT_RELAY_URL", None)
+    if relay_url and not redis_url:
+        env["ZHUNONG_EVENT_RELAY_URL"] = relay_url
+    return env
 
 
 class _Stop(Exception):
