@@ -9,8 +9,8 @@ from django.urls import include, path
 from .api import api
 
 # Apps whose pages are mounted at the root; each urls.py chooses its own prefixes.
-PAGE_APPS = ["accounts", "catalog", "producers", "quality", "live", "video", "orders", "payments", "fulfilment",
-             "supervision", "insights"]
+PAGE_APPS = ["core", "accounts", "catalog", "producers", "quality", "live", "video", "orders", "payments",
+             "fulfilment", "supervision", "insights"]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
