@@ -239,7 +239,8 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "jieba": {"level": "WARNING"},
-        # Huey logs every periodic task at INFO; keep the console for what needs attention.
-        "huey": {"level": "WARNING"},
+        # Huey logs every periodic task at INFO; keep the console for what needs attention. With a handler of
+        # its own, `run_huey` leaves this logger alone (it otherwise adds one at INFO, printing twice).
+        "huey": {"level": "WARNING", "handlers": ["console"], "propagate": False},
     },
 }
