@@ -4,6 +4,10 @@ The consumer parses and authorises frames, then hands work to the room's hub (ch
 service (host actions, reports, gifts). It never joins a channel-layer group itself: the hub holds
 the room's one subscription per process and pushes frames into this connection's bounded buffer;
 the connection's writer task sends them, so a slow client only slows itself.
+
+Language: replies meant for this connection alone (ack, error, notice) are worded in the connection's
+language, chosen at connect as pages choose theirs (the `django_language` cookie, then Accept-Language,
+then Chinese). Frames the hub shares between connections carry no such text: the client words them.
 """
 
 from __future__ import annotations
@@ -21,14 +25,18 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.utils import timezone
+from django.conf import settings
+from django.http.cookie import parse_cookie
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy, ngettext_lazy
+from django.utils.translation.trans_real import language_code_re, parse_accept_lang_header
 
 from zhunong.core.errors import DomainError, ValidationFailed
 from zhunong.core.text import has_control_chars
 
 from . import services
 from .filtering import filter_text
-from .hub import RoomHub, db, dumps, get_hub
+from .hub import RoomHub, db, dumps, get_hub, say
 from .store import AUTO_MUTE_SECONDS, RATE_MAX, RATE_WINDOW, get_store
 
 MAX_FRAME_CHARS = 2000
@@ -56,6 +64,43 @@ VIEWER_TYPES = {"hb", "chat", "like", "click", "report", "gift"}
 HOST_TYPES = {"pin", "unpin", "announce", "mute", "unmute", "ban", "unban", "delete", "slow_mode",
               "established_only", "end"}
 
+# Services' errors carry an English message for API clients; a person in the room gets these instead, in
+# their language. Codes not listed here (e.g. `invalid`, whose message names the field) keep the service's.
+FRIENDLY_ERRORS = {
+    "login_required": gettext_lazy("请先登录"),
+    "not_moderator": gettext_lazy("只有主播和运营可以这样做"),
+    "stream_not_found": gettext_lazy("没有这场直播"),
+    "stream_not_live": gettext_lazy("直播不在进行中"),
+    "stream_ended": gettext_lazy("直播已结束"),
+    "muted": gettext_lazy("你已被禁言"),
+    "banned": gettext_lazy("你已被移出直播间"),
+    "message_not_found": gettext_lazy("本直播间没有这条弹幕"),
+    "product_not_on_shelf": gettext_lazy("商品不在本场货架上"),
+    "product_not_listed": gettext_lazy("只有本县已上架的商品才能在直播中销售"),
+    "host_not_verified": gettext_lazy("主播尚未通过实名认证，不能开播"),
+    "gift_refused_public_servant": gettext_lazy("本场主播为公职人员，不收礼物打赏；此次赠送已被记录"),
+}
+
+
+def scope_language(scope: dict[str, Any]) -> str:
+    """The connection's language, chosen as LocaleMiddleware chooses a page's: the language cookie (the
+    site's language switch sets it), then the browser's Accept-Language, then the site's default."""
+    headers = dict(scope.get("headers") or [])
+    cookies = scope.get("cookies")
+    if cookies is None:  # without Channels' CookieMiddleware
+        cookies = parse_cookie(headers.get(b"cookie", b"").decode("latin1"))
+    chosen = cookies.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen:
+        with contextlib.suppress(LookupError):
+            return translation.get_supported_language_variant(chosen)
+    for code, _quality in parse_accept_lang_header(headers.get(b"accept-language", b"").decode("latin1")):
+        if code == "*":
+            break
+        if language_code_re.search(code):
+            with contextlib.suppress(LookupError):
+                return translation.get_supported_language_variant(code)
+    return settings.LANGUAGE_CODE
+
 
 class SendBuffer:
     """A connection's bounded queue of encoded frames (shared strings: each batch is encoded once).
@@ -65,7 +110,8 @@ class SendBuffer:
     An int in the queue is a close code: the writer closes the socket when it gets there.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, language: str = settings.LANGUAGE_CODE) -> None:
+        self.language = language
         self.items: deque[str | int] = deque()
         self.wake = asyncio.Event()
         self.closing: int | None = None
@@ -77,7 +123,8 @@ class SendBuffer:
         n = len(self.items)
         if n >= HARD_BUFFER:
             self.items.clear()
-            self.items.append(dumps({"t": "error", "code": "too_slow", "message": "网络太慢，请重新连接"}))
+            self.items.append(dumps({"t": "error", "code": "too_slow",
+                                     "message": say(self, gettext_lazy("网络太慢，请重新连接"))}))
             self.close_after_flush(CLOSE_TOO_SLOW)
             return
         if n >= SOFT_BUFFER and not important:
@@ -110,7 +157,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.hub: RoomHub | None = None
-        self.out = SendBuffer()
+        self.language = scope_language(self.scope)
+        self.out = SendBuffer(self.language)
         self.last_seen = time.monotonic()
         self.tokens = FRAME_BURST
         self.like_tokens = LIKES_PER_SECOND
@@ -130,12 +178,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
             if not 0 < stream_id < 2**63:
                 raise ValueError
         except (TypeError, ValueError):
-            return self._fatal("stream_not_found", "没有这场直播", CLOSE_NOT_FOUND)
+            return self._fatal("stream_not_found", FRIENDLY_ERRORS["stream_not_found"], CLOSE_NOT_FOUND)
         hub = await get_hub(stream_id)
         if hub is None:
-            return self._fatal("stream_not_found", "没有这场直播", CLOSE_NOT_FOUND)
+            return self._fatal("stream_not_found", FRIENDLY_ERRORS["stream_not_found"], CLOSE_NOT_FOUND)
         if hub.status in ("ended", "cancelled"):
-            return self._fatal("stream_ended", "直播已结束", CLOSE_ENDED)
+            return self._fatal("stream_ended", FRIENDLY_ERRORS["stream_ended"], CLOSE_ENDED)
         user = self.scope.get("user")
         if user is not None and user.is_authenticated and user.is_active:
             self.user = user
@@ -149,7 +197,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             else:
                 self.role = "viewer"
             if self.user_id in hub.bans:
-                return self._fatal("banned", "你已被移出直播间", CLOSE_BANNED)
+                return self._fatal("banned", FRIENDLY_ERRORS["banned"], CLOSE_BANNED)
         else:
             vid = parse_qs(self.scope.get("query_string", b"").decode("latin1")).get("vid", [""])[0]
             # A browser keeps its id across reconnects, so a reconnect is not a new viewer; without one,
@@ -166,8 +214,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if getattr(self, "writer", None) is not None:
             self.writer.cancel()
 
-    def _fatal(self, code: str, message: str, close_code: int) -> None:
-        self.push(dumps({"t": "error", "code": code, "message": message}), important=True)
+    def _fatal(self, code: str, message: Any, close_code: int) -> None:
+        self.push(dumps({"t": "error", "code": code, "message": say(self, message)}), important=True)
         self.close_after_flush(close_code)
 
     # --- sending (called by the hub) ---------------------------------------------------------
@@ -205,13 +253,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
     def _reply(self, obj: dict[str, Any]) -> None:
         self.push(dumps(obj), important=True)
 
-    def _error(self, code: str, message: str, ref: Any = None, **extra: Any) -> None:
-        body = {"t": "error", "code": code, "message": message, **extra}
+    def _error(self, code: str, message: Any, ref: Any = None, *, params: dict[str, Any] | None = None,
+               **extra: Any) -> None:
+        """An error for this connection alone; `message` (gettext_lazy, `params` filled in) in its language."""
+        body = {"t": "error", "code": code, "message": say(self, message, params), **extra}
         if ref is not None:
             body["ref"] = ref
         self._reply(body)
 
     # --- receiving ---------------------------------------------------------------------------
+
+    def _domain_error(self, exc: DomainError, ref: Any, *, details: bool = False) -> None:
+        extra = {"details": exc.details} if details and exc.details else {}
+        self._error(exc.code, FRIENDLY_ERRORS.get(exc.code, exc.message), ref, **extra)
 
     def _refill(self, now: float) -> None:
         elapsed = now - self.last_refill
@@ -219,11 +273,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.tokens = min(FRAME_BURST, self.tokens + elapsed * FRAMES_PER_SECOND)
         self.like_tokens = min(LIKES_PER_SECOND, self.like_tokens + elapsed * LIKES_PER_SECOND)
 
-    def _bad(self, code: str, message: str) -> None:
+    def _bad(self, code: str, message: Any, params: dict[str, Any] | None = None) -> None:
         self.bad_frames += 1
-        self._error(code, message)
+        self._error(code, message, params=params)
         if self.bad_frames > MAX_BAD_FRAMES:
-            self._error("too_many_bad_frames", "错误消息过多，连接已关闭")
+            self._error("too_many_bad_frames", gettext_lazy("错误消息过多，连接已关闭"))
             self.close_after_flush(CLOSE_BAD_REQUEST)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -235,21 +289,21 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.tokens < 1:
             self.flood_strikes += 1
             if self.flood_strikes == 1 or self.flood_strikes % 10 == 0:
-                self._error("flooding", "发送太频繁，消息被丢弃")
+                self._error("flooding", gettext_lazy("发送太频繁，消息被丢弃"))
             if self.flood_strikes > MAX_FLOOD_STRIKES:
                 self.close_after_flush(CLOSE_TOO_SLOW)
             return
         self.tokens -= 1
         if text_data is None:
-            return self._bad("bad_frame", "只接受 JSON 文本帧")
+            return self._bad("bad_frame", gettext_lazy("只接受 JSON 文本帧"))
         if len(text_data) > MAX_FRAME_CHARS:
-            return self._bad("too_large", f"消息过长（最多 {MAX_FRAME_CHARS} 字符）")
+            return self._bad("too_large", gettext_lazy("消息过长（最多 %(max)s 字符）"), {"max": MAX_FRAME_CHARS})
         try:
             msg = json.loads(text_data)
         except ValueError:
-            return self._bad("bad_json", "消息不是合法的 JSON")
+            return self._bad("bad_json", gettext_lazy("消息不是合法的 JSON"))
         if not isinstance(msg, dict) or not isinstance(msg.get("t"), str):
-            return self._bad("bad_frame", "消息须为带 t 字段的 JSON 对象")
+            return self._bad("bad_frame", gettext_lazy("消息须为带 t 字段的 JSON 对象"))
         kind = msg["t"]
         ref = msg.get("ref")
         if not (ref is None or (isinstance(ref, str) and len(ref) <= 40) or
@@ -261,13 +315,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return await getattr(self, f"on_{kind}")(msg, ref)
         if kind in HOST_TYPES:
             if self.role not in ("host", "staff"):
-                return self._error("not_moderator", "只有主播和运营可以这样做", ref)
+                return self._error("not_moderator", FRIENDLY_ERRORS["not_moderator"], ref)
             return await self.on_host_action(kind, msg, ref)
-        return self._bad("unknown_type", f"未知消息类型: {kind[:30]}")
+        return self._bad("unknown_type", gettext_lazy("未知消息类型：%(type)s"), {"type": kind[:30]})
 
     def _login_required(self, ref: Any) -> bool:
         if self.user_id is None:
-            self._error("login_required", "请先登录", ref)
+            self._error("login_required", FRIENDLY_ERRORS["login_required"], ref)
             return True
         return False
 
@@ -276,37 +330,40 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self._login_required(ref):
             return
         if hub.status != "live":
-            return self._error("stream_not_live", "直播尚未开始", ref)
+            return self._error("stream_not_live", gettext_lazy("直播尚未开始"), ref)
         text = msg.get("text")
         if not isinstance(text, str) or not text.strip():
-            return self._error("invalid", "请输入内容", ref)
+            return self._error("invalid", gettext_lazy("请输入内容"), ref)
         text = text.strip()
         if len(text) > MAX_CHAT_CHARS:
-            return self._error("too_long", f"最多 {MAX_CHAT_CHARS} 字", ref)
+            return self._error("too_long", gettext_lazy("最多 %(max)s 字"), ref, params={"max": MAX_CHAT_CHARS})
         if has_control_chars(text) or "\n" in text or "\r" in text:
-            return self._error("invalid", "内容包含控制字符", ref)
+            return self._error("invalid", gettext_lazy("内容包含控制字符"), ref)
         now = time.time()
         if self.role == "viewer":
             until = hub.muted_until(self.user_id, now)
             if until:
-                return self._error("muted", "你已被禁言", ref, until=_iso(until))
+                return self._error("muted", FRIENDLY_ERRORS["muted"], ref, until=_iso(until))
             if hub.established_minutes:
                 age = (timezone.now() - self.user.date_joined).total_seconds() / 60
                 if age < hub.established_minutes:
-                    return self._error("account_too_new", f"本直播间仅限注册满 {hub.established_minutes} 分钟的用户发言",
-                                       ref)
+                    return self._error("account_too_new", ngettext_lazy(
+                        "本直播间仅限注册满 %(n)s 分钟的用户发言", "本直播间仅限注册满 %(n)s 分钟的用户发言", "n"),
+                        ref, params={"n": hub.established_minutes})
             gate = await get_store().chat_gate(hub.stream_id, self.user_id, now, hub.slow_mode)
             if not gate.ok:
                 if gate.newly_muted:
                     self._reply({"t": "notice", "code": "rate_limited", "until": _iso(gate.until),
-                                 "message": f"发言太快（{RATE_WINDOW:g} 秒内最多 {RATE_MAX} 条），"
-                                            f"禁言 {AUTO_MUTE_SECONDS:g} 秒"})
+                                 "message": say(self, gettext_lazy(
+                                     "发言太快（%(window)s 秒内最多 %(max)s 条），禁言 %(mute)s 秒"),
+                                     {"window": f"{RATE_WINDOW:g}", "max": RATE_MAX, "mute": f"{AUTO_MUTE_SECONDS:g}"})})
                     asyncio.create_task(self._log_auto_mute())
-                messages = {"muted": "你已被禁言", "slow_mode": "慢速模式：请稍后再发", "rate_limited": "发言太快，已被暂时禁言"}
+                messages = {"muted": FRIENDLY_ERRORS["muted"], "slow_mode": gettext_lazy("慢速模式：请稍后再发"),
+                            "rate_limited": gettext_lazy("发言太快，已被暂时禁言")}
                 return self._error(gate.code, messages.get(gate.code, gate.code), ref, until=_iso(gate.until))
         filtered = filter_text(text, hub.automaton)
         if not filtered.text.strip():
-            return self._error("empty_after_filter", "链接已被移除，消息为空", ref)
+            return self._error("empty_after_filter", gettext_lazy("链接已被移除，消息为空"), ref)
         hub.submit_chat(self, ref, services.ChatIn(
             user_id=self.user_id, user_name=self.name, text=filtered.text, original=text,
             is_host=self.role == "host", blocked=filtered.blocked, hits=filtered.hits, at=timezone.now(),
@@ -322,10 +379,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self._login_required(ref):
             return
         if self.hub.status != "live":
-            return self._error("stream_not_live", "直播尚未开始", ref)
+            return self._error("stream_not_live", gettext_lazy("直播尚未开始"), ref)
         n = msg.get("n", 1)
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_LIKES_PER_FRAME:
-            return self._error("invalid", f"n: 1 到 {MAX_LIKES_PER_FRAME}", ref)
+            return self._error("invalid", gettext_lazy("n：1 到 %(max)s"), ref, params={"max": MAX_LIKES_PER_FRAME})
         accepted = min(n, int(self.like_tokens))
         if accepted <= 0:
             return  # a finger on the like button: extra likes are simply not counted
@@ -335,7 +392,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def on_click(self, msg: dict[str, Any], ref: Any) -> None:
         pid = msg.get("product_id")
         if not isinstance(pid, int) or isinstance(pid, bool) or not any(p["id"] == pid for p in self.hub.shelf):
-            return self._error("product_not_on_shelf", "商品不在本场货架上", ref)
+            return self._error("product_not_on_shelf", FRIENDLY_ERRORS["product_not_on_shelf"], ref)
         self.hub.add_click()
 
     async def on_report(self, msg: dict[str, Any], ref: Any) -> None:
@@ -344,7 +401,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             item = await database_sync_to_async(_report)(self.user, self.hub.stream_id, msg)
         except DomainError as exc:
-            return self._error(exc.code, str(exc.message), ref)
+            return self._domain_error(exc, ref)
         self._reply({"t": "ack", "ref": ref, "id": item.pk})
 
     async def on_gift(self, msg: dict[str, Any], ref: Any) -> None:
@@ -353,14 +410,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             gift = await database_sync_to_async(_gift)(self.user, self.hub.stream_id, msg.get("kind"))
         except DomainError as exc:
-            return self._error(exc.code, str(exc.message), ref)
+            return self._domain_error(exc, ref)
         self._reply({"t": "ack", "ref": ref, "id": gift.pk})
 
     async def on_host_action(self, kind: str, msg: dict[str, Any], ref: Any) -> None:
         try:
             result = await database_sync_to_async(_host_action)(kind, self.user, self.hub.stream_id, msg)
         except DomainError as exc:
-            return self._error(exc.code, str(exc.message), ref, **({"details": exc.details} if exc.details else {}))
+            return self._domain_error(exc, ref, details=True)
         self._reply({"t": "ack", "ref": ref, **result})
 
 

@@ -16,6 +16,10 @@ each event once per viewer; with thousands of viewers that is thousands of layer
   the commit, so viewers on every process see it;
 - every few seconds the hub refreshes the room's viewer keys in the shared store (Redis when there
   are several processes), reads back the room-wide count, and adds its share of the per-minute series.
+
+Words for people: a frame pushed to one connection (an error, the welcome) is worded in that connection's
+language (`say`); a shared batch is encoded once for everyone, so it carries codes and data only and the
+client words it (docs/live-protocol.md).
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connections
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from zhunong.core.events import room_group
 
@@ -76,6 +82,7 @@ class RoomConnection(Protocol):
     viewer_key: str
     user_id: int | None
     role: str
+    language: str  # for the frames addressed to this connection alone
     last_seen: float
     client_ref: Any
 
@@ -119,6 +126,13 @@ def db(fn: Any) -> Any:
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def say(conn: Any, message: Any, params: dict[str, Any] | None = None) -> str:
+    """`message` (gettext_lazy text, `params` filled in) in the language of `conn`, a connection or its send
+    buffer. Only for frames addressed to that one connection, never for a batch shared by the room."""
+    with translation.override(getattr(conn, "language", None) or settings.LANGUAGE_CODE):
+        return str(message % params) if params else str(message)
 
 
 class RoomHub:
@@ -266,7 +280,7 @@ class RoomHub:
             "t": "welcome",
             "v": payloads.PROTOCOL_VERSION,
             "seq": self.seq,
-            "stream": {**self.info, "status": self.status},
+            "stream": {**self.info, "status": self.status, "gifts": _gift_labels(self.info.get("gifts"), conn)},
             "you": {
                 "user_id": conn.user_id,
                 "name": payloads.esc(conn.name) if conn.user_id else "",
@@ -325,13 +339,14 @@ class RoomHub:
                 log.exception("room %s: could not store %d chat messages", self.stream_id, len(chats))
                 for c in chats:
                     c.conn.push(dumps({"t": "error", "code": "server_error", "ref": c.ref,
-                                       "message": "消息未能保存，请重试"}), important=True)
+                                       "message": say(c.conn, gettext_lazy("消息未能保存，请重试"))}), important=True)
                 saved = []
             frames = []
             for pending, msg in zip(chats, saved, strict=False):
                 if msg.status == "blocked":
                     pending.conn.push(dumps({"t": "error", "code": "blocked_words", "ref": pending.ref,
-                                             "message": "消息包含敏感词，未发送"}), important=True)
+                                             "message": say(pending.conn, gettext_lazy("消息包含敏感词，未发送"))}),
+                                      important=True)
                     continue
                 frame = payloads.chat(msg, role=pending.role)
                 frames.append(frame)
@@ -432,7 +447,8 @@ class RoomHub:
             elif action == "ban":
                 self.bans.add(uid)
                 for conn in [c for c in self.conns if c.user_id == uid]:
-                    conn.push(dumps({"t": "error", "code": "banned", "message": "你已被移出直播间"}), important=True)
+                    conn.push(dumps({"t": "error", "code": "banned",
+                                     "message": say(conn, gettext_lazy("你已被移出直播间"))}), important=True)
                     conn.close_after_flush(4403)
             elif action == "unban":
                 self.bans.discard(uid)
@@ -536,7 +552,8 @@ class RoomHub:
         alive: set[str] = set()
         for conn in list(self.conns):
             if mono - conn.last_seen > HEARTBEAT_TIMEOUT:
-                conn.push(dumps({"t": "error", "code": "heartbeat_timeout", "message": "连接超时"}), important=True)
+                conn.push(dumps({"t": "error", "code": "heartbeat_timeout", "message": say(conn, gettext_lazy("连接超时"))}),
+                          important=True)
                 conn.close_after_flush(4408)
                 continue
             alive.add(conn.viewer_key)
@@ -749,6 +766,16 @@ async def get_hub(stream_id: int) -> RoomHub | None:
 
 def running_hubs() -> dict[int, RoomHub]:
     return dict(_hubs())
+
+
+def _gift_labels(gifts: list[dict[str, str]] | None, conn: Any) -> list[dict[str, str]]:
+    """The room's gifts (loaded once, in whatever language was active) with labels in the connection's."""
+    if not gifts:
+        return []
+    from .models import Gift
+
+    labels = dict(Gift.Kind.choices)
+    return [{**g, "label": say(conn, labels.get(g["kind"], g["label"]))} for g in gifts]
 
 
 def _iso(epoch: float) -> str | None:

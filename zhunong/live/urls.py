@@ -1,13 +1,35 @@
 """Live pages (mounted at the site root by zhunong/urls.py)."""
 
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
+from django.utils import translation
+from django.views.i18n import JavaScriptCatalog
 
 from . import views
 
 app_name = "live"
 
+
+class RoomCatalogue(JavaScriptCatalog):
+    """The room scripts' strings (djangojs domain of zhunong/locale) as Django's JavaScript catalogue.
+
+    The page names its own language (`?lang=`), so the script always matches the page it is on; without
+    one (or an unknown one), the request's language applies as for any page."""
+
+    packages = ["zhunong.live"]
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
+        try:
+            language = translation.get_supported_language_variant(request.GET.get("lang", ""))
+        except LookupError:
+            language = translation.get_language()
+        with translation.override(language):
+            return super().get(request, *args, **kwargs)
+
+
 urlpatterns = [
     path("live/", views.stream_list, name="list"),
+    path("live/jsi18n/", RoomCatalogue.as_view(), name="jsi18n"),
     path("live/manage/", views.manage, name="manage"),
     path("live/manage/schedule/", views.schedule, name="schedule"),
     path("live/manage/hosts/", views.hosts, name="hosts"),

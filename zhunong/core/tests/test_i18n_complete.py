@@ -2,7 +2,8 @@
 
 The catalogue checks read the committed .po/.mo files directly (no gettext tools needed), so a string
 added without a translation, or a `#, fuzzy` guess left behind by makemessages, fails here instead of
-showing Chinese on an English page. Page checks test chosen translated strings: product names, places
+showing Chinese on an English page. They run for every catalogue: `django` (Python and templates) and
+`djangojs` (the live room's scripts; zhunong/live/tests/test_i18n_js.py checks the scripts themselves). Page checks test chosen translated strings: product names, places
 and people are Chinese data on purpose and stay as entered.
 """
 
@@ -87,6 +88,7 @@ def catalogues() -> list[Path]:
 
 def test_english_catalogue_exists():
     assert LOCALE_DIR / "en" / "LC_MESSAGES" / "django.po" in catalogues()
+    assert LOCALE_DIR / "en" / "LC_MESSAGES" / "djangojs.po" in catalogues()
 
 
 @pytest.mark.parametrize("po", catalogues(), ids=lambda p: str(p.relative_to(LOCALE_DIR)))
@@ -146,11 +148,11 @@ def test_compiled_catalogue_matches_po(po: Path):
     assert not stale, f"{mo} is older than {po.name}: run `zhunong compilemessages -l en`. Differs: {stale[:10]}"
 
 
-def test_translations_are_not_left_in_chinese():
-    """The English catalogue translates Chinese sources; a msgstr left in Chinese is not a translation.
+@pytest.mark.parametrize("po", sorted(LOCALE_DIR.glob("en/LC_MESSAGES/*.po")), ids=lambda p: p.name)
+def test_translations_are_not_left_in_chinese(po: Path):
+    """The English catalogues translate Chinese sources; a msgstr left in Chinese is not a translation.
 
     Example words in quotes stay (e.g. a search hint naming 蓝莓), so only entries that are mostly CJK fail."""
-    po = LOCALE_DIR / "en" / "LC_MESSAGES" / "django.po"
     problems = []
     for e in read_po(po):
         if not e.msgid or e.obsolete:

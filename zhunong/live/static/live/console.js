@@ -1,19 +1,30 @@
 /* Host console: the room client plus host actions (pin, announce, mute, ban, delete, slow mode,
- * established-only). Every action goes over the socket; the server checks the role again. */
+ * established-only). Every action goes over the socket; the server checks the role again.
+ * Texts go through room.js's gettext/interpolate (Django's catalogue, or the Chinese source strings). */
 (function () {
   "use strict";
   var Room = window.ZhunongRoom;
   if (!Room) return;
+  var gettext = Room.i18n.gettext;
+  var interpolate = Room.i18n.interpolate;
+  // The report reasons of live.models.Report.Reason (a report event carries the code).
+  var REASONS = { abuse: gettext("辱骂/骚扰"), fraud: gettext("诈骗/私下交易"), spam: gettext("刷屏/广告"),
+                  false_claim: gettext("虚假宣传"), illegal: gettext("违法违规"), other: gettext("其他") };
 
   Room.prototype.messageTools = function (li, m) {
     if (!m.user_id || m.user_id === this.userId || m.host) return;
     var self = this;
     var tools = document.createElement("span");
     tools.className = "tools";
-    [["删除", function () { self.send({ t: "delete", message_id: m.id, reason: "违规内容" }, done); }],
-     ["禁言5分钟", function () { self.send({ t: "mute", user_id: m.user_id, seconds: 300, reason: "控制台禁言" }, done); }],
-     ["移出", function () {
-        if (confirm("移出该用户？本场不能再进入。")) self.send({ t: "ban", user_id: m.user_id, reason: "控制台移出" }, done);
+    // The reasons go into the moderation log as written, in the moderator's language.
+    [[gettext("删除"), function () { self.send({ t: "delete", message_id: m.id, reason: gettext("违规内容") }, done); }],
+     [gettext("禁言5分钟"), function () {
+        self.send({ t: "mute", user_id: m.user_id, seconds: 300, reason: gettext("控制台禁言") }, done);
+      }],
+     [gettext("移出"), function () {
+        if (confirm(gettext("移出该用户？本场不能再进入。"))) {
+          self.send({ t: "ban", user_id: m.user_id, reason: gettext("控制台移出") }, done);
+        }
       }]].forEach(function (pair) {
       var b = document.createElement("button");
       b.type = "button";
@@ -22,7 +33,7 @@
       tools.appendChild(b);
     });
     li.appendChild(tools);
-    function done() { self.notice("已执行"); }
+    function done() { self.notice(gettext("已执行")); }
   };
 
   function pinButtons(room) {
@@ -33,9 +44,9 @@
       var b = document.createElement("button");
       b.type = "button";
       b.className = "btn pin-btn";
-      b.textContent = "讲解";
+      b.textContent = gettext("讲解");
       b.addEventListener("click", function () {
-        room.send({ t: "pin", product_id: Number(li.dataset.productId) }, function () { room.notice("已置顶讲解"); });
+        room.send({ t: "pin", product_id: Number(li.dataset.productId) }, function () { room.notice(gettext("已置顶讲解")); });
       });
       li.appendChild(b);
     });
@@ -47,7 +58,7 @@
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var frame = build(form);
-      if (frame) room.send(frame, function () { room.notice("已生效"); if (frame.t === "announce") form.reset(); });
+      if (frame) room.send(frame, function () { room.notice(gettext("已生效")); if (frame.t === "announce") form.reset(); });
     });
   }
 
@@ -64,13 +75,20 @@
           var empty = room.root.querySelector('[data-role="no-reports"]');
           if (empty) empty.remove();
           var li = document.createElement("li");
-          li.innerHTML = "新举报（" + e.report.reason + "）：「" + e.report.text + "」"; // text escaped by the server
+          // text is escaped by the server; an unknown reason code is shown as text.
+          var reason = REASONS[e.report.reason] || String(e.report.reason);
+          var words = e.report.text ? gettext("新举报（%(reason)s）：「%(text)s」") : gettext("新举报（%(reason)s）");
+          li.innerHTML = interpolate(words, { reason: Room.escapeHtml(reason), text: e.report.text }, true);
           list.prepend(li);
         });
       }
     });
     var unpin = room.root.querySelector('[data-role="unpin"]');
-    if (unpin) unpin.addEventListener("click", function () { room.send({ t: "unpin" }, function () { room.notice("已取消讲解"); }); });
+    if (unpin) {
+      unpin.addEventListener("click", function () {
+        room.send({ t: "unpin" }, function () { room.notice(gettext("已取消讲解")); });
+      });
+    }
     bindForm(room, "announce-form", function (f) { return { t: "announce", text: f.elements.text.value }; });
     bindForm(room, "slow-form", function (f) { return { t: "slow_mode", seconds: Number(f.elements.seconds.value) }; });
     bindForm(room, "established-form", function (f) { return { t: "established_only", minutes: Number(f.elements.minutes.value) }; });

@@ -3,15 +3,44 @@
  * Server strings in frames (chat text, names, announcements, product names) arrive HTML-escaped,
  * so they are inserted with innerHTML; everything else goes through textContent or attributes.
  * The console page (console.js) extends this client with host controls.
+ *
+ * Words: every text this client shows goes through gettext()/ngettext()/interpolate() of Django's
+ * JavaScript catalogue (djangojs domain, loaded by the page before this file, in the page's language).
+ * If the catalogue did not load, the fallbacks below show the Chinese source strings and the room works
+ * as before. Server frames shared by the room carry codes and data; the texts are made here.
  */
 (function () {
   "use strict";
 
+  var gettext = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
+  var ngettext = typeof window.ngettext === "function" ? window.ngettext
+    : function (singular, plural, n) { return n === 1 ? singular : plural; };
+  var interpolate = typeof window.interpolate === "function" ? window.interpolate : function (fmt, obj, named) {
+    if (named) return fmt.replace(/%\(\w+\)s/g, function (m) { return String(obj[m.slice(2, -2)]); });
+    var i = 0;
+    return fmt.replace(/%s/g, function () { return String(obj[i++]); });
+  };
+  function gettext_noop(s) { return s; } // marks a string for the catalogue; translated later by gettext(s)
+  function fmt(text, values) { return interpolate(text, values, true); }
+
   var MAX_CHAT = 200;
   var HEARTBEAT_MS = 15000;
-  var FINAL_CODES = { 4403: "你已被移出直播间", 4404: "没有这场直播", 4410: "直播已结束" };
+  var FINAL_CODES = { 4403: gettext("你已被移出直播间"), 4404: gettext("没有这场直播"), 4410: gettext("直播已结束") };
 
   function $(root, role) { return root.querySelector('[data-role="' + role + '"]'); }
+
+  function escapeHtml(text) {
+    var div = document.createElement("div");
+    div.textContent = String(text);
+    return div.innerHTML;
+  }
+
+  var GIFTS = { flower: gettext("鲜花") };
+  // A product's unit arrives as its label (catalog.models.Product.Unit), which the server words in Chinese
+  // for everyone; one of these is shown in the page's language, anything else as sent.
+  var UNITS = {};
+  [gettext_noop("斤"), gettext_noop("盒"), gettext_noop("袋"), gettext_noop("千克"), gettext_noop("瓶"),
+   gettext_noop("件")].forEach(function (label) { UNITS[label] = gettext(label); });
 
   function viewerId() {
     // A browser keeps one id, so a reconnect is not counted as a new viewer.
@@ -54,7 +83,7 @@
     var self = this;
     var ws = new WebSocket(this.url());
     this.ws = ws;
-    this.setConn("连接中…");
+    this.setConn(gettext("连接中…"));
     ws.onopen = function () { self.backoff = 1000; self.setConn(""); };
     ws.onmessage = function (e) {
       var frame;
@@ -70,7 +99,7 @@
         return;
       }
       if (self.closedForGood) return;
-      self.setConn("连接断开，正在重连…");
+      self.setConn(gettext("连接断开，正在重连…"));
       setTimeout(function () { self.connect(); }, self.backoff);
       self.backoff = Math.min(self.backoff * 2, 15000);
     };
@@ -78,7 +107,7 @@
   };
 
   Room.prototype.send = function (obj, onReply) {
-    if (!this.ws || this.ws.readyState !== 1) { this.notice("尚未连接，请稍候"); return false; }
+    if (!this.ws || this.ws.readyState !== 1) { this.notice(gettext("尚未连接，请稍候")); return false; }
     if (onReply) { obj.ref = "r" + (++this.ref); this.pending[obj.ref] = onReply; }
     this.ws.send(JSON.stringify(obj));
     return true;
@@ -132,7 +161,7 @@
     var self = this;
     w.recent.forEach(function (m) { self.chat(m); });
     this.status(w.stream.status);
-    if (w.you.muted_until) this.notice("你已被禁言至 " + new Date(w.you.muted_until).toLocaleTimeString());
+    if (w.you.muted_until) this.mutedUntil(w.you.muted_until);
   };
 
   Room.prototype.event = function (e) {
@@ -146,8 +175,14 @@
       case "deleted": this.removeMessage(e.message_id); break;
       case "mod": this.modEvent(e); break;
       case "settings":
-        if (e.slow_mode) this.system("慢速模式已开启：每 " + e.slow_mode + " 秒可发一条");
-        if (e.established_only) this.system("仅限注册满 " + e.established_only + " 分钟的用户发言");
+        if (e.slow_mode) {
+          this.system(fmt(ngettext("慢速模式已开启：每 %(n)s 秒可发一条", "慢速模式已开启：每 %(n)s 秒可发一条",
+                                   e.slow_mode), { n: e.slow_mode }));
+        }
+        if (e.established_only) {
+          this.system(fmt(ngettext("仅限注册满 %(n)s 分钟的用户发言", "仅限注册满 %(n)s 分钟的用户发言",
+                                   e.established_only), { n: e.established_only }));
+        }
         break;
       case "status": this.status(e.status); break;
       case "sampled": this.addSampled(e.n); break;
@@ -157,8 +192,14 @@
         else this.stock(e.product_id, e.stock);
         break;
       case "sale": this.sale(e); break;
-      case "coupon": this.banner("🎟 优惠券" + (e.message ? "：" + e.message : ""), e); break;
-      case "gift": this.system(e.name + " 送出了 " + (e.kind === "flower" ? "鲜花" : e.kind), true); break;
+      case "coupon":
+        this.banner("🎟 " + (e.message ? fmt(gettext("优惠券：%(message)s"), { message: e.message }) : gettext("优惠券")), e);
+        break;
+      case "gift":
+        // name is escaped by the server; the gift's name is ours (an unknown kind is shown escaped).
+        this.system(fmt(gettext("%(name)s 送出了 %(gift)s"), { name: e.name, gift: GIFTS[e.kind] || escapeHtml(e.kind) }),
+                    true);
+        break;
       default: break; // unknown events from newer servers are ignored
     }
   };
@@ -197,7 +238,7 @@
     tools.className = "tools";
     var btn = document.createElement("button");
     btn.type = "button";
-    btn.textContent = "举报";
+    btn.textContent = gettext("举报");
     btn.addEventListener("click", function () { self.reportForm(tools, m); });
     tools.appendChild(btn);
     li.appendChild(tools);
@@ -207,13 +248,20 @@
     var self = this;
     var tpl = document.getElementById("report-reasons");
     var select = document.createElement("select");
-    select.innerHTML = tpl ? tpl.innerHTML : '<option value="other">其他</option>';
+    if (tpl) {
+      select.innerHTML = tpl.innerHTML;
+    } else {
+      var other = document.createElement("option");
+      other.value = "other";
+      other.textContent = gettext("其他");
+      select.appendChild(other);
+    }
     var ok = document.createElement("button");
     ok.type = "button";
-    ok.textContent = "提交";
+    ok.textContent = gettext("提交");
     ok.addEventListener("click", function () {
       self.send({ t: "report", message_id: m.id, reason: select.value }, function () {
-        container.textContent = "已举报";
+        container.textContent = gettext("已举报");
       });
     });
     container.innerHTML = "";
@@ -237,20 +285,28 @@
     if (li) li.remove();
   };
 
+  Room.prototype.mutedUntil = function (iso) {
+    this.notice(fmt(gettext("你已被禁言至 %(time)s"), { time: new Date(iso).toLocaleTimeString() }));
+  };
+
   Room.prototype.modEvent = function (e) {
-    var name = e.name || ("用户" + e.user_id);
+    var name = e.name || fmt(gettext("用户%(id)s"), { id: Number(e.user_id) });
     if (e.user_id === this.userId) {
-      if (e.action === "mute") this.notice("你已被禁言至 " + new Date(e.until).toLocaleTimeString());
-      if (e.action === "unmute") this.notice("你已被解除禁言");
+      if (e.action === "mute") this.mutedUntil(e.until);
+      if (e.action === "unmute") this.notice(gettext("你已被解除禁言"));
     }
-    var words = { mute: " 被禁言", unmute: " 被解除禁言", ban: " 被移出直播间", unban: " 被解除封禁" };
-    if (words[e.action]) this.system(name + words[e.action], true);
+    var words = { mute: gettext("%(name)s 被禁言"), unmute: gettext("%(name)s 被解除禁言"),
+                  ban: gettext("%(name)s 被移出直播间"), unban: gettext("%(name)s 被解除封禁") };
+    if (words[e.action]) this.system(fmt(words[e.action], { name: name }), true); // name is escaped by the server
   };
 
   Room.prototype.addSampled = function (n) {
     this.sampled += n;
     var el = $(this.root, "sampled");
-    if (el) { el.hidden = false; el.textContent = "弹幕太多，已省略 " + this.sampled + " 条"; }
+    if (el) {
+      el.hidden = false;
+      el.textContent = fmt(ngettext("弹幕太多，已省略 %(n)s 条", "弹幕太多，已省略 %(n)s 条", this.sampled), { n: this.sampled });
+    }
   };
 
   Room.prototype.announce = function (escapedText) {
@@ -273,12 +329,19 @@
 
   // Flash sales (frames from the orders app, fields in docs/live-protocol.md): a banner for everyone, and on the
   // shelf the sale price, what is left, and whether it is counting down, selling or sold out.
+  // The banners are HTML: product_name is escaped by the server, prices and counts are numbers.
   var SALE_TEXT = {
-    scheduled: function (e) { return "⚡ 秒杀预告：" + e.product_name + " ¥" + e.sale_price + "，共 " + e.quantity + " 件，每人限购 " + e.per_buyer_limit + " 件，倒计时后开抢"; },
-    started: function (e) { return "⚡ 秒杀开抢：" + e.product_name + " ¥" + e.sale_price + "，每人限购 " + e.per_buyer_limit + " 件"; },
-    sold_out: function (e) { return "⚡ " + e.product_name + " 秒杀已抢光"; },
-    ended: function (e) { return "秒杀结束：" + e.product_name; },
-    cancelled: function (e) { return "秒杀取消：" + e.product_name; }
+    scheduled: function (e) {
+      return "⚡ " + fmt(gettext("秒杀预告：%(product)s ¥%(price)s，共 %(quantity)s 件，每人限购 %(limit)s 件，倒计时后开抢"),
+                         { product: e.product_name, price: e.sale_price, quantity: e.quantity, limit: e.per_buyer_limit });
+    },
+    started: function (e) {
+      return "⚡ " + fmt(gettext("秒杀开抢：%(product)s ¥%(price)s，每人限购 %(limit)s 件"),
+                         { product: e.product_name, price: e.sale_price, limit: e.per_buyer_limit });
+    },
+    sold_out: function (e) { return "⚡ " + fmt(gettext("%(product)s 秒杀已抢光"), { product: e.product_name }); },
+    ended: function (e) { return fmt(gettext("秒杀结束：%(product)s"), { product: e.product_name }); },
+    cancelled: function (e) { return fmt(gettext("秒杀取消：%(product)s"), { product: e.product_name }); }
   };
 
   Room.prototype.sale = function (e) {
@@ -287,7 +350,7 @@
       if (box) {
         var div = document.createElement("div");
         div.className = "banner";
-        div.innerHTML = SALE_TEXT[e.event](e); // product_name is escaped by the server; prices are numbers
+        div.innerHTML = SALE_TEXT[e.event](e);
         div.dataset.productId = e.product_id;
         box.prepend(div);
         while (box.children.length > 3) box.removeChild(box.lastChild);
@@ -311,7 +374,7 @@
       if (tag) tag.remove();
       li.classList.remove("sold-out");
       var back = li.querySelector(".buy");
-      if (back) back.textContent = "去购买";
+      if (back) back.textContent = gettext("去购买");
       delete this.sales[update.product_id];
       return;
     }
@@ -326,11 +389,16 @@
     var wait = s.status === "scheduled" && s.starts_at ? Math.ceil((Date.parse(s.starts_at) - Date.now()) / 1000) : 0;
     if (s.status === "scheduled" && wait <= 0) s.status = "live";
     var soldOut = s.status === "sold_out" || (typeof s.remaining === "number" && s.remaining <= 0);
-    tag.textContent = "⚡ 秒杀" + (s.price ? " ¥" + s.price : "") +
-      (typeof s.remaining === "number" ? " · 剩余 " + Math.max(0, s.remaining) + (s.quantity ? "/" + s.quantity : "") : "");
+    var left = typeof s.remaining === "number" ? Math.max(0, s.remaining) : null;
+    tag.textContent = "⚡ " + gettext("秒杀") + (s.price ? " ¥" + s.price : "") + (left === null ? "" : " · " + (s.quantity
+      ? fmt(gettext("剩余 %(left)s/%(total)s"), { left: left, total: s.quantity })
+      : fmt(gettext("剩余 %(left)s"), { left: left })));
     li.classList.toggle("sold-out", soldOut);
     var buy = li.querySelector(".buy");
-    if (buy) buy.textContent = soldOut ? "已抢光" : (s.status === "scheduled" ? wait + " 秒后开抢" : "立即抢购");
+    if (buy) {
+      buy.textContent = soldOut ? gettext("已抢光") : (s.status === "scheduled"
+        ? fmt(ngettext("%(n)s 秒后开抢", "%(n)s 秒后开抢", wait), { n: wait }) : gettext("立即抢购"));
+    }
     var self = this;
     clearTimeout(s.timer);
     if (s.status === "scheduled" && !soldOut) {
@@ -356,12 +424,13 @@
 
   Room.prototype.status = function (status) {
     var el = $(this.root, "status");
-    var labels = { live: "直播中", scheduled: "即将开播", ended: "已结束", cancelled: "已取消" };
+    var labels = { live: gettext("直播中"), scheduled: gettext("即将开播"), ended: gettext("已结束"),
+                   cancelled: gettext("已取消") };
     if (el) { el.textContent = labels[status] || status; el.className = "badge" + (status === "live" ? " live" : ""); }
     this.root.dataset.status = status;
     if (status === "ended" || status === "cancelled") {
       this.closedForGood = true;
-      this.system(status === "ended" ? "直播已结束，感谢观看" : "直播已取消");
+      this.system(status === "ended" ? gettext("直播已结束，感谢观看") : gettext("直播已取消"));
       this.disableInput();
     }
   };
@@ -384,15 +453,15 @@
       price.textContent = "¥" + p.price;
       var unit = document.createElement("span");
       unit.className = "muted";
-      unit.innerHTML = "/" + p.unit + " " + p.unit_size;
+      unit.innerHTML = "/" + (UNITS[p.unit] ? escapeHtml(UNITS[p.unit]) : p.unit) + " " + p.unit_size; // escaped
       var stock = document.createElement("span");
       stock.className = "muted stock";
-      stock.innerHTML = "库存 <b></b>";
-      stock.querySelector("b").textContent = String(p.stock);
+      stock.appendChild(document.createTextNode(gettext("库存") + " "));
+      stock.appendChild(document.createElement("b")).textContent = String(p.stock);
       var buy = document.createElement("a");
       buy.className = "btn buy";
       buy.href = link.href;
-      buy.textContent = p.stock > 0 ? "去购买" : "已抢光";
+      buy.textContent = p.stock > 0 ? gettext("去购买") : gettext("已抢光");
       [link, price, unit, stock, buy].forEach(function (el) { li.appendChild(el); });
       list.appendChild(li);
     });
@@ -412,7 +481,7 @@
       if (pinned && !badge) {
         badge = document.createElement("span");
         badge.className = "badge live";
-        badge.textContent = "讲解中";
+        badge.textContent = gettext("讲解中");
         li.prepend(badge);
         list.prepend(li); // the pinned product goes on top
       } else if (!pinned && badge) {
@@ -428,7 +497,7 @@
     if (b) b.textContent = String(stock);
     li.classList.toggle("sold-out", stock <= 0);
     var buy = li.querySelector(".buy");
-    if (buy) buy.textContent = stock > 0 ? "去购买" : "已抢光";
+    if (buy) buy.textContent = stock > 0 ? gettext("去购买") : gettext("已抢光");
   };
 
   Room.prototype.bind = function () {
@@ -441,8 +510,8 @@
         var text = input.value.trim();
         if (!text) return;
         var sent = self.send({ t: "chat", text: text }, function (ack) {
-          self.chat({ id: ack.id, user_id: self.userId, name: "我", text: ack.text, host: self.role === "host",
-                      role: self.role }, true);
+          self.chat({ id: ack.id, user_id: self.userId, name: escapeHtml(gettext("我")), text: ack.text,
+                      host: self.role === "host", role: self.role }, true);
         });
         if (sent) input.value = "";
       });
@@ -463,7 +532,7 @@
     }
     Array.prototype.forEach.call(this.root.querySelectorAll('[data-role="gift"]'), function (btn) {
       btn.addEventListener("click", function () {
-        self.send({ t: "gift", kind: btn.dataset.kind }, function () { self.notice("礼物已送出"); });
+        self.send({ t: "gift", kind: btn.dataset.kind }, function () { self.notice(gettext("礼物已送出")); });
       });
     });
     this.root.addEventListener("click", function (e) {
@@ -476,6 +545,9 @@
     });
   };
 
+  // console.js words its controls with the same functions (and the same fallbacks).
+  Room.i18n = { gettext: gettext, ngettext: ngettext, interpolate: interpolate };
+  Room.escapeHtml = escapeHtml;
   window.ZhunongRoom = Room;
   document.addEventListener("DOMContentLoaded", function () {
     var root = document.getElementById("room");
