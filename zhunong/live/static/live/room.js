@@ -155,6 +155,7 @@
     this.setNumber("likes", w.likes);
     this.renderShelf(w.shelf, w.pin);
     this.loadSales();
+    this.loadCoupons();
     if (w.announcement) this.announce(w.announcement.text);
     var chat = $(this.root, "chat");
     if (chat) chat.innerHTML = "";
@@ -188,12 +189,13 @@
       case "sampled": this.addSampled(e.n); break;
       case "shelf": this.renderShelf(e.products, null); break;
       case "stock":
-        if (e.flash_sale_id) this.markSale({ product_id: e.product_id, remaining: e.remaining });
+        if (e.coupon_id) this.couponLeft(e.coupon_id, e.remaining);
+        else if (e.flash_sale_id) this.markSale({ product_id: e.product_id, remaining: e.remaining });
         else this.stock(e.product_id, e.stock);
         break;
-      case "sale": this.sale(e); break;
-      case "coupon":
-        this.banner("🎟 " + (e.message ? fmt(gettext("优惠券：%(message)s"), { message: e.message }) : gettext("优惠券")), e);
+      case "sale":
+        if (e.event === "coupon") this.coupon(e);
+        else this.sale(e);
         break;
       case "gift":
         // name is escaped by the server; the gift's name is ours (an unknown kind is shown escaped).
@@ -316,17 +318,6 @@
     el.querySelector("span").innerHTML = escapedText;
   };
 
-  Room.prototype.banner = function (text, e) {
-    var box = $(this.root, "banners");
-    if (!box) return;
-    var div = document.createElement("div");
-    div.className = "banner";
-    div.textContent = text;
-    if (e.product_id) div.dataset.productId = e.product_id;
-    box.prepend(div);
-    while (box.children.length > 3) box.removeChild(box.lastChild);
-  };
-
   // Flash sales (frames from the orders app, fields in docs/live-protocol.md): a banner for everyone, and on the
   // shelf the sale price, what is left, and whether it is counting down, selling or sold out.
   // The banners are HTML: product_name is escaped by the server, prices and counts are numbers.
@@ -404,6 +395,93 @@
     if (s.status === "scheduled" && !soldOut) {
       s.timer = setTimeout(function () { self.markSale({ product_id: update.product_id }); }, 1000);
     }
+  };
+
+  // In-room coupons (a `sale` frame with event `coupon`; `stock` frames with coupon_id): one banner per coupon
+  // with a claim button. Claiming goes through the JSON API with the page's session and CSRF token.
+  var COUPON_ERRORS = {
+    coupon_already_claimed: gettext("你已经领过这张优惠券了"),
+    coupons_gone: gettext("优惠券已被领完"),
+    coupon_expired: gettext("优惠券已过期"),
+    not_authenticated: gettext("请先登录"),
+    permission_denied: gettext("请先登录")
+  };
+
+  Room.prototype.coupon = function (c) {
+    var box = $(this.root, "banners");
+    if (!box) return;
+    var id = Number(c.coupon_id || c.id);
+    var div = box.querySelector('[data-coupon-id="' + id + '"]');
+    if (!div) {
+      div = document.createElement("div");
+      div.className = "banner coupon";
+      div.dataset.couponId = String(id);
+      box.prepend(div);
+    }
+    div.innerHTML = "";
+    var value = c.kind === "percent" ? String(parseInt(c.value, 10)) : c.value;
+    var text = c.kind === "percent" ? fmt(gettext("%(value)s%% 折扣券"), { value: value })
+      : (Number(c.min_spend) > 0 ? fmt(gettext("满 %(min)s 减 %(value)s 元"), { min: c.min_spend, value: value })
+        : fmt(gettext("立减 %(value)s 元"), { value: value }));
+    div.appendChild(document.createTextNode("🎟 " + text + " "));
+    var left = document.createElement("span");
+    left.className = "muted coupon-left";
+    div.appendChild(left);
+    var action = document.createElement(this.userId ? "button" : "a");
+    action.className = "btn claim";
+    action.textContent = gettext("领取");
+    if (this.userId) {
+      action.type = "button";
+      var self = this;
+      action.addEventListener("click", function () { self.claimCoupon(id, div, action); });
+    } else {
+      action.href = this.root.dataset.loginUrl || "/";
+    }
+    div.appendChild(action);
+    this.couponLeft(id, c.remaining);
+  };
+
+  Room.prototype.couponLeft = function (id, remaining) {
+    var div = this.root.querySelector('[data-role="banners"] [data-coupon-id="' + Number(id) + '"]');
+    if (!div || remaining === undefined || remaining === null) return;
+    var left = div.querySelector(".coupon-left");
+    if (left) left.textContent = remaining > 0 ? fmt(ngettext("剩 %(n)s 张", "剩 %(n)s 张", remaining), { n: remaining })
+      : gettext("已领完");
+    var button = div.querySelector("button.claim");
+    if (button && remaining <= 0) button.disabled = true;
+  };
+
+  Room.prototype.claimCoupon = function (id, div, button) {
+    var token = this.root.querySelector('input[name="csrfmiddlewaretoken"]');
+    button.disabled = true;
+    var done = function (text) {
+      var note = div.querySelector(".claim-note") || div.appendChild(document.createElement("span"));
+      note.className = "claim-note";
+      note.textContent = " " + text;
+    };
+    fetch("/api/v1/coupons/" + id + "/claim", {
+      method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": token ? token.value : "" }
+    })
+      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+      .then(function (res) {
+        if (res.ok) {
+          done(fmt(gettext("领取成功：下单时填写券码 %(code)s"), { code: res.body.coupon.code }));
+        } else {
+          done(COUPON_ERRORS[res.body.code] || gettext("领取失败，请稍后再试"));
+          if (res.body.code !== "coupon_already_claimed" && res.body.code !== "coupons_gone") button.disabled = false;
+        }
+      })
+      .catch(function () { done(gettext("领取失败，请稍后再试")); button.disabled = false; });
+  };
+
+  Room.prototype.loadCoupons = function () {
+    var self = this;
+    if (!window.fetch) return;
+    fetch("/api/v1/streams/" + this.streamId + "/coupons", { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (coupons) { coupons.slice().reverse().forEach(function (c) { self.coupon(c); }); })
+      .catch(function () { /* new coupons still arrive over the socket */ });
   };
 
   Room.prototype.loadSales = function () {
