@@ -303,6 +303,32 @@ def test_step4_flash_sale_sells_out_within_limits(story: Story) -> None:
         expect(page.locator('[data-role="shelf"] .shelf-item').first).to_contain_text(CAKE)
 
 
+def test_step4b_host_releases_coupons_and_a_viewer_claims_one(story: Story) -> None:
+    """Step 4b: the host releases two coupons (¥5 off over ¥30); every viewer sees them; one claims a coupon"""
+    host = story.people["host"]
+    panel = host.locator("section").filter(has=host.get_by_role("heading", name=re.compile("优惠券")))
+    panel.get_by_label("优惠额度").fill("5")
+    panel.get_by_label("最低消费（元）").fill("30")
+    panel.get_by_label("张数").fill("2")
+    panel.get_by_role("button", name="发放优惠券").click()
+    expect(host.locator(".messages")).to_contain_text("优惠券已发放")
+    viewers = [story.people[username] for username, _ in VIEWERS]
+    for page in viewers:
+        banner = page.locator('[data-role="banners"] .coupon')
+        expect(banner).to_contain_text("满 30.00 减 5.00 元")
+        expect(banner).to_contain_text("剩 2 张")
+    first = viewers[0]
+    first.locator('[data-role="banners"] .coupon').get_by_role("button", name="领取").click()
+    expect(first.locator('[data-role="banners"] .coupon')).to_contain_text("领取成功")
+    for page in viewers:  # what is left reaches everyone in the room
+        expect(page.locator('[data-role="banners"] .coupon')).to_contain_text("剩 1 张")
+    story.shot(first, "step4b-coupon-claimed")
+    # A newcomer (a reload) sees the coupon too, from the room's coupon list.
+    second = viewers[1]
+    second.reload()
+    expect(second.locator('[data-role="banners"] .coupon')).to_contain_text("剩 1 张")
+
+
 def give_address(page, username: str, *, prefilled: bool = False) -> None:  # noqa: ANN001
     """On the order page the buyer gives the shipping address first (htmx swaps in the pay button); with
     `prefilled`, the form already holds the default saved with their first order and they only confirm it."""

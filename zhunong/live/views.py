@@ -36,7 +36,7 @@ RECORD_TABS = {
 # The video app may provide this template (an HLS player for the room); the room works without it.
 PLAYER_TEMPLATE = "video/room_player.html"
 # Other apps' panels for the host console, included when they exist (context: stream, is_host, user).
-CONSOLE_PANELS = ["video/_ingest_panel.html", "orders/_console_sale.html"]
+CONSOLE_PANELS = ["video/_ingest_panel.html", "orders/_console_sale.html", "orders/_console_coupon.html"]
 
 
 def _stream_or_404(stream_id: int):  # noqa: ANN202

@@ -12,5 +12,6 @@ urlpatterns = [
     path("orders/<int:order_id>/pay/", views.pay, name="pay"),
     path("orders/<int:order_id>/cancel/", views.cancel, name="cancel"),
     path("orders/streams/<int:stream_id>/flash-sale/", views.start_sale, name="start_sale"),
+    path("orders/streams/<int:stream_id>/coupons/", views.release_coupon, name="release_coupon"),
     path("orders/sales/producers/<int:producer_id>/", views.producer_sales, name="producer_sales"),
 ]

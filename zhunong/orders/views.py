@@ -198,6 +198,46 @@ def start_sale(request: HttpRequest, stream_id: int) -> HttpResponse:
     return redirect(console)
 
 
+_COUPON_FIELDS = {
+    "kind": gettext_lazy("请选择优惠券类型。"),
+    "value": gettext_lazy("优惠额度：满减填金额（须小于最低消费），折扣填 1–90 的整数。"),
+    "min_spend": gettext_lazy("最低消费请填金额。"),
+    "total_quantity": gettext_lazy("张数须为 1–100000。"),
+    "valid_minutes": gettext_lazy("有效期须为 1–1440 分钟。"),
+}
+
+
+@login_required
+@require_POST
+def release_coupon(request: HttpRequest, stream_id: int) -> HttpResponse:
+    """The host console's coupon form (orders/_console_coupon.html): coupons viewers claim in the room."""
+    from zhunong.live.models import Stream
+
+    stream = Stream.objects.select_related("host").filter(pk=stream_id).first() if stream_id < 2**53 else None
+    if stream is None:
+        raise Http404()
+    if stream.host.user_id != request.user.pk:
+        raise DjangoPermissionDenied(_FRIENDLY["not_host_of_stream"])
+    console = reverse("live:console", args=[stream.pk])
+    try:
+        numbers = {name: int(request.POST.get(name, "")) for name in ("total_quantity", "valid_minutes")}
+    except ValueError:
+        messages.error(request, _("张数和有效期请填整数。"))
+        return redirect(console)
+    try:
+        coupon = services.release_coupon(actor=request.user, stream=stream, kind=request.POST.get("kind", ""),
+                                         value=request.POST.get("value", ""),
+                                         min_spend=request.POST.get("min_spend", "") or "0", **numbers)
+    except DomainError as exc:
+        field = (exc.details or {}).get("field")
+        messages.error(request, str(_COUPON_FIELDS[field]) if exc.code == "invalid" and field in _COUPON_FIELDS
+                       else _friendly(exc))
+        return redirect(console)
+    messages.success(request, _("优惠券已发放：券码 %(code)s，共 %(quantity)s 张。") % {
+        "code": coupon.code, "quantity": coupon.total_quantity})
+    return redirect(console)
+
+
 @login_required
 @require_POST
 def pay(request: HttpRequest, order_id: int) -> HttpResponse:

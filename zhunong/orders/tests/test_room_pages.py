@@ -120,3 +120,34 @@ def test_producer_sales_page_for_its_people_only(world):  # noqa: ANN001
         assert url not in client_for(outsider).get(f"/producers/{world.producer.pk}/").content.decode()
     assert client_for().get(url).status_code == 302  # to sign in
     assert client_for(world.operator).get("/orders/sales/producers/99999999/").status_code == 404
+
+
+def coupon_form(**overrides) -> dict:  # noqa: ANN003
+    form = {"kind": "amount", "value": "5", "min_spend": "30", "total_quantity": "100", "valid_minutes": "30"}
+    form.update(overrides)
+    return form
+
+
+def test_console_coupon_form_releases_coupons_and_refuses_bad_input(world):  # noqa: ANN001
+    from zhunong.orders.models import Coupon
+
+    product = world.listed_product(price="39.90")
+    room = live_room(world, [product])
+    host = client_for(room.host_user)
+    assert "发放优惠券" in host.get(f"/live/{room.stream.pk}/console/").content.decode()
+    url = f"/orders/streams/{room.stream.pk}/coupons/"
+    # A percent over 90, an amount not below the minimum spend, a count that is not a number, a stranger:
+    # a clear message, no coupon.
+    assert "1–90 的整数" in host.post(url, coupon_form(kind="percent", value="95"), follow=True).content.decode()
+    assert "须小于最低消费" in host.post(url, coupon_form(value="30"), follow=True).content.decode()
+    assert "请填整数" in host.post(url, coupon_form(total_quantity="一百"), follow=True).content.decode()
+    for other in (world.operator, make_user()):
+        assert client_for(other).post(url, coupon_form()).status_code == 403
+    assert "发放优惠券" not in client_for(world.operator).get(f"/live/{room.stream.pk}/console/").content.decode()
+    assert not Coupon.objects.exists()
+
+    page = host.post(url, coupon_form(), follow=True)
+    assert page.redirect_chain[-1][0] == f"/live/{room.stream.pk}/console/"
+    coupon = Coupon.objects.get(stream=room.stream)
+    assert f"券码 {coupon.code}" in page.content.decode()
+    assert (coupon.kind, str(coupon.value), str(coupon.min_spend), coupon.total_quantity) == ("amount", "5.00", "30.00", 100)
