@@ -227,6 +227,13 @@ def route_paid_orders(*, limit: int = 500) -> int:
 
 
 def _lock_shipment(shipment: Shipment) -> Shipment:
+    # The order's row first, then the parcel's: the order in which the orders app takes them (a seller's
+    # cancel locks the order, then fulfilment cancels its parcels; setting the address likewise), so two
+    # transactions on one order never wait on each other in a cycle (a deadlock PostgreSQL would break by
+    # failing one of them).
+    order_id = Shipment.objects.filter(pk=shipment.pk).values_list("order_id", flat=True).first()
+    if order_id is not None:
+        list(_order_models().Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
     return Shipment.objects.select_for_update().select_related("order", "producer__village").get(pk=shipment.pk)
 
 

@@ -184,10 +184,10 @@ def set_shipping_address(*, order: Order, actor: User | None, name: object, phon
         log.info("user %s tried to set the shipping address of order %s", getattr(actor, "pk", None), order.pk)
         raise NotYourOrder("Only the order's buyer gives its shipping address.")
     clean = clean_address(name=name, phone=phone, address=address)
-    # Parcels before the order: the same order as fulfilment's ship_shipment (parcel, then order), so the
-    # two never wait on each other in a cycle.
-    shipped = _shipped_parcels(order, lock=True)
+    # The order before its parcels, as everywhere (fulfilment's _lock_shipment, a seller's cancel), so two
+    # transactions on one order never wait on each other in a cycle.
     order = Order.objects.select_for_update().get(pk=order.pk)
+    shipped = _shipped_parcels(order, lock=True)
     if order.status not in EDITABLE_STATUSES or shipped:
         raise ShippingAddressLocked(details={"status": order.status, "shipped_parcels": shipped})
     before = order_address(order)
