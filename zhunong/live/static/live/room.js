@@ -221,6 +221,7 @@
     var who = document.createElement("span");
     who.className = "who";
     who.innerHTML = m.name; // escaped by the server
+    if (m.host) who.dataset.badge = gettext("主播"); // shown after the name by room.css
     var text = document.createElement("span");
     text.className = "text";
     text.innerHTML = m.text; // escaped by the server
