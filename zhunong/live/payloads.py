@@ -24,6 +24,14 @@ def product_url(product_id: int) -> str:
         return f"/p/{product_id}/"
 
 
+def _in_project_language(label: Any) -> str:
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(label())
+
+
 def product(p: Any) -> dict[str, Any]:
     image = None
     images = getattr(p, "_prefetched_objects_cache", {}).get("images")
@@ -34,7 +42,9 @@ def product(p: Any) -> dict[str, Any]:
         "id": p.pk,
         "name": esc(p.name),
         "price": str(p.price),
-        "unit": esc(p.get_unit_display()),
+        # The project's language, whatever the request's: the frame is shared by every viewer, and each
+        # client maps the label to its own language (room.js UNITS).
+        "unit": esc(_in_project_language(p.get_unit_display)),
         "unit_size": esc(p.unit_size),
         "stock": p.stock,
         "url": product_url(p.pk),

@@ -301,3 +301,15 @@ def test_send_buffer_words_its_close_in_its_language():
 @pytest.fixture
 def room_i18n(world):  # noqa: ANN001, ANN201
     return build_room(world)
+
+
+def test_shelf_frames_carry_units_in_the_project_language_whatever_the_request(world):  # noqa: ANN001
+    """Shelf and pin frames are shared by every viewer: an English request that changes the shelf must not
+    send English unit labels to the Chinese viewers (each client translates the label itself)."""
+    from django.utils import translation
+
+    from zhunong.live import payloads
+
+    product = world.listed_product(stock=20)  # sold by the 斤
+    with translation.override("en"):
+        assert payloads.product(product)["unit"] == "斤"

@@ -50,3 +50,4 @@ def test_anonymous_viewers_are_sent_to_log_in(world):  # noqa: ANN001
     page = Client().get(f"/live/{room.stream.pk}/").content.decode()
     assert '<div hidden><input type="hidden" name="csrfmiddlewaretoken"' not in page  # the room's own token
     assert 'data-login-url="/accounts/login/?next=' in page  # where the claim button leads instead
+
