@@ -429,9 +429,11 @@ class PurchaseFastPath:
         if state is None:
             from zhunong.core.resp import PipelinedRedis
 
+            from .inventory import RESOLVE_SCRIPT
+
             client = PipelinedRedis(settings.REDIS_URL)
             prefix = settings.REDIS_PREFIX
-            state = {"redis": client, "attempt": client.register(_ATTEMPT), "undo": client.register(_UNDO),
+            state = {"redis": client, "attempt": client.register(_ATTEMPT), "release": client.register(RESOLVE_SCRIPT),
                      "orders": MicroBatcher(_persist_batch), "tokens": MicroBatcher(_lookup_tokens),
                      "token_prefix": secrets.token_hex(8), "counter": itertools.count(),
                      "tok": f"{prefix}:tok:", "idem": f"{prefix}:idem:", "inv": f"{prefix}:inv:",
@@ -540,24 +542,12 @@ def _error(error: type[DomainError]) -> tuple[int, bytes, list]:
     return error.status, json.dumps(error().as_dict()).encode(), []
 
 
-_UNDO = """
-redis.call('DEL', KEYS[2])
-local payload = redis.call('HGET', KEYS[1], ARGV[1])
-if not payload then return 0 end
-redis.call('HDEL', KEYS[1], ARGV[1])
-local r = cjson.decode(payload)
-for _, item in ipairs(r['i']) do
-  redis.call('INCRBY', ARGV[2] .. item[1] .. ':stock', item[2])
-  local left = redis.call('HINCRBY', ARGV[2] .. item[1] .. ':buyers', tostring(r['b']), -item[2])
-  if left <= 0 then redis.call('HDEL', ARGV[2] .. item[1] .. ':buyers', tostring(r['b'])) end
-end
-return 1
-"""
-
-
 async def _undo(state: dict, token: str, idem_key: str) -> None:
+    """Give the reservation's stock back (the Redis backend's own release script), then clear the key's
+    in-flight mark; if this dies in between, the mark expires by itself."""
     try:
-        await state["redis"].evalsha(state["undo"], [state["reservations"], idem_key], [token, state["inv"]])
+        await state["redis"].evalsha(state["release"], [state["reservations"]], [token, state["inv"], "release"])
+        await state["redis"].execute("DEL", idem_key)
     except Exception:  # reconcile_redis() releases the orphan after its grace period
         log.exception("could not undo fast-path reservation %s", token)
 

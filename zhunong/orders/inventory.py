@@ -277,7 +277,7 @@ return out
 
 # KEYS: reservations hash. ARGV: token, key prefix, mode ("release" gives the stock back, "commit" keeps it).
 # Keys are built inside the script from the stored payload (one Redis, not a cluster).
-_RESOLVE = """
+RESOLVE_SCRIPT = """
 local payload = redis.call('HGET', KEYS[1], ARGV[1])
 if not payload then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
@@ -320,7 +320,7 @@ class RedisBackend(DbBackend):
         self.reservations_key = self.prefix + "reservations"
         client = redis_client()
         self._reserve = client.register_script(_RESERVE)
-        self._resolve_script = client.register_script(_RESOLVE)
+        self._resolve_script = client.register_script(RESOLVE_SCRIPT)
         self._drain = client.register_script(_DRAIN)
 
     @property
