@@ -389,7 +389,7 @@ def test_step5_pay_ship_confirm_review(story: Story) -> None:
         name, phone, address = ADDRESSES[username]
         expect(row).to_contain_text(name)
         expect(row).to_contain_text(address)
-        expect(row).to_contain_text("*******" + stored_phone(phone)[-4:])  # the list: last 4 digits only
+        expect(row).to_contain_text(stored_phone(phone)[:3] + "****" + stored_phone(phone)[-4:])  # masked on the list
     story.shot(coop, "step5-packing-list")
     # The printed slip carries the recipient in full: the co-op copies it onto the courier's waybill.
     slip = coop.locator("tr").filter(has_text=numbers["buyer"]).get_by_role("link", name="打印发货单")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.accounts.selectors import is_platform_admin, region_q, user_covers_region
+from zhunong.core.text import mask_phone as text_mask_phone
 
 from .models import (
     AfterSalesRequest,
@@ -269,13 +270,9 @@ def mask_name(name: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """The buyer's phone as this app's API shows it (138****5678; the pages show only the last four digits,
-    orders.addresses.mask_phone). Only the printed packing slip carries it in full, because the producer
-    copies it onto the courier's waybill."""
-    digits = phone.strip()
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    """The buyer's phone on lists and in the API (138****5678, core.text.mask_phone). Only the printed
+    packing slip carries it in full, because the producer copies it onto the courier's waybill."""
+    return text_mask_phone(phone)
 
 
 # ---------------------------------------------------------------- pledges

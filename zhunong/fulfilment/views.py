@@ -136,7 +136,7 @@ def report_exception(request: HttpRequest, shipment_id: int) -> HttpResponse:
 @login_required
 def slip(request: HttpRequest, shipment_id: int) -> HttpResponse:
     """A printable packing slip: what goes in the parcel, from where, to whom (the phone in full: the producer
-    copies it onto the courier's waybill; the packing list shows only its last 4 digits)."""
+    copies it onto the courier's waybill; the packing list shows it masked, 138****5678)."""
     shipment = _handled_shipment(request, shipment_id)
     shipment = selectors.packing_list(request.user, include_done=True).get(pk=shipment.pk)
     from zhunong.producers.models import HarvestBatch

@@ -30,6 +30,7 @@ from django.db import transaction
 from zhunong.accounts.models import User
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.text import clean_text
+from zhunong.core.text import mask_phone as text_mask_phone
 
 from .errors import (
     InvalidShipToAddress,
@@ -160,11 +161,8 @@ def prefill(order: Order) -> dict[str, str]:
 
 
 def mask_phone(phone: str) -> str:
-    """All but the last 4 digits starred (*******5678): what people other than the buyer see."""
-    phone = (phone or "").strip()
-    if len(phone) <= 4:
-        return "*" * len(phone)
-    return "*" * (len(phone) - 4) + phone[-4:]
+    """What people other than the buyer see of the phone: 138****5678 (core.text.mask_phone)."""
+    return text_mask_phone(phone)
 
 
 # ---------------------------------------------------------------------------------------------------

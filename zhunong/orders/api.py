@@ -84,7 +84,7 @@ class TransitionOut(Schema):
 class OrderDetailOut(OrderOut):
     ship_to_name: str = Field(description="收货人; empty until the buyer gives the shipping address")
     ship_to_phone: str = Field(description="11 digits for the order's buyer; anyone else who may see the order gets "
-                                           "it masked except the last 4 digits (*******5678)")
+                                           "it masked (138****5678)")
     ship_to_address: str
     shipping_address_editable: bool = Field(
         description="whether the buyer may still give or change the address (reserved, or paid with no parcel "

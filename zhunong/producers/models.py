@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.core.text import mask_all_but_last, mask_phone
+
 
 class Region(models.Model):
     """A node of the administrative tree: province → city → county → township → village.
@@ -92,17 +94,11 @@ class Producer(models.Model):
 
     @property
     def payee_account_masked(self) -> str:
-        account = self.payee_account
-        if len(account) <= 4:
-            return "*" * len(account)
-        return "*" * (len(account) - 4) + account[-4:]
+        return mask_all_but_last(self.payee_account)
 
     @property
     def contact_phone_masked(self) -> str:
-        phone = self.contact_phone
-        if len(phone) < 7:
-            return "*" * len(phone)
-        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+        return mask_phone(self.contact_phone)
 
 
 class Plot(models.Model):
