@@ -97,30 +97,26 @@ def refresh_on_commit(stream_id: int, product_id: int) -> None:
     transaction.on_commit(_run)
 
 
-def refresh_product(product_id: int) -> None:
-    """After a product changed (status, name, producers): every stream it has an open sale in."""
+def _refresh_open_sales(**where: int) -> None:
     from .models import FlashSale
     from .services import OPEN_SALE_STATUSES
 
     if not enabled():
         return
-    pairs = set(FlashSale.objects.filter(product_id=product_id, settled_at__isnull=True,
-                                         status__in=OPEN_SALE_STATUSES).values_list("stream_id", "product_id"))
-    for stream_id, pid in pairs:
-        refresh_on_commit(stream_id, pid)
+    pairs = set(FlashSale.objects.filter(settled_at__isnull=True, status__in=OPEN_SALE_STATUSES, **where)
+                .values_list("stream_id", "product_id"))
+    for stream_id, product_id in pairs:
+        refresh_on_commit(stream_id, product_id)
+
+
+def refresh_product(product_id: int) -> None:
+    """After a product changed (status, name, producers): every stream it has an open sale in."""
+    _refresh_open_sales(product_id=product_id)
 
 
 def refresh_stream(stream_id: int) -> None:
     """After a stream's shelf changed: every product with an open sale in it."""
-    from .models import FlashSale
-    from .services import OPEN_SALE_STATUSES
-
-    if not enabled():
-        return
-    pairs = set(FlashSale.objects.filter(stream_id=stream_id, settled_at__isnull=True,
-                                         status__in=OPEN_SALE_STATUSES).values_list("stream_id", "product_id"))
-    for sid, pid in pairs:
-        refresh_on_commit(sid, pid)
+    _refresh_open_sales(stream_id=stream_id)
 
 
 # Keep the records in step with what they were derived from (connected in OrdersConfig.ready).

@@ -10,13 +10,11 @@ while the frames it shares stay the same for everyone.
 from __future__ import annotations
 
 import ast
-import functools
 import json
 import re
 from pathlib import Path
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -29,7 +27,7 @@ from zhunong.live.consumers import MAX_CHAT_CHARS, scope_language
 from zhunong.testing import make_user
 
 from .conftest import build_room
-from .wsutil import closed_with, events_until, recv, reply_to, send, session_cookie
+from .wsutil import closed_with, events_until, recv, reply_to, run, send, session_cookie
 
 STATIC = Path(__file__).resolve().parents[1] / "static" / "live"
 SCRIPTS = [STATIC / "room.js", STATIC / "console.js"]
@@ -175,19 +173,6 @@ def test_connection_language_is_chosen_as_for_pages():
     # Without Channels' cookie middleware the Cookie header is read.
     assert scope_language({"headers": [(b"cookie", b"a=1; django_language=en")]}) == "en"
 
-
-def run(fn):  # noqa: ANN001, ANN201
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        async def body():  # noqa: ANN202
-            try:
-                await fn(*args, **kwargs)
-            finally:
-                await hub_module.stop_all()
-
-        async_to_sync(body)()
-
-    return wrapper
 
 
 async def connect(stream_id: object, *, user=None, cookie: str | None = None,  # noqa: ANN001

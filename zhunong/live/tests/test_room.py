@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
@@ -19,7 +17,7 @@ from zhunong.supervision.models import IntegrityFlag
 from zhunong.testing import make_user
 
 from .conftest import build_room
-from .wsutil import closed_with, connect, events_until, quiet, recv, reply_to, send
+from .wsutil import closed_with, connect, events_until, quiet, recv, reply_to, run, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,21 +28,6 @@ def fresh_room_state():
     hub_module.reset_word_cache()
     yield
 
-
-def run(fn):  # noqa: ANN001, ANN201
-    """Run an async test body on one event loop; DB calls come back to the test's thread."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        async def body():  # noqa: ANN202
-            try:
-                await fn(*args, **kwargs)
-            finally:
-                await hub_module.stop_all()
-
-        async_to_sync(body)()
-
-    return wrapper
 
 
 def is_t(t):  # noqa: ANN001, ANN201

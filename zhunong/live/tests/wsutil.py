@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
@@ -94,3 +96,21 @@ async def reply_to(comm: WebsocketCommunicator, ref: Any, timeout: float = 3) ->
         frame = await recv(comm, timeout)
         if frame.get("ref") == ref:
             return frame
+
+
+def run(fn):  # noqa: ANN001, ANN201
+    """Run an async test body on one event loop (DB calls come back to the test's thread); stop the
+    room hubs it started, so the next test begins with none."""
+    from zhunong.live import hub as hub_module
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        async def body():  # noqa: ANN202
+            try:
+                await fn(*args, **kwargs)
+            finally:
+                await hub_module.stop_all()
+
+        async_to_sync(body)()
+
+    return wrapper
