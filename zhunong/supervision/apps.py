@@ -6,3 +6,11 @@ class SupervisionConfig(AppConfig):
     name = "zhunong.supervision"
     label = "supervision"
     verbose_name = _("廉洁监督")  # Integrity supervision
+
+    def ready(self) -> None:
+        from zhunong.core.integrity import concern_raised
+
+        from .handlers import record_concern
+
+        # Lower apps report concerns without importing supervision (the layers in pyproject.toml).
+        concern_raised.connect(record_concern, dispatch_uid="supervision.record_concern")

@@ -8,15 +8,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.core.integrity import ConcernKind
+
 
 class IntegrityFlag(models.Model):
-    class Kind(models.TextChoices):
-        BELOW_COST = "below_cost", _("低于成本销售")
-        QUOTA = "quota", _("摊派/强制消费")
-        INFLATED_TRAFFIC = "inflated_traffic", _("流量注水")
-        FAKE_ORDER = "fake_order", _("虚假下单/刷单")
-        GIFT_TO_OFFICIAL = "gift_to_official", _("向公职人员打赏")
-        OTHER = "other", _("其他")
+    Kind = ConcernKind  # the kinds are core's, so lower apps can name them (core/integrity.py)
 
     class Status(models.TextChoices):
         OPEN = "open", _("待核查")
