@@ -30,7 +30,7 @@ ARTIFACTS = ROOT / "var" / "e2e"
 PORT = int(os.environ.get("ZHUNONG_E2E_PORT", "18800"))
 MEDIA_HTTP_PORT = int(os.environ.get("ZHUNONG_E2E_MEDIA_PORT", str(PORT + 1)))
 RTMP_PORT = int(os.environ.get("ZHUNONG_E2E_RTMP_PORT", "19360"))
-PASSWORD = "zhunong-demo"  # zhunong.core.demo.PASSWORD: every demo login uses it
+PASSWORD = "zhunong-demo"  # zhunong.demo.world.PASSWORD: every demo login uses it
 CHROMIUM = os.environ.get("ZHUNONG_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]

@@ -1,6 +1,6 @@
 """The whole live sale, as the people in it see it, in one ordered story (each test is a named step).
 
-The demo county is 安化县 (zhunong.core.demo): the operator `operator`, the market-regulation inspector
+The demo county is 安化县 (zhunong.demo.world): the operator `operator`, the market-regulation inspector
 `inspector`, the tea co-op's manager `coop`, the verified host `host` (唐溪村驻村第一书记) and three buyers.
 A step that fails keeps screenshots and HTML of every open page in var/e2e/ and the later steps are skipped
 (they would only fail for the same reason).
@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from .conftest import Pages, login, reload_until
 
 COUNTY_TZ = ZoneInfo("Asia/Shanghai")  # settings.TIME_ZONE: the forms read local times in it
-# Seeded products of 安化县: two listed, one waiting for its sample to be inspected (zhunong.core.demo).
+# Seeded products of 安化县: two listed, one waiting for its sample to be inspected (zhunong.demo.world).
 CAKE = "安化黑茶·明前千两茶 500克饼"  # supplied by two registered-poor contract households
 BRICK = "安化茯砖茶 1千克"  # supplied by the co-op
 GREEN = "安化明前云尖绿茶 250克"  # awaiting inspection until step 0

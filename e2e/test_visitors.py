@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from .conftest import PHONE
 
-PRODUCT = "安化茯砖茶 1千克"  # seeded (zhunong.core.demo), listed, with a passed inspection
+PRODUCT = "安化茯砖茶 1千克"  # seeded (zhunong.demo.world), listed, with a passed inspection
 
 
 def open_product(page, name: str = PRODUCT) -> None:  # noqa: ANN001

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "zhunong.fulfilment",
     "zhunong.supervision",
     "zhunong.insights",
+    "zhunong.bench",
+    "zhunong.demo",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
+import pytest
 from django.utils import timezone
 
 from zhunong.accounts import roles
@@ -122,3 +123,70 @@ def build_world(prefix: str | None = None) -> World:
     batch = producers.create_batch(actor=operator, plot=plot, harvested_on=timezone.localdate() - dt.timedelta(days=2),
                                    quantity="800", unit="jin", grade="特级")
     return World(regions=regions, operator=operator, regulator=regulator, producer=producer, plot=plot, batch=batch)
+
+
+@dataclass
+class VideoRoom:
+    world: World
+    channel: object
+    host: object
+    stream: object
+    products: list = field(default_factory=list)
+
+
+def video_room(world: World, *, starts_in: dt.timedelta = dt.timedelta(0), verified: bool = True,
+               products: int = 2, channel: object | None = None, title: str = "蓝莓采摘直播") -> VideoRoom:
+    """A scheduled stream of a (verified) host in the world's county channel."""
+    from zhunong.live import services
+    from zhunong.live.models import Channel
+
+    if channel is None:
+        channel = Channel.objects.filter(county=world.county).first() or services.create_channel(
+            actor=world.operator, county=world.county, name="胶州助农官方频道")
+    user = make_user(roles.BUYER)
+    host = services.create_host(actor=world.operator, user=user, channel=channel, kind="villager", title="主播")
+    if verified:
+        services.verify_host(actor=world.operator, host=host, method="id_card_in_person", note="现场核验")
+    items = [world.listed_product(name=f"洋河蓝莓{i}号") for i in range(products)]
+    start = timezone.now() + starts_in
+    stream = services.schedule_stream(actor=world.operator, host=host, title=title, planned_start=start,
+                                      planned_end=start + dt.timedelta(hours=2), products=items)
+    return VideoRoom(world=world, channel=channel, host=host, stream=stream, products=items)
+
+
+# Fixtures of the orders and payments tests (their conftests import them): Huey runs in memory (no real
+# queue), Redis keys of earlier runs are gone.
+
+@pytest.fixture(autouse=True)
+def _huey_in_memory():  # noqa: ANN202
+    # Timers and webhooks are scheduled with Huey; tests must not put them in the developer's real queue.
+    from huey.contrib.djhuey import HUEY
+
+    previous = HUEY.immediate
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = previous
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis_inventory():  # noqa: ANN202
+    """Test databases reuse ids (and are emptied after each test); Redis counters and reservations of an
+    earlier test or run must not leak into the next one."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        from zhunong.core.redis import client as redis_client
+
+        client = redis_client()
+        # Inventory (and the fast path's sale records), idempotency records and cached tokens.
+        for pattern in ("inv", "idem", "tok"):
+            for key in client.scan_iter(f"{settings.REDIS_PREFIX}:{pattern}:*", count=1000):
+                client.delete(key)
+    yield
+
+
+@pytest.fixture
+def buyer(db):  # noqa: ANN001, ANN201
+    from zhunong.testing import make_user
+
+    return make_user()

@@ -516,7 +516,7 @@ def run_media(*, platform_url: str | None, demo_video: bool, stdout=sys.stdout) 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     if demo_video:
-        from .demo import start_demo_publisher
+        from .publisher import start_demo_publisher
 
         demo = start_demo_publisher(stdout=stdout)
     try:

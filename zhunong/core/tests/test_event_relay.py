@@ -360,7 +360,7 @@ PORTS = range(18764, 18780)
 _SEED_ROOM = """
 import django
 django.setup()
-from zhunong.orders.loadtest import live_room
+from zhunong.bench.flash_sale_harness import live_room
 from zhunong.testing import build_world
 world = build_world()
 product = world.listed_product(name="安化黑茶", price="39.90", cost_floor="20.00", stock=50)

@@ -22,8 +22,7 @@ from django.test import Client
 from django.utils import timezone
 
 from zhunong.accounts import roles
-from zhunong.orders.testing import _clean_redis_inventory, _huey_in_memory  # noqa: F401 - autouse, as in orders
-from zhunong.testing import make_user, unique
+from zhunong.testing import _clean_redis_inventory, _huey_in_memory, make_user, unique  # noqa: F401 - autouse, as in orders
 
 LOCALE_DIR = Path(settings.LOCALE_PATHS[0])
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff5e]")
@@ -236,8 +235,8 @@ def test_storefront_home_and_header_in_english(world, how):
 
 @pytest.mark.django_db
 def test_product_page_flash_sale_countdown_in_english(world):
+    from zhunong.bench.flash_sale_harness import live_room
     from zhunong.orders import services as orders
-    from zhunong.orders.loadtest import live_room
 
     product = world.listed_product(name="洋河蓝莓", stock=50)
     stream, host_user, _host = live_room(world, [product])
@@ -276,7 +275,7 @@ def test_buy_box_messages_in_english(world):
 
 @pytest.mark.django_db
 def test_live_room_and_console_in_english(world):
-    from zhunong.orders.loadtest import live_room
+    from zhunong.bench.flash_sale_harness import live_room
 
     product = world.listed_product(name="洋河蓝莓", stock=50)
     stream, host_user, _host = live_room(world, [product])

@@ -54,8 +54,8 @@ def test_minute_gaps_are_filled_for_live_streams(room):
 
 
 def test_demo_seed_is_idempotent(db):
-    from zhunong.core import demo as core_demo
-    from zhunong.live import demo
+    from zhunong.demo import live as demo
+    from zhunong.demo import world as core_demo
     from zhunong.live.models import SensitiveWord
 
     core_demo.seed()

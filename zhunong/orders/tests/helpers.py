@@ -18,7 +18,7 @@ class Room:
 
 
 def live_room(world: World, products: list, *, kind: str = "county_head", pin: object | None = None) -> Room:
-    from zhunong.orders.loadtest import live_room as build
+    from zhunong.bench.flash_sale_harness import live_room as build
 
     stream, host_user, host = build(world, products, kind=kind, pin=pin)
     return Room(stream=stream, host_user=host_user, host=host)

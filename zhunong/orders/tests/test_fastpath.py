@@ -280,7 +280,7 @@ def test_fast_path_hands_over_what_it_cannot_answer(world, fast, monkeypatch):  
 @pytest.mark.postgres_redis
 @pytest.mark.django_db(transaction=True)
 def test_many_buyers_at_once_never_oversell_and_twins_get_one_order(world, fast):  # noqa: ANN001
-    from zhunong.orders.loadtest import make_buyers
+    from zhunong.bench.flash_sale_harness import make_buyers
 
     product = world.listed_product(stock=500, price="39.90", cost_floor="10.00")
     room = live_room(world, [product])

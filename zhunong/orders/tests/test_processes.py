@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from zhunong.orders import inventory, loadtest
+from zhunong.bench import flash_sale_harness as loadtest
+from zhunong.orders import inventory
 from zhunong.orders.models import IdempotencyRecord, Order, OrderLine, ReservationItem
 
 pytestmark = [pytest.mark.postgres_redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

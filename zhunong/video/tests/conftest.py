@@ -27,7 +27,7 @@ def video_dirs(tmp_path, settings):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def vroom(world, video_dirs):  # noqa: ANN001, ANN201
-    from zhunong.video.testdata import video_room
+    from zhunong.testing import video_room
 
     return video_room(world)
 

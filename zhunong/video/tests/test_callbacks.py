@@ -126,7 +126,7 @@ def test_wrong_application_is_refused(client, vroom, key):  # noqa: ANN001
 
 
 def test_unverified_host_unscheduled_and_ended_streams_are_refused(client, world, video_dirs):  # noqa: ANN001
-    from zhunong.video.testdata import video_room
+    from zhunong.testing import video_room
 
     unverified = video_room(world, verified=False)
     tomorrow = video_room(world, starts_in=dt.timedelta(days=1), channel=unverified.channel)
@@ -141,7 +141,7 @@ def test_unverified_host_unscheduled_and_ended_streams_are_refused(client, world
 
 
 def test_publish_window_is_configurable(client, world, video_dirs, settings):  # noqa: ANN001
-    from zhunong.video.testdata import video_room
+    from zhunong.testing import video_room
 
     room = video_room(world, starts_in=dt.timedelta(minutes=50))
     k = services.ensure_ingest(stream=room.stream).stream_key

@@ -24,8 +24,8 @@ from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 from zhunong.live import services as live
 from zhunong.live.models import StreamStatus
 from zhunong.video import media, services, tasks
-from zhunong.video.demo import publisher_command
 from zhunong.video.models import Ingest, IngestState, RefusedPublish, Replay
+from zhunong.video.publisher import publisher_command
 
 from .conftest import TOKEN
 
@@ -120,7 +120,7 @@ def _publish(port: int, key: str, seconds: float) -> subprocess.Popen:
 
 
 def test_publish_play_reconnect_grace_and_shoppable_replay(media_server, world, caplog):  # noqa: ANN001
-    from zhunong.video.testdata import video_room
+    from zhunong.testing import video_room
 
     room = video_room(world)
     tomorrow = video_room(world, starts_in=dt.timedelta(days=1), channel=room.channel, products=0)

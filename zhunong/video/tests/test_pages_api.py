@@ -261,7 +261,8 @@ def test_retention_is_configurable(client, vroom, key, video_dirs, settings):  #
 
 
 def test_demo_seed_gives_streams_keys(vroom):  # noqa: ANN001
-    from zhunong.video import demo
+    from zhunong.demo import video as demo
+    from zhunong.video import publisher
 
     out = io.StringIO()
     demo.seed(stdout=out, dry_run=False)
@@ -269,7 +270,7 @@ def test_demo_seed_gives_streams_keys(vroom):  # noqa: ANN001
     assert "1 stream key" in out.getvalue()
     demo.seed(stdout=out, dry_run=False)
     assert "stream keys present" in out.getvalue()
-    assert demo.demo_stream() == vroom.stream
+    assert publisher.demo_stream() == vroom.stream
 
 
 def test_admin_never_shows_the_key(client, vroom, key):  # noqa: ANN001

@@ -74,10 +74,9 @@ def test_stat_page_parsing():
 
 
 def test_apply_stats_updates_publishing_ingests(db, settings, tmp_path):  # noqa: ANN001
-    from zhunong.testing import build_world
+    from zhunong.testing import build_world, video_room
     from zhunong.video import services
     from zhunong.video.models import Connection, Ingest, IngestState
-    from zhunong.video.testdata import video_room
 
     settings.VIDEO_ROOT = str(tmp_path)
     room = video_room(build_world())
@@ -218,7 +217,7 @@ def test_the_filter_is_installed_on_the_root_handlers():
 
 def test_bench_frame_numbers_read_back_exactly_after_h264():
     """The latency benchmark's frame code survives the encoder (or the benchmark would measure nothing)."""
-    from zhunong.video import bench
+    from zhunong.bench import video as bench
 
     for n in (0, 1, 1234, (1 << 20) - 1):
         assert bench.decode_frame(bench.encode_frame(n, 25)) == n
@@ -241,7 +240,7 @@ def test_bench_frame_numbers_read_back_exactly_after_h264():
 
 
 def test_bench_playlist_parser():
-    from zhunong.video import bench
+    from zhunong.bench import video as bench
 
     body = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000,\n5-1.ts\n#EXTINF:1.560,\n5-2.ts\n"
     assert bench.parse_playlist(body) == (2.0, [(2.0, "5-1.ts"), (1.56, "5-2.ts")])
@@ -249,9 +248,8 @@ def test_bench_playlist_parser():
 
 def test_monitor_round_without_a_media_server_still_ends_expired_streams(db, settings, tmp_path):  # noqa: ANN001
     from zhunong.live.models import StreamStatus
-    from zhunong.testing import build_world
+    from zhunong.testing import build_world, video_room
     from zhunong.video import services
-    from zhunong.video.testdata import video_room
 
     settings.VIDEO_ROOT = str(tmp_path)
     settings.VIDEO_STAT_URL = "http://127.0.0.1:18699/stat"  # nothing listens there

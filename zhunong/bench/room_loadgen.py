@@ -1,6 +1,6 @@
 """The room benchmark's load process: N websocket clients in one asyncio loop (websockets library).
 
-Run by `zhunong bench room` as `python -m zhunong.live.loadgen` with a JSON plan on stdin; prints one
+Run by `zhunong bench room` as `python -m zhunong.bench.room_loadgen` with a JSON plan on stdin; prints one
 JSON result on stdout. Kept free of Django so its own CPU goes to the clients, not to imports.
 
 Clients: `viewers` anonymous watchers, `chatters` logged-in viewers who send chat (and likes) at

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 from django.core.management.base import BaseCommand, CommandError
 
+from zhunong.video.media import start_media_server
+
 
 class Command(BaseCommand):
     help = (
@@ -126,10 +128,6 @@ class _Stop(Exception):
 
 
 def _media_process(*, platform_url: str, demo_video: bool) -> subprocess.Popen | None:
-    """The media server (nginx-rtmp), when the live-video app provides one and it is installed."""
-    try:
-        from zhunong.video.media import start_media_server
-    except ImportError:
-        return None
+    """The media server (nginx-rtmp), when it is installed."""
     # nginx-rtmp calls the platform back over plain HTTP on the address it serves.
     return start_media_server(platform_url=platform_url, demo_video=demo_video)

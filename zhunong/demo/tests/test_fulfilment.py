@@ -2,8 +2,8 @@ from io import StringIO
 
 import pytest
 
-from zhunong.core import demo as core_demo
-from zhunong.fulfilment import demo
+from zhunong.demo import fulfilment as demo
+from zhunong.demo import world as core_demo
 from zhunong.fulfilment.models import AfterSalesRequest, Complaint, Review, Shipment
 from zhunong.orders.models import Order, OrderStatus
 

@@ -1,4 +1,4 @@
-"""Demo orders for `zhunong seed_demo` (after zhunong.live.demo has a live stream with a pinned product).
+"""Demo orders for `zhunong seed_demo` (after zhunong.demo.live has a live stream with a pinned product).
 
 - In the live demo stream: a flash sale of the pinned product (5-minute countdown, 20 minutes, 20 % below
   the lowest price of 30 days if that stays above the cost floor) and a batch of in-room coupons;

@@ -3,7 +3,7 @@
 It creates its own county, verified host, listed products, live stream and chatter accounts in the
 configured database (point DATABASE_URL at a scratch database), starts P uvicorn processes on
 loopback (sharing Redis when P > 1) unless --url is given, then runs the load in separate processes
-(zhunong.live.loadgen: asyncio + websockets). Output: one JSON object (see docs/benchmarks.md).
+(zhunong.bench.room_loadgen: asyncio + websockets). Output: one JSON object (see docs/benchmarks.md).
 
 `--layer-baseline` instead measures what the room deliberately avoids: Channels' group fan-out
 through the channel layer with one layer channel per viewer.
@@ -262,7 +262,7 @@ def _drive(setup: dict[str, Any], urls: list[str], servers: list[subprocess.Pope
             "result_path": os.path.join(tempfile.gettempdir(), f"zhunong-bench-{run_id}-{i}.json"),
         })
     env = dict(os.environ, **SCRIPT_ENV)
-    procs = [subprocess.Popen([sys.executable, "-m", "zhunong.live.loadgen"], stdin=subprocess.PIPE,
+    procs = [subprocess.Popen([sys.executable, "-m", "zhunong.bench.room_loadgen"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, env=env) for _ in plans]
     for proc, plan in zip(procs, plans, strict=True):
         proc.stdin.write(json.dumps(plan) + "\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import sys
 import types
 
 import pytest
@@ -14,7 +13,7 @@ from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
 from zhunong.catalog.selectors import listed_products, search_products
-from zhunong.core import demo
+from zhunong.demo import world as demo
 from zhunong.live.models import Channel, Host
 from zhunong.producers.models import HarvestBatch, Producer, Region
 from zhunong.quality.models import Inspection, TraceEvent
@@ -117,12 +116,14 @@ def test_logins_work_with_their_roles():
     assert host.kind == Host.Kind.FIRST_SECRETARY and host.is_public_servant and host.is_verified
 
 
-def test_plugins_are_called_in_order_with_dry_run(monkeypatch):
+def test_seeders_are_called_in_order_with_dry_run(monkeypatch):
+    from zhunong.demo.management.commands import seed_demo
+
     calls = []
-    names = ["zhunong.live.demo", "zhunong.video.demo", "zhunong.orders.demo", "zhunong.fulfilment.demo"]
-    for name in names:
-        module = types.ModuleType(name)
-        module.seed = lambda *, stdout, dry_run, _name=name: calls.append((_name, dry_run))
-        monkeypatch.setitem(sys.modules, name, module)
+    names = ["zhunong.demo.live", "zhunong.demo.video", "zhunong.demo.orders", "zhunong.demo.fulfilment"]
+    assert [module.__name__ for module in seed_demo.SEEDERS] == names
+    fakes = [types.SimpleNamespace(seed=lambda *, stdout, dry_run, _name=name: calls.append((_name, dry_run)))
+             for name in names]
+    monkeypatch.setattr(seed_demo, "SEEDERS", fakes)
     run("--dry-run")
     assert calls == [(name, True) for name in names]

@@ -59,7 +59,7 @@ def _validate(options: dict) -> str:
 
 def _one_run(backend: str, options: dict, stdout, port_range: tuple[int, int], *,  # noqa: ANN001
              fast_path: bool = True) -> dict:
-    from . import loadtest
+    from zhunong.bench import flash_sale_harness as loadtest
 
     setup = loadtest.setup_sale(stock=options["stock"], buyers=options["buyers"], limit=options["limit"],
                                 label=f"b{backend}", cache_tokens=not options["cold_tokens"])

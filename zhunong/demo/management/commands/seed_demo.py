@@ -1,17 +1,16 @@
-"""`zhunong seed-demo`: load the demo counties (zhunong.core.demo), then the other apps' demo data."""
+"""`zhunong seed-demo`: load the demo counties (zhunong.demo.world), then streams, videos, orders and parcels."""
 
 from __future__ import annotations
-
-from importlib import import_module
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from zhunong.core import demo
+from zhunong.demo import fulfilment, live, orders, video
+from zhunong.demo import world as demo
 
-# Apps that add their own demo data on top (streams, videos, orders, then the orders' parcels and
-# reviews), called in this order with `seed(stdout=..., dry_run=...)` when the module exists.
-PLUGINS = ["zhunong.live.demo", "zhunong.video.demo", "zhunong.orders.demo", "zhunong.fulfilment.demo"]
+# Demo data on top of the counties, in this order: streams, their stream keys, orders, then the orders'
+# parcels and reviews; each is called with `seed(stdout=..., dry_run=...)`.
+SEEDERS = [live, video, orders, fulfilment]
 
 
 class _DryRun(Exception):
@@ -40,14 +39,8 @@ class Command(BaseCommand):
             with transaction.atomic():
                 result = demo.seed()
                 self._report(result, dry_run=dry_run)
-                for module_name in PLUGINS:
-                    try:
-                        module = import_module(module_name)
-                    except ModuleNotFoundError as exc:
-                        if exc.name != module_name:
-                            raise
-                        continue
-                    module.seed(stdout=self.stdout, dry_run=dry_run)
+                for seeder in SEEDERS:
+                    seeder.seed(stdout=self.stdout, dry_run=dry_run)
                 if dry_run:
                     raise _DryRun()
         except _DryRun:

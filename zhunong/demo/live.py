@@ -1,4 +1,4 @@
-"""Demo streams for `zhunong seed-demo` (called after zhunong.core.demo has made counties, channels, hosts).
+"""Demo streams for `zhunong seed-demo` (called after zhunong.demo.world has made counties, channels, hosts).
 
 In the main demo county (安化县): one stream live now (pinned product, announcement, a few messages),
 one upcoming, and one ended with a small record to browse. Everything goes through the services, so
@@ -15,12 +15,11 @@ from django.utils import timezone
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
+from zhunong.live import services
+from zhunong.live.models import Host, Stream, StreamStatus
 from zhunong.producers.models import Region
 
-from . import services
-from .models import Host, Stream, StreamStatus
-
-MAIN_COUNTY_CODE = "430923"  # 安化县 (zhunong.core.demo)
+MAIN_COUNTY_CODE = "430923"  # 安化县 (zhunong.demo.world)
 # Off-platform deals and order brushing are the frauds live-commerce chat is used for.
 DEMO_WORDS = [
     ("加微信", "mask", "私下交易"),
@@ -116,7 +115,7 @@ def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
             created.append("1 ended stream")
 
     # A starting word list for the room's filter (operators edit it in the admin).
-    from .models import SensitiveWord
+    from zhunong.live.models import SensitiveWord
 
     if not SensitiveWord.objects.exists():
         for word, action, category in DEMO_WORDS:

@@ -1,6 +1,6 @@
 """The room benchmark's bookkeeping (the load itself runs only under `zhunong bench room`)."""
 
-from zhunong.live.bench import _merge
+from zhunong.bench.room import _merge
 
 OPTIONS = {"viewers": 3, "chat_rate": 10.0, "load_processes": 2}
 

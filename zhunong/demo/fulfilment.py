@@ -17,10 +17,9 @@ from typing import Any
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
-
-from . import services
-from .errors import ReviewNotAllowed
-from .models import AfterSalesRequest, Complaint, Review, ShipmentStatus
+from zhunong.fulfilment import services
+from zhunong.fulfilment.errors import ReviewNotAllowed
+from zhunong.fulfilment.models import AfterSalesRequest, Complaint, Review, ShipmentStatus
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Load generator for flash-sale purchase attempts: a separate process, raw HTTP/1.1 over keep-alive.
 
-Run as `python -m zhunong.orders.loadgen` with a JSON job on stdin:
+Run as `python -m zhunong.bench.flash_sale_loadgen` with a JSON job on stdin:
     {"host": "127.0.0.1", "port": 18510, "path": "/api/v1/orders", "connections": 64,
      "attempts": [{"token": "...", "key": "...", "body": {...}}, ...]}
 It prints one JSON object: elapsed seconds, per-attempt latency percentiles and counts of statuses and

@@ -159,9 +159,8 @@ def _child_prepare() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhunong.settings")
     django.setup()
-    from zhunong.testing import build_world
+    from zhunong.testing import build_world, video_room
     from zhunong.video.services import ensure_ingest
-    from zhunong.video.testdata import video_room
 
     room = video_room(build_world("BENCH"), products=1, title="延迟测试")
     print(json.dumps({"stream_id": room.stream.pk, "key": ensure_ingest(stream=room.stream).stream_key}))
@@ -221,7 +220,7 @@ def run(options: dict, stdout) -> dict:  # noqa: ANN001, C901, ARG001
     stdout = sys.stderr
     from django.conf import settings
 
-    from .media import missing_programs
+    from zhunong.video.media import missing_programs
 
     missing = missing_programs()
     if missing:
@@ -249,7 +248,7 @@ def run(options: dict, stdout) -> dict:  # noqa: ANN001, C901, ARG001
         stdout.write(f"bench video: preparing a scratch platform in {workdir}\n")
         subprocess.run([py, "-m", "zhunong.cli", "migrate", "--noinput"], env=env, check=True, stdout=log,
                        stderr=log, timeout=600)
-        prepared = subprocess.run([py, "-c", "from zhunong.video.bench import _child_prepare; _child_prepare()"],
+        prepared = subprocess.run([py, "-c", "from zhunong.bench.video import _child_prepare; _child_prepare()"],
                                   env=env, check=True, capture_output=True, text=True, timeout=120)
         info = json.loads(prepared.stdout.strip().splitlines()[-1])
         children.append(subprocess.Popen(

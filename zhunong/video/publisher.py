@@ -1,7 +1,6 @@
-"""Demo video: stream keys for the demo streams (seed_demo), and a synthetic publisher for `make demo`.
-
-`zhunong serve --demo-video` (see media.run_media) pushes a test pattern with a burned-in clock and a
-440 Hz tone into the demo county's live room, through the same RTMP ingest and key check a host uses.
+"""A synthetic publisher for `make demo`: `zhunong serve --demo-video` (see media.run_media) pushes a test
+pattern with a burned-in clock and a 440 Hz tone into the demo county's live room, through the same RTMP
+ingest and key check a host uses. (The demo streams' keys are made by zhunong.demo.video.)
 """
 
 from __future__ import annotations
@@ -19,18 +18,7 @@ from zhunong.live.models import Stream, StreamStatus
 from .conf import video_settings
 from .services import _window_ok, ensure_ingest
 
-MAIN_COUNTY_CODE = "430923"  # 安化县, the demo's main county (zhunong.core.demo)
-
-
-def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
-    """Give every scheduled or live demo stream its ingest (secret key), so hosts find it on the console."""
-    created = 0
-    for stream in Stream.objects.filter(status__in=[StreamStatus.SCHEDULED, StreamStatus.LIVE]):
-        if not hasattr(stream, "ingest"):
-            ensure_ingest(stream=stream)
-            created += 1
-    verb = "would create" if dry_run else "created"
-    stdout.write(f"video: {verb} {created} stream key(s)" if created else "video: stream keys present")
+MAIN_COUNTY_CODE = "430923"  # 安化县, the demo's main county (zhunong.demo.world)
 
 
 def demo_stream() -> Stream | None:

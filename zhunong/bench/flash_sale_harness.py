@@ -249,7 +249,7 @@ def run_load(*, port: int, attempts: list[dict], connections: int, detail: bool 
 
     server_cpu = group_cpu_seconds(server.pid) if server is not None else 0.0
     load_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run([sys.executable, "-m", "zhunong.orders.loadgen"],
+    out = subprocess.run([sys.executable, "-m", "zhunong.bench.flash_sale_loadgen"],
                          input=load_job(port=port, attempts=attempts, connections=connections, detail=detail),
                          capture_output=True, check=True, timeout=1800)
     result = json.loads(out.stdout)
@@ -264,7 +264,7 @@ def run_load(*, port: int, attempts: list[dict], connections: int, detail: bool 
 
 def start_load(*, port: int, attempts: list[dict], connections: int, detail: bool = False) -> subprocess.Popen:
     """The load process in the background; `finish_load` collects its result."""
-    proc = subprocess.Popen([sys.executable, "-m", "zhunong.orders.loadgen"], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "zhunong.bench.flash_sale_loadgen"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     proc.stdin.write(load_job(port=port, attempts=attempts, connections=connections, detail=detail))
     proc.stdin.close()
