@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.accounts.policy import Scope
 from zhunong.core.models import TransitionRecord
 
 
@@ -68,6 +69,11 @@ class Product(models.Model):
     @property
     def below_cost(self) -> bool:
         return self.price < self.cost_floor
+
+    def policy_scope(self) -> Scope:
+        # The producers are read only if a rule asks (a manager's grant), not for every check.
+        return Scope(regions=(self.origin,),
+                     producer_ids=lambda: self.producers.values_list("pk", flat=True))
 
 
 class ProductImage(models.Model):

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.accounts.policy import Scope
 from zhunong.core.text import mask_all_but_last, mask_phone
 
 
@@ -61,6 +62,9 @@ class Region(models.Model):
     def is_within(self, other: Region) -> bool:
         return self.path.startswith(other.path)
 
+    def policy_scope(self) -> Scope:
+        return Scope(regions=(self,))
+
 
 class Producer(models.Model):
     class Kind(models.TextChoices):
@@ -100,6 +104,9 @@ class Producer(models.Model):
     def contact_phone_masked(self) -> str:
         return mask_phone(self.contact_phone)
 
+    def policy_scope(self) -> Scope:
+        return Scope(regions=(self.village,), producer_ids=(self.pk,))
+
 
 class Plot(models.Model):
     producer = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="plots", verbose_name=_("生产者"))
@@ -119,6 +126,9 @@ class Plot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.producer.name} · {self.name}"
+
+    def policy_scope(self) -> Scope:
+        return self.producer.policy_scope()
 
 
 class HarvestBatch(models.Model):
@@ -156,3 +166,6 @@ class HarvestBatch(models.Model):
     @property
     def batch_label(self) -> str:
         return self.lot_number or self.trace_code
+
+    def policy_scope(self) -> Scope:
+        return self.plot.producer.policy_scope()

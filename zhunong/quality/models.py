@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.accounts.policy import Scope
+
 
 class Inspection(models.Model):
     class Result(models.TextChoices):
@@ -37,6 +39,9 @@ class Inspection(models.Model):
     @property
     def passed(self) -> bool:
         return self.result == self.Result.PASS
+
+    def policy_scope(self) -> Scope:
+        return self.batch.policy_scope()
 
 
 class InspectionItem(models.Model):
