@@ -25,7 +25,7 @@ from django.conf import settings
 from django.test import AsyncClient, Client, override_settings
 
 from zhunong.core import events, relay
-from zhunong.core.management.commands import serve
+from zhunong.demo.management.commands import serve
 
 URL = "/internal/events/"
 GROUP = "room.987001"  # far from the ids other tests' rooms use on the shared in-memory layer
