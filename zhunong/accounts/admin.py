@@ -6,12 +6,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from zhunong.producers.backoffice import visible_regions
-
 from .backoffice import scoped_choices
 from .models import ApiToken, User
 from .roles import ROLE_LABELS
-from .selectors import is_platform_admin
+from .selectors import is_platform_admin, regions_visible_to
 
 admin.site.site_header = "助农直播 · 后台"
 admin.site.site_title = "助农直播 · 后台"
@@ -59,7 +57,7 @@ class UserAdmin(DjangoUserAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):  # noqa: ANN001, ANN201
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "region":
-            scoped_choices(field, visible_regions(request.user))
+            scoped_choices(field, regions_visible_to(request.user))
         return field
 
 

@@ -10,10 +10,9 @@ from pydantic import Field, field_validator
 from zhunong.core.errors import PermissionDenied
 from zhunong.core.text import has_control_chars
 
-from . import roles, services
+from . import policy, services
 from .auth import auth_required
 from .models import User
-from .selectors import is_platform_admin
 
 router = Router(tags=["auth"])
 
@@ -53,10 +52,9 @@ def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
 def back_office_user(request) -> User:  # noqa: ANN001
     """The authenticated user, if they hold a back-office role; PermissionDenied (403) otherwise."""
     user = request.auth
-    if is_platform_admin(user) or any(user.has_role(r) for r in roles.STAFF_ROLES):
-        return user
-    raise PermissionDenied("The back office is open to platform admins, county operators, regulators and "
-                           "producer managers.")
+    policy.require(user, "backoffice.view", error=PermissionDenied(
+        "The back office is open to platform admins, county operators, regulators and producer managers."))
+    return user
 
 
 class TokenIn(Schema):

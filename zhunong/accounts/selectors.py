@@ -38,6 +38,18 @@ def scope(qs: QuerySet, user: User, *, region_field: str, producer_field: str | 
     return qs.none()
 
 
+def regions_visible_to(user: User) -> QuerySet:
+    """Regions a staff user works in: their region's subtree (everything for a platform admin)."""
+    # The Region model is reached through the user's own field: accounts sits below producers.
+    region_model = User._meta.get_field("region").related_model
+    qs = region_model.objects.order_by("path")
+    if is_platform_admin(user):
+        return qs
+    if not user.is_authenticated or user.region_id is None:
+        return qs.none()
+    return qs.filter(path__startswith=user.region.path)
+
+
 def user_covers_region(user: User, region) -> bool:  # noqa: ANN001
     if is_platform_admin(user):
         return True

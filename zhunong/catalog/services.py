@@ -19,10 +19,10 @@ from decimal import Decimal
 from django.core.files.base import File
 from django.db import transaction
 
-from zhunong.accounts import roles
+from zhunong.accounts import policy
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, user_covers_region
 from zhunong.core.errors import PermissionDenied, ValidationFailed
+from zhunong.core.integrity import ConcernKind, report_concern
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text
 from zhunong.producers.errors import OutsideRegion
@@ -49,10 +49,8 @@ MAX_PRICE = Decimal("1000000")
 def _require_operator(actor: User | None, region: Region) -> None:
     if actor is None:
         raise PermissionDenied("An operator is required.")
-    if not (is_platform_admin(actor) or actor.has_role(roles.COUNTY_OPERATOR)):
-        raise PermissionDenied("Only county operators manage products.")
-    if not user_covers_region(actor, region):
-        raise OutsideRegion()
+    policy.require(actor, "product.manage", region,
+                   error=PermissionDenied("Only county operators manage products."), outside=OutsideRegion)
 
 
 def _check_price(*, price: Decimal, cost_floor: Decimal, reason: str) -> None:
@@ -64,11 +62,8 @@ def _check_price(*, price: Decimal, cost_floor: Decimal, reason: str) -> None:
 
 
 def _flag_below_cost(product: Product, actor: User | None) -> None:
-    from zhunong.supervision.models import IntegrityFlag
-    from zhunong.supervision.services import raise_flag
-
-    raise_flag(
-        kind=IntegrityFlag.Kind.BELOW_COST,
+    report_concern(
+        kind=ConcernKind.BELOW_COST,
         summary=f"{product.name}: 售价 {product.price} 低于成本底价 {product.cost_floor}",
         subject=product,
         region=product.origin,
@@ -327,7 +322,8 @@ def list_product(*, actor: User, product: Product) -> Product:
 @transaction.atomic
 def delist_product(*, actor: User | None, product: Product, reason: str) -> Product:
     product = Product.objects.select_for_update().get(pk=product.pk)
-    if actor is not None and not (actor.has_role(roles.REGULATOR) and user_covers_region(actor, product.origin)):
+    # Regulators may delist too; anyone else needs the operator's rights (and gets the operator's errors).
+    if actor is not None and not policy.can(actor, "product.delist", product):
         _require_operator(actor, product.origin)
     reason = clean_text(reason, field="reason", max_length=300)
     return _transition(product, S.DELISTED, actor=actor, reason=reason)
@@ -347,8 +343,10 @@ def add_batch(*, actor: User, product: Product, batch: HarvestBatch) -> Product:
     return product
 
 
-def on_inspection_recorded(*, batch: HarvestBatch, passed: bool, actor: User) -> list[Product]:
-    """Called by quality.services inside its transaction: list or delist the batch's products."""
+def on_inspection_recorded(sender: object = None, *, batch: HarvestBatch, passed: bool, actor: User,
+                           **kwargs: object) -> list[Product]:
+    """Receiver of quality's `inspection_recorded`, inside its transaction: list or delist the batch's
+    products (connected in CatalogConfig.ready)."""
     changed = []
     for product in Product.objects.select_for_update().filter(batches=batch).order_by("pk"):
         if passed and product.status == S.AWAITING_INSPECTION:

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, scope
+from zhunong.accounts.selectors import is_platform_admin, regions_visible_to, scope
 
 from .errors import BatchNotFound, PlotNotFound, UnknownRegion
 from .models import HarvestBatch, Plot, Producer, Region
@@ -42,12 +42,7 @@ def visible_batches(user: User) -> QuerySet[HarvestBatch]:
 
 def visible_regions(user: User) -> QuerySet[Region]:
     """Regions a staff user works in: their region's subtree (everything for a platform admin)."""
-    qs = Region.objects.order_by("path")
-    if is_platform_admin(user):
-        return qs
-    if not user.is_authenticated or user.region_id is None:
-        return qs.none()
-    return qs.filter(path__startswith=user.region.path)
+    return regions_visible_to(user)
 
 
 def get_visible_producer(user: User, producer_id: int) -> Producer:

@@ -8,14 +8,14 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from zhunong.accounts import roles
+from zhunong.accounts import policy, roles
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, manages_producer, user_covers_region
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.text import clean_decimal, clean_text
 
 from .errors import OutsideRegion, RegionLevelMismatch, UnknownRegion
 from .models import HarvestBatch, Plot, Producer, Region
+from .signals import batch_harvested
 
 # A harvest record older than this is a typing error, not a batch anyone still sells from (and dates
 # near year 1 overflow when the harvest event's local time is converted to UTC).
@@ -67,33 +67,18 @@ def get_region(*, region_id: int | None = None, code: str | None = None) -> Regi
         raise UnknownRegion()
 
 
-def _require_region_staff(actor: User, region: Region) -> None:
-    if not (is_platform_admin(actor) or actor.has_role(roles.COUNTY_OPERATOR)):
-        raise PermissionDenied("Only county operators register producers.")
-    if not user_covers_region(actor, region):
-        raise OutsideRegion()
-
-
 def check_can_register_producer(*, actor: User, village: Region) -> None:
     """Who may register (or move) a producer in this village: a platform admin or its county's operator."""
     if village.level != Region.Level.VILLAGE:
         raise RegionLevelMismatch("A producer belongs to a village.", details={"field": "village"})
-    _require_region_staff(actor, village)
-
-
-def _check_producer_writer(actor: User, producer: Producer) -> None:
-    if is_platform_admin(actor):
-        return
-    if actor.has_role(roles.COUNTY_OPERATOR) and user_covers_region(actor, producer.village):
-        return
-    if actor.has_role(roles.PRODUCER_MANAGER) and manages_producer(actor, producer):
-        return
-    raise PermissionDenied("You may not change this producer's records.")
+    policy.require(actor, "producer.register", village,
+                   error=PermissionDenied("Only county operators register producers."), outside=OutsideRegion)
 
 
 def check_producer_writer(*, actor: User, producer: Producer) -> None:
     """Who may add or change a producer's plots and batches: admin, its county's operator, its manager."""
-    _check_producer_writer(actor, producer)
+    policy.require(actor, "producer.change", producer,
+                   error=PermissionDenied("You may not change this producer's records."))
 
 
 def check_members(*, kind: str, village: Region, members: list[Producer], producer: Producer | None = None) -> None:
@@ -216,7 +201,7 @@ def clean_plot_fields(*, name: str, area_mu: object, crop: str, variety: str = "
 @transaction.atomic
 def create_plot(*, actor: User, producer: Producer, name: str, area_mu: object, crop: str, variety: str = "",
                 soil_type: str = "", location: str = "") -> Plot:
-    _check_producer_writer(actor, producer)
+    check_producer_writer(actor=actor, producer=producer)
     return Plot.objects.create(producer=producer, **clean_plot_fields(
         name=name, area_mu=area_mu, crop=crop, variety=variety, soil_type=soil_type, location=location))
 
@@ -231,7 +216,7 @@ def update_plot(*, actor: User, plot: Plot, **changes: object) -> Plot:
     if unknown:
         raise ValidationFailed(f"{sorted(unknown)[0]}: not a plot field.", details={"field": sorted(unknown)[0]})
     plot = Plot.objects.select_for_update().select_related("producer__village").get(pk=plot.pk)
-    _check_producer_writer(actor, plot.producer)
+    check_producer_writer(actor=actor, producer=plot.producer)
     current = {f: getattr(plot, f) for f in _PLOT_FIELDS}
     current.update({k: v for k, v in changes.items() if v is not None})
     for field_name, value in clean_plot_fields(**current).items():
@@ -268,28 +253,27 @@ def clean_batch_fields(*, harvested_on: dt.date, quantity: object, unit: str = "
 @transaction.atomic
 def create_batch(*, actor: User, plot: Plot, harvested_on: dt.date, quantity: object, unit: str = "jin",
                  grade: str = "", shelf_life_days: int | None = None, lot_number: str = "") -> HarvestBatch:
-    """Record a harvest; it gets a fresh trace code and its first EPCIS event (commissioning).
+    """Record a harvest; it gets a fresh trace code and its first EPCIS event (commissioning, recorded by
+    quality on the `batch_harvested` signal).
 
     A batch is not edited afterwards: its trace code is printed and its events are the chain's record.
     """
-    _check_producer_writer(actor, plot.producer)
+    check_producer_writer(actor=actor, producer=plot.producer)
     values = clean_batch_fields(harvested_on=harvested_on, quantity=quantity, unit=unit, grade=grade,
                                 shelf_life_days=shelf_life_days, lot_number=lot_number)
     code = new_trace_code()
     while HarvestBatch.objects.filter(trace_code=code).exists():
         code = new_trace_code()
     batch = HarvestBatch.objects.create(plot=plot, trace_code=code, **values)
-    from zhunong.quality.services import record_harvest_event
-
-    record_harvest_event(batch=batch)
+    # quality records the commissioning event in this transaction.
+    batch_harvested.send(sender=HarvestBatch, batch=batch)
     return batch
 
 
 @transaction.atomic
 def rename_region(*, actor: User, region: Region, name: str) -> Region:
     """Only the name of a region changes; its code and place in the tree are what paths are built from."""
-    if not is_platform_admin(actor):
-        raise PermissionDenied("Only platform admins change regions.")
+    policy.require(actor, "region.rename", region, error=PermissionDenied("Only platform admins change regions."))
     region.name = clean_text(name, field="name", max_length=64)
     region.save(update_fields=["name"])
     return region

@@ -11,9 +11,9 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
-from zhunong.accounts import roles
+from zhunong.accounts import policy
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, manages_producer, user_covers_region
+from zhunong.accounts.selectors import is_platform_admin, user_covers_region
 from zhunong.core.errors import ValidationFailed
 from zhunong.core.text import clean_decimal, clean_text
 from zhunong.producers.models import HarvestBatch, Region
@@ -27,6 +27,7 @@ from .errors import (
     ResultContradictsItems,
 )
 from .models import Inspection, InspectionItem, TraceEvent
+from .signals import inspection_recorded
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,7 @@ class ItemInput:
 
 
 def check_can_inspect(*, actor: User, batch: HarvestBatch) -> None:
-    if not (is_platform_admin(actor) or actor.has_role(roles.REGULATOR)):
-        raise NotAnInspector()
-    if not user_covers_region(actor, batch.plot.producer.village):
-        raise InspectorOutsideRegion()
+    policy.require(actor, "inspection.record", batch, error=NotAnInspector, outside=InspectorOutsideRegion)
 
 
 def _item_passes(value: Decimal, limit: Decimal | None, kind: str) -> bool:
@@ -55,9 +53,8 @@ def _item_passes(value: Decimal, limit: Decimal | None, kind: str) -> bool:
 def record_inspection(*, actor: User, batch: HarvestBatch, sample_code: str, lab: str, sampled_on: dt.date,
                       result: str, items: list[ItemInput] = (), notes: str = "",
                       certificate: File | None = None) -> Inspection:
-    """Record a sample inspection; products selling from the batch are listed or delisted accordingly."""
-    from zhunong.catalog.services import on_inspection_recorded
-
+    """Record a sample inspection; products selling from the batch are listed or delisted accordingly
+    (by catalog, on the `inspection_recorded` signal sent in this transaction)."""
     batch = HarvestBatch.objects.select_for_update().select_related("plot__producer__village").get(pk=batch.pk)
     check_can_inspect(actor=actor, batch=batch)
     sample_code = clean_text(sample_code, field="sample_code", max_length=40)
@@ -110,8 +107,14 @@ def record_inspection(*, actor: User, batch: HarvestBatch, sample_code: str, lab
                  "sample_code": sample_code, "lab": inspection.lab},
         recorded_by=actor,
     )
-    on_inspection_recorded(batch=batch, passed=inspection.passed, actor=actor)
+    inspection_recorded.send(sender=Inspection, batch=batch, inspection=inspection, passed=inspection.passed,
+                             actor=actor)
     return inspection
+
+
+def on_batch_harvested(sender: object, *, batch: HarvestBatch, **kwargs: object) -> None:
+    """Receiver of producers' `batch_harvested` (connected in QualityConfig.ready)."""
+    record_harvest_event(batch=batch)
 
 
 def record_harvest_event(*, batch: HarvestBatch) -> TraceEvent:
@@ -153,14 +156,7 @@ def _create_event(*, batch: HarvestBatch, linked: list[HarvestBatch] = (), recor
 
 def _check_can_record_chain(actor: User, batch: HarvestBatch) -> None:
     """Processing and packing are recorded by the producer's manager or the county operator."""
-    producer = batch.plot.producer
-    if is_platform_admin(actor):
-        return
-    if actor.has_role(roles.COUNTY_OPERATOR) and user_covers_region(actor, producer.village):
-        return
-    if actor.has_role(roles.PRODUCER_MANAGER) and manages_producer(actor, producer):
-        return
-    raise CannotRecordChain()
+    policy.require(actor, "trace.record_chain", batch, error=CannotRecordChain)
 
 
 def _aware(value: object, *, field: str, not_before: dt.date) -> dt.datetime:
