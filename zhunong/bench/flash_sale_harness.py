@@ -34,7 +34,7 @@ class SaleSetup:
 
 def live_room(world, products: list, *, kind: str = "county_head", pin: object | None = None):  # noqa: ANN001, ANN201
     """A county channel, a verified host, a live stream selling `products`, the first one pinned."""
-    from zhunong.live import services as live
+    from zhunong.live import streams as live
     from zhunong.live.models import Channel
     from zhunong.testing import make_user, unique
 

@@ -109,7 +109,7 @@ def _setup(run_id: str, chatters: int) -> dict[str, Any]:
     from zhunong.accounts import roles
     from zhunong.accounts.models import User
     from zhunong.accounts.services import create_user
-    from zhunong.live import services
+    from zhunong.live import streams as services
     from zhunong.live.store import forget_room
 
     operator, products, county = _bench_county(run_id)
@@ -186,7 +186,7 @@ def _bench_county(run_id: str) -> tuple[Any, list[Any], Any]:
 
 def _teardown(setup: dict[str, Any]) -> None:
     from zhunong.accounts.models import User
-    from zhunong.live import services
+    from zhunong.live import streams as services
     from zhunong.live.models import Stream
 
     stream = Stream.objects.filter(pk=setup["stream_id"]).first()

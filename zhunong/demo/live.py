@@ -15,7 +15,8 @@ from django.utils import timezone
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
-from zhunong.live import services
+from zhunong.live import chat, moderation
+from zhunong.live import streams as live_streams
 from zhunong.live.models import Host, Stream, StreamStatus
 from zhunong.producers.models import Region
 
@@ -65,16 +66,16 @@ def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
         # The demo's `host` login (the village first secretary) runs it, so its console is one login away.
         host = _pick_host(channel, public_servant=True, exclude=used, username="host")
         if host is not None:
-            live = services.schedule_stream(
+            live = live_streams.schedule_stream(
                 actor=operator, host=host, title="茶园直播：明前千两茶开饼", planned_start=now - dt.timedelta(minutes=5),
                 planned_end=now + dt.timedelta(hours=3), products=products,
                 description="驻村第一书记带着承包户在唐溪茶场直播，货款直达茶农。")
-            services.start_stream(stream=live, actor=host.user)
-            services.pin_product(actor=host.user, stream=live, product=products[0])
-            services.post_announcement(actor=host.user, stream=live, text="今晚下单的千两茶，合作社三天内统一发货。")
-            services.save_chat_batch(stream_id=live.pk, items=[
-                services.ChatIn(user_id=host.user_id, user_name=str(host.user), text="欢迎来到唐溪茶场！",
-                                original="欢迎来到唐溪茶场！", is_host=True, blocked=False, hits=[], at=now),
+            live_streams.start_stream(stream=live, actor=host.user)
+            live_streams.pin_product(actor=host.user, stream=live, product=products[0])
+            live_streams.post_announcement(actor=host.user, stream=live, text="今晚下单的千两茶，合作社三天内统一发货。")
+            chat.save_chat_batch(stream_id=live.pk, items=[
+                chat.ChatIn(user_id=host.user_id, user_name=str(host.user), text="欢迎来到唐溪茶场！",
+                            original="欢迎来到唐溪茶场！", is_host=True, blocked=False, hits=[], at=now),
             ])
             created.append("1 live stream")
     if live is not None:
@@ -86,10 +87,10 @@ def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
         if host is not None:
             start = (timezone.localtime(now) + dt.timedelta(days=1)).replace(hour=20, minute=0, second=0,
                                                                            microsecond=0)
-            services.schedule_stream(actor=operator, host=host, title="茯砖茶的“金花”是怎么长出来的",
-                                     planned_start=start, planned_end=start + dt.timedelta(hours=2),
-                                     products=products[1:] or products,
-                                     description="村民主播现场讲解茯砖茶发花工艺。")
+            live_streams.schedule_stream(actor=operator, host=host, title="茯砖茶的“金花”是怎么长出来的",
+                                         planned_start=start, planned_end=start + dt.timedelta(hours=2),
+                                         products=products[1:] or products,
+                                         description="村民主播现场讲解茯砖茶发花工艺。")
             used.add(host.pk)
             created.append("1 upcoming stream")
 
@@ -98,20 +99,20 @@ def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
         host = _pick_host(channel, public_servant=True, exclude=used) or _pick_host(channel, public_servant=None,
                                                                                      exclude=set())
         if host is not None:
-            ended = services.schedule_stream(actor=operator, host=host, title="副县长带你逛安化黑茶产业园",
-                                             planned_start=now - dt.timedelta(minutes=30),
-                                             planned_end=now + dt.timedelta(minutes=30), products=products,
-                                             description="挂职副县长介绍安化黑茶产业和扶贫政策。")
-            services.start_stream(stream=ended, actor=host.user)
+            ended = live_streams.schedule_stream(actor=operator, host=host, title="副县长带你逛安化黑茶产业园",
+                                                 planned_start=now - dt.timedelta(minutes=30),
+                                                 planned_end=now + dt.timedelta(minutes=30), products=products,
+                                                 description="挂职副县长介绍安化黑茶产业和扶贫政策。")
+            live_streams.start_stream(stream=ended, actor=host.user)
             for product in products[:2]:
-                services.pin_product(actor=host.user, stream=ended, product=product)
-            services.post_announcement(actor=host.user, stream=ended, text="公益直播：县领导带货不取任何报酬。")
-            services.save_chat_batch(stream_id=ended.pk, items=[
-                services.ChatIn(user_id=host.user_id, user_name=str(host.user), text="感谢大家支持安化茶农！",
-                                original="感谢大家支持安化茶农！", is_host=True, blocked=False, hits=[],
-                                at=timezone.now()),
+                live_streams.pin_product(actor=host.user, stream=ended, product=product)
+            live_streams.post_announcement(actor=host.user, stream=ended, text="公益直播：县领导带货不取任何报酬。")
+            chat.save_chat_batch(stream_id=ended.pk, items=[
+                chat.ChatIn(user_id=host.user_id, user_name=str(host.user), text="感谢大家支持安化茶农！",
+                            original="感谢大家支持安化茶农！", is_host=True, blocked=False, hits=[],
+                            at=timezone.now()),
             ])
-            services.end_stream(stream=ended, actor=host.user, reason="演示直播结束")
+            live_streams.end_stream(stream=ended, actor=host.user, reason="演示直播结束")
             created.append("1 ended stream")
 
     # A starting word list for the room's filter (operators edit it in the admin).
@@ -119,7 +120,7 @@ def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
 
     if not SensitiveWord.objects.exists():
         for word, action, category in DEMO_WORDS:
-            services.save_sensitive_word(actor=operator, word=word, action=action, category=category)
+            moderation.save_sensitive_word(actor=operator, word=word, action=action, category=category)
         created.append(f"{len(DEMO_WORDS)} sensitive words")
 
     if created:

@@ -165,7 +165,7 @@ class Seeder:
                                       packed_at=self._event_time(start + dt.timedelta(days=days_after), 15), **kwargs)
 
     def channel(self, actor: User, county: Region, name: str, description: str):  # noqa: ANN201
-        from zhunong.live import services as live
+        from zhunong.live import streams as live
         from zhunong.live.models import Channel
 
         existing = Channel.objects.filter(county=county).first()
@@ -176,7 +176,7 @@ class Seeder:
 
     def host(self, username: str, channel, *, kind: str, title: str, display_name: str, bio: str,  # noqa: ANN001
              verified_by: User, trained: bool = False):  # noqa: ANN201
-        from zhunong.live import services as live
+        from zhunong.live import streams as live
         from zhunong.live.models import Host, HostVerification
 
         user = self.user(username, roles.HOST, region=channel.county, display_name=display_name)

@@ -21,7 +21,7 @@ from zhunong.accounts import roles
 from zhunong.accounts.selectors import is_platform_admin, region_q
 from zhunong.core.errors import DomainError
 
-from . import services
+from . import moderation, selectors, streams
 from .models import (
     Announcement,
     Channel,
@@ -83,7 +83,7 @@ class RecordAdmin(admin.ModelAdmin):
         return _scoped(super().get_queryset(request), request.user, self.county_field)
 
     def has_operator_permission(self, request: HttpRequest) -> bool:
-        return bool(is_platform_admin(request.user) or request.user.has_role(roles.COUNTY_OPERATOR))
+        return selectors.is_live_staff(request.user)
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -151,10 +151,10 @@ class ChannelAdmin(admin.ModelAdmin):
         # Through the services, so the one-per-county and region rules hold here too.
         try:
             if change:
-                services.update_channel(actor=request.user, channel=obj, name=obj.name, description=obj.description)
+                streams.update_channel(actor=request.user, channel=obj, name=obj.name, description=obj.description)
             else:
-                created = services.create_channel(actor=request.user, county=obj.county, name=obj.name,
-                                                  description=obj.description)
+                created = streams.create_channel(actor=request.user, county=obj.county, name=obj.name,
+                                                 description=obj.description)
                 obj.pk = created.pk
             if "logo" in form.changed_data:
                 obj.save(update_fields=["logo"])
@@ -175,7 +175,7 @@ class VerificationInline(_ReadOnlyInline):
 def _verify_action(method: str, label: str):  # noqa: ANN202
     def action(modeladmin, request, queryset) -> None:  # noqa: ANN001
         _run(modeladmin, request, queryset,
-             lambda host: services.verify_host(actor=request.user, host=host, method=method, note="admin"),
+             lambda host: streams.verify_host(actor=request.user, host=host, method=method, note="admin"),
              str(_("已认证")))
 
     action.__name__ = f"verify_{method}"
@@ -205,12 +205,12 @@ class HostAdmin(admin.ModelAdmin):
         return False
 
     def has_operator_permission(self, request: HttpRequest) -> bool:
-        return bool(is_platform_admin(request.user) or request.user.has_role(roles.COUNTY_OPERATOR))
+        return selectors.is_live_staff(request.user)
 
     def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
         try:
-            services.update_host(actor=request.user, host=obj, kind=obj.kind, title=obj.title, bio=obj.bio,
-                                 is_public_servant=obj.is_public_servant)
+            streams.update_host(actor=request.user, host=obj, kind=obj.kind, title=obj.title, bio=obj.bio,
+                                is_public_servant=obj.is_public_servant)
             if "trained_at" in form.changed_data:
                 Host.objects.filter(pk=obj.pk).update(trained_at=obj.trained_at)
         except DomainError as exc:
@@ -250,12 +250,12 @@ class StreamAdmin(RecordAdmin):
 
     @admin.action(description=_("结束所选直播"), permissions=["operator"])
     def end_streams(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _run(self, request, queryset, lambda s: services.end_stream(stream=s, actor=request.user, reason="admin"),
+        _run(self, request, queryset, lambda s: streams.end_stream(stream=s, actor=request.user, reason="admin"),
              str(_("已结束")))
 
     @admin.action(description=_("取消所选预告"), permissions=["operator"])
     def cancel_streams(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _run(self, request, queryset, lambda s: services.cancel_stream(actor=request.user, stream=s, reason="admin"),
+        _run(self, request, queryset, lambda s: streams.cancel_stream(actor=request.user, stream=s, reason="admin"),
              str(_("已取消")))
 
 
@@ -272,7 +272,7 @@ class ChatMessageAdmin(RecordAdmin):
     @admin.action(description=_("删除所选弹幕（记录保留）"), permissions=["operator"])
     def delete_messages(self, request: HttpRequest, queryset: QuerySet) -> None:
         _run(self, request, queryset.select_related("stream"),
-             lambda m: services.delete_message(actor=request.user, stream=m.stream, message_id=m.pk, reason="admin"),
+             lambda m: moderation.delete_message(actor=request.user, stream=m.stream, message_id=m.pk, reason="admin"),
              str(_("已删除")))
 
 
@@ -318,13 +318,14 @@ class ReportAdmin(RecordAdmin):
 
     @admin.action(description=_("标记为已处理"), permissions=["operator"])
     def mark_actioned(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _run(self, request, queryset, lambda r: services.handle_report(actor=request.user, report_item=r,
-                                                                         status=Report.Status.ACTIONED), str(_("已处理")))
+        _run(self, request, queryset,
+             lambda r: moderation.handle_report(actor=request.user, report_item=r, status=Report.Status.ACTIONED),
+             str(_("已处理")))
 
     @admin.action(description=_("标记为不成立"), permissions=["operator"])
     def mark_dismissed(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _run(self, request, queryset, lambda r: services.handle_report(actor=request.user, report_item=r,
-                                                                         status=Report.Status.DISMISSED),
+        _run(self, request, queryset,
+             lambda r: moderation.handle_report(actor=request.user, report_item=r, status=Report.Status.DISMISSED),
              str(_("不成立")))
 
 
@@ -374,16 +375,16 @@ class SensitiveWordAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
         try:
-            saved = services.save_sensitive_word(actor=request.user, word=obj.word, action=obj.action,
-                                                 category=obj.category, active=obj.active,
-                                                 instance=obj if change else None)
+            saved = moderation.save_sensitive_word(actor=request.user, word=obj.word, action=obj.action,
+                                                   category=obj.category, active=obj.active,
+                                                   instance=obj if change else None)
             obj.pk = saved.pk
         except DomainError as exc:
             self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
 
     def delete_model(self, request, obj) -> None:  # noqa: ANN001
-        services.delete_sensitive_word(actor=request.user, word=obj)
+        moderation.delete_sensitive_word(actor=request.user, word=obj)
 
     def delete_queryset(self, request, queryset) -> None:  # noqa: ANN001
         for obj in queryset:
-            services.delete_sensitive_word(actor=request.user, word=obj)
+            moderation.delete_sensitive_word(actor=request.user, word=obj)

@@ -14,14 +14,12 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from zhunong.accounts import roles
 from zhunong.accounts.api import Id, error_responses, text_field
 from zhunong.accounts.auth import auth_required
-from zhunong.catalog.models import Product
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 
-from . import selectors, services
-from .models import Channel, Gift, Host, HostVerification, Report, Stream, StreamMinute
+from . import chat, moderation, selectors, streams
+from .models import Channel, Gift, HostVerification, Report, Stream
 
 router = Router(tags=["live"])
 
@@ -160,7 +158,7 @@ def _stream_out(stream: Stream) -> dict:
         "planned_start": stream.planned_start, "planned_end": stream.planned_end,
         "started_at": stream.started_at, "ended_at": stream.ended_at,
         "product_ids": sorted(stream.products.values_list("pk", flat=True)),
-        "gifts_offered": [g["kind"] for g in services.gifts_offered(stream)],
+        "gifts_offered": [g["kind"] for g in selectors.gifts_offered(stream)],
         "like_total": stream.like_total,
         "room_url": f"/live/{stream.pk}/",
         "websocket_path": f"/ws/rooms/{stream.pk}/",
@@ -176,7 +174,7 @@ def list_streams(request, status: StatusName = StatusQuery, limit: int = Limit, 
     qs = {"live": selectors.live_streams(), "scheduled": selectors.upcoming_streams(),
           "ended": selectors.ended_streams()}.get(status)
     if qs is None:
-        qs = Stream.objects.filter(status=status).select_related("host__user", "channel").order_by("-planned_start")
+        qs = selectors.streams_with_status(status)
     return {"count": qs.count(), "items": [_stream_out(s) for s in qs[offset:offset + limit]]}
 
 
@@ -188,34 +186,34 @@ def get_stream(request, stream_id: Id):  # noqa: ANN001, ANN201
 @router.post("/live/streams", response={201: StreamOut, **error_responses(400, 401, 403, 404, 409, 422)},
              auth=auth_required)
 def schedule_stream(request, payload: ScheduleIn):  # noqa: ANN001, ANN201
-    host = get_object_or_404(Host.objects.select_related("channel__county"), pk=payload.host_id)
-    products = list(Product.objects.filter(pk__in=payload.product_ids))
+    host = get_object_or_404(selectors.hosts(), pk=payload.host_id)
+    products = selectors.products_by_ids(payload.product_ids)
     if len(products) != len(set(payload.product_ids)):
         raise ValidationFailed("product_ids: unknown product.", details={"field": "product_ids"})
-    stream = services.schedule_stream(actor=request.auth, host=host, title=payload.title,
-                                      planned_start=payload.planned_start, planned_end=payload.planned_end,
-                                      products=products, description=payload.description)
+    stream = streams.schedule_stream(actor=request.auth, host=host, title=payload.title,
+                                     planned_start=payload.planned_start, planned_end=payload.planned_end,
+                                     products=products, description=payload.description)
     return Status(201, _stream_out(selectors.get_stream(stream.pk)))
 
 
 @router.post("/live/streams/{stream_id}/start", response={200: StreamOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required)
 def start_stream(request, stream_id: Id):  # noqa: ANN001, ANN201
-    services.start_stream(stream=_stream(stream_id), actor=request.auth)
+    streams.start_stream(stream=_stream(stream_id), actor=request.auth)
     return _stream_out(_stream(stream_id))
 
 
 @router.post("/live/streams/{stream_id}/end", response={200: StreamOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required)
 def end_stream(request, stream_id: Id, payload: ReasonIn):  # noqa: ANN001, ANN201
-    services.end_stream(stream=_stream(stream_id), actor=request.auth, reason=payload.reason)
+    streams.end_stream(stream=_stream(stream_id), actor=request.auth, reason=payload.reason)
     return _stream_out(_stream(stream_id))
 
 
 @router.post("/live/streams/{stream_id}/cancel",
              response={200: StreamOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def cancel_stream(request, stream_id: Id, payload: ReasonIn):  # noqa: ANN001, ANN201
-    services.cancel_stream(actor=request.auth, stream=_stream(stream_id), reason=payload.reason or "cancelled")
+    streams.cancel_stream(actor=request.auth, stream=_stream(stream_id), reason=payload.reason or "cancelled")
     return _stream_out(_stream(stream_id))
 
 
@@ -234,31 +232,31 @@ def list_pins(request, stream_id: Id):  # noqa: ANN001, ANN201
              response={201: PinOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def pin_product(request, stream_id: Id, payload: PinIn):  # noqa: ANN001, ANN201
     stream = _stream(stream_id)
-    product = Product.objects.filter(pk=payload.product_id).first()
-    pin = services.pin_product(actor=request.auth, stream=stream, product=product)
+    product = selectors.product_by_id(payload.product_id)
+    pin = streams.pin_product(actor=request.auth, stream=stream, product=product)
     return Status(201, _pin_out(pin))
 
 
 @router.delete("/live/streams/{stream_id}/pins/current",
                response={204: None, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def unpin_product(request, stream_id: Id):  # noqa: ANN001, ANN201
-    services.unpin_product(actor=request.auth, stream=_stream(stream_id))
+    streams.unpin_product(actor=request.auth, stream=_stream(stream_id))
     return Status(204, None)
 
 
 @router.post("/live/streams/{stream_id}/announcements",
              response={201: IdOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def announce(request, stream_id: Id, payload: AnnouncementIn):  # noqa: ANN001, ANN201
-    item = services.post_announcement(actor=request.auth, stream=_stream(stream_id), text=payload.text)
+    item = streams.post_announcement(actor=request.auth, stream=_stream(stream_id), text=payload.text)
     return Status(201, {"id": item.pk})
 
 
 @router.post("/live/streams/{stream_id}/reports",
              response={201: IdOut, **error_responses(401, 404, 422)}, auth=auth_required)
 def report(request, stream_id: Id, payload: ReportIn):  # noqa: ANN001, ANN201
-    item = services.report(reporter=request.auth, stream=_stream(stream_id), reason=payload.reason,
-                           message_id=payload.message_id, user_id=payload.user_id if payload.message_id is None else None,
-                           note=payload.note)
+    item = moderation.report(reporter=request.auth, stream=_stream(stream_id), reason=payload.reason,
+                             message_id=payload.message_id, user_id=payload.user_id if payload.message_id is None else None,
+                             note=payload.note)
     return Status(201, {"id": item.pk})
 
 
@@ -266,7 +264,7 @@ def report(request, stream_id: Id, payload: ReportIn):  # noqa: ANN001, ANN201
              response={201: GiftOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def send_gift(request, stream_id: Id, payload: GiftIn):  # noqa: ANN001, ANN201
     """Gifts to a public-servant host are refused (403 gift_refused_public_servant), stored and flagged."""
-    gift = services.send_gift(user=request.auth, stream=_stream(stream_id), kind=payload.kind, via=Gift.Via.API)
+    gift = chat.send_gift(user=request.auth, stream=_stream(stream_id), kind=payload.kind, via=Gift.Via.API)
     return Status(201, {"id": gift.pk, "kind": gift.kind})
 
 
@@ -275,9 +273,9 @@ def send_gift(request, stream_id: Id, payload: GiftIn):  # noqa: ANN001, ANN201
 def minutes(request, stream_id: Id):  # noqa: ANN001, ANN201
     """The per-minute series (moderators of the stream, regulators, platform admins)."""
     stream = _stream(stream_id)
-    if not (services.can_moderate(request.auth, stream) or request.auth.has_role(roles.REGULATOR)):
+    if not selectors.may_see_stats(request.auth, stream):
         raise PermissionDenied("Only the stream's host, its county's operators and regulators see its series.")
-    return list(StreamMinute.objects.filter(stream=stream).order_by("minute").values(
+    return list(selectors.minute_series(stream).values(
         "minute", "concurrent_viewers", "new_viewers", "chat_messages", "likes", "product_clicks"))
 
 
@@ -288,14 +286,14 @@ def _channel_out(channel: Channel) -> dict:
 
 @router.get("/live/channels", response={200: list[ChannelOut]}, auth=None)
 def list_channels(request):  # noqa: ANN001, ANN201
-    return [_channel_out(c) for c in Channel.objects.select_related("county").order_by("id")[:500]]
+    return [_channel_out(c) for c in selectors.channels()[:500]]
 
 
 @router.post("/live/channels/{channel_id}/follow",
              response={200: FollowOut, **error_responses(401, 404, 422)}, auth=auth_required)
 def follow(request, channel_id: Id):  # noqa: ANN001, ANN201
     channel = get_object_or_404(Channel, pk=channel_id)
-    services.follow_channel(user=request.auth, channel=channel)
+    streams.follow_channel(user=request.auth, channel=channel)
     return {"channel_id": channel.pk, "following": True, "followers": channel.followers.count()}
 
 
@@ -303,15 +301,15 @@ def follow(request, channel_id: Id):  # noqa: ANN001, ANN201
                response={200: FollowOut, **error_responses(401, 404, 422)}, auth=auth_required)
 def unfollow(request, channel_id: Id):  # noqa: ANN001, ANN201
     channel = get_object_or_404(Channel, pk=channel_id)
-    services.unfollow_channel(user=request.auth, channel=channel)
+    streams.unfollow_channel(user=request.auth, channel=channel)
     return {"channel_id": channel.pk, "following": False, "followers": channel.followers.count()}
 
 
 @router.post("/live/hosts/{host_id}/verify",
              response={200: VerifyOut, **error_responses(401, 403, 404, 422)}, auth=auth_required)
 def verify_host(request, host_id: Id, payload: VerifyIn):  # noqa: ANN001, ANN201
-    host = get_object_or_404(Host.objects.select_related("channel__county"), pk=host_id)
-    host = services.verify_host(actor=request.auth, host=host, method=payload.method, note=payload.note)
+    host = get_object_or_404(selectors.hosts(), pk=host_id)
+    host = streams.verify_host(actor=request.auth, host=host, method=payload.method, note=payload.note)
     return {"host_id": host.pk, "verified": host.is_verified, "verified_at": host.verified_at,
             "verified_by": host.verified_by_id, "method": host.verification_method}
 

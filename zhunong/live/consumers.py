@@ -31,12 +31,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy, ngettext_lazy
 from django.utils.translation.trans_real import language_code_re, parse_accept_lang_header
 
+from zhunong.accounts.models import User
 from zhunong.core.errors import DomainError, ValidationFailed
 from zhunong.core.text import has_control_chars
 
-from . import services
+from . import chat, moderation, selectors, streams
 from .filtering import filter_text
 from .hub import RoomHub, db, dumps, get_hub, say
+from .models import Gift, Stream
 from .store import AUTO_MUTE_SECONDS, RATE_MAX, RATE_WINDOW, get_store
 
 MAX_FRAME_CHARS = 2000
@@ -192,7 +194,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self.viewer_key = f"u:{user.pk}"
             if hub.info["host"]["user_id"] == user.pk:
                 self.role = "host"
-            elif await database_sync_to_async(services.can_moderate)(user, hub.stream):
+            elif await database_sync_to_async(selectors.can_moderate)(user, hub.stream):
                 self.role = "staff"
             else:
                 self.role = "viewer"
@@ -364,14 +366,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         filtered = filter_text(text, hub.automaton)
         if not filtered.text.strip():
             return self._error("empty_after_filter", gettext_lazy("链接已被移除，消息为空"), ref)
-        hub.submit_chat(self, ref, services.ChatIn(
+        hub.submit_chat(self, ref, chat.ChatIn(
             user_id=self.user_id, user_name=self.name, text=filtered.text, original=text,
             is_host=self.role == "host", blocked=filtered.blocked, hits=filtered.hits, at=timezone.now(),
         ), self.role)
 
     async def _log_auto_mute(self) -> None:
         with contextlib.suppress(Exception):
-            await db(services.record_auto_mute)(
+            await db(moderation.record_auto_mute)(
                 stream_id=self.hub.stream_id if self.hub else 0, user_id=self.user_id, seconds=int(AUTO_MUTE_SECONDS),
                 reason=f"rate limit: more than {RATE_MAX} messages in {RATE_WINDOW:g} s")
 
@@ -430,10 +432,8 @@ def _iso(epoch: float) -> str | None:
 # --- the synchronous halves (run in the database thread) -----------------------------------------
 
 
-def _stream(stream_id: int):  # noqa: ANN202
-    from .selectors import get_stream
-
-    return get_stream(stream_id)
+def _stream(stream_id: int) -> Stream:
+    return selectors.get_stream(stream_id)
 
 
 def _int(msg: dict[str, Any], field: str, *, default: int | None = None) -> int:
@@ -452,10 +452,8 @@ def _str(msg: dict[str, Any], field: str) -> str:
     return value
 
 
-def _user(msg: dict[str, Any]):  # noqa: ANN202
-    from zhunong.accounts.models import User
-
-    user = User.objects.filter(pk=_int(msg, "user_id")).first()
+def _user(msg: dict[str, Any]) -> User:
+    user = selectors.user_by_id(_int(msg, "user_id"))
     if user is None:
         raise ValidationFailed("user_id: no such user.", details={"field": "user_id"})
     return user
@@ -464,53 +462,49 @@ def _user(msg: dict[str, Any]):  # noqa: ANN202
 def _report(user: Any, stream_id: int, msg: dict[str, Any]):  # noqa: ANN202
     message_id = msg.get("message_id")
     user_id = msg.get("user_id")
-    return services.report(reporter=user, stream=_stream(stream_id), reason=_str(msg, "reason"),
-                           message_id=message_id, user_id=user_id if message_id is None else None,
-                           note=_str(msg, "note"))
+    return moderation.report(reporter=user, stream=_stream(stream_id), reason=_str(msg, "reason"),
+                             message_id=message_id, user_id=user_id if message_id is None else None,
+                             note=_str(msg, "note"))
 
 
-def _gift(user: Any, stream_id: int, kind: Any):  # noqa: ANN202
-    from .models import Gift
-
-    return services.send_gift(user=user, stream=_stream(stream_id), kind=str(kind or ""), via=Gift.Via.SOCKET)
+def _gift(user: Any, stream_id: int, kind: Any) -> Gift:
+    return chat.send_gift(user=user, stream=_stream(stream_id), kind=str(kind or ""), via=Gift.Via.SOCKET)
 
 
 def _host_action(kind: str, user: Any, stream_id: int, msg: dict[str, Any]) -> dict[str, Any]:
-    from zhunong.catalog.models import Product
-
     stream = _stream(stream_id)
     reason = _str(msg, "reason")
     if kind == "pin":
-        product = Product.objects.filter(pk=_int(msg, "product_id")).first()
-        pin = services.pin_product(actor=user, stream=stream, product=product)
+        product = selectors.product_by_id(_int(msg, "product_id"))
+        pin = streams.pin_product(actor=user, stream=stream, product=product)
         return {"id": pin.pk}
     if kind == "unpin":
-        pin = services.unpin_product(actor=user, stream=stream)
+        pin = streams.unpin_product(actor=user, stream=stream)
         return {"id": pin.pk if pin else None}
     if kind == "announce":
-        return {"id": services.post_announcement(actor=user, stream=stream, text=_str(msg, "text")).pk}
+        return {"id": streams.post_announcement(actor=user, stream=stream, text=_str(msg, "text")).pk}
     if kind == "mute":
-        item = services.mute_user(actor=user, stream=stream, user=_user(msg), seconds=_int(msg, "seconds", default=300),
-                                  reason=reason)
+        item = moderation.mute_user(actor=user, stream=stream, user=_user(msg), seconds=_int(msg, "seconds", default=300),
+                                    reason=reason)
         return {"id": item.pk}
     if kind == "unmute":
-        services.unmute_user(actor=user, stream=stream, user=_user(msg), reason=reason)
+        moderation.unmute_user(actor=user, stream=stream, user=_user(msg), reason=reason)
         return {}
     if kind == "ban":
-        return {"id": services.ban_user(actor=user, stream=stream, user=_user(msg), reason=reason).pk}
+        return {"id": moderation.ban_user(actor=user, stream=stream, user=_user(msg), reason=reason).pk}
     if kind == "unban":
-        services.unban_user(actor=user, stream=stream, user=_user(msg), reason=reason)
+        moderation.unban_user(actor=user, stream=stream, user=_user(msg), reason=reason)
         return {}
     if kind == "delete":
-        return {"id": services.delete_message(actor=user, stream=stream, message_id=_int(msg, "message_id"),
-                                              reason=reason).pk}
+        return {"id": moderation.delete_message(actor=user, stream=stream, message_id=_int(msg, "message_id"),
+                                                reason=reason).pk}
     if kind == "slow_mode":
-        services.set_slow_mode(actor=user, stream=stream, seconds=_int(msg, "seconds"), reason=reason)
+        moderation.set_slow_mode(actor=user, stream=stream, seconds=_int(msg, "seconds"), reason=reason)
         return {}
     if kind == "established_only":
-        services.set_established_only(actor=user, stream=stream, minutes=_int(msg, "minutes"), reason=reason)
+        moderation.set_established_only(actor=user, stream=stream, minutes=_int(msg, "minutes"), reason=reason)
         return {}
     if kind == "end":
-        services.end_stream(stream=stream, actor=user, reason=reason)
+        streams.end_stream(stream=stream, actor=user, reason=reason)
         return {}
     raise ValidationFailed(f"unknown action {kind}")

@@ -34,7 +34,7 @@ import time
 import weakref
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -45,12 +45,19 @@ from django.utils.translation import gettext_lazy
 
 from zhunong.core.events import room_group
 
-from . import payloads
+from . import payloads, selectors
+from .chat import (
+    ChatIn,
+    add_minute_stats,
+    minute_of,
+    record_new_viewers,
+    save_chat_batch,
+    set_like_total,
+    touch_viewers,
+)
+from .filtering import Automaton
+from .models import Gift, RoomRestriction
 from .store import get_store
-
-if TYPE_CHECKING:
-    from .filtering import Automaton
-    from .services import ChatIn
 
 log = logging.getLogger(__name__)
 
@@ -327,13 +334,11 @@ class RoomHub:
                 log.exception("room %s: inbound batch failed", self.stream_id)
 
     async def _drain_inbound(self) -> None:
-        from . import services
-
         chats, self._in_chat = self._in_chat, []
         likes, self._in_likes = self._in_likes, 0
         if chats:
             try:
-                saved = await db(services.save_chat_batch)(
+                saved = await db(save_chat_batch)(
                     stream_id=self.stream_id, items=[c.item for c in chats])
             except Exception:
                 log.exception("room %s: could not store %d chat messages", self.stream_id, len(chats))
@@ -544,8 +549,6 @@ class RoomHub:
                 return
 
     async def _sweep(self) -> None:
-        from . import services
-
         store = get_store()
         wall = time.time()
         mono = time.monotonic()
@@ -568,7 +571,7 @@ class RoomHub:
             fresh = [(k, uid) for k, uid in pending if k in new]
             if fresh:
                 self._m["new"] += len(fresh)
-                await db(services.record_new_viewers)(
+                await db(record_new_viewers)(
                     stream_id=self.stream_id, viewers=fresh, at=timezone.now())
         count = await store.count(self.stream_id, wall)
         if count != self.viewers:
@@ -581,7 +584,7 @@ class RoomHub:
             await self._flush_stats()
             if alive and mono - self._last_touch_db >= 60:
                 self._last_touch_db = mono
-                await db(services.touch_viewers)(
+                await db(touch_viewers)(
                     stream_id=self.stream_id, keys=list(alive), at=timezone.now())
         await self._refresh_words()
         if self.layer is not None and self.channel and time.monotonic() - self._joined > GROUP_REFRESH:
@@ -590,25 +593,21 @@ class RoomHub:
             self._joined = time.monotonic()
 
     def _minute_changed(self) -> bool:
-        from .services import minute_of
-
         return self._minute is not None and minute_of(timezone.now()) != self._minute
 
     async def _flush_stats(self) -> None:
-        from . import services
-
         now = timezone.now()
-        minute = self._minute or services.minute_of(now)
+        minute = self._minute or minute_of(now)
         m, self._m = self._m, {"chat": 0, "likes": 0, "clicks": 0, "new": 0, "peak": self.viewers}
-        self._minute = services.minute_of(now)
+        self._minute = minute_of(now)
         self._last_stats = time.monotonic()
         if self.status != "live" and not any(m[k] for k in ("chat", "likes", "clicks", "new")):
             return
-        await db(services.add_minute_stats)(
+        await db(add_minute_stats)(
             stream_id=self.stream_id, minute=minute, concurrent=m["peak"], new_viewers=m["new"], chat=m["chat"],
             likes=m["likes"], clicks=m["clicks"])
         if m["likes"]:
-            await db(services.set_like_total)(stream_id=self.stream_id, total=self.likes)
+            await db(set_like_total)(stream_id=self.stream_id, total=self.likes)
 
     async def _refresh_words(self, *, force: bool = False) -> None:
         self.automaton, self.words_version = await _shared_automaton(force=force)
@@ -642,19 +641,14 @@ WORDS_CHECK_EVERY = 10.0
 
 
 async def _shared_automaton(*, force: bool = False) -> tuple[Any, int]:
-    from . import services
-    from .filtering import Automaton
-    from .models import SensitiveWord
-
     now = time.monotonic()
     state = _automaton_state
     if not force and state["automaton"] is not None and now - state["checked"] < WORDS_CHECK_EVERY:
         return state["automaton"], state["version"]
-    version = await db(services.words_version)()
+    version = await db(selectors.words_version)()
     state["checked"] = now
     if state["automaton"] is None or version != state["version"] or force:
-        words = await db(
-            lambda: list(SensitiveWord.objects.filter(active=True).values_list("word", "action")))()
+        words = await db(selectors.active_sensitive_words)()
         state["automaton"] = Automaton.build(words)
         state["version"] = version
     return state["automaton"], state["version"]
@@ -668,10 +662,7 @@ def reset_word_cache() -> None:
 
 
 def _load_state(stream_id: int) -> dict[str, Any] | None:
-    from . import selectors, services
-    from .models import RoomRestriction, Stream, ViewerSession
-
-    stream = Stream.objects.select_related("host__user", "channel__county").filter(pk=stream_id).first()
+    stream = selectors.stream_for_room(stream_id)
     if stream is None:
         return None
     pin = selectors.current_pin(stream)
@@ -683,15 +674,12 @@ def _load_state(stream_id: int) -> dict[str, Any] | None:
         recent.append(payloads.chat(msg, role=role))
     mutes: dict[int, float] = {}
     bans: set[int] = set()
-    for r in services.active_restrictions(stream_id):
+    for r in selectors.active_restrictions(stream_id):
         if r.kind == RoomRestriction.Kind.BAN:
             bans.add(r.user_id)
         elif r.until is not None:
             mutes[r.user_id] = max(mutes.get(r.user_id, 0.0), r.until.timestamp())
-    from django.conf import settings
-
-    seen = [] if settings.REDIS_URL else list(
-        ViewerSession.objects.filter(stream_id=stream_id).values_list("viewer_key", flat=True))
+    seen = [] if settings.REDIS_URL else selectors.viewer_keys(stream_id)
     return {
         "stream": stream,
         "status": stream.status,
@@ -706,7 +694,7 @@ def _load_state(stream_id: int) -> dict[str, Any] | None:
                 "kind": stream.host.kind,
                 "public_servant": stream.host.is_public_servant,
             },
-            "gifts": services.gifts_offered(stream),
+            "gifts": selectors.gifts_offered(stream),
             "planned_start": stream.planned_start.isoformat(),
             "planned_end": stream.planned_end.isoformat(),
         },
@@ -772,8 +760,6 @@ def _gift_labels(gifts: list[dict[str, str]] | None, conn: Any) -> list[dict[str
     """The room's gifts (loaded once, in whatever language was active) with labels in the connection's."""
     if not gifts:
         return []
-    from .models import Gift
-
     labels = dict(Gift.Kind.choices)
     return [{**g, "label": say(conn, labels.get(g["kind"], g["label"]))} for g in gifts]
 

@@ -1,26 +1,105 @@
-"""Reads for live rooms: streams by status, the current pin, a stream's full record."""
+"""Reads for live rooms: who may do what in a room, streams by status, the current pin, a stream's full record."""
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from zhunong.accounts import roles
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, region_q
+from zhunong.accounts.selectors import is_platform_admin, region_q, user_covers_region
+from zhunong.catalog.models import ListingStatus, Product
+from zhunong.producers.models import Region
 
 from .errors import StreamNotFound
 from .models import (
     Announcement,
     Channel,
     ChatMessage,
+    Gift,
     Host,
     ModerationAction,
     Pin,
     Report,
+    RoomRestriction,
+    SensitiveWord,
     Stream,
     StreamMinute,
     StreamStatus,
+    ViewerSession,
 )
+
+# The sensitive-word list's version in the shared cache (bumped by moderation on every change).
+WORDS_VERSION_KEY = "live:sensitive-words:version"
+
+
+# --- who may do what -------------------------------------------------------------------------------
+
+
+def is_authenticated(user: User | None) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def manages_channel(user: User | None, channel: Channel) -> bool:
+    """Platform admins, and county operators whose region covers the channel's county."""
+    if not is_authenticated(user):
+        return False
+    if is_platform_admin(user):
+        return True
+    return user.has_role(roles.COUNTY_OPERATOR) and user_covers_region(user, channel.county)
+
+
+def may_create_channel(user: User, county: Region) -> bool:
+    return is_platform_admin(user) or (user.has_role(roles.COUNTY_OPERATOR) and user_covers_region(user, county))
+
+
+def is_stream_host(user: User | None, stream: Stream) -> bool:
+    return is_authenticated(user) and stream.host.user_id == user.pk
+
+
+def can_moderate(user: User | None, stream: Stream) -> bool:
+    """The stream's host and the operators of its channel run the room."""
+    return is_stream_host(user, stream) or manages_channel(user, stream.channel)
+
+
+def is_live_staff(user: User) -> bool:
+    """Platform admins and county operators: the people who run channels (each in their region)."""
+    return is_platform_admin(user) or user.has_role(roles.COUNTY_OPERATOR)
+
+
+def may_edit_sensitive_words(user: User) -> bool:
+    return is_live_staff(user)
+
+
+def may_see_stats(user: User, stream: Stream) -> bool:
+    """The room's moderators, and regulators (who audit any stream)."""
+    return can_moderate(user, stream) or user.has_role(roles.REGULATOR)
+
+
+# --- the room's state ------------------------------------------------------------------------------
+
+
+def active_restrictions(stream_id: int) -> list[RoomRestriction]:
+    now = timezone.now()
+    return list(RoomRestriction.objects.filter(stream_id=stream_id, lifted_at__isnull=True)
+                .filter(Q(until__isnull=True) | Q(until__gt=now)))
+
+
+def gifts_offered(stream: Stream) -> list[dict[str, str]]:
+    """What the room offers: nothing at all when the host is a public servant (公益直播)."""
+    if stream.host.is_public_servant:
+        return []
+    return [{"kind": k.value, "label": str(k.label)} for k in Gift.Kind]
+
+
+def words_version() -> int:
+    """Bumped on every change of the sensitive-word list, so each process rebuilds its filter."""
+    return int(cache.get(WORDS_VERSION_KEY) or 0)
+
+
+def active_sensitive_words() -> list[tuple[str, str]]:
+    return list(SensitiveWord.objects.filter(active=True).values_list("word", "action"))
 
 
 def current_pin(stream: Stream) -> Pin | None:
@@ -112,3 +191,71 @@ def stream_record(stream: Stream) -> dict[str, QuerySet]:
         "minutes": StreamMinute.objects.filter(stream=stream).order_by("minute"),
         "history": stream.history.select_related("actor").order_by("at", "id"),
     }
+
+
+# --- lookups for the pages, the API and the room socket --------------------------------------------
+
+
+def channels() -> QuerySet[Channel]:
+    return Channel.objects.select_related("county").order_by("id")
+
+
+def hosts() -> QuerySet[Host]:
+    return Host.objects.select_related("channel__county")
+
+
+def channel_hosts(channel: Channel) -> QuerySet[Host]:
+    return channel.hosts.select_related("user").order_by("id")
+
+
+def is_following(user: User, channel: Channel) -> bool:
+    return user.is_authenticated and channel.followers.filter(pk=user.pk).exists()
+
+
+def has_host_profile(user: User) -> bool:
+    return Host.objects.filter(user=user).exists()
+
+
+def streams_with_status(status: str) -> QuerySet[Stream]:
+    return Stream.objects.filter(status=status).select_related("host__user", "channel").order_by("-planned_start")
+
+
+def stream_for_room(stream_id: int) -> Stream | None:
+    return Stream.objects.select_related("host__user", "channel__county").filter(pk=stream_id).first()
+
+
+def shelf(stream: Stream) -> QuerySet[Product]:
+    """The stream's products that are still listed, as the room and the console show them."""
+    return stream.products.filter(status=ListingStatus.LISTED).order_by("pk")
+
+
+def open_reports(stream: Stream, limit: int = 50) -> list[Report]:
+    return list(stream.reports.filter(status=Report.Status.OPEN).select_related("reporter", "message")[:limit])
+
+
+def reports_with_stream() -> QuerySet[Report]:
+    return Report.objects.select_related("stream")
+
+
+def minute_series(stream: Stream) -> QuerySet[StreamMinute]:
+    return StreamMinute.objects.filter(stream=stream).order_by("minute")
+
+
+def viewer_keys(stream_id: int) -> list[str]:
+    return list(ViewerSession.objects.filter(stream_id=stream_id).values_list("viewer_key", flat=True))
+
+
+def user_by_id(user_id: int) -> User | None:
+    return User.objects.filter(pk=user_id).first()
+
+
+def user_by_username(username: str) -> User | None:
+    return User.objects.filter(username__iexact=username.strip()).first()
+
+
+def product_by_id(product_id: int) -> Product | None:
+    return Product.objects.filter(pk=product_id).first()
+
+
+def products_by_ids(product_ids: list[int]) -> list[Product]:
+    return list(Product.objects.filter(pk__in=product_ids))

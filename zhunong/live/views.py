@@ -15,15 +15,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from zhunong.accounts import roles
-from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin
 from zhunong.core.errors import DomainError
 
-from . import selectors, services
+from . import moderation, selectors, streams
 from .errors import StreamNotFound
 from .forms import ChannelForm, HostForm, ReasonForm, ReportForm, ScheduleForm, VerifyForm
-from .models import Channel, Host, Report
+from .models import Channel, Report
 
 RECORD_PAGE = 100
 # gettext_lazy by its own name: makemessages (xgettext) does not see strings wrapped in an alias like _lazy.
@@ -64,17 +61,17 @@ def stream_list(request: HttpRequest) -> HttpResponse:
         "live": list(selectors.live_streams()[:50]),
         "upcoming": list(selectors.upcoming_streams()[:50]),
         "ended": list(selectors.ended_streams()[:20]),
-        "channels": list(Channel.objects.select_related("county").order_by("id")[:100]),
+        "channels": list(selectors.channels()[:100]),
     })
 
 
 @require_GET
 def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
-    channel = get_object_or_404(Channel.objects.select_related("county"), pk=channel_id)
-    following = request.user.is_authenticated and channel.followers.filter(pk=request.user.pk).exists()
+    channel = get_object_or_404(selectors.channels(), pk=channel_id)
+    following = selectors.is_following(request.user, channel)
     return render(request, "live/channel.html", {
         "channel": channel,
-        "hosts": list(channel.hosts.select_related("user").order_by("id")),
+        "hosts": list(selectors.channel_hosts(channel)),
         "live": list(selectors.live_streams().filter(channel=channel)),
         "upcoming": list(selectors.upcoming_streams(channel=channel)),
         "following": following,
@@ -90,10 +87,10 @@ def follow(request: HttpRequest, channel_id: int) -> HttpResponse:
             return HttpResponse(status=401, headers={"HX-Redirect": f"/accounts/login/?next=/live/channels/{channel.pk}/"})
         return redirect(f"/accounts/login/?next=/live/channels/{channel.pk}/")
     if request.POST.get("action") == "unfollow":
-        services.unfollow_channel(user=request.user, channel=channel)
+        streams.unfollow_channel(user=request.user, channel=channel)
         following = False
     else:
-        services.follow_channel(user=request.user, channel=channel)
+        streams.follow_channel(user=request.user, channel=channel)
         following = True
     context = {"channel": channel, "following": following, "followers": channel.followers.count()}
     if request.headers.get("HX-Request"):
@@ -107,10 +104,10 @@ def room(request: HttpRequest, stream_id: int) -> HttpResponse:
     pin = selectors.current_pin(stream)
     return render(request, "live/room.html", {
         "stream": stream,
-        "shelf": list(stream.products.filter(status="listed").order_by("pk")),
+        "shelf": list(selectors.shelf(stream)),
         "pin": pin,
-        "gifts": services.gifts_offered(stream),
-        "can_moderate": services.can_moderate(request.user, stream),
+        "gifts": selectors.gifts_offered(stream),
+        "can_moderate": selectors.can_moderate(request.user, stream),
         "player_template": _player_template(),
         "announcement": selectors.latest_announcement(stream.pk),
         "report_reasons": Report.Reason.choices,
@@ -121,14 +118,14 @@ def room(request: HttpRequest, stream_id: int) -> HttpResponse:
 @require_GET
 def console(request: HttpRequest, stream_id: int) -> HttpResponse:
     stream = _stream_or_404(stream_id)
-    if not services.can_moderate(request.user, stream):
+    if not selectors.can_moderate(request.user, stream):
         return HttpResponseForbidden(_("只有本场主播和所在县的运营人员可以进入控制台。"))
     return render(request, "live/console.html", {
         "stream": stream,
-        "shelf": list(stream.products.filter(status="listed").order_by("pk")),
+        "shelf": list(selectors.shelf(stream)),
         "pin": selectors.current_pin(stream),
-        "reports": list(stream.reports.filter(status=Report.Status.OPEN).select_related("reporter", "message")[:50]),
-        "is_host": services.is_stream_host(request.user, stream),
+        "reports": selectors.open_reports(stream),
+        "is_host": selectors.is_stream_host(request.user, stream),
         "player_template": _player_template(),
         "panels": [name for name in CONSOLE_PANELS if _optional_template(name)],
     })
@@ -143,13 +140,13 @@ def change_status(request: HttpRequest, stream_id: int, action: str) -> HttpResp
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
         if action == "start":
-            services.start_stream(stream=stream, actor=request.user)
+            streams.start_stream(stream=stream, actor=request.user)
             messages.success(request, _("直播已开始。"))
         elif action == "end":
-            services.end_stream(stream=stream, actor=request.user, reason=reason)
+            streams.end_stream(stream=stream, actor=request.user, reason=reason)
             messages.success(request, _("直播已结束。"))
         elif action == "cancel":
-            services.cancel_stream(actor=request.user, stream=stream, reason=reason or _("运营取消"))
+            streams.cancel_stream(actor=request.user, stream=stream, reason=reason or _("运营取消"))
             messages.success(request, _("直播已取消。"))
         else:
             raise Http404()
@@ -166,7 +163,7 @@ def change_status(request: HttpRequest, stream_id: int, action: str) -> HttpResp
 def record(request: HttpRequest, stream_id: int) -> HttpResponse:
     """A stream's full record (chat incl. blocked and deleted, pins, moderation, reports, minutes)."""
     stream = _stream_or_404(stream_id)
-    if not (services.can_moderate(request.user, stream) or request.user.has_role(roles.REGULATOR)):
+    if not selectors.may_see_stats(request.user, stream):
         return HttpResponseForbidden(_("无权查看这场直播的记录。"))
     tab = request.GET.get("tab", "chat")
     if tab not in RECORD_TABS:
@@ -189,9 +186,9 @@ def report(request: HttpRequest, stream_id: int) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse(_("举报内容不完整。"), status=422)
     try:
-        services.report(reporter=request.user, stream=stream, reason=form.cleaned_data["reason"],
-                        message_id=form.cleaned_data["message_id"], user_id=form.cleaned_data["user_id"],
-                        note=form.cleaned_data["note"])
+        moderation.report(reporter=request.user, stream=stream, reason=form.cleaned_data["reason"],
+                          message_id=form.cleaned_data["message_id"], user_id=form.cleaned_data["user_id"],
+                          note=form.cleaned_data["note"])
     except DomainError as exc:
         return HttpResponse(str(exc.message), status=exc.status)
     return HttpResponse(_("举报已提交，运营人员会尽快处理。"))
@@ -200,10 +197,10 @@ def report(request: HttpRequest, stream_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def handle_report(request: HttpRequest, report_id: int) -> HttpResponse:
-    item = get_object_or_404(Report.objects.select_related("stream"), pk=report_id)
+    item = get_object_or_404(selectors.reports_with_stream(), pk=report_id)
     try:
-        services.handle_report(actor=request.user, report_item=item, status=request.POST.get("status", ""),
-                               note=request.POST.get("note", "")[:300])
+        moderation.handle_report(actor=request.user, report_item=item, status=request.POST.get("status", ""),
+                                 note=request.POST.get("note", "")[:300])
     except DomainError as exc:
         return HttpResponse(str(exc.message), status=exc.status)
     if request.headers.get("HX-Request"):
@@ -215,7 +212,7 @@ def handle_report(request: HttpRequest, report_id: int) -> HttpResponse:
 
 
 def _staff(request: HttpRequest) -> bool:
-    return is_platform_admin(request.user) or request.user.has_role(roles.COUNTY_OPERATOR)
+    return selectors.is_live_staff(request.user)
 
 
 @login_required
@@ -223,7 +220,7 @@ def manage(request: HttpRequest) -> HttpResponse:
     """An operator's streams, and the county channel (created here if missing)."""
     user = request.user
     channels = list(selectors.channels_for_staff(user))
-    if not channels and not _staff(request) and not Host.objects.filter(user=user).exists():
+    if not channels and not _staff(request) and not selectors.has_host_profile(user):
         return HttpResponseForbidden(_("只有县级运营人员和主播可以管理直播。"))
     form = ChannelForm(request.POST or None)
     if request.method == "POST" and _staff(request) and form.is_valid() and user.region is not None:
@@ -231,14 +228,13 @@ def manage(request: HttpRequest) -> HttpResponse:
         try:
             if county is None:
                 raise DomainError(_("你的管辖区域不是县级，无法创建县级频道。"))
-            services.create_channel(actor=user, county=county, name=form.cleaned_data["name"],
-                                    description=form.cleaned_data["description"])
+            streams.create_channel(actor=user, county=county, name=form.cleaned_data["name"],
+                                   description=form.cleaned_data["description"])
             messages.success(request, _("频道已创建。"))
             return redirect("live:manage")
         except DomainError as exc:
             messages.error(request, str(exc.message))
-    streams = selectors.streams_for_staff(user)
-    page = Paginator(streams, 50).get_page(request.GET.get("page"))
+    page = Paginator(selectors.streams_for_staff(user), 50).get_page(request.GET.get("page"))
     return render(request, "live/manage.html", {"channels": channels, "page": page, "channel_form": form,
                                                 "is_operator": _staff(request), "now": timezone.now()})
 
@@ -260,9 +256,9 @@ def schedule(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            stream = services.schedule_stream(actor=request.user, host=data["host"], title=data["title"],
-                                              planned_start=data["planned_start"], planned_end=data["planned_end"],
-                                              products=data["products"], description=data["description"])
+            stream = streams.schedule_stream(actor=request.user, host=data["host"], title=data["title"],
+                                             planned_start=data["planned_start"], planned_end=data["planned_end"],
+                                             products=data["products"], description=data["description"])
         except DomainError as exc:
             form.add_error(None, str(exc.message))
         else:
@@ -279,7 +275,7 @@ def hosts(request: HttpRequest) -> HttpResponse:
     form = HostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        user = User.objects.filter(username__iexact=data["username"].strip()).first()
+        user = selectors.user_by_username(data["username"])
         channel = next((c for c in channels if str(c.pk) == request.POST.get("channel")), channels[0] if channels else None)
         if user is None:
             form.add_error("username", _("没有这个用户名的账号。"))
@@ -287,9 +283,9 @@ def hosts(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _("请先创建本县的官方频道。"))
         else:
             try:
-                services.create_host(actor=request.user, user=user, channel=channel, kind=data["kind"],
-                                     title=data["title"], bio=data["bio"],
-                                     is_public_servant=data["is_public_servant"])
+                streams.create_host(actor=request.user, user=user, channel=channel, kind=data["kind"],
+                                    title=data["title"], bio=data["bio"],
+                                    is_public_servant=data["is_public_servant"])
             except DomainError as exc:
                 form.add_error(None, str(exc.message))
             else:
@@ -306,18 +302,18 @@ def hosts(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def verify_host(request: HttpRequest, host_id: int) -> HttpResponse:
-    host = get_object_or_404(Host.objects.select_related("channel__county"), pk=host_id)
+    host = get_object_or_404(selectors.hosts(), pk=host_id)
     try:
         if request.POST.get("action") == "revoke":
-            services.revoke_host_verification(actor=request.user, host=host,
-                                              reason=request.POST.get("note", "")[:300] or _("撤销"))
+            streams.revoke_host_verification(actor=request.user, host=host,
+                                             reason=request.POST.get("note", "")[:300] or _("撤销"))
             messages.success(request, _("已撤销认证。"))
         else:
             form = VerifyForm(request.POST)
             if not form.is_valid():
                 raise DomainError(_("请选择认证方式。"))
-            services.verify_host(actor=request.user, host=host, method=form.cleaned_data["method"],
-                                 note=form.cleaned_data["note"])
+            streams.verify_host(actor=request.user, host=host, method=form.cleaned_data["method"],
+                                note=form.cleaned_data["note"])
             messages.success(request, _("主播 %(name)s 已通过实名认证。") % {"name": host.user})
     except DomainError as exc:
         messages.error(request, str(exc.message))

@@ -29,6 +29,7 @@ from django.utils import timezone
 from zhunong.accounts.models import User
 from zhunong.core.events import publish_room_event
 from zhunong.core.statemachine import TransitionTable
+from zhunong.live import streams as live_streams
 from zhunong.live.models import Stream, StreamStatus
 
 from .conf import video_settings
@@ -230,12 +231,6 @@ def _lookup_key(name: str) -> Ingest:
     raise UnknownKey()
 
 
-def _live_services():  # noqa: ANN202
-    from zhunong.live import services as live_services
-
-    return live_services
-
-
 @transaction.atomic
 def authorize_publish(*, callback: Callback, now: dt.datetime | None = None) -> Connection:
     """on_publish: allow the publisher (the caller answers 3xx, renaming the stream to its id) or raise."""
@@ -270,7 +265,7 @@ def authorize_publish(*, callback: Callback, now: dt.datetime | None = None) -> 
                 reason="publisher reconnected" if reconnect else "publisher connected", now=now)
     ingest.save(update_fields=["state", "state_changed_at", "current", "grace_until"])
     if stream.status == StreamStatus.SCHEDULED:
-        _live_services().start_stream(stream=stream, actor=None)
+        live_streams.start_stream(stream=stream, actor=None)
     log.info("publish accepted: stream %s client %s from %s%s", stream.pk, callback.client_id,
              callback.addr, " (reconnect)" if reconnect else "")
     return connection
@@ -426,7 +421,7 @@ def _stop(ingest: Ingest, *, now: dt.datetime, reason: str, end_live: bool, acto
         _drop_publisher_on_commit(ingest)
     stream = Stream.objects.select_for_update().get(pk=ingest.stream_id)
     if end_live and stream.status == StreamStatus.LIVE:
-        _live_services().end_stream(stream=stream, actor=actor, reason=reason[:300])
+        live_streams.end_stream(stream=stream, actor=actor, reason=reason[:300])
     queue_replay(stream=stream)
     log.info("stream %s ingest stopped: %s", ingest.stream_id, reason)
 

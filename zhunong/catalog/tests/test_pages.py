@@ -12,7 +12,7 @@ from django.utils import timezone
 from zhunong.accounts import roles
 from zhunong.catalog import services as catalog
 from zhunong.catalog.models import ProductImage
-from zhunong.live import services as live_services
+from zhunong.live import streams as live_services
 from zhunong.live.models import Channel, Host, Stream
 from zhunong.producers.services import create_plot, create_producer
 from zhunong.testing import make_user

@@ -8,17 +8,17 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from zhunong.live import services
+from zhunong.live import chat, streams
 from zhunong.live.models import ChatMessage, Stream, StreamMinute
 
 pytestmark = pytest.mark.django_db
 
 
 def _old_ended_stream(room):  # noqa: ANN001, ANN202
-    services.save_chat_batch(stream_id=room.stream.pk, items=[services.ChatIn(
+    chat.save_chat_batch(stream_id=room.stream.pk, items=[chat.ChatIn(
         user_id=room.host.user.pk, user_name="h", text="旧消息", original="旧消息", is_host=True, blocked=False,
         hits=[], at=timezone.now())])
-    services.end_stream(stream=room.stream, actor=room.host.user)
+    streams.end_stream(stream=room.stream, actor=room.host.user)
     Stream.objects.filter(pk=room.stream.pk).update(ended_at=timezone.now() - dt.timedelta(days=4 * 365))
 
 
@@ -47,8 +47,8 @@ def test_minute_gaps_are_filled_for_live_streams(room):
     from zhunong.live.models import Stream as S
 
     S.objects.filter(pk=room.stream.pk).update(started_at=timezone.now() - dt.timedelta(minutes=10))
-    assert services.fill_minute_gaps() == 1
-    assert services.fill_minute_gaps() == 0  # idempotent
+    assert chat.fill_minute_gaps() == 1
+    assert chat.fill_minute_gaps() == 0  # idempotent
     row = StreamMinute.objects.get(stream=room.stream)
     assert row.chat_messages == 0 and row.concurrent_viewers == 0
 

@@ -12,7 +12,7 @@ import logging
 import pytest
 from django.utils import timezone
 
-from zhunong.live import services as live
+from zhunong.live import streams
 from zhunong.live.models import StreamStatus
 from zhunong.video import services
 from zhunong.video.models import Connection, Ingest, IngestState, RefusedPublish, Replay
@@ -131,7 +131,7 @@ def test_unverified_host_unscheduled_and_ended_streams_are_refused(client, world
     unverified = video_room(world, verified=False)
     tomorrow = video_room(world, starts_in=dt.timedelta(days=1), channel=unverified.channel)
     cancelled = video_room(world, channel=unverified.channel)
-    live.cancel_stream(actor=world.operator, stream=cancelled.stream, reason="下雨")
+    streams.cancel_stream(actor=world.operator, stream=cancelled.stream, reason="下雨")
     for room in (unverified, tomorrow, cancelled):
         k = services.ensure_ingest(stream=room.stream).stream_key
         assert callback(client, "publish", form(name=k)).status_code == 403
@@ -237,7 +237,7 @@ def test_update_keeps_relays_and_drops_rotated_or_ended_publishers(client, vroom
 
 def test_update_after_the_host_ended_the_stream_drops_the_publisher(client, vroom, key):  # noqa: ANN001
     callback(client, "publish", form(name=key, clientid="11"))
-    live.end_stream(stream=vroom.stream, actor=vroom.host.user, reason="卖完了")
+    streams.end_stream(stream=vroom.stream, actor=vroom.host.user, reason="卖完了")
     update = form("update_publish", name=key, clientid="11")
     assert callback(client, "update", update).status_code == 403
     # The monitor notices the ended stream too and stops the ingest.

@@ -21,7 +21,7 @@ import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 
-from zhunong.live import services as live
+from zhunong.live import streams
 from zhunong.live.models import StreamStatus
 from zhunong.video import media, services, tasks
 from zhunong.video.models import Ingest, IngestState, RefusedPublish, Replay
@@ -147,9 +147,9 @@ def test_publish_play_reconnect_grace_and_shoppable_replay(media_server, world, 
 
     # Two products explained during the stream become chapters of the replay.
     time.sleep(max(0.0, t_live + 1.0 - time.time()))
-    pin1 = live.pin_product(actor=room.host.user, stream=room.stream, product=room.products[0])
+    pin1 = streams.pin_product(actor=room.host.user, stream=room.stream, product=room.products[0])
     time.sleep(2.5)
-    pin2 = live.pin_product(actor=room.host.user, stream=room.stream, product=room.products[1])
+    pin2 = streams.pin_product(actor=room.host.user, stream=room.stream, product=room.products[1])
 
     # HLS under the stream id, readable by ffprobe; nothing under any key, nothing for the refused ones.
     playlist_url = f"http://127.0.0.1:{hls_port}/hls/{sid}.m3u8"

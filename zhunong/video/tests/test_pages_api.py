@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from zhunong.accounts import roles
 from zhunong.accounts.services import issue_token
-from zhunong.live import services as live
+from zhunong.live import streams
 from zhunong.testing import PASSWORD, make_user
 from zhunong.video import services
 from zhunong.video.models import Ingest, Recording, Replay, ReplayStatus
@@ -42,8 +42,8 @@ def _render_player(stream, user=None) -> str:  # noqa: ANN001
 def _ready_replay(client, vroom, key, video_dirs):  # noqa: ANN001, ANN202
     """A finished stream with two pins and a replay marked ready through the services (no ffmpeg)."""
     _publish(client, key)
-    pin1 = live.pin_product(actor=vroom.host.user, stream=vroom.stream, product=vroom.products[0])
-    pin2 = live.pin_product(actor=vroom.host.user, stream=vroom.stream, product=vroom.products[1])
+    pin1 = streams.pin_product(actor=vroom.host.user, stream=vroom.stream, product=vroom.products[0])
+    pin2 = streams.pin_product(actor=vroom.host.user, stream=vroom.stream, product=vroom.products[1])
     callback(client, "publish_done", form("publish_done", name=key, clientid="11"))
     path = video_dirs / "records" / f"{vroom.stream.pk}-1795624859.flv"
     path.write_bytes(b"FLV" + b"\0" * 10)

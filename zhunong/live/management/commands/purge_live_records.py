@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from zhunong.core.errors import DomainError
-from zhunong.live import services
+from zhunong.live import streams
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
         try:
-            counts = services.purge_records(days=options["days"], dry_run=options["dry_run"])
+            counts = streams.purge_records(days=options["days"], dry_run=options["dry_run"])
         except DomainError as exc:
             raise CommandError(str(exc.message))
         verb = "Would delete" if options["dry_run"] else "Deleted"
