@@ -17,9 +17,12 @@ from typing import Any
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
-from zhunong.fulfilment import services
 from zhunong.fulfilment.errors import ReviewNotAllowed
 from zhunong.fulfilment.models import AfterSalesRequest, Complaint, Review, ShipmentStatus
+from zhunong.fulfilment.services import after_sales as after_sales_services
+from zhunong.fulfilment.services import complaints as complaint_services
+from zhunong.fulfilment.services import reviews as review_services
+from zhunong.fulfilment.services import shipments as shipment_services
 
 
 @dataclass(frozen=True)
@@ -85,35 +88,35 @@ def _play(story: Story, created: Counter) -> str | None:
         payments.apply_payment(session=session, amount=paid.amount, payment_ref=paid.payment_ref)
         order.refresh_from_db()
     if order.status == OrderStatus.PAID and not order.shipments.exists():
-        services.route_order(order=order)
+        shipment_services.route_order(order=order)
     for shipment in order.shipments.select_related("producer__village"):
         actor = _handler(shipment.producer)
         if story.carrier and actor is not None and shipment.status in (ShipmentStatus.PENDING, ShipmentStatus.PACKED):
-            services.ship_shipment(actor=actor, shipment=shipment, carrier=story.carrier,
-                                   tracking_number=story.tracking)
+            shipment_services.ship_shipment(actor=actor, shipment=shipment, carrier=story.carrier,
+                                            tracking_number=story.tracking)
             created["parcels shipped"] += 1
             shipment.refresh_from_db()
         if story.delivered and shipment.status == ShipmentStatus.SHIPPED:
-            services.confirm_delivery(actor=buyer, shipment=shipment)
+            shipment_services.confirm_delivery(actor=buyer, shipment=shipment)
             created["deliveries confirmed"] += 1
     line = order.lines.first()
     if story.rating and not Review.objects.filter(line=line).exists():
         try:
-            services.create_review(actor=buyer, line=line, rating=story.rating, text=story.review)
+            review_services.create_review(actor=buyer, line=line, rating=story.rating, text=story.review)
             created["reviews"] += 1
         except ReviewNotAllowed:
             pass
     if story.after_sales and not AfterSalesRequest.objects.filter(line=line).exists():
         reason, evidence, amount = story.after_sales
-        request = services.request_after_sales(actor=buyer, line=line, kind="refund_only", reason=reason,
-                                               evidence=evidence, amount=Decimal(amount))
+        request = after_sales_services.request_after_sales(actor=buyer, line=line, kind="refund_only", reason=reason,
+                                                           evidence=evidence, amount=Decimal(amount))
         handler = _handler(line.producer)
         if handler is not None:
-            services.approve_after_sales(actor=handler, request=request, note="抱歉，已改用小号包装箱，退 5 元包装费。")
+            after_sales_services.approve_after_sales(actor=handler, request=request, note="抱歉，已改用小号包装箱，退 5 元包装费。")
         created["after-sales refunds"] += 1
     if story.complaint and not Complaint.objects.filter(order=order).exists():
         category, text = story.complaint
-        services.file_complaint(actor=buyer, order=order, category=category, text=text)
+        complaint_services.file_complaint(actor=buyer, order=order, category=category, text=text)
         created["complaints"] += 1
     return None
 

@@ -19,7 +19,7 @@ from zhunong.accounts import roles
 from zhunong.accounts.selectors import is_platform_admin
 from zhunong.core.errors import DomainError
 
-from . import selectors, services
+from . import selectors
 from .models import (
     AfterSalesRequest,
     AfterSalesTransition,
@@ -33,6 +33,11 @@ from .models import (
     ShipmentItem,
     ShipmentTransition,
 )
+from .services import after_sales as after_sales_services
+from .services import complaints as complaint_services
+from .services import pledges as pledge_services
+from .services import reviews as review_services
+from .services import shipments as shipment_services
 
 
 def _run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, call: Callable, done: str) -> None:
@@ -127,11 +132,11 @@ class ShipmentAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("标记为已打包"), permissions=["handle"])
     def pack(self, request, queryset):  # noqa: ANN001, ANN201
-        _run(self, request, queryset, lambda s: services.pack_shipment(actor=request.user, shipment=s), "已打包")
+        _run(self, request, queryset, lambda s: shipment_services.pack_shipment(actor=request.user, shipment=s), "已打包")
 
     @admin.action(description=_("运营代确认签收（买家电话确认后）"), permissions=["county"])
     def confirm_delivered(self, request, queryset):  # noqa: ANN001, ANN201
-        _run(self, request, queryset, lambda s: services.confirm_delivery(actor=request.user, shipment=s),
+        _run(self, request, queryset, lambda s: shipment_services.confirm_delivery(actor=request.user, shipment=s),
              "已确认签收")
 
 
@@ -156,7 +161,7 @@ class AfterSalesRequestAdmin(ReadOnlyAdmin):
     @admin.action(description=_("同意并退款"), permissions=["handle"])
     def approve_and_refund(self, request, queryset):  # noqa: ANN001, ANN201
         _run(self, request, queryset,
-             lambda r: services.approve_after_sales(actor=request.user, request=r, note="后台同意"), "已退款")
+             lambda r: after_sales_services.approve_after_sales(actor=request.user, request=r, note="后台同意"), "已退款")
 
 
 class ComplaintHistoryInline(_History):
@@ -179,7 +184,7 @@ class ComplaintAdmin(ReadOnlyAdmin):
     @admin.action(description=_("受理"), permissions=["county"])
     def take_up(self, request, queryset):  # noqa: ANN001, ANN201
         _run(self, request, queryset,
-             lambda c: services.update_complaint(actor=request.user, complaint=c, status="in_progress"), "已受理")
+             lambda c: complaint_services.update_complaint(actor=request.user, complaint=c, status="in_progress"), "已受理")
 
 
 @admin.register(Review)
@@ -192,12 +197,12 @@ class ReviewAdmin(ReadOnlyAdmin):
     actions = ["hide"]
 
     def visible(self, user):  # noqa: ANN001, ANN201
-        return selectors.scope_by_producer(Review.objects.select_related("product", "producer"), user)
+        return selectors.reviews_for(user)
 
     @admin.action(description=_("隐藏评价文字（辱骂、个人信息）"), permissions=["county"])
     def hide(self, request, queryset):  # noqa: ANN001, ANN201
         _run(self, request, queryset,
-             lambda r: services.hide_review(actor=request.user, review=r, reason="后台隐藏：内容不当"), "已隐藏")
+             lambda r: review_services.hide_review(actor=request.user, review=r, reason="后台隐藏：内容不当"), "已隐藏")
 
 
 @admin.register(Pledge)
@@ -236,5 +241,5 @@ class PledgeClaimAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("开始审核"), permissions=["county"])
     def start_review(self, request, queryset):  # noqa: ANN001, ANN201
-        _run(self, request, queryset, lambda c: services.start_claim_review(actor=request.user, claim=c),
+        _run(self, request, queryset, lambda c: pledge_services.start_claim_review(actor=request.user, claim=c),
              "已开始审核")

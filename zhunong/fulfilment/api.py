@@ -18,8 +18,8 @@ from pydantic import Field
 from zhunong.accounts.api import Id, error_responses, text_field
 from zhunong.accounts.auth import auth_required
 
-from . import selectors, services
-from .errors import LineNotFound, NotYourOrder, NotYourShipment, OrderNotFound, StreamNotFound
+from . import selectors
+from .errors import LineNotFound, NotYourShipment, not_your_order
 from .models import (
     AfterSalesKind,
     AfterSalesReason,
@@ -35,6 +35,11 @@ from .models import (
     Shipment,
     ShipmentStatus,
 )
+from .services import after_sales as after_sales_services
+from .services import complaints as complaint_services
+from .services import pledges as pledge_services
+from .services import reviews as review_services
+from .services import shipments as shipment_services
 
 router = Router(tags=["fulfilment"])
 
@@ -288,30 +293,17 @@ def _claim_out(c: PledgeClaim) -> dict:
 # ---------------------------------------------------------------- lookups
 
 
-def _order(order_id: int):  # noqa: ANN202
-    from zhunong.orders.models import Order
-
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None:
-        raise OrderNotFound()
-    return order
-
-
 def _own_order(order_id: int, user):  # noqa: ANN001, ANN202
-    order = _order(order_id)
+    order = selectors.get_order(order_id)
     if order.buyer_id != user.pk:
-        raise NotYourOrder()
+        raise not_your_order()
     return order
 
 
 def _own_line(line_id: int, user):  # noqa: ANN001, ANN202
-    from zhunong.orders.models import OrderLine
-
-    line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
-    if line is None:
-        raise LineNotFound()
+    line = selectors.get_line(line_id)
     if line.order.buyer_id != user.pk:
-        raise NotYourOrder()
+        raise not_your_order()
     return line
 
 
@@ -323,8 +315,7 @@ def _visible_shipment(shipment_id: int, user) -> Shipment:  # noqa: ANN001
 
 
 def _fresh(shipment: Shipment) -> Shipment:
-    return (Shipment.objects.select_related("order", "producer")
-            .prefetch_related("items__line__product").get(pk=shipment.pk))
+    return selectors.shipment_with_items(shipment)
 
 
 # ---------------------------------------------------------------- shipments
@@ -350,23 +341,23 @@ def get_shipment(request, shipment_id: Id):  # noqa: ANN001, ANN201
 @router.post("/fulfilment/shipments/{shipment_id}/pack", response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required)
 def pack(request, shipment_id: Id):  # noqa: ANN001, ANN201
-    shipment = services.pack_shipment(actor=request.auth, shipment=selectors.get_shipment(shipment_id))
+    shipment = shipment_services.pack_shipment(actor=request.auth, shipment=selectors.get_shipment(shipment_id))
     return _shipment_out(_fresh(shipment))
 
 
 @router.post("/fulfilment/shipments/{shipment_id}/ship", response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required, summary="Hand the parcel to the courier: courier and waybill number")
 def ship(request, shipment_id: Id, payload: ShipmentShipIn):  # noqa: ANN001, ANN201
-    shipment = services.ship_shipment(actor=request.auth, shipment=selectors.get_shipment(shipment_id),
-                                      carrier=payload.carrier, tracking_number=payload.tracking_number)
+    shipment = shipment_services.ship_shipment(actor=request.auth, shipment=selectors.get_shipment(shipment_id),
+                                               carrier=payload.carrier, tracking_number=payload.tracking_number)
     return _shipment_out(_fresh(shipment))
 
 
 @router.post("/fulfilment/shipments/{shipment_id}/exception",
              response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def exception(request, shipment_id: Id, payload: ShipmentExceptionIn):  # noqa: ANN001, ANN201
-    shipment = services.report_exception(actor=request.auth, shipment=selectors.get_shipment(shipment_id),
-                                         reason=payload.reason)
+    shipment = shipment_services.report_exception(actor=request.auth, shipment=selectors.get_shipment(shipment_id),
+                                                  reason=payload.reason)
     return _shipment_out(_fresh(shipment))
 
 
@@ -374,19 +365,19 @@ def exception(request, shipment_id: Id, payload: ShipmentExceptionIn):  # noqa: 
              response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required,
              summary="The buyer confirms this parcel arrived")
 def confirm(request, shipment_id: Id):  # noqa: ANN001, ANN201
-    shipment = services.confirm_delivery(actor=request.auth, shipment=selectors.get_shipment(shipment_id))
+    shipment = shipment_services.confirm_delivery(actor=request.auth, shipment=selectors.get_shipment(shipment_id))
     return _shipment_out(_fresh(shipment))
 
 
 @router.get("/fulfilment/orders/{order_id}/shipments", response={200: list[ShipmentOut], **error_responses(401, 403, 404, 422)},
             auth=auth_required, summary="The parcels of one order (its buyer or the producers' handlers)")
 def order_shipments(request, order_id: Id):  # noqa: ANN001, ANN201
-    order = _order(order_id)
+    order = selectors.get_order(order_id)
     shipments = list(selectors.order_shipments(order))
     if order.buyer_id != request.auth.pk:
         shipments = [s for s in shipments if selectors.can_handle_producer(request.auth, s.producer)]
         if not shipments:
-            raise NotYourOrder()
+            raise not_your_order()
     return [_shipment_out(s) for s in shipments]
 
 
@@ -394,8 +385,8 @@ def order_shipments(request, order_id: Id):  # noqa: ANN001, ANN201
              response={200: list[ShipmentOut], **error_responses(401, 403, 404, 409, 422)}, auth=auth_required,
              summary="The buyer confirms every shipped parcel of the order arrived")
 def confirm_order(request, order_id: Id):  # noqa: ANN001, ANN201
-    order = _order(order_id)
-    shipments = services.confirm_order_delivery(actor=request.auth, order=order)
+    order = selectors.get_order(order_id)
+    shipments = shipment_services.confirm_order_delivery(actor=request.auth, order=order)
     return [_shipment_out(_fresh(s)) for s in shipments]
 
 
@@ -406,41 +397,38 @@ def confirm_order(request, order_id: Id):  # noqa: ANN001, ANN201
              auth=auth_required, summary="Ask for a refund (or return and refund) of one order line")
 def request_after_sales(request, payload: AfterSalesIn):  # noqa: ANN001, ANN201
     line = _own_line(payload.order_line_id, request.auth)
-    req = services.request_after_sales(actor=request.auth, line=line, kind=payload.kind, reason=payload.reason,
-                                       evidence=payload.evidence, amount=payload.amount)
+    req = after_sales_services.request_after_sales(actor=request.auth, line=line, kind=payload.kind, reason=payload.reason,
+                                                   evidence=payload.evidence, amount=payload.amount)
     return Status(201, _after_sales_out(req))
 
 
 @router.get("/fulfilment/after-sales", response={200: list[AfterSalesOut], **error_responses(401, 422)}, auth=auth_required,
             summary="The caller's own requests, and those they decide (producers, county staff)")
 def list_after_sales(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
-    user = request.auth
-    ids = set(selectors.buyer_after_sales(user).values_list("pk", flat=True))
-    ids |= set(selectors.after_sales_for(user).values_list("pk", flat=True))
-    qs = AfterSalesRequest.objects.filter(pk__in=ids).select_related("line__product").order_by("-created_at", "-id")
+    qs = selectors.own_and_handled_after_sales(request.auth)
     return [_after_sales_out(r) for r in qs[page.offset:page.offset + page.limit]]
 
 
 @router.post("/fulfilment/after-sales/{request_id}/approve",
              response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def approve(request, request_id: Id, payload: AfterSalesApproveIn):  # noqa: ANN001, ANN201
-    req = services.approve_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id),
-                                       note=payload.note, refund_now=payload.refund_now)
+    req = after_sales_services.approve_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id),
+                                                   note=payload.note, refund_now=payload.refund_now)
     return _after_sales_out(req)
 
 
 @router.post("/fulfilment/after-sales/{request_id}/reject",
              response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def reject(request, request_id: Id, payload: AfterSalesRejectIn):  # noqa: ANN001, ANN201
-    req = services.reject_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id),
-                                      note=payload.note)
+    req = after_sales_services.reject_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id),
+                                                  note=payload.note)
     return _after_sales_out(req)
 
 
 @router.post("/fulfilment/after-sales/{request_id}/refund",
              response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def refund(request, request_id: Id):  # noqa: ANN001, ANN201
-    req = services.refund_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id))
+    req = after_sales_services.refund_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id))
     return _after_sales_out(req)
 
 
@@ -456,16 +444,15 @@ def file_complaint(request, payload: ComplaintIn):  # noqa: ANN001, ANN201
         line = order.lines.filter(pk=payload.order_line_id).first()
         if line is None:
             raise LineNotFound()
-    complaint = services.file_complaint(actor=request.auth, order=order, category=payload.category,
-                                        text=payload.text, line=line)
+    complaint = complaint_services.file_complaint(actor=request.auth, order=order, category=payload.category,
+                                                  text=payload.text, line=line)
     return Status(201, _complaint_out(complaint))
 
 
 @router.get("/fulfilment/complaints", response={200: list[ComplaintOut], **error_responses(401, 422)}, auth=auth_required,
             summary="The caller's own complaints, or the county's (county staff)")
 def list_complaints(request, page: Query[FulfilmentPage], status: ComplaintStatusLit | None = None):  # noqa: ANN001, ANN201
-    user = request.auth
-    qs = selectors.complaints_for(user) | Complaint.objects.filter(buyer=user)
+    qs = selectors.own_and_handled_complaints(request.auth)
     if status:
         qs = qs.filter(status=status)
     qs = qs.order_by("-created_at", "-id")
@@ -475,8 +462,8 @@ def list_complaints(request, page: Query[FulfilmentPage], status: ComplaintStatu
 @router.post("/fulfilment/complaints/{complaint_id}/status",
              response={200: ComplaintOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def complaint_status(request, complaint_id: Id, payload: ComplaintStatusIn):  # noqa: ANN001, ANN201
-    complaint = services.update_complaint(actor=request.auth, complaint=selectors.get_complaint(complaint_id),
-                                          status=payload.status, note=payload.note)
+    complaint = complaint_services.update_complaint(actor=request.auth, complaint=selectors.get_complaint(complaint_id),
+                                                    status=payload.status, note=payload.note)
     return _complaint_out(complaint)
 
 
@@ -487,19 +474,14 @@ def complaint_status(request, complaint_id: Id, payload: ComplaintStatusIn):  # 
              auth=auth_required, summary="Review a delivered order line (once)")
 def create_review(request, payload: ReviewIn):  # noqa: ANN001, ANN201
     line = _own_line(payload.order_line_id, request.auth)
-    review = services.create_review(actor=request.auth, line=line, rating=payload.rating, text=payload.text)
+    review = review_services.create_review(actor=request.auth, line=line, rating=payload.rating, text=payload.text)
     return Status(201, _review_out(review))
 
 
 @router.get("/fulfilment/products/{product_id}/reviews", response={200: ReviewListOut, **error_responses(404, 422)},
             auth=None, summary="Public reviews of a product, with its rating")
 def product_reviews(request, product_id: Id, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
-    from zhunong.catalog.errors import ProductNotFound
-    from zhunong.catalog.models import Product
-
-    product = Product.objects.filter(pk=product_id).first()
-    if product is None:
-        raise ProductNotFound()
+    product = selectors.get_product(product_id)
     summary = selectors.product_rating(product)
     reviews = selectors.product_reviews(product, limit=None)[page.offset:page.offset + page.limit]
     return {"product_id": product.pk, "count": summary.count,
@@ -511,36 +493,22 @@ def product_reviews(request, product_id: Id, page: Query[FulfilmentPage]):  # no
 # ---------------------------------------------------------------- pledges
 
 
-def _stream(stream_id: int):  # noqa: ANN202
-    from zhunong.live.models import Stream
-
-    stream = Stream.objects.select_related("host", "channel__county").filter(pk=stream_id).first()
-    if stream is None:
-        raise StreamNotFound()
-    return stream
-
-
 @router.get("/fulfilment/streams/{stream_id}/pledges", response={200: list[PledgeOut], **error_responses(404, 422)},
             auth=None, summary="The host's pledges (先行赔付) carried by a stream")
 def list_pledges(request, stream_id: Id):  # noqa: ANN001, ANN201
-    return [_pledge_out(p) for p in selectors.stream_pledges(_stream(stream_id))]
+    return [_pledge_out(p) for p in selectors.stream_pledges(selectors.get_stream(stream_id))]
 
 
 @router.post("/fulfilment/streams/{stream_id}/pledges",
              response={201: PledgeOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def create_pledge(request, stream_id: Id, payload: PledgeIn):  # noqa: ANN001, ANN201
-    from zhunong.catalog.errors import ProductNotFound
-    from zhunong.catalog.models import Product
-
-    stream = _stream(stream_id)
+    stream = selectors.get_stream(stream_id)
     product = None
     if payload.product_id is not None:
-        product = Product.objects.filter(pk=payload.product_id).first()
-        if product is None:
-            raise ProductNotFound()
-    pledge = services.create_pledge(actor=request.auth, stream=stream, terms=payload.terms,
-                                    max_per_claim=payload.max_per_claim, funded_by=payload.funded_by,
-                                    product=product, total_cap=payload.total_cap)
+        product = selectors.get_product(payload.product_id)
+    pledge = pledge_services.create_pledge(actor=request.auth, stream=stream, terms=payload.terms,
+                                           max_per_claim=payload.max_per_claim, funded_by=payload.funded_by,
+                                           product=product, total_cap=payload.total_cap)
     return Status(201, _pledge_out(pledge))
 
 
@@ -549,8 +517,8 @@ def create_pledge(request, stream_id: Id, payload: PledgeIn):  # noqa: ANN001, A
 def submit_claim(request, pledge_id: Id, payload: PledgeClaimIn):  # noqa: ANN001, ANN201
     pledge = selectors.get_pledge(pledge_id)
     order = _own_order(payload.order_id, request.auth)
-    claim = services.submit_claim(actor=request.auth, pledge=pledge, order=order, amount=payload.amount,
-                                  text=payload.text)
+    claim = pledge_services.submit_claim(actor=request.auth, pledge=pledge, order=order, amount=payload.amount,
+                                         text=payload.text)
     return Status(201, _claim_out(claim))
 
 
@@ -563,21 +531,21 @@ def list_claims(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
 @router.post("/fulfilment/pledge-claims/{claim_id}/review",
              response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def review_claim(request, claim_id: Id):  # noqa: ANN001, ANN201
-    return _claim_out(services.start_claim_review(actor=request.auth, claim=selectors.get_claim(claim_id)))
+    return _claim_out(pledge_services.start_claim_review(actor=request.auth, claim=selectors.get_claim(claim_id)))
 
 
 @router.post("/fulfilment/pledge-claims/{claim_id}/decision",
              response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def decide_claim(request, claim_id: Id, payload: PledgeClaimDecisionIn):  # noqa: ANN001, ANN201
-    claim = services.decide_claim(actor=request.auth, claim=selectors.get_claim(claim_id), upheld=payload.upheld,
-                                  reason=payload.reason)
+    claim = pledge_services.decide_claim(actor=request.auth, claim=selectors.get_claim(claim_id), upheld=payload.upheld,
+                                         reason=payload.reason)
     return _claim_out(claim)
 
 
 @router.post("/fulfilment/pledge-claims/{claim_id}/compensation",
              response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def compensate_claim(request, claim_id: Id, payload: PledgeCompensationIn):  # noqa: ANN001, ANN201
-    claim = services.compensate_claim(actor=request.auth, claim=selectors.get_claim(claim_id),
-                                      amount=payload.amount, reference=payload.reference)
+    claim = pledge_services.compensate_claim(actor=request.auth, claim=selectors.get_claim(claim_id),
+                                             amount=payload.amount, reference=payload.reference)
     return _claim_out(claim)
 

@@ -3,7 +3,7 @@
 The signal is sent inside the transaction that changes the order. When an order becomes `paid`, its
 lines are routed to their producers' shipping points; when it becomes `cancelled` or `refunded`,
 parcels that have not left are cancelled. Each runs in a savepoint and never raises: a fulfilment
-problem must not undo a payment or a refund. The periodic sweep (services.sweep) repeats both, so
+problem must not undo a payment or a refund. The periodic sweep (services/sweep.py) repeats both, so
 anything that failed here is caught up within minutes.
 """
 
@@ -13,13 +13,13 @@ import logging
 
 from django.db import transaction
 
+from .services.shipments import cancel_open_shipments, route_order
+
 log = logging.getLogger(__name__)
 
 
 def on_order_transitioned(sender, order, from_status: str, to_status: str, actor=None, reason: str = "",  # noqa: ANN001
                           **kwargs) -> None:
-    from .services import cancel_open_shipments, route_order
-
     try:
         if to_status == "paid":
             with transaction.atomic():

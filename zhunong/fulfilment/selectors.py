@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.accounts.selectors import is_platform_admin, region_q, user_covers_region
+from zhunong.catalog.errors import ProductNotFound
+from zhunong.catalog.models import Product
 from zhunong.core.text import mask_phone as text_mask_phone
+from zhunong.live.errors import StreamNotFound
+from zhunong.live.models import Stream
+from zhunong.orders.errors import OrderNotFound
+from zhunong.orders.models import Order, OrderLine, OrderStatus
+from zhunong.producers.models import HarvestBatch, Producer
 
+from .errors import (
+    AfterSalesNotFound,
+    ClaimNotFound,
+    ComplaintNotFound,
+    LineNotFound,
+    PledgeNotFound,
+    ShipmentNotFound,
+)
 from .models import (
     AfterSalesRequest,
     Complaint,
@@ -22,8 +38,10 @@ from .models import (
     PledgeClaim,
     Review,
     Shipment,
+    ShipmentItem,
     ShipmentStatus,
 )
+from .rules import auto_complete_after, auto_confirm_after
 
 # ---------------------------------------------------------------- permissions
 
@@ -87,8 +105,6 @@ def packing_list(user: User, *, include_done: bool = False) -> QuerySet[Shipment
 
 
 def get_shipment(shipment_id: object) -> Shipment:
-    from .errors import ShipmentNotFound
-
     try:
         return Shipment.objects.select_related("order", "producer__village").get(pk=int(shipment_id))
     except (Shipment.DoesNotExist, ValueError, TypeError, OverflowError):
@@ -107,6 +123,67 @@ def overdue_unflagged(now=None) -> QuerySet[Shipment]:  # noqa: ANN001
     """Open shipments past their deadline that have not been flagged yet."""
     now = now or timezone.now()
     return Shipment.objects.filter(status__in=Shipment.OPEN_STATUSES, deadline__lt=now, late=False)
+
+
+def orders_to_route() -> QuerySet[Order]:
+    """Paid orders with a line that is in no parcel yet."""
+    return Order.objects.filter(status=OrderStatus.PAID, lines__shipment_item__isnull=True).distinct()
+
+
+def orphaned_shipments() -> QuerySet[Shipment]:
+    """Unsent parcels with nothing left to send: the order was cancelled or refunded, or every line in
+    the parcel has been refunded in full."""
+    still_paid = ShipmentItem.objects.filter(
+        shipment=OuterRef("pk"), line__refunded_amount__lt=F("line__line_total") - F("line__discount_share"))
+    return Shipment.objects.filter(status__in=Shipment.OPEN_STATUSES).filter(
+        Q(order__status__in=(OrderStatus.CANCELLED, OrderStatus.REFUNDED)) | ~Exists(still_paid))
+
+
+def due_for_auto_confirm(now: dt.datetime | None = None) -> QuerySet[Shipment]:
+    now = now or timezone.now()
+    return Shipment.objects.filter(status=ShipmentStatus.SHIPPED, shipped_at__lte=now - auto_confirm_after())
+
+
+def due_for_completion(now: dt.datetime | None = None) -> QuerySet[Order]:
+    """Delivered orders whose last parcel arrived more than N days ago, with no open after-sales request."""
+    now = now or timezone.now()
+    return (Order.objects.filter(status=OrderStatus.DELIVERED)
+            .annotate(last_delivered=Max("shipments__delivered_at"))
+            .filter(last_delivered__lte=now - auto_complete_after())
+            .exclude(after_sales__status__in=AfterSalesRequest.OPEN_STATUSES))
+
+
+def orders_out_of_step() -> QuerySet[Order]:
+    """Paid or shipped orders whose parcels are further along than the order itself — e.g. the last
+    parcel left or arrived while a refund request held the order in refund_requested."""
+    live = Shipment.objects.filter(order=OuterRef("pk")).exclude(status=ShipmentStatus.CANCELLED)
+    paid_behind = Q(status=OrderStatus.PAID) & ~Exists(
+        live.exclude(status__in=(ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED)))
+    shipped_behind = Q(status=OrderStatus.SHIPPED) & ~Exists(live.exclude(status=ShipmentStatus.DELIVERED))
+    return Order.objects.filter(Exists(live)).filter(paid_behind | shipped_behind)
+
+
+def line_shipment(line: OrderLine) -> Shipment | None:
+    """The parcel an order line travels in, if it has been routed."""
+    item = ShipmentItem.objects.select_related("shipment").filter(line=line).first()
+    return item.shipment if item else None
+
+
+def batches_in(shipment: Shipment) -> QuerySet[HarvestBatch]:
+    """The harvest batches a parcel's goods come from: its products' batches grown by this producer."""
+    products = [item.line.product_id for item in shipment.items.select_related("line")]
+    return HarvestBatch.objects.filter(products__in=products, plot__producer=shipment.producer).distinct()
+
+
+def product_batches(product_id: int, producer: Producer) -> QuerySet[HarvestBatch]:
+    """The batches of one product grown by this producer (what the packing slip lists per line)."""
+    return HarvestBatch.objects.filter(products=product_id, plot__producer=producer)
+
+
+def shipment_with_items(shipment: Shipment) -> Shipment:
+    """The parcel read afresh with its order, producer and lines, as the API returns it."""
+    return (Shipment.objects.select_related("order", "producer")
+            .prefetch_related("items__line__product").get(pk=shipment.pk))
 
 
 @dataclass(frozen=True)
@@ -157,8 +234,6 @@ def producer_records(user: User) -> list[ProducerRecord]:
 
 
 def _producers_for(user: User) -> QuerySet:
-    from zhunong.producers.models import Producer
-
     if not user.is_authenticated:
         return Producer.objects.none()
     if is_platform_admin(user):
@@ -169,6 +244,38 @@ def _producers_for(user: User) -> QuerySet:
     if user.has_role(roles.PRODUCER_MANAGER):
         cond |= Q(managers=user) | Q(cooperatives__managers=user)
     return Producer.objects.filter(cond).distinct()
+
+
+# ---------------------------------------------------------------- orders, lines, streams, products
+
+
+def get_order(order_id: object) -> Order:
+    try:
+        return Order.objects.select_related("stream").get(pk=int(order_id))
+    except (Order.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise OrderNotFound()
+
+
+def get_line(line_id: object) -> OrderLine:
+    try:
+        return OrderLine.objects.select_related("order").get(pk=int(line_id))
+    except (OrderLine.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise LineNotFound()
+
+
+def get_stream(stream_id: object) -> Stream:
+    try:
+        return Stream.objects.select_related("host", "channel__county").get(pk=int(stream_id))
+    except (Stream.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise StreamNotFound()
+
+
+def get_product(product_id: object) -> Product:
+    """Any product, listed or not (reviews and pledges name products that may have been delisted since)."""
+    try:
+        return Product.objects.get(pk=int(product_id))
+    except (Product.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise ProductNotFound()
 
 
 # ---------------------------------------------------------------- after-sales, complaints
@@ -187,6 +294,17 @@ def buyer_after_sales(user: User) -> QuerySet[AfterSalesRequest]:
     return AfterSalesRequest.objects.filter(buyer=user).select_related("order", "line__product")
 
 
+def own_and_handled_after_sales(user: User) -> QuerySet[AfterSalesRequest]:
+    """The user's own requests and those they decide, newest first."""
+    ids = set(buyer_after_sales(user).values_list("pk", flat=True))
+    ids |= set(after_sales_for(user).values_list("pk", flat=True))
+    return AfterSalesRequest.objects.filter(pk__in=ids).select_related("line__product").order_by("-created_at", "-id")
+
+
+def order_after_sales(order: Order) -> QuerySet[AfterSalesRequest]:
+    return AfterSalesRequest.objects.filter(order=order).order_by("created_at")
+
+
 def complaints_for(user: User) -> QuerySet[Complaint]:
     """County staff see complaints filed to their county; the platform admin all of them."""
     if not user.is_authenticated:
@@ -200,13 +318,16 @@ def complaints_for(user: User) -> QuerySet[Complaint]:
     return qs.none()
 
 
+def own_and_handled_complaints(user: User) -> QuerySet[Complaint]:
+    """The user's own complaints and those of the county they staff."""
+    return complaints_for(user) | Complaint.objects.filter(buyer=user)
+
+
 def open_complaints_for(user: User) -> QuerySet[Complaint]:
     return complaints_for(user).filter(status__in=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS])
 
 
 def get_complaint(complaint_id: object) -> Complaint:
-    from .errors import ComplaintNotFound
-
     try:
         return Complaint.objects.select_related("region", "order").get(pk=int(complaint_id))
     except (Complaint.DoesNotExist, ValueError, TypeError, OverflowError):
@@ -214,8 +335,6 @@ def get_complaint(complaint_id: object) -> Complaint:
 
 
 def get_after_sales(request_id: object) -> AfterSalesRequest:
-    from .errors import AfterSalesNotFound
-
     try:
         return AfterSalesRequest.objects.select_related("order", "line", "producer__village").get(
             pk=int(request_id))
@@ -224,6 +343,11 @@ def get_after_sales(request_id: object) -> AfterSalesRequest:
 
 
 # ---------------------------------------------------------------- reviews
+
+
+def reviews_for(user: User) -> QuerySet[Review]:
+    """Back-office scoping of reviews, as for parcels."""
+    return scope_by_producer(Review.objects.select_related("product", "producer"), user)
 
 
 def product_reviews(product, *, limit: int | None = 50) -> QuerySet[Review]:  # noqa: ANN001
@@ -283,8 +407,6 @@ def stream_pledges(stream) -> QuerySet[Pledge]:  # noqa: ANN001
 
 
 def get_pledge(pledge_id: object) -> Pledge:
-    from .errors import PledgeNotFound
-
     try:
         return Pledge.objects.select_related("stream__channel__county", "host__user").get(pk=int(pledge_id))
     except (Pledge.DoesNotExist, ValueError, TypeError, OverflowError):
@@ -292,8 +414,6 @@ def get_pledge(pledge_id: object) -> Pledge:
 
 
 def get_claim(claim_id: object) -> PledgeClaim:
-    from .errors import ClaimNotFound
-
     try:
         return PledgeClaim.objects.select_related("pledge__stream__channel__county", "pledge__host__user",
                                                   "order").get(pk=int(claim_id))
@@ -331,7 +451,5 @@ def pledges_for(user: User) -> QuerySet[Pledge]:
 
 
 def compensated_total(pledge: Pledge) -> Decimal:
-    from django.db.models import Sum
-
     total = pledge.claims.filter(compensated_amount__isnull=False).aggregate(s=Sum("compensated_amount"))["s"]
     return total or Decimal("0")

@@ -7,6 +7,8 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from .services.sweep import sweep
+
 log = logging.getLogger(__name__)
 
 
@@ -15,8 +17,6 @@ def fulfilment_sweep() -> dict:
     """Route paid orders, flag late parcels, auto-confirm deliveries, complete orders (every 10 min).
 
     Deadlines are measured in hours and days, so ten minutes of lag is invisible to buyers and producers."""
-    from .services import sweep
-
     result = sweep().as_dict()
     if any(result[k] for k in ("flagged_late", "auto_confirmed", "completed", "errors")) or result["routed"]:
         log.info("fulfilment sweep: %s", result)

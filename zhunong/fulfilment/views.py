@@ -25,16 +25,20 @@ from zhunong.accounts import roles
 from zhunong.accounts.selectors import is_platform_admin
 from zhunong.core.errors import DomainError
 
-from . import selectors, services
+from . import selectors
 from .models import (
     AfterSalesKind,
     AfterSalesReason,
-    AfterSalesRequest,
     Carrier,
     ComplaintCategory,
     ComplaintStatus,
     Shipment,
 )
+from .services import after_sales as after_sales_services
+from .services import complaints as complaint_services
+from .services import pledges as pledge_services
+from .services import reviews as review_services
+from .services import shipments as shipment_services
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -107,7 +111,7 @@ def _handled_shipment(request: HttpRequest, shipment_id: int) -> Shipment:
 @require_POST
 def ship(request: HttpRequest, shipment_id: int) -> HttpResponse:
     shipment = _handled_shipment(request, shipment_id)
-    return _run(request, lambda: services.ship_shipment(
+    return _run(request, lambda: shipment_services.ship_shipment(
         actor=request.user, shipment=shipment, carrier=_field(request, "carrier", 10),
         tracking_number=_field(request, "tracking_number", 40)),
         success=_("已发货：%(n)s") % {"n": shipment.order.number}, back=reverse("fulfilment:packing_list"),
@@ -118,7 +122,7 @@ def ship(request: HttpRequest, shipment_id: int) -> HttpResponse:
 @require_POST
 def pack(request: HttpRequest, shipment_id: int) -> HttpResponse:
     shipment = _handled_shipment(request, shipment_id)
-    return _run(request, lambda: services.pack_shipment(actor=request.user, shipment=shipment),
+    return _run(request, lambda: shipment_services.pack_shipment(actor=request.user, shipment=shipment),
                 success=_("已打包。"), back=reverse("fulfilment:packing_list"),
                 fragment=lambda error: _shipment_row(request, shipment.pk, error))
 
@@ -127,8 +131,8 @@ def pack(request: HttpRequest, shipment_id: int) -> HttpResponse:
 @require_POST
 def report_exception(request: HttpRequest, shipment_id: int) -> HttpResponse:
     shipment = _handled_shipment(request, shipment_id)
-    return _run(request, lambda: services.report_exception(actor=request.user, shipment=shipment,
-                                                           reason=_field(request, "reason", 300)),
+    return _run(request, lambda: shipment_services.report_exception(actor=request.user, shipment=shipment,
+                                                                    reason=_field(request, "reason", 300)),
                 success=_("已登记物流异常。"), back=reverse("fulfilment:packing_list"),
                 fragment=lambda error: _shipment_row(request, shipment.pk, error))
 
@@ -139,11 +143,9 @@ def slip(request: HttpRequest, shipment_id: int) -> HttpResponse:
     copies it onto the courier's waybill; the packing list shows it masked, 138****5678)."""
     shipment = _handled_shipment(request, shipment_id)
     shipment = selectors.packing_list(request.user, include_done=True).get(pk=shipment.pk)
-    from zhunong.producers.models import HarvestBatch
-
     items = []
     for item in shipment.items.all():
-        batches = HarvestBatch.objects.filter(products=item.line.product_id, plot__producer=shipment.producer)
+        batches = selectors.product_batches(item.line.product_id, shipment.producer)
         items.append({"item": item, "product": item.line.product, "batches": list(batches)})
     return render(request, "fulfilment/slip.html", {"s": shipment, "order": shipment.order, "items": items})
 
@@ -157,10 +159,10 @@ def decide_after_sales(request: HttpRequest, request_id: int) -> HttpResponse:
         raise Http404(_("没有这个售后申请。"))
     note = _field(request, "note", 300)
     if request.POST.get("decision") == "approve":
-        action = lambda: services.approve_after_sales(actor=request.user, request=req, note=note)  # noqa: E731
+        action = lambda: after_sales_services.approve_after_sales(actor=request.user, request=req, note=note)  # noqa: E731
         success = _("已同意并退款。")
     else:
-        action = lambda: services.reject_after_sales(actor=request.user, request=req, note=note)  # noqa: E731
+        action = lambda: after_sales_services.reject_after_sales(actor=request.user, request=req, note=note)  # noqa: E731
         success = _("已拒绝，买家会看到理由。")
     return _run(request, action, success=success, back=reverse("fulfilment:packing_list"))
 
@@ -169,10 +171,9 @@ def decide_after_sales(request: HttpRequest, request_id: int) -> HttpResponse:
 
 
 def _own_order(request: HttpRequest, order_id: int):  # noqa: ANN202
-    from zhunong.orders.models import Order
-
-    order = Order.objects.filter(pk=order_id).select_related("stream").first()
-    if order is None:
+    try:
+        order = selectors.get_order(order_id)
+    except DomainError:
         raise Http404(_("没有这个订单。"))
     if order.buyer_id != request.user.pk:
         raise DjangoPermissionDenied(_("这不是你的订单。"))
@@ -183,7 +184,7 @@ def _own_order(request: HttpRequest, order_id: int):  # noqa: ANN202
 def order_aftersales(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _own_order(request, order_id)
     shipments = list(selectors.order_shipments(order))
-    requests = {r.line_id: r for r in AfterSalesRequest.objects.filter(order=order).order_by("created_at")}
+    requests = {r.line_id: r for r in selectors.order_after_sales(order)}
     lines = []
     for line in order.lines.select_related("product", "producer"):
         shipment = next((s for s in shipments if any(i.line_id == line.pk for i in s.items.all())), None)
@@ -217,7 +218,7 @@ def confirm_order(request: HttpRequest, order_id: int) -> HttpResponse:
     # The button also sits on the orders app's order page (fulfilment/_order_parcels.html); go back there.
     back = reverse("orders:detail", args=[order.pk]) if request.POST.get("next") == "order" \
         else _back_to_order(order.pk)
-    return _run(request, lambda: services.confirm_order_delivery(actor=request.user, order=order),
+    return _run(request, lambda: shipment_services.confirm_order_delivery(actor=request.user, order=order),
                 success=_("已确认收货，欢迎评价。"), back=back,
                 fragment=lambda error: _order_parcels(request, order, error))
 
@@ -231,16 +232,15 @@ def confirm_shipment(request: HttpRequest, shipment_id: int) -> HttpResponse:
         raise Http404(_("没有这个包裹。"))
     if shipment.order.buyer_id != request.user.pk:
         raise DjangoPermissionDenied(_("这不是你的包裹。"))
-    return _run(request, lambda: services.confirm_delivery(actor=request.user, shipment=shipment),
+    return _run(request, lambda: shipment_services.confirm_delivery(actor=request.user, shipment=shipment),
                 success=_("已确认收货，欢迎评价。"), back=_back_to_order(shipment.order_id),
                 fragment=lambda error: _order_parcels(request, shipment.order, error))
 
 
 def _own_line(request: HttpRequest, line_id: int):  # noqa: ANN202
-    from zhunong.orders.models import OrderLine
-
-    line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
-    if line is None:
+    try:
+        line = selectors.get_line(line_id)
+    except DomainError:
         raise Http404(_("没有这个商品行。"))
     if line.order.buyer_id != request.user.pk:
         raise DjangoPermissionDenied(_("这不是你的订单。"))
@@ -251,7 +251,7 @@ def _own_line(request: HttpRequest, line_id: int):  # noqa: ANN202
 @require_POST
 def request_after_sales(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _own_line(request, line_id)
-    return _run(request, lambda: services.request_after_sales(
+    return _run(request, lambda: after_sales_services.request_after_sales(
         actor=request.user, line=line, kind=_field(request, "kind", 20), reason=_field(request, "reason", 20),
         evidence=_field(request, "evidence", 1000), amount=_field(request, "amount", 20) or None),
         success=_("售后申请已提交，生产者会尽快处理。"), back=_back_to_order(line.order_id))
@@ -263,8 +263,8 @@ def review(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _own_line(request, line_id)
     raw = request.POST.get("rating", "")
     rating: object = int(raw) if raw.isdigit() and len(raw) < 3 else raw
-    return _run(request, lambda: services.create_review(actor=request.user, line=line, rating=rating,
-                                                        text=_field(request, "text", 500)),
+    return _run(request, lambda: review_services.create_review(actor=request.user, line=line, rating=rating,
+                                                               text=_field(request, "text", 500)),
                 success=_("谢谢你的评价！"), back=_back_to_order(line.order_id))
 
 
@@ -272,9 +272,9 @@ def review(request: HttpRequest, line_id: int) -> HttpResponse:
 @require_POST
 def complain(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _own_order(request, order_id)
-    return _run(request, lambda: services.file_complaint(actor=request.user, order=order,
-                                                         category=_field(request, "category", 20),
-                                                         text=_field(request, "text", 2000)),
+    return _run(request, lambda: complaint_services.file_complaint(actor=request.user, order=order,
+                                                                   category=_field(request, "category", 20),
+                                                                   text=_field(request, "text", 2000)),
                 success=_("投诉已提交给县里的运营办公室。"), back=_back_to_order(order.pk))
 
 
@@ -289,9 +289,9 @@ def claim(request: HttpRequest, pledge_id: int) -> HttpResponse:
     order = _own_order(request, int(raw_order)) if raw_order.isdigit() and len(raw_order) < 19 else None
     if order is None:
         raise Http404(_("没有这个订单。"))
-    return _run(request, lambda: services.submit_claim(actor=request.user, pledge=pledge, order=order,
-                                                       amount=_field(request, "amount", 20),
-                                                       text=_field(request, "text", 1000)),
+    return _run(request, lambda: pledge_services.submit_claim(actor=request.user, pledge=pledge, order=order,
+                                                              amount=_field(request, "amount", 20),
+                                                              text=_field(request, "text", 1000)),
                 success=_("赔付申请已提交，县里会审核。"), back=_back_to_order(order.pk))
 
 
@@ -320,9 +320,9 @@ def complaint_status(request: HttpRequest, complaint_id: int) -> HttpResponse:
         complaint = selectors.get_complaint(complaint_id)
     except DomainError:
         raise Http404(_("没有这个投诉。"))
-    return _run(request, lambda: services.update_complaint(actor=request.user, complaint=complaint,
-                                                           status=_field(request, "status", 20),
-                                                           note=_field(request, "note", 500)),
+    return _run(request, lambda: complaint_services.update_complaint(actor=request.user, complaint=complaint,
+                                                                     status=_field(request, "status", 20),
+                                                                     note=_field(request, "note", 500)),
                 success=_("投诉状态已更新。"), back=reverse("fulfilment:complaints"))
 
 
@@ -348,14 +348,14 @@ def claim_action(request: HttpRequest, claim_id: int) -> HttpResponse:
     action = request.POST.get("action")
     reason = _field(request, "reason", 500)
     if action == "review":
-        run = lambda: services.start_claim_review(actor=request.user, claim=claim_obj)  # noqa: E731
+        run = lambda: pledge_services.start_claim_review(actor=request.user, claim=claim_obj)  # noqa: E731
     elif action in ("uphold", "reject"):
-        run = lambda: services.decide_claim(actor=request.user, claim=claim_obj,  # noqa: E731
-                                            upheld=action == "uphold", reason=reason)
+        run = lambda: pledge_services.decide_claim(actor=request.user, claim=claim_obj,  # noqa: E731
+                                                   upheld=action == "uphold", reason=reason)
     elif action == "compensate":
-        run = lambda: services.compensate_claim(actor=request.user, claim=claim_obj,  # noqa: E731
-                                                amount=_field(request, "amount", 20),
-                                                reference=_field(request, "reference", 64))
+        run = lambda: pledge_services.compensate_claim(actor=request.user, claim=claim_obj,  # noqa: E731
+                                                       amount=_field(request, "amount", 20),
+                                                       reference=_field(request, "reference", 64))
     else:
         messages.error(request, _("未知操作。"))
         return redirect("fulfilment:county")

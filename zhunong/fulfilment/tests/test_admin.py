@@ -34,10 +34,10 @@ def test_admin_lists_are_scoped(fw):
 
 def test_admin_action_calls_the_service(fw):
     order = paid_order(fw.buyer, [(fw.product, 1)])
-    from zhunong.fulfilment import services
+    from zhunong.fulfilment.services import after_sales as after_sales_services
 
-    req = services.request_after_sales(actor=fw.buyer, line=order.lines.get(), kind="refund_only",
-                                       reason="wrong_item", evidence="发成了黑莓", amount="10")
+    req = after_sales_services.request_after_sales(actor=fw.buyer, line=order.lines.get(), kind="refund_only",
+                                                   reason="wrong_item", evidence="发成了黑莓", amount="10")
     r = _client(fw.manager2).post("/admin/fulfilment/aftersalesrequest/",
                                   {"action": "approve_and_refund", "_selected_action": [req.pk]})
     req.refresh_from_db()

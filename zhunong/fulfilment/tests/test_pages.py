@@ -4,8 +4,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from zhunong.fulfilment import services
 from zhunong.fulfilment.models import AfterSalesRequest, Complaint, PledgeClaim, Review, Shipment
+from zhunong.fulfilment.services import after_sales as after_sales_services
+from zhunong.fulfilment.services import complaints as complaint_services
+from zhunong.fulfilment.services import pledges as pledge_services
+from zhunong.fulfilment.services import reviews as review_services
+from zhunong.fulfilment.services import shipments as shipment_services
 from zhunong.testing import make_user
 
 from .conftest import make_stream, paid_order
@@ -104,7 +108,7 @@ def test_buyer_after_sales_page_flow(fw):
     client = _client(fw.buyer)
     assert client.get(f"/fulfilment/orders/{order.pk}/").status_code == 200
     assert _client(make_user()).get(f"/fulfilment/orders/{order.pk}/").status_code == 403
-    services.ship_shipment(actor=fw.manager, shipment=shipment, carrier="jd", tracking_number="JD0001234567")
+    shipment_services.ship_shipment(actor=fw.manager, shipment=shipment, carrier="jd", tracking_number="JD0001234567")
     r = client.post(f"/fulfilment/shipments/{shipment.pk}/confirm/", headers={"HX-Request": "true"})
     assert r.status_code == 200 and "已签收" in r.content.decode()
     r = client.post(f"/fulfilment/lines/{line.pk}/review/", {"rating": "9", "text": "好"})
@@ -122,8 +126,8 @@ def test_buyer_after_sales_page_flow(fw):
 
 def test_producer_decides_after_sales_on_the_packing_page(fw):
     order = paid_order(fw.buyer, [(fw.product, 1)])
-    req = services.request_after_sales(actor=fw.buyer, line=order.lines.get(), kind="refund_only",
-                                       reason="damaged", evidence="压坏了", amount="5")
+    req = after_sales_services.request_after_sales(actor=fw.buyer, line=order.lines.get(), kind="refund_only",
+                                                   reason="damaged", evidence="压坏了", amount="5")
     assert "压坏了" in _client(fw.manager).get("/fulfilment/").content.decode()
     r = _client(fw.manager2).post(f"/fulfilment/after-sales/{req.pk}/decide/", {"decision": "approve"})
     req.refresh_from_db()
@@ -139,14 +143,14 @@ def test_producer_decides_after_sales_on_the_packing_page(fw):
 def test_operator_pages(fw):
     order = paid_order(fw.buyer, [(fw.product, 1)])
     Shipment.objects.filter(order=order).update(deadline=timezone.now() - dt.timedelta(hours=1))
-    services.flag_late_shipments()
-    complaint = services.file_complaint(actor=fw.buyer, order=order, category="delivery", text="三天没发货")
+    shipment_services.flag_late_shipments()
+    complaint = complaint_services.file_complaint(actor=fw.buyer, order=order, category="delivery", text="三天没发货")
     stream = make_stream(fw.world, products=[fw.product])
-    pledge = services.create_pledge(actor=stream.host.user, stream=stream, terms="不甜包赔", max_per_claim="20",
-                                    funded_by="host")
-    claim = services.submit_claim(actor=fw.buyer, pledge=pledge,
-                                  order=paid_order(fw.buyer, [(fw.product, 1)], stream=stream), amount="20",
-                                  text="酸")
+    pledge = pledge_services.create_pledge(actor=stream.host.user, stream=stream, terms="不甜包赔", max_per_claim="20",
+                                           funded_by="host")
+    claim = pledge_services.submit_claim(actor=fw.buyer, pledge=pledge,
+                                         order=paid_order(fw.buyer, [(fw.product, 1)], stream=stream), amount="20",
+                                         text="酸")
     op = _client(fw.operator)
     html = op.get("/fulfilment/complaints/").content.decode()
     assert "三天没发货" in html
@@ -168,9 +172,9 @@ def test_reviews_fragment_on_the_product_page(fw):
     """The storefront includes fulfilment/_reviews.html; the product page shows reviews once it does."""
     order = paid_order(fw.buyer, [(fw.product, 1)])
     shipment = order.shipments.get()
-    services.ship_shipment(actor=fw.manager, shipment=shipment, carrier="sf", tracking_number="SF31415926")
-    services.confirm_delivery(actor=fw.buyer, shipment=shipment)
-    services.create_review(actor=fw.buyer, line=order.lines.get(), rating=5, text="山里的味道")
+    shipment_services.ship_shipment(actor=fw.manager, shipment=shipment, carrier="sf", tracking_number="SF31415926")
+    shipment_services.confirm_delivery(actor=fw.buyer, shipment=shipment)
+    review_services.create_review(actor=fw.buyer, line=order.lines.get(), rating=5, text="山里的味道")
     from django.template import Context, Template
 
     html = Template('{% include "fulfilment/_reviews.html" %}').render(Context({"product": fw.product}))

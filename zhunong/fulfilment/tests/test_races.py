@@ -6,8 +6,9 @@ import pytest
 from django.db import close_old_connections
 
 from zhunong.core.errors import DomainError
-from zhunong.fulfilment import services
 from zhunong.fulfilment.models import Review, Shipment, ShipmentTransition
+from zhunong.fulfilment.services import reviews as review_services
+from zhunong.fulfilment.services import shipments as shipment_services
 
 from .conftest import paid_order
 
@@ -39,16 +40,16 @@ def test_concurrent_shipping_and_reviews(fw):
     order = paid_order(fw.buyer, [(fw.product, 1)])
     shipment = order.shipments.get()
     results = _together(
-        lambda: services.ship_shipment(actor=fw.manager, shipment=shipment, carrier="sf", tracking_number="SF00000001"),
-        lambda: services.ship_shipment(actor=fw.operator, shipment=shipment, carrier="ems",
-                                       tracking_number="EMS00000002"),
+        lambda: shipment_services.ship_shipment(actor=fw.manager, shipment=shipment, carrier="sf", tracking_number="SF00000001"),
+        lambda: shipment_services.ship_shipment(actor=fw.operator, shipment=shipment, carrier="ems",
+                                                tracking_number="EMS00000002"),
     )
     assert sum(isinstance(r, Shipment) for r in results) == 1, results
     assert sum(isinstance(r, DomainError) and r.code == "invalid_transition" for r in results) == 1
     assert ShipmentTransition.objects.filter(shipment=shipment, to_status="shipped").count() == 1
-    services.confirm_delivery(actor=fw.buyer, shipment=shipment)
+    shipment_services.confirm_delivery(actor=fw.buyer, shipment=shipment)
     line = order.lines.get()
-    results = _together(*[lambda: services.create_review(actor=fw.buyer, line=line, rating=5)] * 3)
+    results = _together(*[lambda: review_services.create_review(actor=fw.buyer, line=line, rating=5)] * 3)
     assert sum(isinstance(r, Review) for r in results) == 1, results
     assert all(isinstance(r, Review) or r.code == "already_reviewed" for r in results)
     assert Review.objects.count() == 1

@@ -4,7 +4,7 @@ import pytest
 from django.template.loader import render_to_string
 
 from zhunong.core.errors import InvalidTransition, PermissionDenied, ValidationFailed
-from zhunong.fulfilment import selectors, services
+from zhunong.fulfilment import selectors
 from zhunong.fulfilment.errors import (
     AlreadyReviewed,
     BadRating,
@@ -13,7 +13,6 @@ from zhunong.fulfilment.errors import (
     ConflictOfInterest,
     HostCannotReceive,
     NotBoughtInStream,
-    NotYourOrder,
     PledgeCapExceeded,
     ProductNotInOrder,
     PublicServantMustUseFund,
@@ -21,7 +20,11 @@ from zhunong.fulfilment.errors import (
     StreamClosed,
 )
 from zhunong.fulfilment.models import PledgeClaim, Review
-from zhunong.fulfilment.services import CLAIM
+from zhunong.fulfilment.services import pledges as pledge_services
+from zhunong.fulfilment.services import reviews as review_services
+from zhunong.fulfilment.services import shipments as shipment_services
+from zhunong.fulfilment.services.pledges import CLAIM
+from zhunong.orders.errors import NotYourOrder
 from zhunong.testing import build_world, make_user
 
 from .conftest import make_stream, paid_order
@@ -34,8 +37,8 @@ def _delivered_line(fw, product=None):  # noqa: ANN001, ANN202
     order = paid_order(fw.buyer, [(product, 1)])
     shipment = order.shipments.get()
     manager = fw.manager if product == fw.product else fw.manager2
-    services.ship_shipment(actor=manager, shipment=shipment, carrier="sf", tracking_number=f"SF{order.pk:08d}")
-    services.confirm_delivery(actor=fw.buyer, shipment=shipment)
+    shipment_services.ship_shipment(actor=manager, shipment=shipment, carrier="sf", tracking_number=f"SF{order.pk:08d}")
+    shipment_services.confirm_delivery(actor=fw.buyer, shipment=shipment)
     return order.lines.get()
 
 
@@ -46,22 +49,22 @@ def test_no_review_before_delivery(fw):
     order = paid_order(fw.buyer, [(fw.product, 1)])
     line = order.lines.get()
     with pytest.raises(ReviewNotAllowed):
-        services.create_review(actor=fw.buyer, line=line, rating=5)
-    services.ship_shipment(actor=fw.manager, shipment=order.shipments.get(), carrier="sf",
-                           tracking_number="SF55556666")
+        review_services.create_review(actor=fw.buyer, line=line, rating=5)
+    shipment_services.ship_shipment(actor=fw.manager, shipment=order.shipments.get(), carrier="sf",
+                                    tracking_number="SF55556666")
     with pytest.raises(ReviewNotAllowed):  # shipped is not delivered
-        services.create_review(actor=fw.buyer, line=line, rating=5)
+        review_services.create_review(actor=fw.buyer, line=line, rating=5)
     assert not Review.objects.exists()
 
 
 def test_one_review_per_delivered_line_by_its_buyer(fw):
     line = _delivered_line(fw)
     with pytest.raises(NotYourOrder):
-        services.create_review(actor=make_user(), line=line, rating=1, text="刷差评")
-    review = services.create_review(actor=fw.buyer, line=line, rating=4, text="果子很甜，就是送得有点慢")
+        review_services.create_review(actor=make_user(), line=line, rating=1, text="刷差评")
+    review = review_services.create_review(actor=fw.buyer, line=line, rating=4, text="果子很甜，就是送得有点慢")
     assert review.product == fw.product and review.producer == fw.producer
     with pytest.raises(AlreadyReviewed):
-        services.create_review(actor=fw.buyer, line=line, rating=5)
+        review_services.create_review(actor=fw.buyer, line=line, rating=5)
     assert Review.objects.count() == 1
 
 
@@ -69,7 +72,7 @@ def test_one_review_per_delivered_line_by_its_buyer(fw):
 def test_bad_ratings_are_refused(fw, rating):
     line = _delivered_line(fw)
     with pytest.raises(BadRating):
-        services.create_review(actor=fw.buyer, line=line, rating=rating)
+        review_services.create_review(actor=fw.buyer, line=line, rating=rating)
     assert not Review.objects.exists()
 
 
@@ -77,18 +80,18 @@ def test_bad_ratings_are_refused(fw, rating):
 def test_bad_review_text_is_refused(fw, text):
     line = _delivered_line(fw)
     with pytest.raises(ValidationFailed):
-        services.create_review(actor=fw.buyer, line=line, rating=5, text=text)
+        review_services.create_review(actor=fw.buyer, line=line, rating=5, text=text)
     assert not Review.objects.exists()
 
 
 def test_product_reviews_and_rating_for_the_product_page(fw):
     first = _delivered_line(fw)
     second = _delivered_line(fw)
-    services.create_review(actor=fw.buyer, line=first, rating=5, text="很新鲜")
-    hidden = services.create_review(actor=fw.buyer, line=second, rating=2, text="骂人的话 13812345678")
+    review_services.create_review(actor=fw.buyer, line=first, rating=5, text="很新鲜")
+    hidden = review_services.create_review(actor=fw.buyer, line=second, rating=2, text="骂人的话 13812345678")
     with pytest.raises(PermissionDenied):
-        services.hide_review(actor=fw.manager, review=hidden, reason="含个人信息")
-    services.hide_review(actor=fw.operator, review=hidden, reason="含个人信息")
+        review_services.hide_review(actor=fw.manager, review=hidden, reason="含个人信息")
+    review_services.hide_review(actor=fw.operator, review=hidden, reason="含个人信息")
     reviews = list(selectors.product_reviews(fw.product))
     assert [r.text for r in reviews] == ["很新鲜"]
     summary = selectors.product_rating(fw.product)
@@ -113,103 +116,103 @@ def test_masking():
 def test_pledge_rules(fw):
     stream = make_stream(fw.world, products=[fw.product])
     host_user = stream.host.user
-    pledge = services.create_pledge(actor=host_user, stream=stream, terms="承诺的营养含量不达标，先行赔付",
-                                    max_per_claim="200", funded_by="host", product=fw.product)
+    pledge = pledge_services.create_pledge(actor=host_user, stream=stream, terms="承诺的营养含量不达标，先行赔付",
+                                           max_per_claim="200", funded_by="host", product=fw.product)
     assert pledge.host == stream.host and pledge.funded_by == "host"
     with pytest.raises(PermissionDenied):
-        services.create_pledge(actor=fw.buyer, stream=stream, terms="x", max_per_claim="1", funded_by="host")
+        pledge_services.create_pledge(actor=fw.buyer, stream=stream, terms="x", max_per_claim="1", funded_by="host")
     with pytest.raises(ValidationFailed):
-        services.create_pledge(actor=host_user, stream=stream, terms="x", max_per_claim="0", funded_by="host")
+        pledge_services.create_pledge(actor=host_user, stream=stream, terms="x", max_per_claim="0", funded_by="host")
     with pytest.raises(ValidationFailed):
-        services.create_pledge(actor=host_user, stream=stream, terms="x", max_per_claim="10", funded_by="bank")
+        pledge_services.create_pledge(actor=host_user, stream=stream, terms="x", max_per_claim="10", funded_by="bank")
     with pytest.raises(ValidationFailed):
-        services.create_pledge(actor=host_user, stream=stream, terms="x", max_per_claim="10", funded_by="host",
-                               product=fw.product2)
+        pledge_services.create_pledge(actor=host_user, stream=stream, terms="x", max_per_claim="10", funded_by="host",
+                                      product=fw.product2)
     official = make_stream(fw.world, public_servant=True)
     with pytest.raises(PublicServantMustUseFund):
-        services.create_pledge(actor=official.host.user, stream=official, terms="硒含量不达标先行赔付",
-                               max_per_claim="100", funded_by="host")
-    services.create_pledge(actor=official.host.user, stream=official, terms="硒含量不达标先行赔付",
-                           max_per_claim="100", funded_by="platform_fund")
+        pledge_services.create_pledge(actor=official.host.user, stream=official, terms="硒含量不达标先行赔付",
+                                      max_per_claim="100", funded_by="host")
+    pledge_services.create_pledge(actor=official.host.user, stream=official, terms="硒含量不达标先行赔付",
+                                  max_per_claim="100", funded_by="platform_fund")
     ended = make_stream(fw.world, status="ended")
     with pytest.raises(StreamClosed):
-        services.create_pledge(actor=ended.host.user, stream=ended, terms="x", max_per_claim="1", funded_by="host")
+        pledge_services.create_pledge(actor=ended.host.user, stream=ended, terms="x", max_per_claim="1", funded_by="host")
 
 
 def test_only_buyers_of_that_stream_can_claim(fw):
     stream = make_stream(fw.world, products=[fw.product, fw.product2])
     other_stream = make_stream(fw.world, products=[fw.product])
-    pledge = services.create_pledge(actor=stream.host.user, stream=stream, terms="不甜包赔", max_per_claim="50",
-                                    funded_by="host", product=fw.product)
+    pledge = pledge_services.create_pledge(actor=stream.host.user, stream=stream, terms="不甜包赔", max_per_claim="50",
+                                           funded_by="host", product=fw.product)
     in_stream = paid_order(fw.buyer, [(fw.product, 1)], stream=stream)
     elsewhere = paid_order(fw.buyer, [(fw.product, 1)], stream=other_stream)
     no_stream = paid_order(fw.buyer, [(fw.product, 1)])
     wrong_product = paid_order(fw.buyer, [(fw.product2, 1)], stream=stream)
     for order in (elsewhere, no_stream):
         with pytest.raises(NotBoughtInStream):
-            services.submit_claim(actor=fw.buyer, pledge=pledge, order=order, amount="10", text="不甜")
+            pledge_services.submit_claim(actor=fw.buyer, pledge=pledge, order=order, amount="10", text="不甜")
     with pytest.raises(ProductNotInOrder):
-        services.submit_claim(actor=fw.buyer, pledge=pledge, order=wrong_product, amount="10", text="不甜")
+        pledge_services.submit_claim(actor=fw.buyer, pledge=pledge, order=wrong_product, amount="10", text="不甜")
     with pytest.raises(NotYourOrder):
-        services.submit_claim(actor=make_user(), pledge=pledge, order=in_stream, amount="10", text="不甜")
+        pledge_services.submit_claim(actor=make_user(), pledge=pledge, order=in_stream, amount="10", text="不甜")
     with pytest.raises(ClaimExceedsPledge):
-        services.submit_claim(actor=fw.buyer, pledge=pledge, order=in_stream, amount="50.01", text="不甜")
+        pledge_services.submit_claim(actor=fw.buyer, pledge=pledge, order=in_stream, amount="50.01", text="不甜")
     assert not PledgeClaim.objects.exists()
-    claim = services.submit_claim(actor=fw.buyer, pledge=pledge, order=in_stream, amount="30", text="一点都不甜")
+    claim = pledge_services.submit_claim(actor=fw.buyer, pledge=pledge, order=in_stream, amount="30", text="一点都不甜")
     assert claim.status == "submitted"
     with pytest.raises(ClaimExists):
-        services.submit_claim(actor=fw.buyer, pledge=pledge, order=in_stream, amount="5", text="再来一次")
+        pledge_services.submit_claim(actor=fw.buyer, pledge=pledge, order=in_stream, amount="5", text="再来一次")
 
 
 def test_an_unpaid_order_gives_no_claim(fw):
     from .conftest import place_order
 
     stream = make_stream(fw.world, products=[fw.product])
-    pledge = services.create_pledge(actor=stream.host.user, stream=stream, terms="包赔", max_per_claim="50",
-                                    funded_by="host")
+    pledge = pledge_services.create_pledge(actor=stream.host.user, stream=stream, terms="包赔", max_per_claim="50",
+                                           funded_by="host")
     order = place_order(fw.buyer, [(fw.product, 1)], stream=stream)
     with pytest.raises(NotBoughtInStream):
-        services.submit_claim(actor=fw.buyer, pledge=pledge, order=order, amount="10", text="x")
+        pledge_services.submit_claim(actor=fw.buyer, pledge=pledge, order=order, amount="10", text="x")
 
 
 def test_hosts_never_receive_pledge_money(fw):
     stream = make_stream(fw.world, products=[fw.product])
     official = make_stream(fw.world, public_servant=True, products=[fw.product])
-    pledge = services.create_pledge(actor=stream.host.user, stream=stream, terms="包赔", max_per_claim="50",
-                                    funded_by="host")
+    pledge = pledge_services.create_pledge(actor=stream.host.user, stream=stream, terms="包赔", max_per_claim="50",
+                                           funded_by="host")
     # the host buying in their own stream
     own = paid_order(stream.host.user, [(fw.product, 1)], stream=stream)
     with pytest.raises(HostCannotReceive):
-        services.submit_claim(actor=stream.host.user, pledge=pledge, order=own, amount="10", text="x")
+        pledge_services.submit_claim(actor=stream.host.user, pledge=pledge, order=own, amount="10", text="x")
     # a public-servant host buying in someone else's stream
     theirs = paid_order(official.host.user, [(fw.product, 1)], stream=stream)
     with pytest.raises(HostCannotReceive):
-        services.submit_claim(actor=official.host.user, pledge=pledge, order=theirs, amount="10", text="x")
+        pledge_services.submit_claim(actor=official.host.user, pledge=pledge, order=theirs, amount="10", text="x")
 
 
 def test_claim_workflow_with_who_and_why(fw):
     stream = make_stream(fw.world, public_servant=True, products=[fw.product])
-    pledge = services.create_pledge(actor=stream.host.user, stream=stream, terms="硒含量不达标先行赔付",
-                                    max_per_claim="100", funded_by="platform_fund", total_cap="150")
-    claims = [services.submit_claim(actor=b, pledge=pledge, order=paid_order(b, [(fw.product, 1)], stream=stream),
-                                    amount="100", text="检测报告显示硒含量不足")
+    pledge = pledge_services.create_pledge(actor=stream.host.user, stream=stream, terms="硒含量不达标先行赔付",
+                                           max_per_claim="100", funded_by="platform_fund", total_cap="150")
+    claims = [pledge_services.submit_claim(actor=b, pledge=pledge, order=paid_order(b, [(fw.product, 1)], stream=stream),
+                                           amount="100", text="检测报告显示硒含量不足")
               for b in (fw.buyer, make_user(), make_user())]
     claim = claims[0]
     with pytest.raises(ConflictOfInterest):
-        services.start_claim_review(actor=stream.host.user, claim=claim)
+        pledge_services.start_claim_review(actor=stream.host.user, claim=claim)
     with pytest.raises(PermissionDenied):
-        services.start_claim_review(actor=fw.manager, claim=claim)
+        pledge_services.start_claim_review(actor=fw.manager, claim=claim)
     with pytest.raises(PermissionDenied):
-        services.start_claim_review(actor=build_world().operator, claim=claim)
+        pledge_services.start_claim_review(actor=build_world().operator, claim=claim)
     with pytest.raises(InvalidTransition):  # reviewed before decided
-        services.decide_claim(actor=fw.operator, claim=claim, upheld=True, reason="x")
-    services.start_claim_review(actor=fw.operator, claim=claim)
+        pledge_services.decide_claim(actor=fw.operator, claim=claim, upheld=True, reason="x")
+    pledge_services.start_claim_review(actor=fw.operator, claim=claim)
     with pytest.raises(ValidationFailed):
-        services.decide_claim(actor=fw.operator, claim=claim, upheld=True, reason="")
-    services.decide_claim(actor=fw.operator, claim=claim, upheld=True, reason="县检测中心复检硒含量 0.02mg/kg，低于承诺")
+        pledge_services.decide_claim(actor=fw.operator, claim=claim, upheld=True, reason="")
+    pledge_services.decide_claim(actor=fw.operator, claim=claim, upheld=True, reason="县检测中心复检硒含量 0.02mg/kg，低于承诺")
     with pytest.raises(ClaimExceedsPledge):
-        services.compensate_claim(actor=fw.operator, claim=claim, amount="100.01", reference="T1")
-    services.compensate_claim(actor=fw.operator, claim=claim, amount="100", reference="FUND-2020-0001")
+        pledge_services.compensate_claim(actor=fw.operator, claim=claim, amount="100.01", reference="T1")
+    pledge_services.compensate_claim(actor=fw.operator, claim=claim, amount="100", reference="FUND-2020-0001")
     claim.refresh_from_db()
     assert claim.status == "compensated" and claim.paid_from == "platform_fund"
     assert claim.compensated_amount == Decimal("100") and claim.decided_by == fw.operator
@@ -218,16 +221,16 @@ def test_claim_workflow_with_who_and_why(fw):
         ("compensated", fw.operator.pk)]
     # the total cap holds
     second = claims[1]
-    services.start_claim_review(actor=fw.operator, claim=second)
-    services.decide_claim(actor=fw.operator, claim=second, upheld=True, reason="同上")
+    pledge_services.start_claim_review(actor=fw.operator, claim=second)
+    pledge_services.decide_claim(actor=fw.operator, claim=second, upheld=True, reason="同上")
     with pytest.raises(PledgeCapExceeded):
-        services.compensate_claim(actor=fw.operator, claim=second, amount="60", reference="FUND-2")
-    services.compensate_claim(actor=fw.operator, claim=second, amount="50", reference="FUND-2")
+        pledge_services.compensate_claim(actor=fw.operator, claim=second, amount="60", reference="FUND-2")
+    pledge_services.compensate_claim(actor=fw.operator, claim=second, amount="50", reference="FUND-2")
     # rejection is final
     third = claims[2]
-    services.start_claim_review(actor=fw.operator, claim=third)
-    services.decide_claim(actor=fw.operator, claim=third, upheld=False, reason="购买的不是承诺的批次")
+    pledge_services.start_claim_review(actor=fw.operator, claim=third)
+    pledge_services.decide_claim(actor=fw.operator, claim=third, upheld=False, reason="购买的不是承诺的批次")
     with pytest.raises(InvalidTransition):
-        services.compensate_claim(actor=fw.operator, claim=third, amount="1", reference="X")
+        pledge_services.compensate_claim(actor=fw.operator, claim=third, amount="1", reference="X")
     assert CLAIM.allowed("rejected") == frozenset()
     assert selectors.compensated_total(pledge) == Decimal("150")

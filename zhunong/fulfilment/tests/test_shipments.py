@@ -8,18 +8,21 @@ from django.test import override_settings
 from django.utils import timezone
 
 from zhunong.core.errors import InvalidTransition, ValidationFailed
-from zhunong.fulfilment import selectors, services
+from zhunong.fulfilment import selectors
 from zhunong.fulfilment.errors import (
     BadTrackingNumber,
     NothingToConfirm,
-    NotYourOrder,
     NotYourShipment,
     OrderNotPaid,
     TrackingNumberInUse,
     UnknownCarrier,
 )
 from zhunong.fulfilment.models import Shipment, ShipmentStatus
-from zhunong.fulfilment.services import SHIPMENT
+from zhunong.fulfilment.services import after_sales as after_sales_services
+from zhunong.fulfilment.services import shipments as shipment_services
+from zhunong.fulfilment.services import sweep as sweep_services
+from zhunong.fulfilment.services.shipments import SHIPMENT
+from zhunong.orders.errors import NotYourOrder
 from zhunong.orders.models import OrderStatus
 from zhunong.testing import make_user
 
@@ -31,7 +34,7 @@ S = ShipmentStatus
 
 def _ship(fw, shipment, number="SF1234567890"):  # noqa: ANN001, ANN202
     manager = fw.manager if shipment.producer_id == fw.producer.pk else fw.manager2
-    return services.ship_shipment(actor=manager, shipment=shipment, carrier="sf", tracking_number=number)
+    return shipment_services.ship_shipment(actor=manager, shipment=shipment, carrier="sf", tracking_number=number)
 
 
 def test_transition_table_shape():
@@ -59,7 +62,7 @@ def test_paid_order_is_routed_one_shipment_per_producer(fw):
     assert [(i.line.product_id, i.quantity) for i in first.items.all()] == [(fw.product.pk, 2)]
     assert first.deadline == order.paid_at + dt.timedelta(hours=48)
     # idempotent: routing again adds nothing
-    services.route_order(order=order)
+    shipment_services.route_order(order=order)
     assert Shipment.objects.filter(order=order).count() == 2
     assert sum(s.items.count() for s in order.shipments.all()) == 2
 
@@ -67,7 +70,7 @@ def test_paid_order_is_routed_one_shipment_per_producer(fw):
 def test_unpaid_order_is_not_routed(fw):
     order = place_order(fw.buyer, [(fw.product, 1)])
     with pytest.raises(OrderNotPaid):
-        services.route_order(order=order)
+        shipment_services.route_order(order=order)
     assert not Shipment.objects.filter(order=order).exists()
 
 
@@ -88,7 +91,7 @@ def test_coop_manager_handles_member_households(fw):
     order = paid_order(fw.buyer, [(fw.product, 1)])
     shipment = order.shipments.get()
     assert shipment in selectors.packing_list(fw.manager2)
-    services.ship_shipment(actor=fw.manager2, shipment=shipment, carrier="ems", tracking_number="EMS0001234")
+    shipment_services.ship_shipment(actor=fw.manager2, shipment=shipment, carrier="ems", tracking_number="EMS0001234")
     order.refresh_from_db()
     assert order.status == OrderStatus.SHIPPED
 
@@ -98,9 +101,9 @@ def test_another_producers_shipment_is_refused_and_unchanged(fw):
     shipment = order.shipments.get()
     for intruder in (fw.manager2, fw.buyer, make_user("regulator", region=fw.world.county)):
         with pytest.raises(NotYourShipment):
-            services.ship_shipment(actor=intruder, shipment=shipment, carrier="sf", tracking_number="SF99999999")
+            shipment_services.ship_shipment(actor=intruder, shipment=shipment, carrier="sf", tracking_number="SF99999999")
         with pytest.raises(NotYourShipment):
-            services.pack_shipment(actor=intruder, shipment=shipment)
+            shipment_services.pack_shipment(actor=intruder, shipment=shipment)
     shipment.refresh_from_db()
     assert shipment.status == S.PENDING and shipment.tracking_number == ""
     assert shipment.history.count() == 1
@@ -110,7 +113,7 @@ def test_ship_records_history_and_moves_order_when_all_parcels_left(fw):
     order = paid_order(fw.buyer, [(fw.product, 1), (fw.product2, 2)])
     first = order.shipments.get(producer=fw.producer)
     second = order.shipments.get(producer=fw.producer2)
-    services.pack_shipment(actor=fw.manager, shipment=first)
+    shipment_services.pack_shipment(actor=fw.manager, shipment=first)
     _ship(fw, first, "sf12345678")
     first.refresh_from_db()
     assert first.status == S.SHIPPED and first.tracking_number == "SF12345678" and first.shipped_at
@@ -139,7 +142,7 @@ def test_bad_tracking_input_changes_nothing(fw, carrier, number, error):
     order = paid_order(fw.buyer, [(fw.product, 1)])
     shipment = order.shipments.get()
     with pytest.raises(error) as exc:
-        services.ship_shipment(actor=fw.manager, shipment=shipment, carrier=carrier, tracking_number=number)
+        shipment_services.ship_shipment(actor=fw.manager, shipment=shipment, carrier=carrier, tracking_number=number)
     assert exc.value.status == 422
     shipment.refresh_from_db()
     assert shipment.status == S.PENDING and shipment.history.count() == 1
@@ -154,7 +157,7 @@ def test_a_waybill_number_belongs_to_one_parcel(fw):
     b.refresh_from_db()
     assert b.status == S.PENDING
     # the same number with another courier is a different waybill
-    services.ship_shipment(actor=fw.manager, shipment=b, carrier="yto", tracking_number="YT1000000001")
+    shipment_services.ship_shipment(actor=fw.manager, shipment=b, carrier="yto", tracking_number="YT1000000001")
 
 
 def test_cannot_ship_twice_or_pack_a_shipped_parcel(fw):
@@ -163,19 +166,19 @@ def test_cannot_ship_twice_or_pack_a_shipped_parcel(fw):
     with pytest.raises(InvalidTransition):
         _ship(fw, shipment, "SF00000002")
     with pytest.raises(InvalidTransition):
-        services.pack_shipment(actor=fw.manager, shipment=shipment)
+        shipment_services.pack_shipment(actor=fw.manager, shipment=shipment)
 
 
 def test_exception_and_resend(fw):
     order = paid_order(fw.buyer, [(fw.product, 1)])
     shipment = order.shipments.get()
     _ship(fw, shipment, "ZT11112222")
-    services.report_exception(actor=fw.manager, shipment=shipment, reason="快递丢件")
+    shipment_services.report_exception(actor=fw.manager, shipment=shipment, reason="快递丢件")
     shipment.refresh_from_db()
     assert shipment.status == S.EXCEPTION and shipment.exception_reason == "快递丢件"
     with pytest.raises(ValidationFailed):
-        services.report_exception(actor=fw.manager, shipment=shipment, reason="   ")
-    services.resolve_exception(actor=fw.manager, shipment=shipment, resume="pending", reason="补发")
+        shipment_services.report_exception(actor=fw.manager, shipment=shipment, reason="   ")
+    shipment_services.resolve_exception(actor=fw.manager, shipment=shipment, resume="pending", reason="补发")
     shipment.refresh_from_db()
     assert shipment.status == S.PENDING and shipment.tracking_number == ""
     _ship(fw, shipment, "ZT33334444")
@@ -188,10 +191,10 @@ def test_late_shipments_are_flagged_once_and_count_toward_the_record(fw):
     late_one = order.shipments.get(producer=fw.producer)
     on_time = order.shipments.get(producer=fw.producer2)
     _ship(fw, on_time)
-    assert services.flag_late_shipments() == []
+    assert shipment_services.flag_late_shipments() == []
     later = late_one.deadline + dt.timedelta(minutes=1)
-    assert services.flag_late_shipments(now=later) == [late_one.pk]
-    assert services.flag_late_shipments(now=later + dt.timedelta(hours=1)) == []
+    assert shipment_services.flag_late_shipments(now=later) == [late_one.pk]
+    assert shipment_services.flag_late_shipments(now=later + dt.timedelta(hours=1)) == []
     late_one.refresh_from_db()
     assert late_one.late and late_one.late_flagged_at == later
     on_time.refresh_from_db()
@@ -238,11 +241,11 @@ def test_buyer_confirms_delivery_and_order_is_delivered(fw):
     order = paid_order(fw.buyer, [(fw.product, 1), (fw.product2, 1)])
     a, b = order.shipments.get(producer=fw.producer), order.shipments.get(producer=fw.producer2)
     with pytest.raises(NothingToConfirm):
-        services.confirm_order_delivery(actor=fw.buyer, order=order)
+        shipment_services.confirm_order_delivery(actor=fw.buyer, order=order)
     _ship(fw, a, "SF10000001")
     with pytest.raises(NotYourOrder):
-        services.confirm_delivery(actor=make_user(), shipment=a)
-    services.confirm_delivery(actor=fw.buyer, shipment=a)
+        shipment_services.confirm_delivery(actor=make_user(), shipment=a)
+    shipment_services.confirm_delivery(actor=fw.buyer, shipment=a)
     a.refresh_from_db()
     assert a.status == S.DELIVERED and a.delivery_confirmation == "buyer"
     order.refresh_from_db()
@@ -250,12 +253,12 @@ def test_buyer_confirms_delivery_and_order_is_delivered(fw):
     _ship(fw, b, "SF10000002")
     order.refresh_from_db()
     assert order.status == OrderStatus.SHIPPED
-    services.confirm_order_delivery(actor=fw.buyer, order=order)
+    shipment_services.confirm_order_delivery(actor=fw.buyer, order=order)
     order.refresh_from_db()
     assert order.status == OrderStatus.DELIVERED
     assert order.history.last().actor == fw.buyer
     with pytest.raises(NothingToConfirm):
-        services.confirm_delivery(actor=fw.buyer, shipment=b)
+        shipment_services.confirm_delivery(actor=fw.buyer, shipment=b)
 
 
 def test_auto_confirmation_and_completion(fw):
@@ -264,15 +267,15 @@ def test_auto_confirmation_and_completion(fw):
     _ship(fw, shipment)
     shipment.refresh_from_db()
     shipped_at = shipment.shipped_at
-    assert services.auto_confirm_deliveries(now=shipped_at + dt.timedelta(days=9)) == []
-    assert services.auto_confirm_deliveries(now=shipped_at + dt.timedelta(days=10, seconds=1)) == [shipment.pk]
+    assert shipment_services.auto_confirm_deliveries(now=shipped_at + dt.timedelta(days=9)) == []
+    assert shipment_services.auto_confirm_deliveries(now=shipped_at + dt.timedelta(days=10, seconds=1)) == [shipment.pk]
     shipment.refresh_from_db()
     assert shipment.status == S.DELIVERED and shipment.delivery_confirmation == "auto"
     order.refresh_from_db()
     assert order.status == OrderStatus.DELIVERED
     delivered_at = shipment.delivered_at
-    assert services.complete_delivered_orders(now=delivered_at + dt.timedelta(days=6)) == []
-    assert services.complete_delivered_orders(now=delivered_at + dt.timedelta(days=7, seconds=1)) == [order.pk]
+    assert shipment_services.complete_delivered_orders(now=delivered_at + dt.timedelta(days=6)) == []
+    assert shipment_services.complete_delivered_orders(now=delivered_at + dt.timedelta(days=7, seconds=1)) == [order.pk]
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED
 
@@ -282,19 +285,19 @@ def test_auto_confirm_days_come_from_settings(fw):
     shipment = paid_order(fw.buyer, [(fw.product, 1)]).shipments.get()
     _ship(fw, shipment)
     shipment.refresh_from_db()
-    assert services.auto_confirm_deliveries(now=shipment.shipped_at + dt.timedelta(days=3, seconds=1))
+    assert shipment_services.auto_confirm_deliveries(now=shipment.shipped_at + dt.timedelta(days=3, seconds=1))
 
 
 def test_open_after_sales_request_holds_completion(fw):
     order = paid_order(fw.buyer, [(fw.product, 1)])
     shipment = order.shipments.get()
     _ship(fw, shipment)
-    services.confirm_delivery(actor=fw.buyer, shipment=shipment)
+    shipment_services.confirm_delivery(actor=fw.buyer, shipment=shipment)
     line = order.lines.get()
-    services.request_after_sales(actor=fw.buyer, line=line, kind="refund_only", reason="over_packaged",
-                                 evidence="包装太大，一盒蓝莓装了一个大纸箱", amount="5.00")
+    after_sales_services.request_after_sales(actor=fw.buyer, line=line, kind="refund_only", reason="over_packaged",
+                                             evidence="包装太大，一盒蓝莓装了一个大纸箱", amount="5.00")
     shipment.refresh_from_db()
-    assert services.complete_delivered_orders(now=shipment.delivered_at + dt.timedelta(days=30)) == []
+    assert shipment_services.complete_delivered_orders(now=shipment.delivered_at + dt.timedelta(days=30)) == []
 
 
 def test_cancelled_order_cancels_unsent_parcels(fw):
@@ -310,7 +313,7 @@ def test_cancelled_order_cancels_unsent_parcels(fw):
 def test_sweep_catches_up_an_order_the_hook_missed(fw):
     order = paid_order(fw.buyer, [(fw.product, 1)])
     Shipment.objects.filter(order=order).delete()
-    result = services.sweep()
+    result = sweep_services.sweep()
     assert result.routed == 1 and not result.errors
     assert order.shipments.count() == 1
 
@@ -323,9 +326,9 @@ def test_shipping_records_a_trace_event_per_batch(fw):
     events = TraceEvent.objects.filter(batch=fw.world.batch, biz_step="shipping")
     assert events.count() == 1
     assert events.get().payload.get("carrier") == "顺丰速运"
-    services._record_trace(shipment)  # keyed by the shipment: a repeat records nothing new
+    shipment_services._record_trace(shipment)  # keyed by the shipment: a repeat records nothing new
     assert events.count() == 1
-    services.confirm_delivery(actor=fw.buyer, shipment=shipment)
+    shipment_services.confirm_delivery(actor=fw.buyer, shipment=shipment)
     assert TraceEvent.objects.filter(batch=fw.world.batch, biz_step="receiving").count() == 1
 
 
@@ -342,7 +345,7 @@ def test_sweep_catches_up_an_order_held_by_a_refund_request(fw):
     orders.reject_refund(order=order, actor=fw.operator, reason="今天已发出")
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
-    assert services.sweep().orders_synced == [order.pk]
+    assert sweep_services.sweep().orders_synced == [order.pk]
     order.refresh_from_db()
     assert order.status == OrderStatus.SHIPPED
 

@@ -83,7 +83,7 @@ def test_buyer_sets_the_address_while_reserved_and_history_notes_it(world, produ
 
 
 def test_paid_order_can_change_until_a_parcel_ships(world, product, buyer):  # noqa: ANN001
-    from zhunong.fulfilment import services as fulfilment
+    from zhunong.fulfilment.services import shipments as fulfilment
 
     order = paid(give(new_order(buyer, product), buyer))
     assert order.status == "paid" and addresses.is_editable(order)
@@ -124,7 +124,7 @@ def _second_producer_product(world):  # noqa: ANN001, ANN202
 
 
 def test_one_parcel_shipped_locks_the_address_of_a_still_paid_order(world, product, buyer):  # noqa: ANN001
-    from zhunong.fulfilment import services as fulfilment
+    from zhunong.fulfilment.services import shipments as fulfilment
 
     producer2, product2 = _second_producer_product(world)
     order = services.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 1},
@@ -419,7 +419,7 @@ def test_new_order_page_prefills_from_the_default(world, product, buyer):  # noq
 
 
 def test_paid_order_page_keeps_the_form_until_shipped(world, product, buyer):  # noqa: ANN001
-    from zhunong.fulfilment import services as fulfilment
+    from zhunong.fulfilment.services import shipments as fulfilment
 
     client = browser(buyer)
     order = paid(give(new_order(buyer, product), buyer))

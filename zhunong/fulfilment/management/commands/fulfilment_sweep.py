@@ -7,6 +7,9 @@ import json
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from zhunong.fulfilment import selectors
+from zhunong.fulfilment.services.sweep import sweep
+
 
 class Command(BaseCommand):
     help = (
@@ -24,21 +27,19 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
     def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
-        from zhunong.fulfilment import selectors, services
-
         now = timezone.now()
         if options["dry_run"]:
             result = {
                 "dry_run": True,
-                "to_route": list(services.orders_to_route().values_list("pk", flat=True)),
-                "to_cancel": list(services.orphaned_shipments().values_list("pk", flat=True)),
+                "to_route": list(selectors.orders_to_route().values_list("pk", flat=True)),
+                "to_cancel": list(selectors.orphaned_shipments().values_list("pk", flat=True)),
                 "to_flag_late": list(selectors.overdue_unflagged(now).values_list("pk", flat=True)),
-                "orders_to_sync": list(services.orders_out_of_step().values_list("pk", flat=True)),
-                "to_auto_confirm": list(services.due_for_auto_confirm(now).values_list("pk", flat=True)),
-                "orders_to_complete": list(services.due_for_completion(now).values_list("pk", flat=True)),
+                "orders_to_sync": list(selectors.orders_out_of_step().values_list("pk", flat=True)),
+                "to_auto_confirm": list(selectors.due_for_auto_confirm(now).values_list("pk", flat=True)),
+                "orders_to_complete": list(selectors.due_for_completion(now).values_list("pk", flat=True)),
             }
         else:
-            result = services.sweep(now=now).as_dict()
+            result = sweep(now=now).as_dict()
         if options["json"]:
             self.stdout.write(json.dumps(result))
             return

@@ -1,0 +1,158 @@
+"""After-sales (售后): a buyer's request for a refund, or return and refund, of one order line.
+
+    requested ─▶ approved ─▶ refunded  |  requested ─▶ rejected
+
+The money moves through orders' services (request_refund, refund, reject_refund); parcels left with
+nothing to send are cancelled and the order is brought up to its parcels (services.shipments).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from zhunong.accounts.models import User
+from zhunong.core.errors import PermissionDenied, ValidationFailed
+from zhunong.core.statemachine import TransitionTable
+from zhunong.core.text import clean_decimal, clean_text
+from zhunong.orders import services as orders_services
+from zhunong.orders.models import OrderLine, OrderStatus
+
+from .. import selectors
+from ..errors import AfterSalesNotAllowed, AfterSalesOpen, not_your_order, refund_exceeds_refundable
+from ..models import (
+    AfterSalesKind,
+    AfterSalesReason,
+    AfterSalesRequest,
+    AfterSalesStatus,
+    AfterSalesTransition,
+    ShipmentStatus,
+)
+from ..rules import MAX_AMOUNT
+from ._common import as_seller, record_transition
+from .shipments import cancel_orphaned_shipments, sync_order_delivered
+
+A = AfterSalesStatus
+AFTER_SALES = TransitionTable(
+    "after_sales",
+    {A.REQUESTED: {A.APPROVED, A.REJECTED}, A.APPROVED: {A.REFUNDED}, A.REJECTED: set(), A.REFUNDED: set()},
+)
+
+# The order statuses in which a line may be asked back: paid and not yet refunded or cancelled.
+AFTER_SALES_ORDER_STATUSES = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED,
+                              OrderStatus.REFUND_REQUESTED}
+
+
+@transaction.atomic
+def request_after_sales(*, actor: User, line: OrderLine, kind: str, reason: str, evidence: str,
+                        amount: object | None = None) -> AfterSalesRequest:
+    """The buyer asks for a refund (or return and refund) of one line, with a reason and evidence.
+
+    The order goes to refund_requested through orders.request_refund; the amount can be at most what
+    is left to refund on the line. Several lines may have requests at once (one open request per line).
+    """
+    line = OrderLine.objects.select_related("order", "producer").get(pk=line.pk)
+    order = line.order
+    if actor is None or not actor.is_authenticated or order.buyer_id != actor.pk:
+        raise not_your_order()
+    if kind not in AfterSalesKind.values:
+        raise ValidationFailed("kind: refund_only or return_refund.", details={"field": "kind"})
+    if reason not in AfterSalesReason.values:
+        raise ValidationFailed("reason: unknown reason.", details={"field": "reason",
+                                                                   "allowed": list(AfterSalesReason.values)})
+    evidence = clean_text(evidence, field="evidence", max_length=1000, multiline=True)
+    if order.status not in AFTER_SALES_ORDER_STATUSES:
+        raise AfterSalesNotAllowed(details={"status": order.status})
+    shipment = selectors.line_shipment(line)
+    if kind == AfterSalesKind.RETURN_REFUND and (
+            shipment is None or shipment.status not in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED)):
+        raise AfterSalesNotAllowed("Nothing to return: this line has not been shipped.",
+                                   details={"field": "kind"})
+    if AfterSalesRequest.objects.filter(line=line, status__in=AfterSalesRequest.OPEN_STATUSES).exists():
+        raise AfterSalesOpen()
+    refundable = line.refundable
+    amount_d = refundable if amount in (None, "") else clean_decimal(amount, field="amount", max_value=MAX_AMOUNT)
+    if amount_d <= 0 or amount_d > refundable:
+        raise refund_exceeds_refundable(refundable)
+    request = AfterSalesRequest.objects.create(order=order, line=line, producer=line.producer, buyer=actor,
+                                               kind=kind, reason=reason, evidence=evidence, amount=amount_d)
+    AfterSalesTransition.objects.create(request=request, from_status=A.REQUESTED, to_status=A.REQUESTED,
+                                        actor=actor, reason=f"{reason}: {evidence}"[:300])
+    if order.status != OrderStatus.REFUND_REQUESTED:
+        # A second line's request while the order already awaits a refund decision leaves it there.
+        orders_services.request_refund(order=order, actor=actor, reason=f"{reason}: {evidence}"[:300],
+                                       lines={line.pk: amount_d})
+    return request
+
+
+def _lock_request(request: AfterSalesRequest) -> AfterSalesRequest:
+    return AfterSalesRequest.objects.select_for_update().select_related("order", "line", "producer__village").get(
+        pk=request.pk)
+
+
+def _require_after_sales_handler(actor: User | None, request: AfterSalesRequest) -> None:
+    if actor is None or not selectors.can_handle_producer(actor, request.producer):
+        raise PermissionDenied("Only the producer's managers or county staff decide this request.")
+
+
+def _move_request(request: AfterSalesRequest, target: str, *, actor: User | None, reason: str) -> None:
+    AFTER_SALES.check(request.status, target)
+    record_transition(AfterSalesTransition, "request", request, target, actor=actor, reason=reason)
+    request.status = target
+
+
+@transaction.atomic
+def approve_after_sales(*, actor: User, request: AfterSalesRequest, note: str = "",
+                        refund_now: bool = True) -> AfterSalesRequest:
+    """Agree to the refund; with `refund_now` (the default) the money goes back in the same step."""
+    request = _lock_request(request)
+    _require_after_sales_handler(actor, request)
+    note = clean_text(note, field="note", max_length=300, required=False)
+    _move_request(request, A.APPROVED, actor=actor, reason=note or "approved")
+    request.decision_note, request.decided_by, request.decided_at = note, actor, timezone.now()
+    request.save(update_fields=["status", "decision_note", "decided_by", "decided_at"])
+    if refund_now:
+        return _refund(request, actor=actor)
+    return request
+
+
+@transaction.atomic
+def refund_after_sales(*, actor: User, request: AfterSalesRequest) -> AfterSalesRequest:
+    request = _lock_request(request)
+    _require_after_sales_handler(actor, request)
+    return _refund(request, actor=actor)
+
+
+def _refund(request: AfterSalesRequest, *, actor: User) -> AfterSalesRequest:
+    AFTER_SALES.check(request.status, A.REFUNDED)
+    # orders.refund is the authority on how much may still be refunded; it refuses more than was paid.
+    orders_services.refund(order=request.order, actor=as_seller(actor, request.order),
+                           amounts={request.line_id: request.amount},
+                           reason=f"after-sales #{request.pk}: {request.reason}")
+    _move_request(request, A.REFUNDED, actor=actor, reason=f"refunded {request.amount}")
+    request.refunded_at = timezone.now()
+    request.save(update_fields=["status", "refunded_at"])
+    # A parcel whose every line is now refunded in full has nothing left to send, and the order may now
+    # be as far along as its remaining parcels.
+    cancel_orphaned_shipments(actor=actor, order=request.order)
+    sync_order_delivered(request.order, actor=actor)
+    return request
+
+
+@transaction.atomic
+def reject_after_sales(*, actor: User, request: AfterSalesRequest, note: str) -> AfterSalesRequest:
+    """Refuse with a reason the buyer sees; the buyer can still complain to the county."""
+    request = _lock_request(request)
+    _require_after_sales_handler(actor, request)
+    note = clean_text(note, field="note", max_length=300)
+    _move_request(request, A.REJECTED, actor=actor, reason=note)
+    request.decision_note, request.decided_by, request.decided_at = note, actor, timezone.now()
+    request.save(update_fields=["status", "decision_note", "decided_by", "decided_at"])
+    order = request.order
+    order.refresh_from_db(fields=["status"])
+    others_open = AfterSalesRequest.objects.filter(order=order, status__in=AfterSalesRequest.OPEN_STATUSES).exists()
+    if order.status == OrderStatus.REFUND_REQUESTED and not others_open:
+        # orders puts the order back where it was before the request; it may now be behind its parcels.
+        orders_services.reject_refund(order=order, actor=actor, reason=note, lines=[request.line_id])
+        sync_order_delivered(order, actor=actor)
+    return request
