@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from zhunong.accounts import policy
 from zhunong.accounts.api import Id, error_responses, text_field
 from zhunong.accounts.auth import auth_required
 
@@ -309,7 +310,7 @@ def _own_line(line_id: int, user):  # noqa: ANN001, ANN202
 
 def _visible_shipment(shipment_id: int, user) -> Shipment:  # noqa: ANN001
     shipment = selectors.get_shipment(shipment_id)
-    if shipment.order.buyer_id != user.pk and not selectors.can_handle_producer(user, shipment.producer):
+    if shipment.order.buyer_id != user.pk and not policy.can(user, "shipment.handle", shipment.producer):
         raise NotYourShipment()
     return shipment
 
@@ -375,7 +376,7 @@ def order_shipments(request, order_id: Id):  # noqa: ANN001, ANN201
     order = selectors.get_order(order_id)
     shipments = list(selectors.order_shipments(order))
     if order.buyer_id != request.auth.pk:
-        shipments = [s for s in shipments if selectors.can_handle_producer(request.auth, s.producer)]
+        shipments = [s for s in shipments if policy.can(request.auth, "shipment.handle", s.producer)]
         if not shipments:
             raise not_your_order()
     return [_shipment_out(s) for s in shipments]

@@ -21,8 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from zhunong.accounts import roles
-from zhunong.accounts.selectors import is_platform_admin
+from zhunong.accounts import policy
 from zhunong.core.errors import DomainError
 
 from . import selectors
@@ -46,12 +45,13 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 
 def _handler_or_403(user) -> None:  # noqa: ANN001
-    if not (is_platform_admin(user) or user.has_role(roles.PRODUCER_MANAGER) or user.has_role(roles.COUNTY_OPERATOR)):
+    if not policy.may_hold(user, "shipment.handle"):
         raise DjangoPermissionDenied(_("只有生产者/合作社管理人和县级运营可以查看发货单。"))
 
 
 def _county_staff_or_403(user) -> None:  # noqa: ANN001
-    if not (is_platform_admin(user) or user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR)):
+    # The county office's pages: for those who may read its complaints (admins, operators, regulators).
+    if not policy.may_hold(user, "complaint.view"):
         raise DjangoPermissionDenied(_("只有县级运营可以查看。"))
 
 
@@ -102,7 +102,7 @@ def _handled_shipment(request: HttpRequest, shipment_id: int) -> Shipment:
         shipment = selectors.get_shipment(shipment_id)
     except DomainError:
         raise Http404(_("没有这个发货单。"))
-    if not selectors.can_handle_producer(request.user, shipment.producer):
+    if not policy.can(request.user, "shipment.handle", shipment.producer):
         raise DjangoPermissionDenied(_("这是其他生产者的发货单。"))
     return shipment
 
@@ -309,7 +309,7 @@ def complaints(request: HttpRequest) -> HttpResponse:
     return render(request, "fulfilment/complaints.html", {
         "page": page, "status": status, "statuses": ComplaintStatus.choices,
         # Regulators may read complaints (consumer protection); the county office handles them.
-        "can_handle": is_platform_admin(request.user) or request.user.has_role(roles.COUNTY_OPERATOR),
+        "can_handle": policy.may_hold(request.user, "complaint.handle"),
     })
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.statemachine import TransitionTable
@@ -91,7 +92,7 @@ def _lock_request(request: AfterSalesRequest) -> AfterSalesRequest:
 
 
 def _require_after_sales_handler(actor: User | None, request: AfterSalesRequest) -> None:
-    if actor is None or not selectors.can_handle_producer(actor, request.producer):
+    if not policy.can(actor, "shipment.handle", request.producer):
         raise PermissionDenied("Only the producer's managers or county staff decide this request.")
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_text
 from zhunong.orders.models import Order, OrderLine, OrderStatus
 
-from .. import selectors
 from ..errors import ComplaintLimit, OrderNotPaid, not_your_order
 from ..models import Complaint, ComplaintCategory, ComplaintStatus, ComplaintTransition
 
@@ -68,7 +68,7 @@ def file_complaint(*, actor: User, order: Order, category: str, text: str,
 def update_complaint(*, actor: User, complaint: Complaint, status: str, note: str = "") -> Complaint:
     """County staff take up, resolve or dismiss a complaint; resolving or dismissing needs a note."""
     complaint = Complaint.objects.select_for_update().select_related("region").get(pk=complaint.pk)
-    if actor is None or not selectors.is_county_staff_for(actor, complaint.region):
+    if not policy.can(actor, "complaint.handle", complaint.region):
         raise PermissionDenied("Only the county office handles complaints.")
     if status not in ComplaintStatus.values:
         raise ValidationFailed("status: unknown status.", details={"field": "status"})
