@@ -17,11 +17,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from zhunong.accounts import roles
+from zhunong.accounts import policy, roles
 from zhunong.accounts.selectors import is_platform_admin, region_q
 from zhunong.core.errors import DomainError
 
-from . import moderation, selectors, streams
+from . import moderation, streams
 from .models import (
     Announcement,
     Channel,
@@ -83,7 +83,7 @@ class RecordAdmin(admin.ModelAdmin):
         return _scoped(super().get_queryset(request), request.user, self.county_field)
 
     def has_operator_permission(self, request: HttpRequest) -> bool:
-        return selectors.is_live_staff(request.user)
+        return policy.can(request.user, "live.operate")
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -205,7 +205,7 @@ class HostAdmin(admin.ModelAdmin):
         return False
 
     def has_operator_permission(self, request: HttpRequest) -> bool:
-        return selectors.is_live_staff(request.user)
+        return policy.can(request.user, "live.operate")
 
     def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
         try:

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from zhunong.accounts import policy
 from zhunong.accounts.api import Id, error_responses, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.core.errors import PermissionDenied, ValidationFailed
@@ -273,7 +274,7 @@ def send_gift(request, stream_id: Id, payload: GiftIn):  # noqa: ANN001, ANN201
 def minutes(request, stream_id: Id):  # noqa: ANN001, ANN201
     """The per-minute series (moderators of the stream, regulators, platform admins)."""
     stream = _stream(stream_id)
-    if not selectors.may_see_stats(request.auth, stream):
+    if not policy.can(request.auth, "stream.audit", stream):
         raise PermissionDenied("Only the stream's host, its county's operators and regulators see its series.")
     return list(selectors.minute_series(stream).values(
         "minute", "concurrent_viewers", "new_viewers", "chat_messages", "likes", "product_clicks"))

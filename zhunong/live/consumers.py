@@ -31,6 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy, ngettext_lazy
 from django.utils.translation.trans_real import language_code_re, parse_accept_lang_header
 
+from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.core.errors import DomainError, ValidationFailed
 from zhunong.core.text import has_control_chars
@@ -194,7 +195,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self.viewer_key = f"u:{user.pk}"
             if hub.info["host"]["user_id"] == user.pk:
                 self.role = "host"
-            elif await database_sync_to_async(selectors.can_moderate)(user, hub.stream):
+            elif await database_sync_to_async(policy.can)(user, "stream.moderate", hub.stream):
                 self.role = "staff"
             else:
                 self.role = "viewer"

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.accounts.policy import Scope
 from zhunong.core.models import TransitionRecord
 
 
@@ -27,6 +28,10 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def policy_scope(self) -> Scope:
+        # Lazy: a platform admin's check needs no query.
+        return Scope(regions=lambda: (self.county,))
 
 
 class Host(models.Model):
@@ -62,6 +67,9 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_kind_display()})"
+
+    def policy_scope(self) -> Scope:
+        return Scope(regions=lambda: (self.channel.county,))
 
     @property
     def is_verified(self) -> bool:
@@ -111,6 +119,10 @@ class Stream(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def policy_scope(self) -> Scope:
+        """The channel's county, and the host (who runs their own stream's room whatever their roles)."""
+        return Scope(regions=lambda: (self.channel.county,), host_user_ids=lambda: (self.host.user_id,))
 
     @property
     def is_live(self) -> bool:

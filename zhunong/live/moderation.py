@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.events import publish_on_commit, publish_room_event, room_group
@@ -20,13 +21,7 @@ from . import payloads
 from .errors import MessageNotFound, NotAuthenticated
 from .filtering import normalize_word
 from .models import ChatMessage, ModerationAction, Report, RoomRestriction, SensitiveWord, Stream
-from .selectors import (
-    WORDS_VERSION_KEY,
-    can_moderate,
-    is_authenticated,
-    may_edit_sensitive_words,
-    user_by_id,
-)
+from .selectors import WORDS_VERSION_KEY, is_authenticated, user_by_id
 from .streams import locked_stream, require_moderator
 
 MAX_MUTE_SECONDS = 24 * 3600
@@ -77,7 +72,7 @@ def set_established_only(*, actor: User, stream: Stream, minutes: int, reason: s
 def _target(stream: Stream, user: User | None) -> User:
     if user is None or not user.pk:
         raise ValidationFailed("user_id: no such user.", details={"field": "user_id"})
-    if can_moderate(user, stream):
+    if policy.can(user, "stream.moderate", stream):
         raise PermissionDenied("The host and the county's operators cannot be muted or banned.")
     return user
 
@@ -246,8 +241,8 @@ def _bump_words_version() -> None:
 
 
 def _require_word_editor(actor: User) -> None:
-    if not may_edit_sensitive_words(actor):
-        raise PermissionDenied("Only operators edit the sensitive-word list.")
+    policy.require(actor, "sensitive_words.edit",
+                   error=PermissionDenied("Only operators edit the sensitive-word list."))
 
 
 @transaction.atomic

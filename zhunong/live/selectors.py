@@ -6,11 +6,9 @@ from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from zhunong.accounts import roles
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, region_q, user_covers_region
+from zhunong.accounts.selectors import is_platform_admin, region_q
 from zhunong.catalog.models import ListingStatus, Product
-from zhunong.producers.models import Region
 
 from .errors import StreamNotFound
 from .models import (
@@ -34,47 +32,15 @@ from .models import (
 WORDS_VERSION_KEY = "live:sensitive-words:version"
 
 
-# --- who may do what -------------------------------------------------------------------------------
+# --- who is who (what each may do is accounts.policy: channel.manage, stream.moderate, ...) ---------
 
 
 def is_authenticated(user: User | None) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False))
 
 
-def manages_channel(user: User | None, channel: Channel) -> bool:
-    """Platform admins, and county operators whose region covers the channel's county."""
-    if not is_authenticated(user):
-        return False
-    if is_platform_admin(user):
-        return True
-    return user.has_role(roles.COUNTY_OPERATOR) and user_covers_region(user, channel.county)
-
-
-def may_create_channel(user: User, county: Region) -> bool:
-    return is_platform_admin(user) or (user.has_role(roles.COUNTY_OPERATOR) and user_covers_region(user, county))
-
-
 def is_stream_host(user: User | None, stream: Stream) -> bool:
     return is_authenticated(user) and stream.host.user_id == user.pk
-
-
-def can_moderate(user: User | None, stream: Stream) -> bool:
-    """The stream's host and the operators of its channel run the room."""
-    return is_stream_host(user, stream) or manages_channel(user, stream.channel)
-
-
-def is_live_staff(user: User) -> bool:
-    """Platform admins and county operators: the people who run channels (each in their region)."""
-    return is_platform_admin(user) or user.has_role(roles.COUNTY_OPERATOR)
-
-
-def may_edit_sensitive_words(user: User) -> bool:
-    return is_live_staff(user)
-
-
-def may_see_stats(user: User, stream: Stream) -> bool:
-    """The room's moderators, and regulators (who audit any stream)."""
-    return can_moderate(user, stream) or user.has_role(roles.REGULATOR)
 
 
 # --- the room's state ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from zhunong.accounts import roles
+from zhunong.accounts import policy, roles
 from zhunong.accounts.models import User
 from zhunong.accounts.services import grant_role
 from zhunong.catalog.models import ListingStatus, Product
@@ -58,7 +58,7 @@ from .models import (
     StreamTransition,
     ViewerSession,
 )
-from .selectors import can_moderate, is_authenticated, manages_channel, may_create_channel
+from .selectors import is_authenticated
 
 S = StreamStatus
 STREAM = TransitionTable(
@@ -74,17 +74,16 @@ STREAM = TransitionTable(
 MAX_STREAM_HOURS = 12
 
 
-# --- who may do what (the predicates are reads: selectors.py) --------------------------------------
+# --- who may do what (accounts.policy) -------------------------------------------------------------
 
 
 def _require_manager(actor: User | None, channel: Channel) -> None:
-    if not manages_channel(actor, channel):
-        raise PermissionDenied("Only the county's operators manage its channel, hosts and streams.")
+    policy.require(actor, "channel.manage", channel,
+                   error=PermissionDenied("Only the county's operators manage its channel, hosts and streams."))
 
 
 def require_moderator(actor: User | None, stream: Stream) -> None:
-    if not can_moderate(actor, stream):
-        raise NotModerator()
+    policy.require(actor, "stream.moderate", stream, error=NotModerator)
 
 
 def locked_stream(stream: Stream) -> Stream:
@@ -99,7 +98,7 @@ def locked_stream(stream: Stream) -> Stream:
 def create_channel(*, actor: User, county: Region, name: str, description: str = "") -> Channel:
     if county.level != Region.Level.COUNTY:
         raise ValidationFailed("county: a channel belongs to a county.", details={"field": "county"})
-    if not may_create_channel(actor, county):
+    if not policy.can(actor, "channel.manage", county):
         raise PermissionDenied("Only the county's operators create its channel.")
     if Channel.objects.filter(county=county).exists():
         raise ChannelExists()

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from zhunong.accounts import policy
 from zhunong.core.errors import DomainError
 
 from . import moderation, selectors, streams
@@ -107,7 +108,7 @@ def room(request: HttpRequest, stream_id: int) -> HttpResponse:
         "shelf": list(selectors.shelf(stream)),
         "pin": pin,
         "gifts": selectors.gifts_offered(stream),
-        "can_moderate": selectors.can_moderate(request.user, stream),
+        "can_moderate": policy.can(request.user, "stream.moderate", stream),
         "player_template": _player_template(),
         "announcement": selectors.latest_announcement(stream.pk),
         "report_reasons": Report.Reason.choices,
@@ -118,7 +119,7 @@ def room(request: HttpRequest, stream_id: int) -> HttpResponse:
 @require_GET
 def console(request: HttpRequest, stream_id: int) -> HttpResponse:
     stream = _stream_or_404(stream_id)
-    if not selectors.can_moderate(request.user, stream):
+    if not policy.can(request.user, "stream.moderate", stream):
         return HttpResponseForbidden(_("只有本场主播和所在县的运营人员可以进入控制台。"))
     return render(request, "live/console.html", {
         "stream": stream,
@@ -163,7 +164,7 @@ def change_status(request: HttpRequest, stream_id: int, action: str) -> HttpResp
 def record(request: HttpRequest, stream_id: int) -> HttpResponse:
     """A stream's full record (chat incl. blocked and deleted, pins, moderation, reports, minutes)."""
     stream = _stream_or_404(stream_id)
-    if not selectors.may_see_stats(request.user, stream):
+    if not policy.can(request.user, "stream.audit", stream):
         return HttpResponseForbidden(_("无权查看这场直播的记录。"))
     tab = request.GET.get("tab", "chat")
     if tab not in RECORD_TABS:
@@ -212,7 +213,7 @@ def handle_report(request: HttpRequest, report_id: int) -> HttpResponse:
 
 
 def _staff(request: HttpRequest) -> bool:
-    return selectors.is_live_staff(request.user)
+    return policy.can(request.user, "live.operate")
 
 
 @login_required

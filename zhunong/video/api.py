@@ -7,6 +7,7 @@ import datetime as dt
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from zhunong.accounts import policy
 from zhunong.accounts.api import Id, error_responses
 from zhunong.accounts.auth import auth_required
 from zhunong.core.errors import NotFound, PermissionDenied
@@ -130,7 +131,7 @@ def rotate_stream_key(request, stream_id: Id):  # noqa: ANN001, ANN201
 def ingest_status(request, stream_id: Id):  # noqa: ANN001, ANN201
     """Publisher state and health, for the host and operators (never the key)."""
     stream = _stream(stream_id)
-    if not selectors.may_see_ingest(request.auth, stream):
+    if not policy.can(request.auth, "stream.moderate", stream):
         raise PermissionDenied("Only the host and the county's operators see this stream's ingest.")
     ingest = selectors.ingest_of(stream)
     if ingest is None:

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 
-from zhunong.accounts import roles
+from zhunong.accounts import policy
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, region_q, user_covers_region
+from zhunong.accounts.selectors import is_platform_admin, region_q
 from zhunong.live.models import Stream
 
 from .errors import ReplayNotFound
@@ -42,31 +42,18 @@ def playback(stream: Stream) -> Playback:
     return Playback(stream_id=stream.pk, state=state, hls_url=url, replay_id=replay_id)
 
 
-def can_watch_ingests(user: User) -> bool:
-    return bool(user.is_authenticated and (is_platform_admin(user) or user.has_role(roles.COUNTY_OPERATOR)))
-
-
-def may_see_ingest(user: User, stream: Stream) -> bool:
-    """The stream's host, or an operator whose region covers the stream's county."""
-    if not user.is_authenticated:
-        return False
-    if stream.host.user_id == user.pk:
-        return True
-    return can_watch_ingests(user) and user_covers_region(user, stream.channel.county)
-
-
 def ingests_for_operator(user: User, *, active_only: bool = True) -> QuerySet[Ingest]:
     qs = Ingest.objects.select_related("stream", "stream__host__user", "stream__channel", "current")
     if active_only:
         qs = qs.filter(state__in=[IngestState.PUBLISHING, IngestState.RECONNECTING])
-    if not can_watch_ingests(user):
+    if not policy.can(user, "live.operate"):
         return qs.none()
     q = region_q(user, "stream__channel__county")
     return (qs.filter(q) if q is not None else qs).order_by("stream__planned_start", "id")
 
 
 def refusals_for_operator(user: User, *, limit: int = 50) -> list[RefusedPublish]:
-    if not can_watch_ingests(user):
+    if not policy.can(user, "live.operate"):
         return []
     qs = RefusedPublish.objects.select_related("stream")
     if not is_platform_admin(user):

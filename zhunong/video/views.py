@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from zhunong.accounts import policy
 from zhunong.core.errors import DomainError
 from zhunong.live.models import Stream
 
@@ -103,7 +104,7 @@ def rtmp_callback(request: HttpRequest, event: str) -> HttpResponse:
 @require_GET
 def ingests(request: HttpRequest) -> HttpResponse:
     """Operators: every live ingest in their region with its health, and recent refused publishes."""
-    if not selectors.can_watch_ingests(request.user):
+    if not policy.can(request.user, "live.operate"):
         raise DjangoPermissionDenied(_("只有县级运营和平台管理员可以查看推流状态。"))
     context = {
         "ingests": list(selectors.ingests_for_operator(request.user)),
@@ -118,7 +119,7 @@ def ingests(request: HttpRequest) -> HttpResponse:
 def ingest_panel(request: HttpRequest, stream_id: int) -> HttpResponse:
     """The host console's ingest panel (polled by htmx); the key only for the stream's own host."""
     stream = get_object_or_404(Stream.objects.select_related("host", "channel__county"), pk=stream_id)
-    if not selectors.may_see_ingest(request.user, stream):
+    if not policy.can(request.user, "stream.moderate", stream):
         raise DjangoPermissionDenied(_("只有主播本人和运营人员可以查看推流状态。"))
     return render(request, "video/_ingest_panel.html", {"stream": stream})
 

@@ -10,6 +10,7 @@ from django.template.loader import select_template
 from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import mark_safe
 
+from zhunong.accounts import policy
 from zhunong.video import selectors
 from zhunong.video.conf import video_settings
 from zhunong.video.models import IngestState
@@ -32,7 +33,7 @@ def video_ingest_panel(context, stream) -> dict:  # noqa: ANN001
     request = context.get("request")
     user = getattr(request, "user", None)
     is_host = bool(user is not None and user.is_authenticated and stream.host.user_id == user.pk)
-    if user is None or not selectors.may_see_ingest(user, stream):
+    if user is None or not policy.can(user, "stream.moderate", stream):
         return {"visible": False}
     ingest = selectors.ingest_of(stream)
     if ingest is None and is_host:
