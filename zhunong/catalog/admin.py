@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
-from zhunong.accounts import roles
+from zhunong.accounts import policy
 from zhunong.accounts.backoffice import (
     ServiceAdmin,
     ServiceForm,
@@ -16,7 +16,6 @@ from zhunong.accounts.backoffice import (
     run_action,
     scoped_choices,
 )
-from zhunong.accounts.selectors import is_platform_admin
 from zhunong.producers import backoffice as producer_backoffice
 from zhunong.producers.models import Region
 
@@ -172,9 +171,7 @@ class ProductAdmin(ServiceAdmin):
     # --- listing actions: the state machine, never a status field --------------------------------
 
     def has_delist_permission(self, request) -> bool:  # noqa: ANN001
-        user = request.user
-        return bool(is_platform_admin(user) or user.has_role(roles.COUNTY_OPERATOR)
-                    or user.has_role(roles.REGULATOR))
+        return policy.can(request.user, "product.delist")
 
     @admin.action(description=_("提交抽检"), permissions=["change"])
     def submit_for_inspection(self, request, queryset):  # noqa: ANN001, ANN201

@@ -1,9 +1,13 @@
-"""Reads for the storefront and the API: what is listed, and search."""
+"""Reads for the storefront and the API: what is listed, search, and producers as buyers see them."""
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from dataclasses import dataclass
 
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+
+from zhunong.producers.errors import ProducerNotFound
+from zhunong.producers.models import Producer, Region
 from zhunong.zh.text import (
     char_pattern,
     false_head_prefixes,
@@ -136,3 +140,79 @@ def products_in_region(path: str) -> QuerySet[Product]:
 def products_of_producer(producer_id: int) -> QuerySet[Product]:
     return listed_products().filter(producers__pk=producer_id).distinct().order_by("-featured", "name", "id")
 
+
+# --- Producers as buyers see them --------------------------------------------------------------
+#
+# What a buyer may see of a producer is decided here, not in templates: pages get a `PublicProducer`
+# that simply has no full phone number, payee account or poverty-registration flag to leak. A
+# household is public once it supplies a product buyers can see, which is why this lives in catalog.
+
+def mask_name(name: str) -> str:
+    """Keep only the first character of a payee name (鲁某 → 鲁*, 洋河…合作社 → 洋***).
+
+    At most three stars, so a long name's length does not show either.
+    """
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" * len(name)
+    return name[0] + "*" * min(len(name) - 1, 3)
+
+
+@dataclass(frozen=True)
+class PublicProducer:
+    id: int
+    name: str
+    kind: str
+    kind_label: str
+    village: Region
+    description: str
+    contact_phone_masked: str
+    payee_name_masked: str
+    payee_account_masked: str
+    member_count: int
+
+
+def public_producers() -> QuerySet[Producer]:
+    """Producers a buyer may look up.
+
+    Cooperatives and enterprises are organisations and always public. A household becomes public only
+    once it supplies a product buyers can see (listed, or delisted but still reachable by link), so
+    registering a household does not publish it.
+    """
+    visible = Q(kind__in=[Producer.Kind.COOPERATIVE, Producer.Kind.ENTERPRISE]) | Q(
+        products__status__in=[ListingStatus.LISTED, ListingStatus.DELISTED])
+    ids = Producer.objects.filter(visible).values("pk")
+    return (Producer.objects.filter(pk__in=ids).select_related("village")
+            .annotate(member_count=Count("members", distinct=True)))
+
+
+def to_public(producer: Producer) -> PublicProducer:
+    return PublicProducer(
+        id=producer.pk,
+        name=producer.name,
+        kind=producer.kind,
+        kind_label=producer.get_kind_display(),
+        village=producer.village,
+        description=producer.description,
+        contact_phone_masked=producer.contact_phone_masked,
+        payee_name_masked=mask_name(producer.payee_name),
+        payee_account_masked=producer.payee_account_masked,
+        member_count=getattr(producer, "member_count", 0) if producer.kind == Producer.Kind.COOPERATIVE else 0,
+    )
+
+
+def get_public_producer(producer_id: int) -> PublicProducer:
+    if not isinstance(producer_id, int) or not 0 < producer_id <= _MAX_DB_ID:
+        raise ProducerNotFound()
+    try:
+        producer = public_producers().select_related(
+            "village__parent__parent__parent__parent").get(pk=producer_id)
+    except Producer.DoesNotExist:
+        raise ProducerNotFound()
+    return to_public(producer)
+
+
+def producers_in_region(path: str) -> list[PublicProducer]:
+    qs = (public_producers().filter(village__path__startswith=path)
+          .select_related("village__parent").order_by("village__path", "name", "id"))
+    return [to_public(p) for p in qs]

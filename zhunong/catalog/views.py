@@ -1,4 +1,5 @@
-"""Public storefront pages: home, product page, search. Server-rendered; they work without JavaScript."""
+"""Public storefront pages: home, product page, search, and the producer/co-op and region pages (they list
+products, so they are catalog's). Server-rendered; they work without JavaScript."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from zhunong.core.text import has_control_chars
-from zhunong.live.selectors import live_streams, upcoming_streams
+from zhunong.producers import selectors as producer_selectors
+from zhunong.producers.errors import ProducerNotFound, UnknownRegion
 from zhunong.quality.selectors import latest_inspection
 
-from . import selectors
+from . import hooks, selectors
 from .errors import ProductNotFound
 
 PAGE_SIZE = 24
 HOME_STREAMS = 12
+REGION_PRODUCT_LIMIT = 60
 
 # The orders app may add `orders/product_detail.html` extending the catalog page to fill its `buy`
 # and `reviews` blocks; until then the catalog template renders them empty.
@@ -23,11 +26,10 @@ PRODUCT_TEMPLATES = ["orders/product_detail.html", "catalog/product_detail.html"
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    # Live now first, then what is coming up soonest (a scheduled stream past its planned end is not).
-    streams = list(live_streams()[:HOME_STREAMS])
-    streams += list(upcoming_streams()[:HOME_STREAMS - len(streams)]) if len(streams) < HOME_STREAMS else []
+    # Live now first, then what is coming up soonest (a scheduled stream past its planned end is not);
+    # the streams come from live through catalog.hooks.
     return render(request, "catalog/home.html", {
-        "streams": streams,
+        "streams": hooks.home_streams(HOME_STREAMS),
         "featured": list(selectors.featured_products()),
     })
 
@@ -65,3 +67,29 @@ def search(request: HttpRequest) -> HttpResponse:
         results = selectors.search_ranked(q)
         context["page"] = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "catalog/search.html", context, status=status)
+
+
+def producer_detail(request: HttpRequest, producer_id: int) -> HttpResponse:
+    try:
+        producer = selectors.get_public_producer(producer_id)
+    except ProducerNotFound:
+        raise Http404(_("没有这个生产者。"))
+    return render(request, "catalog/producer_detail.html", {
+        "producer": producer,
+        "products": list(selectors.products_of_producer(producer.id)),
+    })
+
+
+def region_detail(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        region = producer_selectors.get_region_by_code(code)
+    except UnknownRegion:
+        raise Http404(_("没有这个地区。"))
+    products = selectors.products_in_region(region.path)
+    return render(request, "catalog/region_detail.html", {
+        "region": region,
+        "children": list(producer_selectors.child_regions(region)),
+        "products": list(products[:REGION_PRODUCT_LIMIT]),
+        "product_count": products.count(),
+        "producers": selectors.producers_in_region(region.path),
+    })

@@ -5,3 +5,12 @@ class LiveConfig(AppConfig):
     name = "zhunong.live"
     label = "live"
     verbose_name = "Live rooms"
+
+    def ready(self) -> None:
+        # Imported here: selectors need the app registry, which is not ready at import time.
+        from zhunong.catalog.hooks import provide_home_streams
+
+        from .selectors import live_streams, upcoming_streams
+
+        # The storefront home (catalog, below live) leads with these streams.
+        provide_home_streams(live=live_streams, upcoming=upcoming_streams)

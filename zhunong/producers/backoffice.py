@@ -13,9 +13,8 @@ from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.accounts.selectors import is_platform_admin, regions_visible_to, scope
 
-from .errors import BatchNotFound, PlotNotFound, UnknownRegion
+from .errors import BatchNotFound, PlotNotFound, ProducerNotFound, UnknownRegion
 from .models import HarvestBatch, Plot, Producer, Region
-from .selectors import ProducerNotFound
 
 
 def visible_producers(user: User) -> QuerySet[Producer]:

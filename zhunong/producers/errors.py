@@ -16,6 +16,11 @@ class OutsideRegion(PermissionDenied):
     message = "This object is outside your region."
 
 
+class ProducerNotFound(NotFound):
+    code = "producer_not_found"
+    message = "No such producer."
+
+
 class PlotNotFound(NotFound):
     code = "plot_not_found"
     message = "No such plot."

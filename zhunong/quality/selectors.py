@@ -15,9 +15,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zhunong.accounts import roles
+from zhunong.accounts import policy
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, region_q
+from zhunong.accounts.selectors import scope
 from zhunong.catalog.models import ListingStatus, Product
 from zhunong.producers.models import HarvestBatch, Producer, Region
 from zhunong.producers.services import is_valid_trace_code
@@ -247,18 +247,8 @@ def inspections_visible_to(user: User) -> QuerySet[Inspection]:
     """Inspections a back-office user may read: admins all, regulators and operators their region's,
     producer managers their own producers'. Everyone else: none."""
     qs = Inspection.objects.select_related("batch__plot__producer__village", "inspector").prefetch_related("items")
-    if not user.is_authenticated:
-        return qs.none()
-    if is_platform_admin(user):
-        return qs
-    if user.has_role(roles.REGULATOR) or user.has_role(roles.COUNTY_OPERATOR):
-        return qs.filter(region_q(user, "batch__plot__producer__village"))
-    if user.has_role(roles.PRODUCER_MANAGER):
-        return qs.filter(batch__plot__producer__managers=user).distinct()
-    return qs.none()
+    return scope(qs, user, region_field="batch__plot__producer__village", producer_field="batch__plot__producer")
 
 
 def can_read_inspections(user: User) -> bool:
-    return bool(user.is_authenticated and (
-        is_platform_admin(user) or any(user.has_role(r) for r in (roles.REGULATOR, roles.COUNTY_OPERATOR,
-                                                                  roles.PRODUCER_MANAGER))))
+    return policy.can(user, "inspection.view")

@@ -1,4 +1,5 @@
-"""Producer/co-op and region pages as a buyer sees them; masked data never leaks."""
+"""Producer/co-op and region pages as a buyer sees them; masked data never leaks (moved from producers: the
+pages list products, so they are catalog's)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Public producer/co-op and region pages."""
+"""Public producer/co-op and region pages. Their URL names keep the "producers" namespace they were
+published under (templates link with `producers:detail` and `producers:region`)."""
 
 from django.urls import path
 
