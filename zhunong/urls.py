@@ -1,16 +1,21 @@
 """Root URLs. Each app owns its own `urls.py` (pages) and `api.py` (JSON API router)."""
 
-from importlib import import_module
-
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from .api import api
+from zhunong.accounts import urls as accounts_urls
+from zhunong.catalog import producer_urls as producers_urls
+from zhunong.catalog import urls as catalog_urls
+from zhunong.core import urls as core_urls
+from zhunong.fulfilment import urls as fulfilment_urls
+from zhunong.live import urls as live_urls
+from zhunong.orders import urls as orders_urls
+from zhunong.payments import urls as payments_urls
+from zhunong.quality import urls as quality_urls
+from zhunong.video import urls as video_urls
 
-# Apps whose pages are mounted at the root; each urls.py chooses its own prefixes.
-PAGE_APPS = ["core", "accounts", "catalog", "producers", "quality", "live", "video", "orders", "payments",
-             "fulfilment", "supervision", "insights"]
+from .api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -18,15 +23,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
-for _app in PAGE_APPS:
-    _module = f"zhunong.{_app}.urls"
-    try:
-        import_module(_module)
-    except ModuleNotFoundError as exc:
-        if exc.name != _module:
-            raise
-        continue
-    urlpatterns.append(path("", include(_module)))
+# Apps whose pages are mounted at the root, in this order; each urls.py chooses its own prefixes.
+for _urls in [core_urls, accounts_urls, catalog_urls, producers_urls, quality_urls, live_urls, video_urls,
+              orders_urls, payments_urls, fulfilment_urls]:
+    urlpatterns.append(path("", include(_urls)))
 
 if settings.DEBUG or settings.MEDIA_ROOT:
     from django.views.static import serve
