@@ -8,9 +8,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from zhunong.accounts.selectors import is_platform_admin
-
 from .models import IntegrityFlag
+from .selectors import flags_visible_to
 
 
 class RegionFilter(admin.SimpleListFilter):
@@ -58,14 +57,7 @@ class IntegrityFlagAdmin(admin.ModelAdmin):
         return str(obj.raised_by) if obj.raised_by else _("系统")
 
     def get_queryset(self, request):  # noqa: ANN001, ANN201
-        qs = super().get_queryset(request).select_related("region", "raised_by")
-        user = request.user
-        if is_platform_admin(user):
-            return qs
-        if not user.is_authenticated or user.region_id is None:
-            return qs.none()
-        # A flag without a region concerns the whole platform: platform admins only.
-        return qs.filter(region__path__startswith=user.region.path)
+        return flags_visible_to(request.user)
 
     def has_add_permission(self, request):  # noqa: ANN001, ANN201
         return False  # raised by services (e.g. a below-cost price), never typed in
