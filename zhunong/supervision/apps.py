@@ -8,6 +8,7 @@ class SupervisionConfig(AppConfig):
     verbose_name = _("廉洁监督")  # Integrity supervision
 
     def ready(self) -> None:
+        # Imported here: the handlers use the models, which exist only once the app registry is ready.
         from zhunong.core.integrity import concern_raised
 
         from .handlers import record_concern
