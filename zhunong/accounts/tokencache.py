@@ -17,19 +17,24 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import transaction
 
+from zhunong.core import redis
+
 log = logging.getLogger(__name__)
 
 TTL_SECONDS = 24 * 3600
 
 
 def key(token_hash: str) -> str:
-    return f"{settings.REDIS_PREFIX}:tok:{token_hash}"
+    return redis.key(redis.TOKENS, token_hash)
+
+
+def key_prefix() -> str:
+    """What `key` puts before the token's hash (the purchase fast path builds keys from it)."""
+    return redis.prefix(redis.TOKENS)
 
 
 def _client():  # noqa: ANN202
-    from zhunong.orders.inventory import redis_client
-
-    return redis_client()
+    return redis.client()
 
 
 def remember(entries: dict[str, int]) -> None:

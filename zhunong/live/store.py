@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from zhunong.core import redis as redis_keys
+
 # Owncast's numbers: 3 messages per 2 seconds, then a 10-second mute with a notice.
 RATE_MAX = 3
 RATE_WINDOW = 2.0
@@ -128,14 +130,14 @@ return redis.call('INCRBY', KEYS[1], ARGV[1])
 
 
 class RedisStore:
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str) -> None:
         import redis.asyncio as aioredis
 
         # A bounded pool that makes callers wait for a connection instead of failing when many
         # connections ask at once (a burst of chat under load).
         pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=32, timeout=20)
         self.redis = aioredis.Redis(connection_pool=pool)
-        self.prefix = f"{prefix}:live"
+        self.prefix = redis_keys.key(redis_keys.LIVE)
         self._gate = self.redis.register_script(_GATE_LUA)
         self._likes = self.redis.register_script(_LIKES_LUA)
         self._n = 0
@@ -213,8 +215,7 @@ def get_store() -> MemoryStore | RedisStore:
     loop = asyncio.get_running_loop()
     store = _redis_stores.get(loop)
     if store is None:
-        prefix = os.environ.get("ZHUNONG_REDIS_PREFIX", "zhunong")
-        store = _redis_stores[loop] = RedisStore(settings.REDIS_URL, prefix)
+        store = _redis_stores[loop] = RedisStore(settings.REDIS_URL)
     return store
 
 
@@ -231,16 +232,10 @@ def forget_room(stream_id: int) -> None:
         _memory.seen.pop(stream_id, None)
         _memory.likes.pop(stream_id, None)
         return
-    import redis
-
-    prefix = os.environ.get("ZHUNONG_REDIS_PREFIX", "zhunong")
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:live:{stream_id}:*", count=500))
-        # channels_redis's membership of the room's group: members left by killed processes would
-        # otherwise linger for its group expiry (a day).
-        keys.append(f"{prefix}:group:room.{stream_id}")
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    client = redis_keys.client()
+    keys = list(client.scan_iter(match=redis_keys.prefix(redis_keys.LIVE, stream_id) + "*", count=500))
+    # channels_redis's membership of the room's group: members left by killed processes would
+    # otherwise linger for its group expiry (a day).
+    keys.append(redis_keys.key("group", f"room.{stream_id}"))
+    if keys:
+        client.delete(*keys)

@@ -40,6 +40,7 @@ from .errors import (
     ShippingAddressLocked,
 )
 from .models import Order, OrderStatus, OrderTransition, ShippingAddress
+from .signals import parcels_shipped
 
 log = logging.getLogger(__name__)
 
@@ -127,15 +128,12 @@ def order_address(order: Order) -> Address | None:
 
 
 def _shipped_parcels(order: Order, *, lock: bool = False) -> int:
-    """Parcels of the order that have left (or left and then went astray: shipped_at stays set)."""
-    from zhunong.fulfilment.models import Shipment
+    """Parcels of the order that have left (or left and then went astray), as fulfilment counts them.
 
-    qs = Shipment.objects.filter(order_id=order.pk)
-    if lock:
-        # Lock every parcel of the order, then count: a producer shipping one right now either finished
-        # first (we see it shipped) or waits for us (and ships to the new address).
-        return sum(1 for s in qs.select_for_update().only("pk", "shipped_at") if s.shipped_at is not None)
-    return qs.filter(shipped_at__isnull=False).count()
+    With `lock`, every parcel of the order is locked before counting: a producer shipping one right now
+    either finished first (we see it shipped) or waits for us (and ships to the new address).
+    """
+    return sum(int(count or 0) for _receiver, count in parcels_shipped.send(sender=Order, order=order, lock=lock))
 
 
 def is_editable(order: Order) -> bool:

@@ -11,9 +11,9 @@ from ninja import Header, Path, Query, Router, Schema, Status
 from pydantic import Field
 
 from zhunong.accounts.auth import auth_required
+from zhunong.live.errors import StreamNotFound
 
 from . import addresses, selectors, services
-from .errors import StreamNotFound
 
 router = Router(tags=["orders"])
 
@@ -103,15 +103,6 @@ class CancelIn(Schema):
     reason: str = Field(default="", max_length=300)
 
 
-class PaymentSessionOut(Schema):
-    session_id: str
-    provider: str
-    pay_url: str
-    amount: str = Field(pattern=MONEY_PATTERN)
-    status: Literal["open", "paid", "expired"]
-    expires_at: dt.datetime
-
-
 class ShippingAddressIn(Schema):
     # Lengths and formats are checked by the service so that each field gets its own error code.
     ship_to_name: str = Field(max_length=1000, description="收货人: 1-50 characters, else 422 invalid_ship_to_name")
@@ -194,19 +185,6 @@ def put_shipping_address(request: HttpRequest, payload: ShippingAddressIn,  # no
                                    phone=payload.ship_to_phone, address=payload.ship_to_address,
                                    save_as_default=payload.save_as_default)
     return _detail(selectors.order_for(request.auth, order_id), request.auth)
-
-
-@router.post("/orders/{order_id}/pay", response={201: PaymentSessionOut, 401: ErrorOut, 403: ErrorOut,
-                                                 404: ErrorOut, 409: ErrorOut},
-             auth=auth_required, summary="Start paying: a payment session with the gateway")
-def pay_order(request: HttpRequest, order_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
-    from zhunong.payments.services import start_checkout
-
-    order = selectors.order_for(request.auth, order_id)
-    session = start_checkout(order=order, actor=request.auth)
-    return Status(201, {"session_id": session.session_ref, "provider": session.provider,
-                        "pay_url": session.pay_url, "amount": selectors.money(session.amount),
-                        "status": session.status, "expires_at": session.expires_at})
 
 
 @router.post("/orders/{order_id}/cancel", response={200: OrderOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,

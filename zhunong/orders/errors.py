@@ -1,6 +1,11 @@
-"""Stable error codes of orders, flash sales, coupons and stock."""
+"""Stable error codes of orders, flash sales, coupons and stock.
 
-from zhunong.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+Orders raises live's StreamNotFound / StreamNotLive and catalog's BelowCostWithoutReason (the apps that own
+those objects); NotYourOrder, OrderNotFound, ProductNotInStream and RefundExceedsPaid are defined here
+and used by fulfilment too.
+"""
+
+from zhunong.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 
 
 class SoldOut(Conflict):
@@ -50,11 +55,6 @@ class ProductNotInStream(ValidationFailed):
     message = "This product is not sold in this stream."
 
 
-class StreamNotFound(NotFound):
-    code = "stream_not_found"
-    message = "No such stream."
-
-
 class SaleNotStarted(Conflict):
     code = "sale_not_started"
     message = "The flash sale has not started yet."
@@ -80,6 +80,11 @@ class ReservationExpired(Conflict):
     message = "The reservation expired; the stock was released. Place a new order."
 
 
+class AlreadyPaid(InvalidTransition):
+    code = "already_paid"
+    message = "The order was already paid with another payment."
+
+
 class AmountMismatch(Conflict):
     code = "amount_mismatch"
     message = "The amount paid does not match the order total."
@@ -100,11 +105,6 @@ class NotHostOfStream(PermissionDenied):
     message = "Only the stream's host can do this."
 
 
-class StreamNotLive(Conflict):
-    code = "stream_not_live"
-    message = "The stream is not live."
-
-
 class ProductNotPinned(Conflict):
     code = "product_not_pinned"
     message = "A flash sale is started for the product pinned in the room."
@@ -113,11 +113,6 @@ class ProductNotPinned(Conflict):
 class FakeDiscount(ValidationFailed):
     code = "fake_discount"
     message = "The sale price must be below the product's lowest price of the last 30 days."
-
-
-class BelowCostWithoutReason(ValidationFailed):
-    code = "below_cost_without_reason"
-    message = "The sale price is below the cost floor; a reason is required."
 
 
 class InsufficientStock(Conflict):

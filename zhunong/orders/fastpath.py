@@ -24,7 +24,6 @@ to Django. Set ZHUNONG_ORDERS_FAST_PATH=0 to send everything to Django.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import itertools
 import json
@@ -39,12 +38,18 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
 
+from zhunong.accounts import tokencache
 from zhunong.core.errors import DomainError
+from zhunong.core.resp import PipelinedRedis, RedisReplyError
 
-from . import hotsales, idempotency
+from . import hotsales, idempotency, inventory, pricing, purchase
 from .errors import IdempotencyKeyReused, RequestInProgress
+from .models import IdempotencyRecord
+from .selectors import in_payload_order
 
 log = logging.getLogger(__name__)
 abuse_log = logging.getLogger("zhunong.abuse")
@@ -61,10 +66,11 @@ WAIT_FOR_TWIN = 10.0  # seconds a concurrent request with the same key waits for
 #       token, inventory key prefix, seconds the in-flight marker lives, seconds a refusal is remembered.
 # Returns {status, buyer, ...}: 1 unknown token; 2 no fast path for this (ask Django); 3 replay (record);
 # 4 key reused with another body; 5 same key in flight; -1 refused (record); 0 reserved (remaining, sale
-# id, sale record's "d").
+# id, sale record's "d", per-buyer limit).
 # Keys derived from the buyer and the sale are built inside the script (one Redis, not a cluster), as the
-# inventory backend's resolve script does.
-_ATTEMPT = """
+# inventory backend's scripts do. Stock is taken and the reservation recorded by the Redis backend's own
+# take_and_record (inventory.TAKE_AND_RECORD).
+_ATTEMPT = inventory.TAKE_AND_RECORD + """
 local buyer = redis.call('GET', KEYS[1])
 if not buyer then return {1} end
 local idem = ARGV[1] .. buyer .. ':' .. ARGV[2]
@@ -87,24 +93,15 @@ if now < tonumber(hot[2]) then
 elseif hot[5] == '1' then
   fail = 'sold_out|{"product_id": ' .. pid .. ', "flash_sale_id": ' .. sid .. '}'
 else
-  local stock_key = ARGV[7] .. pool .. ':stock'
-  local buyers_key = ARGV[7] .. pool .. ':buyers'
-  local s = redis.call('GET', stock_key)
-  if not s then return {2, buyer} end
-  local have = tonumber(redis.call('HGET', buyers_key, buyer) or '0')
-  if q > lim then
-    fail = 'limit_exceeded|{"pool": "' .. pool .. '", "limit": ' .. lim .. ', "bought": 0}'
-  elseif tonumber(s) < q then
+  local r = take_and_record(KEYS[3], ARGV[7], ARGV[6], buyer, now, {{pool, q, lim}})
+  if r[1] == -3 then return {2, buyer} end
+  if r[1] == -2 then
+    fail = 'limit_exceeded|{"pool": "' .. pool .. '", "limit": ' .. lim .. ', "bought": ' .. r[3] .. '}'
+  elseif r[1] == -1 then
     fail = 'sold_out|{"pool": "' .. pool .. '"}'
-  elseif have + q > lim then
-    fail = 'limit_exceeded|{"pool": "' .. pool .. '", "limit": ' .. lim .. ', "bought": ' .. have .. '}'
   else
-    local left = redis.call('DECRBY', stock_key, q)
-    redis.call('HINCRBY', buyers_key, buyer, q)
-    redis.call('HSET', KEYS[3], ARGV[6],
-      '{"b": ' .. buyer .. ', "t": ' .. math.floor(now) .. ', "i": [["' .. pool .. '", ' .. q .. ', 1]]}')
     redis.call('SET', idem, 'P|' .. ARGV[3], 'EX', tonumber(ARGV[8]))
-    return {0, buyer, left, sid, hot[8]}
+    return {0, buyer, r[2], sid, hot[8], lim}
   end
 end
 rec = 'F|' .. ARGV[3] .. '|' .. fail
@@ -144,6 +141,7 @@ class Reserved:
     product_id: int
     quantity: int
     remaining: int
+    limit: int
     price: Decimal
     producer_id: int
 
@@ -171,17 +169,8 @@ def _valid_host(raw: bytes) -> bool:
     return known
 
 
-def fingerprint(*, product_id: int, quantity: int, stream_id: int) -> str:
-    """services.request_fingerprint of a one-line, coupon-free order, without building the JSON through
-    json.dumps (integers print the same either way; a test keeps the two equal)."""
-    body = f'{{"lines":[[{product_id},{quantity}]],"stream_id":{stream_id},"coupon_code":null}}'
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
 def parse(scope: dict, body: bytes) -> Attempt:
     """The attempt, or Fallthrough."""
-    from .services import MAX_QUANTITY, _clean_key
-
     headers = dict(scope["headers"])  # ASGI servers lowercase header names
     if len(headers) != len(scope["headers"]):  # a repeated header: unusual, let Django decide
         raise Fallthrough
@@ -191,7 +180,7 @@ def parse(scope: dict, body: bytes) -> Attempt:
     if scheme.lower() != b"bearer" or not 0 < len(raw_token) <= 200:
         raise Fallthrough
     try:
-        key = _clean_key(headers.get(b"idempotency-key", b"").decode("latin-1"))
+        key = purchase.clean_key(headers.get(b"idempotency-key", b"").decode("latin-1"))
         data = json.loads(body)
     except Exception:
         raise Fallthrough
@@ -206,11 +195,12 @@ def parse(scope: dict, body: bytes) -> Attempt:
         raise Fallthrough
     product_id, quantity = lines[0]["product_id"], lines[0]["quantity"]
     if type(product_id) is not int or not 1 <= product_id <= ID_MAX \
-            or type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:
+            or type(quantity) is not int or not 1 <= quantity <= purchase.MAX_QUANTITY:
         raise Fallthrough
     return Attempt(token_hash=hashlib.sha256(raw_token).hexdigest(), key=key, stream_id=stream_id,
                    product_id=product_id, quantity=quantity,
-                   fingerprint=fingerprint(product_id=product_id, quantity=quantity, stream_id=stream_id))
+                   fingerprint=idempotency.request_fingerprint(lines=[(product_id, quantity)], stream_id=stream_id,
+                                                               coupon_code=None))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -244,8 +234,6 @@ class MicroBatcher:
         return await future
 
     async def _drain(self) -> None:
-        from asgiref.sync import sync_to_async
-
         try:
             await asyncio.sleep(0)  # requests parsed in this same turn of the loop join the first batch
             while self._pending:
@@ -273,8 +261,6 @@ class MicroBatcher:
 
 
 def _persist_batch(items: list[Reserved]) -> list[bytes | BaseException]:
-    from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
-
     # As Django does around a request: a connection past CONN_MAX_AGE (0 by default) or broken is closed
     # (with DB_POOL_SIZE it goes back to the pool), so this thread holds none between batches.
     close_old_connections()
@@ -297,73 +283,25 @@ def _persist_batch(items: list[Reserved]) -> list[bytes | BaseException]:
 
 
 def _persist(items: list[Reserved]) -> list[bytes]:
-    """Write the orders of `items` exactly as services._create/_persist do, in bulk."""
-    from django.utils import timezone
+    """Write the orders of `items` as Django's path does (purchase.write_purchases), in one go; the 201
+    bodies, byte for byte what JsonResponse would send."""
+    orders = purchase.write_purchases([_purchase(item) for item in items])
+    return [json.dumps(order.first_response).encode() for order in orders]
 
-    from zhunong.catalog.models import Product
 
-    from . import inventory
-    from .flashsales import on_stock_changed
-    from .models import (
-        FlashSale,
-        IdempotencyRecord,
-        InventoryReservation,
-        Order,
-        OrderLine,
-        OrderStatus,
-        OrderTransition,
-        ReservationItem,
-    )
-    from .selectors import order_payload
-    from .services import _new_number
-
-    now = timezone.now()
-    expires = now + dt.timedelta(minutes=settings.RESERVATION_MINUTES)
-    reservations = InventoryReservation.objects.bulk_create(
-        InventoryReservation(token=i.token, backend="redis", buyer_id=i.buyer_id) for i in items)
-    ReservationItem.objects.bulk_create(
-        ReservationItem(reservation=r, pool=inventory.pool("sale", i.sale_id), quantity=i.quantity, limited=True)
-        for r, i in zip(reservations, items, strict=True))
-    orders = Order.objects.bulk_create(
-        Order(number=_new_number(), buyer_id=i.buyer_id, stream_id=i.stream_id, subtotal=i.price * i.quantity,
-              discount=Decimal("0"), total=i.price * i.quantity, expires_at=expires, inventory_backend="redis",
-              reservation_token=i.token)
-        for i in items)
-    lines = OrderLine.objects.bulk_create(
-        OrderLine(order=o, product_id=i.product_id, producer_id=i.producer_id, quantity=i.quantity,
-                  unit_price=i.price, line_total=i.price * i.quantity, discount_share=Decimal("0"),
-                  flash_sale_id=i.sale_id)
-        for o, i in zip(orders, items, strict=True))
-    OrderTransition.objects.bulk_create(
-        OrderTransition(order=o, from_status="", to_status=OrderStatus.RESERVED, actor_id=i.buyer_id,
-                        reason="order placed")
-        for o, i in zip(orders, items, strict=True))
-    products = Product.objects.only("id", "name").in_bulk({i.product_id for i in items})
-    bodies: list[bytes] = []
-    records = []
-    for order, line, item in zip(orders, lines, items, strict=True):
-        line.product = products[item.product_id]
-        order._prefetched_objects_cache = {"lines": [line]}
-        payload = order_payload(order)
-        bodies.append(json.dumps(payload).encode())  # what JsonResponse would send
-        records.append(IdempotencyRecord(buyer_id=item.buyer_id, key=item.key, request_hash=item.fingerprint,
-                                         order=order, response=payload))
-    IdempotencyRecord.objects.bulk_create(records)
-    # Stock frames and sell-out, after commit, once per sale with its lowest count in this batch.
-    lowest: dict[int, int] = {}
-    for item in items:
-        lowest[item.sale_id] = min(item.remaining, lowest.get(item.sale_id, item.remaining))
-    for sale in FlashSale.objects.filter(pk__in=list(lowest)):
-        on_stock_changed(sale=sale, remaining=lowest[sale.pk])
-    return bodies
+def _purchase(item: Reserved) -> purchase.Purchase:
+    pool = inventory.pool("sale", item.sale_id)
+    line = purchase.LineDraft(product_id=item.product_id, producer_id=item.producer_id, quantity=item.quantity,
+                              unit_price=item.price, line_total=pricing.money(item.price * item.quantity),
+                              sale_id=item.sale_id)
+    return purchase.Purchase(buyer_id=item.buyer_id, key=item.key, fingerprint=item.fingerprint, token=item.token,
+                             backend="redis", stream_id=item.stream_id, lines=[line],
+                             takes=(inventory.Take(pool, item.quantity, item.limit),),
+                             remaining={pool: item.remaining})
 
 
 def _recorded_response(buyer_id: int, key: str) -> tuple[str, bytes] | None:
     """The database's record of an order created with this key: (fingerprint, 201 body) or None."""
-    from django.db import close_old_connections
-
-    from .models import IdempotencyRecord
-
     close_old_connections()
     try:
         row = IdempotencyRecord.objects.filter(buyer_id=buyer_id, key=key).values_list(
@@ -372,16 +310,10 @@ def _recorded_response(buyer_id: int, key: str) -> tuple[str, bytes] | None:
         close_old_connections()
     if row is None:
         return None
-    from .selectors import in_payload_order
-
     return row[0], json.dumps(in_payload_order(row[1])).encode()
 
 
 def _lookup_tokens(hashes: list[str]) -> list[int | None]:
-    from django.db import close_old_connections
-
-    from zhunong.accounts import tokencache
-
     close_old_connections()
     try:
         found = tokencache.lookup(sorted(set(hashes)))
@@ -427,23 +359,19 @@ class PurchaseFastPath:
         loop = asyncio.get_running_loop()
         state = self._loops.get(loop)
         if state is None:
-            from zhunong.core.resp import PipelinedRedis
-
-            from .inventory import RESOLVE_SCRIPT
-
             client = PipelinedRedis(settings.REDIS_URL)
-            prefix = settings.REDIS_PREFIX
-            state = {"redis": client, "attempt": client.register(_ATTEMPT), "release": client.register(RESOLVE_SCRIPT),
+            state = {"redis": client, "attempt": client.register(_ATTEMPT),
+                     "release": client.register(inventory.RESOLVE_SCRIPT),
                      "orders": MicroBatcher(_persist_batch), "tokens": MicroBatcher(_lookup_tokens),
                      "token_prefix": secrets.token_hex(8), "counter": itertools.count(),
-                     "tok": f"{prefix}:tok:", "idem": f"{prefix}:idem:", "inv": f"{prefix}:inv:",
-                     "hot": f"{prefix}:inv:hot:", "reservations": f"{prefix}:inv:reservations"}
+                     # Key names from their owners (core/redis.py names the namespaces), built once per loop.
+                     "tok": tokencache.key_prefix(), "idem": idempotency.redis_prefix(),
+                     "inv": inventory.redis_prefix(), "hot": hotsales.key_prefix(),
+                     "reservations": inventory.reservations_key()}
             self._loops[loop] = state
         return state
 
     async def attempt(self, scope: dict, body: bytes) -> tuple[int, bytes, list]:
-        from zhunong.core.resp import RedisReplyError
-
         attempt = parse(scope, body)
         state = self._state()
         client = state["redis"]
@@ -484,7 +412,8 @@ class PurchaseFastPath:
         details = json.loads(result[4])
         item = Reserved(buyer_id=buyer_id, key=attempt.key, fingerprint=attempt.fingerprint, token=token,
                         sale_id=int(result[3]), stream_id=attempt.stream_id, product_id=attempt.product_id,
-                        quantity=attempt.quantity, remaining=int(result[2]), price=Decimal(details["price"]),
+                        quantity=attempt.quantity, remaining=int(result[2]), limit=int(result[5]),
+                        price=Decimal(details["price"]),
                         producer_id=int(details["producer_id"]))
         idem_key = idempotency.redis_key(buyer_id, attempt.key)
         try:
@@ -515,8 +444,6 @@ class PurchaseFastPath:
                 return _answer(record, replayed=True)
         # Still "in flight": its process may have died after committing the order but before saying so in
         # Redis. The database is the truth for created orders.
-        from asgiref.sync import sync_to_async
-
         recorded = await sync_to_async(_recorded_response, thread_sensitive=False, executor=_executor())(
             buyer_id, attempt.key)
         if recorded is None:

@@ -19,20 +19,27 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
 from zhunong.accounts.models import User
-from zhunong.core.errors import ValidationFailed
+from zhunong.catalog.errors import BelowCostWithoutReason
+from zhunong.catalog.models import PriceChange, Product
+from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.events import publish_room_event
+from zhunong.core.integrity import ConcernKind, report_concern
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text
+from zhunong.live.errors import StreamNotLive
+from zhunong.live.models import Stream, StreamStatus
+from zhunong.live.payloads import esc
+from zhunong.live.selectors import current_pin
 
 from . import hotsales, inventory
 from .errors import (
-    BelowCostWithoutReason,
     CouponAlreadyClaimed,
     CouponExpired,
     CouponsGone,
@@ -43,9 +50,9 @@ from .errors import (
     ProductNotPinned,
     SaleAlreadyRunning,
     SoldOut,
-    StreamNotLive,
 )
 from .models import Coupon, CouponClaim, FlashSale, FlashSaleStatus, FlashSaleTransition, OrderStatus
+from .signals import flash_sale_scheduled
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +91,6 @@ def _require_host(actor: User | None, stream) -> None:  # noqa: ANN001
 
 
 def _require_live(stream) -> None:  # noqa: ANN001
-    from zhunong.live.models import StreamStatus
-
     if stream.status != StreamStatus.LIVE:
         raise StreamNotLive()
 
@@ -93,8 +98,6 @@ def _require_live(stream) -> None:  # noqa: ANN001
 def lowest_recent_price(product, *, now: dt.datetime | None = None) -> Decimal:  # noqa: ANN001
     """The lowest price the product had at any moment of the last 30 days (including the one in force
     when the window opened), from catalog's PriceChange history."""
-    from zhunong.catalog.models import PriceChange
-
     now = now or timezone.now()
     since = now - dt.timedelta(days=PRICE_WINDOW_DAYS)
     changes = PriceChange.objects.filter(product=product)
@@ -105,8 +108,6 @@ def lowest_recent_price(product, *, now: dt.datetime | None = None) -> Decimal: 
 
 
 def _sale_payload(sale: FlashSale, remaining: int | None = None) -> dict[str, Any]:
-    from zhunong.live.payloads import esc
-
     return {
         "flash_sale_id": sale.pk,
         "product_id": sale.product_id,
@@ -144,10 +145,6 @@ def start_flash_sale(*, actor: User, stream, product, quantity: int, sale_price:
                      per_buyer_limit: int, countdown_seconds: int, duration_minutes: int,
                      below_cost_reason: str = "") -> FlashSale:
     """The host starts a sale of the product pinned in the room: a countdown, then `duration_minutes`."""
-    from zhunong.catalog.models import Product
-    from zhunong.live.models import Stream
-    from zhunong.live.selectors import current_pin
-
     stream = Stream.objects.select_for_update().select_related("host").get(pk=stream.pk)
     _require_host(actor, stream)
     _require_live(stream)
@@ -168,7 +165,8 @@ def start_flash_sale(*, actor: User, stream, product, quantity: int, sale_price:
     if price >= reference:
         raise FakeDiscount(details={"sale_price": str(price), "lowest_30_days": str(reference)})
     if price < product.cost_floor and not reason:
-        raise BelowCostWithoutReason(details={"sale_price": str(price), "cost_floor": str(product.cost_floor)})
+        raise BelowCostWithoutReason("The sale price is below the cost floor; a reason is required.",
+                                     details={"sale_price": str(price), "cost_floor": str(product.cost_floor)})
     if FlashSale.objects.filter(stream=stream, product=product, ends_at__gt=now,
                                 status__in=[F_.SCHEDULED, F_.LIVE]).exists():
         raise SaleAlreadyRunning()
@@ -189,31 +187,18 @@ def start_flash_sale(*, actor: User, stream, product, quantity: int, sale_price:
         _flag_below_cost(sale, actor)
     publish_room_event(stream.pk, {"t": "sale", "event": "scheduled", **_sale_payload(sale)}, important=True)
     hotsales.refresh_on_commit(stream.pk, product.pk)
-    transaction.on_commit(lambda: _schedule_timers(sale))
+    # Its start and end timers (tasks.py); the minutely sweep catches up if the worker was down.
+    transaction.on_commit(lambda: flash_sale_scheduled.send(sender=FlashSale, sale=sale))
     return sale
 
 
 def _flag_below_cost(sale: FlashSale, actor: User) -> None:
-    from zhunong.supervision.models import IntegrityFlag
-    from zhunong.supervision.services import raise_flag
-
-    raise_flag(kind=IntegrityFlag.Kind.BELOW_COST,
-               summary=f"秒杀 {sale.product.name}: 秒杀价 {sale.sale_price} 低于成本底价 {sale.product.cost_floor}",
-               subject=sale, region=sale.product.origin,
-               details={"sale_price": str(sale.sale_price), "cost_floor": str(sale.product.cost_floor),
-                        "reason": sale.below_cost_reason, "stream_id": sale.stream_id},
-               raised_by=actor)
-
-
-def _schedule_timers(sale: FlashSale) -> None:
-    """Start and end the sale on time (Huey); the minutely sweep catches up if the worker was down."""
-    try:
-        from .tasks import sync_sale_task
-
-        sync_sale_task.schedule(args=(sale.pk,), eta=sale.starts_at)
-        sync_sale_task.schedule(args=(sale.pk,), eta=sale.ends_at)
-    except Exception:
-        log.exception("could not schedule timers of flash sale %s", sale.pk)
+    report_concern(kind=ConcernKind.BELOW_COST,
+                   summary=f"秒杀 {sale.product.name}: 秒杀价 {sale.sale_price} 低于成本底价 {sale.product.cost_floor}",
+                   subject=sale, region=sale.product.origin,
+                   details={"sale_price": str(sale.sale_price), "cost_floor": str(sale.product.cost_floor),
+                            "reason": sale.below_cost_reason, "stream_id": sale.stream_id},
+                   raised_by=actor)
 
 
 @transaction.atomic
@@ -225,8 +210,6 @@ def cancel_flash_sale(*, actor: User, sale: FlashSale, reason: str) -> FlashSale
     # Empty the pool now, so no process still holding the sale in its pricing cache can sell from it; units
     # of reservations released later come back to the pool and go to the product when the sale is settled.
     left = inventory.get_backend().drain(pool=inventory.pool("sale", sale.pk))
-    from zhunong.catalog.models import Product
-
     Product.objects.filter(pk=sale.product_id).update(stock=F("stock") + left)
     FlashSale.objects.filter(pk=sale.pk).update(returned_to_product=F("returned_to_product") + left)
     return sale
@@ -292,10 +275,6 @@ def _stock_frame(sale: FlashSale, remaining: int, *, force: bool = False) -> Non
 
 def settle_sales(*, now: dt.datetime | None = None, dry_run: bool = False) -> list[tuple[int, int]]:
     """Give the unsold units of finished sales back to their products, once. Returns [(sale, units)]."""
-    from django.conf import settings
-
-    from zhunong.catalog.models import Product
-
     now = now or timezone.now()
     cutoff = now - dt.timedelta(minutes=settings.RESERVATION_MINUTES) - SETTLE_GRACE
     done = []
@@ -337,8 +316,6 @@ def _coupon_payload(coupon: Coupon) -> dict[str, Any]:
 def release_coupon(*, actor: User, stream, kind: str, value: object, total_quantity: int,  # noqa: ANN001
                    valid_minutes: int, min_spend: object = "0") -> Coupon:
     """The host releases coupons into the room: amount (yuan off) or percent (1-90 % off)."""
-    from zhunong.live.models import Stream
-
     stream = Stream.objects.select_related("host").get(pk=stream.pk)
     _require_host(actor, stream)
     _require_live(stream)
@@ -369,8 +346,6 @@ def release_coupon(*, actor: User, stream, kind: str, value: object, total_quant
 def claim_coupon(*, buyer: User, coupon: Coupon) -> CouponClaim:
     """One per buyer, never more than released: taken through the inventory engine like stock."""
     if buyer is None or not buyer.is_authenticated:
-        from zhunong.core.errors import PermissionDenied
-
         raise PermissionDenied("Log in to claim coupons.")
     now = timezone.now()
     coupon = Coupon.objects.get(pk=coupon.pk)

@@ -4,8 +4,9 @@ One hash per (stream, product) pair that has an open sale: `<prefix>:inv:hot:<st
     sid  the sale's id            st/en  its start and end (epoch seconds)    lim  per-buyer limit
     so   "1" once it is sold out  pid    product id                          sti  start, ISO 8601
     d    JSON with what an order line needs: sale price, product name, payee producer
-The record says only what `services._price_lines` would decide from the database — the same sale
-(`services.pick_sale`), listed product, product on the stream's shelf — so both paths price alike. It is
+The record says only what `pricing.price_lines` would decide from the database — the same sale
+(`selectors.open_sale`), listed product, product on the stream's shelf, payee (`pricing.producer_for`) —
+so both paths price alike. It is
 rewritten after every commit that could change that answer (sale started, moved along its machine,
 settled; product saved; shelf or producers changed) and by the minutely sale sweep; it expires by itself
 when the sale ends. Without a record the fast path hands the request to Django, which is always right.
@@ -19,7 +20,13 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.db.models.signals import m2m_changed, post_save
+
+from zhunong.catalog.models import ListingStatus, Product
+from zhunong.core import redis
+from zhunong.live.models import Stream
+
+from . import pricing, selectors
 
 log = logging.getLogger(__name__)
 
@@ -29,31 +36,27 @@ def enabled() -> bool:
 
 
 def key(stream_id: int, product_id: int) -> str:
-    return f"{settings.REDIS_PREFIX}:inv:hot:{stream_id}:{product_id}"
+    return redis.key(redis.INVENTORY, "hot", stream_id, product_id)
+
+
+def key_prefix() -> str:
+    """What `key` puts before `<stream>:<product>` (the fast path builds keys from it)."""
+    return redis.prefix(redis.INVENTORY, "hot")
 
 
 def _client():  # noqa: ANN202
-    from .inventory import redis_client
-
-    return redis_client()
+    return redis.client()
 
 
 def record_for(stream_id: int, product_id: int) -> dict[str, str] | None:
     """The record the database says this pair should have now, or None (no fast path for it)."""
-    from zhunong.catalog.models import ListingStatus, Product
-
-    from .models import FlashSale
-    from .services import OPEN_SALE_STATUSES, _producer_for, pick_sale
-
-    now = timezone.now()
-    sale = pick_sale(FlashSale.objects.filter(stream_id=stream_id, product_id=product_id, ends_at__gt=now,
-                                              settled_at__isnull=True, status__in=OPEN_SALE_STATUSES))
+    sale = selectors.open_sale(stream_id=stream_id, product_id=product_id)
     if sale is None:
         return None
     product = Product.objects.filter(pk=product_id, status=ListingStatus.LISTED).prefetch_related("producers").first()
     if product is None or not product.streams.filter(pk=stream_id).exists() or not product.producers.all():
         return None
-    producer = _producer_for(product)
+    producer = pricing.producer_for(product)
     return {
         "sid": str(sale.pk),
         "st": repr(sale.starts_at.timestamp()),
@@ -98,13 +101,9 @@ def refresh_on_commit(stream_id: int, product_id: int) -> None:
 
 
 def _refresh_open_sales(**where: int) -> None:
-    from .models import FlashSale
-    from .services import OPEN_SALE_STATUSES
-
     if not enabled():
         return
-    pairs = set(FlashSale.objects.filter(settled_at__isnull=True, status__in=OPEN_SALE_STATUSES, **where)
-                .values_list("stream_id", "product_id"))
+    pairs = set(selectors.open_sales(**where).values_list("stream_id", "product_id"))
     for stream_id, product_id in pairs:
         refresh_on_commit(stream_id, product_id)
 
@@ -125,8 +124,6 @@ def _product_saved(sender, instance, **kwargs) -> None:  # noqa: ANN001
 
 
 def _producers_changed(sender, instance, action, pk_set, **kwargs) -> None:  # noqa: ANN001
-    from zhunong.catalog.models import Product
-
     if not action.startswith("post_"):
         return
     if isinstance(instance, Product):
@@ -137,8 +134,6 @@ def _producers_changed(sender, instance, action, pk_set, **kwargs) -> None:  # n
 
 
 def _shelf_changed(sender, instance, action, pk_set, **kwargs) -> None:  # noqa: ANN001
-    from zhunong.live.models import Stream
-
     if not action.startswith("post_"):
         return
     if isinstance(instance, Stream):
@@ -149,11 +144,6 @@ def _shelf_changed(sender, instance, action, pk_set, **kwargs) -> None:  # noqa:
 
 
 def connect_signals() -> None:
-    from django.db.models.signals import m2m_changed, post_save
-
-    from zhunong.catalog.models import Product
-    from zhunong.live.models import Stream
-
     post_save.connect(_product_saved, sender=Product, dispatch_uid="orders.hot.product")
     m2m_changed.connect(_producers_changed, sender=Product.producers.through, dispatch_uid="orders.hot.producers")
     m2m_changed.connect(_shelf_changed, sender=Stream.products.through, dispatch_uid="orders.hot.shelf")

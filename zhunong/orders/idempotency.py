@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
+from zhunong.core import redis
+
 from .errors import LimitExceeded, SaleNotStarted, SoldOut
 
 TTL_SECONDS = 24 * 3600
-FP_LENGTH = 64  # a SHA-256 hex digest (services.request_fingerprint)
+FP_LENGTH = 64  # a SHA-256 hex digest (request_fingerprint)
 
 REPLAYABLE = {cls.code: cls for cls in (SoldOut, LimitExceeded, SaleNotStarted)}
 
@@ -46,8 +49,21 @@ class Record:
         return body
 
 
+def request_fingerprint(*, lines: Sequence[tuple[int, int]], stream_id: int | None, coupon_code: str | None) -> str:
+    """What "the same request" means for an Idempotency-Key: a digest of the cleaned lines, stream and
+    coupon (both purchase paths, so a key used on one is recognised on the other)."""
+    body = json.dumps({"lines": [list(x) for x in lines], "stream_id": stream_id,
+                       "coupon_code": coupon_code or None}, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
 def redis_key(buyer_id: int, key: str) -> str:
-    return f"{settings.REDIS_PREFIX}:idem:{buyer_id}:{key}"
+    return redis.key(redis.IDEMPOTENCY, buyer_id, key)
+
+
+def redis_prefix() -> str:
+    """What the fast path's script puts before `<buyer>:<key>`."""
+    return redis.prefix(redis.IDEMPOTENCY)
 
 
 def _cache_key(buyer_id: int, key: str) -> str:
@@ -85,9 +101,7 @@ def parse(raw: bytes | str | None) -> Record | None:
 
 
 def _redis():  # noqa: ANN202
-    from .inventory import redis_client
-
-    return redis_client()
+    return redis.client()
 
 
 def remember_failure(*, buyer_id: int, key: str, fingerprint: str, code: str, details: dict | None) -> None:

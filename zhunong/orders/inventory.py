@@ -26,12 +26,13 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+
+from zhunong.core import redis
 
 from .errors import LimitExceeded, SoldOut
 from .models import BuyerCount, Coupon, FlashSale, InventoryReservation, ReservationItem, ReservationState
@@ -104,14 +105,15 @@ class InventoryBackend:
 
     def reserve_inside(self, *, token: str, buyer_id: int, takes: Sequence[Take]) -> dict[str, int]:
         """Inside the caller's transaction: take the database pools and record the reservation."""
+        remaining = self.take_inside(buyer_id=buyer_id, takes=takes)
+        record_reservations([Reservation(token=token, backend=self.name, buyer_id=buyer_id, takes=tuple(takes))])
+        return remaining
+
+    def take_inside(self, *, buyer_id: int, takes: Sequence[Take]) -> dict[str, int]:
+        """Inside the caller's transaction: take the database pools (the caller records the reservation)."""
         remaining: dict[str, int] = {}
         for take in _sorted(t for t in takes if t.kind not in self.external_kinds):
             remaining[take.pool] = self._take_db(take, buyer_id)
-        reservation = InventoryReservation.objects.create(token=token, backend=self.name, buyer_id=buyer_id)
-        ReservationItem.objects.bulk_create(
-            ReservationItem(reservation=reservation, pool=t.pool, quantity=t.quantity, limited=t.limit is not None)
-            for t in takes
-        )
         return remaining
 
     def _take_db(self, take: Take, buyer_id: int) -> int:
@@ -173,6 +175,26 @@ class InventoryBackend:
         left = getattr(row, column)
         model.objects.filter(pk=row.pk).update(**{column: 0})
         return left
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What a reservation record says: its token, backend, buyer and what it took."""
+
+    token: str
+    backend: str
+    buyer_id: int
+    takes: tuple[Take, ...]
+
+
+def record_reservations(reservations: Sequence[Reservation]) -> list[InventoryReservation]:
+    """Inside the caller's transaction: the database record of reservations (held), several at once."""
+    rows = InventoryReservation.objects.bulk_create(
+        InventoryReservation(token=r.token, backend=r.backend, buyer_id=r.buyer_id) for r in reservations)
+    ReservationItem.objects.bulk_create(
+        ReservationItem(reservation=row, pool=t.pool, quantity=t.quantity, limited=t.limit is not None)
+        for row, r in zip(rows, reservations, strict=True) for t in r.takes)
+    return rows
 
 
 def _give_back_db(pool_key: str, quantity: int, *, buyer_id: int, limited: bool) -> None:
@@ -250,29 +272,47 @@ class NaiveBackend(InventoryBackend):
 # ---------------------------------------------------------------------------------------------------
 # Redis
 
-# KEYS: reservations hash, then (stock, buyers) per take. ARGV: token, payload, buyer, then (qty, limit).
-_RESERVE = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {2} end
-local n = (#KEYS - 1) / 2
-for i = 1, n do
-  local s = redis.call('GET', KEYS[2*i])
-  if not s then return {-3, i} end
-  local q = tonumber(ARGV[2 + 2*i])
-  if tonumber(s) < q then return {-1, i, tonumber(s)} end
-  local lim = tonumber(ARGV[3 + 2*i])
-  if lim >= 0 then
-    local have = tonumber(redis.call('HGET', KEYS[2*i + 1], ARGV[3]) or '0')
-    if have + q > lim then return {-2, i, have} end
+# Take stock and record the reservation, all or nothing: the one Lua source of both the Redis backend's
+# reservation script (_RESERVE) and the purchase fast path's (fastpath._ATTEMPT), so the two take stock,
+# count buyers and write the reservation record (what reconcile_redis and RESOLVE_SCRIPT read) alike.
+# takes: {{pool, quantity, limit (-1: none)}, ...}; a pool's keys are <inv prefix><pool>:stock / :buyers.
+# Returns {0, left per take...}; {-3, i}: take i's pool has no counter (Redis lost it); {-2, i, bought}:
+# over the per-buyer limit; {-1, i, left}: not enough stock.
+TAKE_AND_RECORD = """
+local function take_and_record(reservations, inv, token, buyer, now, takes)
+  for i, t in ipairs(takes) do
+    local s = redis.call('GET', inv .. t[1] .. ':stock')
+    if not s then return {-3, i} end
+    if t[3] >= 0 and t[2] > t[3] then return {-2, i, 0} end
+    if tonumber(s) < t[2] then return {-1, i, tonumber(s)} end
+    if t[3] >= 0 then
+      local have = tonumber(redis.call('HGET', inv .. t[1] .. ':buyers', buyer) or '0')
+      if have + t[2] > t[3] then return {-2, i, have} end
+    end
   end
+  local out, items = {0}, {}
+  for i, t in ipairs(takes) do
+    out[i + 1] = redis.call('DECRBY', inv .. t[1] .. ':stock', t[2])
+    local limited = 0
+    if t[3] >= 0 then
+      redis.call('HINCRBY', inv .. t[1] .. ':buyers', buyer, t[2])
+      limited = 1
+    end
+    items[i] = '["' .. t[1] .. '", ' .. t[2] .. ', ' .. limited .. ']'
+  end
+  redis.call('HSET', reservations, token,
+    '{"b": ' .. buyer .. ', "t": ' .. math.floor(now) .. ', "i": [' .. table.concat(items, ', ') .. ']}')
+  return out
 end
-local out = {0}
-for i = 1, n do
-  local q = tonumber(ARGV[2 + 2*i])
-  out[i + 1] = redis.call('DECRBY', KEYS[2*i], q)
-  if tonumber(ARGV[3 + 2*i]) >= 0 then redis.call('HINCRBY', KEYS[2*i + 1], ARGV[3], q) end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return out
+"""
+
+# KEYS: reservations hash. ARGV: token, inventory key prefix, buyer, now (epoch s), then (pool, quantity,
+# limit or -1) per take. {2}: this token is already held.
+_RESERVE = TAKE_AND_RECORD + """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {2} end
+local takes = {}
+for i = 5, #ARGV, 3 do takes[#takes + 1] = {ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])} end
+return take_and_record(KEYS[1], ARGV[2], ARGV[1], ARGV[3], tonumber(ARGV[4]), takes)
 """
 
 # KEYS: reservations hash. ARGV: token, key prefix, mode ("release" gives the stock back, "commit" keeps it).
@@ -302,11 +342,15 @@ return tonumber(s or '0')
 """
 
 
-@cache
-def redis_client():  # noqa: ANN201
-    import redis
+def redis_prefix() -> str:
+    """`<prefix>:inv:`, before a pool's `<pool>:stock` and `<pool>:buyers` (also inside the scripts)."""
+    return redis.prefix(redis.INVENTORY)
 
-    return redis.Redis.from_url(settings.REDIS_URL)
+
+def reservations_key() -> str:
+    """The hash of reservations Redis holds stock for: token → {"b": buyer, "t": epoch s, "i": [[pool,
+    quantity, limited], ...]} (written by TAKE_AND_RECORD, read by RESOLVE_SCRIPT and reconcile_redis)."""
+    return redis.key(redis.INVENTORY, "reservations")
 
 
 class RedisBackend(DbBackend):
@@ -316,16 +360,16 @@ class RedisBackend(DbBackend):
     external_kinds = frozenset({"sale", "coupon"})
 
     def __init__(self) -> None:
-        self.prefix = f"{settings.REDIS_PREFIX}:inv:"
-        self.reservations_key = self.prefix + "reservations"
-        client = redis_client()
+        self.prefix = redis_prefix()
+        self.reservations_key = reservations_key()
+        client = redis.client()
         self._reserve = client.register_script(_RESERVE)
         self._resolve_script = client.register_script(RESOLVE_SCRIPT)
         self._drain = client.register_script(_DRAIN)
 
     @property
     def client(self):  # noqa: ANN201
-        return redis_client()
+        return redis.client()
 
     def stock_key(self, pool: str) -> str:
         return f"{self.prefix}{pool}:stock"
@@ -341,12 +385,9 @@ class RedisBackend(DbBackend):
             if take.limit is not None and take.quantity > take.limit:
                 raise LimitExceeded(details={"pool": take.pool, "limit": take.limit, "bought": 0})
         keys = [self.reservations_key]
-        args: list[object] = [token, json.dumps({"b": buyer_id, "t": int(time.time()),
-                                                 "i": [[t.pool, t.quantity, int(t.limit is not None)]
-                                                       for t in external]}), buyer_id]
+        args: list[object] = [token, self.prefix, buyer_id, int(time.time())]
         for take in external:
-            keys += [self.stock_key(take.pool), self.buyers_key(take.pool)]
-            args += [take.quantity, -1 if take.limit is None else take.limit]
+            args += [take.pool, take.quantity, -1 if take.limit is None else take.limit]
         for _attempt in range(2):
             result = self._reserve(keys=keys, args=args)
             code = int(result[0])

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from zhunong.accounts import roles
 from zhunong.accounts.models import User
+from zhunong.accounts.selectors import is_platform_admin, user_covers_region
 
 from . import inventory
 from .errors import CouponNotFound, FlashSaleNotFound, NotYourOrder, OrderNotFound
-from .models import Coupon, FlashSale, Order
+from .models import Coupon, FlashSale, FlashSaleStatus, Order, OrderStatus
 
 
 def money(value: object) -> str:
@@ -24,10 +28,81 @@ def orders_of(buyer: User) -> QuerySet[Order]:
     return Order.objects.filter(buyer=buyer).prefetch_related("lines__product").order_by("-created_at", "-id")
 
 
+# ---------------------------------------------------------------------------------------------------
+# who may act on an order (read-only predicates; the services check them under the order's lock)
+
+
+def is_staff_over(actor: User | None, order: Order) -> bool:
+    """Platform admins, and county operators whose region covers every line's product."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    if is_platform_admin(actor):
+        return True
+    if actor.has_role(roles.COUNTY_OPERATOR):
+        return _region_covers_lines(actor, order)
+    return False
+
+
+def _region_covers_lines(actor: User, order: Order) -> bool:
+    lines = list(order.lines.select_related("product__origin"))
+    return bool(lines) and all(user_covers_region(actor, line.product.origin) for line in lines)
+
+
+def _manages_every_producer(actor: User, producer_ids: set[int]) -> bool:
+    managed = set(actor.managed_producers.filter(pk__in=producer_ids).values_list("pk", flat=True))
+    return bool(producer_ids) and producer_ids <= managed
+
+
+def is_seller(actor: User | None, order: Order) -> bool:
+    """Who may act for the selling side: staff over the order, or the manager of every line's producer."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    if is_staff_over(actor, order):
+        return True
+    return _manages_every_producer(actor, set(order.lines.values_list("producer_id", flat=True)))
+
+
+def decides_for_lines(actor: User | None, order: Order, line_ids: Iterable[int]) -> bool:
+    """Who may decide a refund of these lines: staff over the order, or the manager of every producer
+    those lines belong to. One producer of a multi-producer order decides for its own lines only."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    if is_staff_over(actor, order):
+        return True
+    return _manages_every_producer(
+        actor, set(order.lines.filter(pk__in=list(line_ids)).values_list("producer_id", flat=True)))
+
+
+def is_producer_side(actor: User, order: Order) -> bool:
+    """Manages at least one producer of the order (what it may decide is checked per line)."""
+    producer_ids = set(order.lines.values_list("producer_id", flat=True))
+    return actor.is_authenticated and actor.managed_producers.filter(pk__in=producer_ids).exists()
+
+
+def can_view(actor: User | None, order: Order) -> bool:
+    if actor is None or not actor.is_authenticated:
+        return False
+    return order.buyer_id == actor.pk or is_seller(actor, order) or (
+        actor.has_role(roles.REGULATOR) and _region_covers_lines(actor, order))
+
+
+def requested_lines(order: Order) -> list[int]:
+    """The lines of the pending refund request (all lines for requests recorded without them)."""
+    last = order.history.filter(to_status=OrderStatus.REFUND_REQUESTED).order_by("-at", "-id").first()
+    lines = ((last.details or {}).get("lines") or {}) if last is not None else {}
+    return [int(pk) for pk in lines] or list(order.lines.values_list("pk", flat=True))
+
+
+def status_before_request(order: Order) -> str:
+    """Where a refund request came from (where a refusal or partial refund returns the order)."""
+    last = order.history.filter(to_status=OrderStatus.REFUND_REQUESTED).order_by("-at", "-id").first()
+    if last is None:
+        return OrderStatus.PAID
+    return (last.details or {}).get("previous") or last.from_status
+
+
 def order_for(user: User, order_id: object) -> Order:
     """The order if `user` may see it (its buyer, the selling side, staff over it); else not found/denied."""
-    from .services import can_view
-
     try:
         order = Order.objects.prefetch_related("lines__product", "history").get(pk=int(order_id))
     except (Order.DoesNotExist, ValueError, TypeError, OverflowError):
@@ -87,6 +162,33 @@ def order_payload(order: Order) -> dict[str, Any]:
             for line in lines
         ],
     }
+
+
+# ---------------------------------------------------------------------------------------------------
+# flash sales
+
+OPEN_SALE_STATUSES = (FlashSaleStatus.SCHEDULED, FlashSaleStatus.LIVE, FlashSaleStatus.SOLD_OUT)
+
+
+def open_sales(*, now: dt.datetime | None = None, **where: Any) -> QuerySet[FlashSale]:  # noqa: ANN401
+    """Sales counting down, running or sold out whose time is not over (and so not settled), filtered by
+    `where` (stream_id=, product_id=, product_id__in=...): the one definition of "open" that pricing,
+    the buy box and the fast path's sale records share."""
+    return FlashSale.objects.filter(ends_at__gt=now or timezone.now(), settled_at__isnull=True,
+                                    status__in=OPEN_SALE_STATUSES, **where)
+
+
+def pick_sale(sales: Iterable[FlashSale]) -> FlashSale | None:
+    """Of one product's open sales in one stream, the one that applies: the earliest that is not sold out
+    (a host may start "another 1,000" after a sell-out), else the earliest sold-out one."""
+    ordered = sorted(sales, key=lambda s: (s.status == FlashSaleStatus.SOLD_OUT, s.starts_at, s.pk))
+    return ordered[0] if ordered else None
+
+
+def open_sale(*, stream_id: int, product_id: int, now: dt.datetime | None = None) -> FlashSale | None:
+    """The flash sale of this product in this stream that applies now (counting down, running or sold
+    out), if any."""
+    return pick_sale(open_sales(stream_id=stream_id, product_id=product_id, now=now))
 
 
 def get_sale(sale_id: object) -> FlashSale:

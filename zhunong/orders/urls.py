@@ -9,7 +9,7 @@ urlpatterns = [
     path("orders/buy/", views.buy, name="buy"),
     path("orders/<int:order_id>/", views.order_detail, name="detail"),
     path("orders/<int:order_id>/shipping-address/", views.shipping_address, name="shipping_address"),
-    path("orders/<int:order_id>/pay/", views.pay, name="pay"),
+    # orders/<id>/pay/ is payments' (payments:pay): starting to pay is a payment operation.
     path("orders/<int:order_id>/cancel/", views.cancel, name="cancel"),
     path("orders/streams/<int:stream_id>/flash-sale/", views.start_sale, name="start_sale"),
     path("orders/streams/<int:stream_id>/coupons/", views.release_coupon, name="release_coupon"),

@@ -240,20 +240,6 @@ def release_coupon(request: HttpRequest, stream_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def pay(request: HttpRequest, order_id: int) -> HttpResponse:
-    from zhunong.payments.services import start_checkout
-
-    order = _order(request, order_id)
-    try:
-        session = start_checkout(order=order, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, _friendly(exc))
-        return redirect("orders:detail", order.pk)
-    return redirect("payments:sandbox_pay", session.session_ref)
-
-
-@login_required
-@require_POST
 def cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _order(request, order_id)
     try:

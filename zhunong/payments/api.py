@@ -1,9 +1,17 @@
-"""JSON API of payments: the sandbox gateway's webhook endpoint (mounted under /api/v1)."""
+"""JSON API of payments (mounted under /api/v1): starting to pay an order, and the sandbox gateway's
+webhook endpoint."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Literal
+
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Path, Router, Schema, Status
+from pydantic import Field
+
+from zhunong.accounts.auth import auth_required
+from zhunong.orders import selectors as orders
 
 from . import services
 from .providers import SIGNATURE_HEADER
@@ -15,6 +23,15 @@ class ErrorOut(Schema):
     code: str
     message: str
     details: dict | None = None
+
+
+class PaymentSessionOut(Schema):
+    session_id: str
+    provider: str
+    pay_url: str
+    amount: str = Field(pattern=r"^-?\d+\.\d{2}$")
+    status: Literal["open", "paid", "expired"]
+    expires_at: dt.datetime
 
 
 class WebhookOut(Schema):
@@ -46,3 +63,14 @@ def sandbox_webhook(request: HttpRequest):  # noqa: ANN201
     duplicates, replays and stale out-of-order events change nothing. Forged → 400 `invalid_signature`."""
     outcome = services.handle_webhook(provider_name="sandbox", body=request.body, headers=request.headers)
     return {"received": True, "outcome": outcome}
+
+
+@router.post("/orders/{order_id}/pay", response={201: PaymentSessionOut, 401: ErrorOut, 403: ErrorOut,
+                                                 404: ErrorOut, 409: ErrorOut},
+             auth=auth_required, tags=["orders"], summary="Start paying: a payment session with the gateway")
+def pay_order(request: HttpRequest, order_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
+    order = orders.order_for(request.auth, order_id)
+    session = services.start_checkout(order=order, actor=request.auth)
+    return Status(201, {"session_id": session.session_ref, "provider": session.provider,
+                        "pay_url": session.pay_url, "amount": orders.money(session.amount),
+                        "status": session.status, "expires_at": session.expires_at})

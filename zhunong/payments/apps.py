@@ -5,3 +5,14 @@ class PaymentsConfig(AppConfig):
     name = "zhunong.payments"
     label = "payments"
     verbose_name = "Payments"
+
+    def ready(self) -> None:
+        # Imported here: these modules use models, which exist only once the app registry is ready.
+        from zhunong.orders.signals import order_refunded, order_transitioned
+
+        from . import receivers, tasks
+        from .signals import webhook_queued
+
+        order_transitioned.connect(receivers.order_transitioned, dispatch_uid="payments.order_transitioned")
+        order_refunded.connect(receivers.order_refunded, dispatch_uid="payments.order_refunded")
+        webhook_queued.connect(tasks.schedule_delivery, dispatch_uid="payments.webhook_queued")

@@ -10,7 +10,6 @@ twice, and out of order (a stale `payment.pending` arrives after `payment.succee
 from __future__ import annotations
 
 import abc
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -30,6 +29,7 @@ from zhunong.core.errors import DomainError
 
 from .errors import InvalidSignature, StaleSignature, UnknownSession
 from .models import SandboxPayment, SandboxRefund, SandboxWebhook
+from .signals import webhook_queued
 
 SIGNATURE_HEADER = "Zhunong-Signature"
 # A signed request older than this is refused: a captured webhook cannot be replayed later.
@@ -210,16 +210,9 @@ class SandboxGateway(PaymentProvider):
         hook = SandboxWebhook.objects.create(
             event_id=body["id"], type=type_, body=json.dumps(body, separators=(",", ":")), url=payment.notify_url,
             send_after=timezone.now() + dt.timedelta(seconds=delay))
-        transaction.on_commit(lambda: _schedule_delivery(hook.pk, delay))
+        # tasks.py queues its delivery (after commit); the periodic sweep delivers whatever is due anyway.
+        transaction.on_commit(lambda: webhook_queued.send(sender=SandboxWebhook, webhook_id=hook.pk, delay=delay))
         return hook
-
-
-def _schedule_delivery(webhook_id: int, delay: int) -> None:
-    from .tasks import deliver_webhook_task
-
-    # If the queue is unreachable, the periodic sweep delivers whatever is due.
-    with contextlib.suppress(Exception):
-        deliver_webhook_task.schedule(args=(webhook_id,), delay=delay)
 
 
 def deliver(hook: SandboxWebhook, *, send=None, secret: str | None = None) -> int:  # noqa: ANN001

@@ -26,8 +26,9 @@ from django.utils import timezone
 
 from zhunong.accounts.models import User
 from zhunong.core.errors import DomainError
-from zhunong.orders.errors import NotYourOrder, ReservationExpired
-from zhunong.orders.models import Order, OrderStatus
+from zhunong.orders import services as orders
+from zhunong.orders.errors import AlreadyPaid, NotYourOrder, ReservationExpired
+from zhunong.orders.models import Order, OrderLine, OrderStatus
 
 from .errors import OrderNotPayable
 from .models import LedgerEntry, PaymentEvent, PaymentSession, Refund
@@ -113,9 +114,6 @@ def _apply_event(provider_name: str, event) -> str:  # noqa: ANN001
 
 def apply_payment(*, session: PaymentSession, amount: Decimal, payment_ref: str) -> str:
     """Apply a captured payment to its order once; money the order cannot take goes straight back."""
-    from zhunong.orders import services as orders
-    from zhunong.orders.services import AlreadyPaid
-
     with transaction.atomic():
         session = PaymentSession.objects.select_for_update().get(pk=session.pk)
         order = session.order
@@ -146,17 +144,17 @@ def _refund_unapplied(*, order: Order, payment_ref: str, amount: Decimal, why: s
 
 
 def credit_producers(*, order: Order) -> list[LedgerEntry]:
-    """Called by mark_paid inside its transaction: each line's paid amount to the line's producer."""
+    """When a payment is applied (receivers.order_transitioned, inside mark_paid's transaction): each
+    line's paid amount to the line's producer."""
     entries = [LedgerEntry(producer_id=line.producer_id, order_line=line, kind=LedgerEntry.Kind.SALE,
                            amount=line.paid_amount) for line in order.lines.all()]
     return LedgerEntry.objects.bulk_create(entries)
 
 
 def start_refund(*, order: Order, amounts: Mapping[int, Decimal], reason: str) -> Refund:
-    """Called by orders.services.refund inside its transaction: record, debit producers, then ask the
-    gateway after commit (the refund's reference makes the gateway call safe to repeat)."""
-    from zhunong.orders.models import OrderLine
-
+    """When an order refunds lines (receivers.order_refunded, inside the refund's transaction): record,
+    debit producers, then ask the gateway after commit (the refund's reference makes the gateway call
+    safe to repeat)."""
     total = sum(amounts.values(), Decimal("0"))
     refund = Refund.objects.create(order=order, payment_ref=order.payment_ref or "", reference=uuid.uuid4().hex,
                                    amount=total, lines={str(k): str(v) for k, v in amounts.items()},

@@ -11,6 +11,7 @@ import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,9 +21,28 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhunong.core.errors import DomainError
+from zhunong.orders import selectors as orders
+from zhunong.orders.addresses import has_address
 
+from . import services
 from .models import PaymentSession, SandboxPayment
 from .providers import get_provider
+
+
+@login_required
+@require_POST
+def pay(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The order page's pay button: open (or reuse) a checkout session and go to the gateway's page."""
+    try:
+        order = orders.order_for(request.user, order_id)
+    except DomainError:
+        raise Http404()
+    try:
+        session = services.start_checkout(order=order, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("orders:detail", order.pk)
+    return redirect("payments:sandbox_pay", session.session_ref)
 
 
 def _qr_svg(data: str) -> str:
@@ -39,8 +59,6 @@ def _payment(session_ref: str) -> SandboxPayment:
 
 def _order_without_address(payment: SandboxPayment):  # noqa: ANN202
     """The shop's order this checkout pays, if it still has no shipping address (else None)."""
-    from zhunong.orders.addresses import has_address
-
     session = PaymentSession.objects.select_related("order").filter(session_ref=payment.session_ref).first()
     if session is None or has_address(session.order):
         return None

@@ -8,6 +8,8 @@ import uuid
 from django import template
 from django.utils import timezone
 
+from zhunong.orders.selectors import open_sale, sale_remaining
+
 register = template.Library()
 
 
@@ -22,10 +24,7 @@ def running_sale_for(product, stream=None):  # noqa: ANN001, ANN201
     """The flash sale of `product` in `stream` counting down or running, with its live stock."""
     if stream is None or product is None:
         return None
-    from zhunong.orders.selectors import sale_remaining
-    from zhunong.orders.services import running_sale
-
-    sale = running_sale(stream_id=stream.pk, product_id=product.pk)
+    sale = open_sale(stream_id=stream.pk, product_id=product.pk)
     if sale is not None:
         sale.live_remaining = sale_remaining(sale)
         sale.seconds_to_start = max(0, math.ceil((sale.starts_at - timezone.now()).total_seconds()))

@@ -17,7 +17,8 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zhunong.orders import fastpath, hotsales, idempotency, inventory, selectors, services
+from zhunong.orders import fastpath, hotsales, idempotency, inventory, purchase, selectors, services
+from zhunong.orders.errors import SoldOut
 from zhunong.orders.models import FlashSale, IdempotencyRecord, Order, OrderStatus
 
 from .helpers import live_room, start_sale
@@ -36,7 +37,7 @@ def test_parse_takes_a_plain_one_line_purchase():
     # Cookies beside a bearer token change nothing (Django's API checks the token first, too).
     attempt = fastpath.parse(_scope({**GOOD_HEADERS, "cookie": "csrftoken=x"}), json.dumps(GOOD_BODY).encode())
     assert (attempt.stream_id, attempt.product_id, attempt.quantity, attempt.key) == (7, 3, 1, "k1")
-    assert attempt.fingerprint == services.request_fingerprint(lines=[(3, 1)], stream_id=7, coupon_code=None)
+    assert attempt.fingerprint == idempotency.request_fingerprint(lines=[(3, 1)], stream_id=7, coupon_code=None)
 
 
 @pytest.mark.parametrize("headers, body", [
@@ -74,8 +75,12 @@ def test_malformed_json_and_repeated_headers_are_left_to_django():
 
 @given(product_id=st.integers(1, 2**53), quantity=st.integers(1, 99), stream_id=st.integers(1, 2**53))
 def test_fingerprint_is_the_services_fingerprint(product_id, quantity, stream_id):  # noqa: ANN001
-    assert fastpath.fingerprint(product_id=product_id, quantity=quantity, stream_id=stream_id) == \
-        services.request_fingerprint(lines=[(product_id, quantity)], stream_id=stream_id, coupon_code=None)
+    # The fast path fingerprints a request as Django's path does (the cleaned lines), so a key used on one
+    # path is recognised on the other.
+    body = {"lines": [{"product_id": product_id, "quantity": quantity}], "stream_id": stream_id}
+    attempt = fastpath.parse(_scope(GOOD_HEADERS), json.dumps(body).encode())
+    assert attempt.fingerprint == idempotency.request_fingerprint(
+        lines=purchase.clean_lines(body["lines"]), stream_id=stream_id, coupon_code=None)
 
 
 def test_idempotency_records_round_trip():
@@ -198,7 +203,7 @@ def test_fast_path_sells_refuses_and_replays_like_django(world, fast, monkeypatc
     # "in flight"; a retry waits briefly, then finds the order in the database.
     monkeypatch.setattr(fastpath, "WAIT_FOR_TWIN", 0.1)
     redis = hotsales._client()
-    redis.set(idempotency.redis_key(alice.pk, "a1"), f"P|{fastpath.fingerprint(product_id=pid, quantity=2, stream_id=sid)}")
+    redis.set(idempotency.redis_key(alice.pk, "a1"), f"P|{idempotency.request_fingerprint(lines=[(pid, 2)], stream_id=sid, coupon_code=None)}")
 
     async def retry() -> httpx.Response:
         async with _client() as c:
@@ -211,7 +216,7 @@ def test_fast_path_sells_refuses_and_replays_like_django(world, fast, monkeypatc
     assert sold_out_again.content == sold_out.content
 
     # The Django path replays the fast path's refusal for that key, and vice versa.
-    with pytest.raises(services.SoldOut):
+    with pytest.raises(SoldOut):
         services.create_order(buyer=carol, lines=[{"product_id": pid, "quantity": 1}], stream=room.stream,
                               idempotency_key="c1")
     backend = inventory.get_backend("redis")
@@ -380,7 +385,7 @@ def test_sale_records_follow_the_sale(world, fast, monkeypatch):  # noqa: ANN001
 
     # The same key still being served elsewhere (its process holds the stock): wait, then say so.
     monkeypatch.setattr(fastpath, "WAIT_FOR_TWIN", 0.1)
-    fp = fastpath.fingerprint(product_id=product.pk, quantity=1, stream_id=room.stream.pk)
+    fp = idempotency.request_fingerprint(lines=[(product.pk, 1)], stream_id=room.stream.pk, coupon_code=None)
     client.set(idempotency.redis_key(buyer.pk, "busy"), f"P|{fp}", ex=60)
     busy = _run(attempt("busy"))
     assert busy.status_code == 409 and busy.json()["code"] == "request_in_progress"

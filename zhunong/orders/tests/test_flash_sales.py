@@ -7,11 +7,11 @@ import pytest
 from django.utils import timezone
 
 from zhunong.catalog import services as catalog
+from zhunong.catalog.errors import BelowCostWithoutReason
 from zhunong.catalog.models import PriceChange
 from zhunong.core.errors import ValidationFailed
-from zhunong.orders import flashsales, services
+from zhunong.orders import flashsales, selectors, services
 from zhunong.orders.errors import (
-    BelowCostWithoutReason,
     FakeDiscount,
     InsufficientStock,
     LimitExceeded,
@@ -205,7 +205,7 @@ def test_another_sale_after_a_sell_out_is_the_one_that_sells(world, django_captu
     first.refresh_from_db()
     assert first.status == FlashSaleStatus.SOLD_OUT
     second = start_sale(room, product, quantity=5, limit=1, price="28.80")
-    assert services.running_sale(stream_id=room.stream.pk, product_id=product.pk) == second
+    assert selectors.open_sale(stream_id=room.stream.pk, product_id=product.pk) == second
     order = services.create_order(buyer=make_user(), lines=[{"product_id": product.pk, "quantity": 1}],
                                   stream=room.stream, idempotency_key="second")
     line = order.lines.get()

@@ -1,0 +1,43 @@
+"""The project's Redis: one synchronous client per process and one place that names keys.
+
+Every key the project writes itself starts with `settings.REDIS_PREFIX` (ZHUNONG_REDIS_PREFIX, so two
+deployments can share one Redis) followed by a namespace. The namespaces, so two apps never collide:
+
+    tok    bearer token → user id, for the purchase fast path         accounts/tokencache.py
+    idem   idempotency records of purchases                            orders/idempotency.py
+    inv    inventory pools, the reservations hash and hot-sale records  orders/inventory.py, hotsales.py
+    live   room counters shared between processes                       live/store.py
+
+(Django's cache and the channel layer add the same prefix to keys of their own.)
+Lua scripts that derive keys inside Redis (one Redis, not a cluster) get a namespace's `prefix()`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+
+TOKENS = "tok"
+IDEMPOTENCY = "idem"
+INVENTORY = "inv"
+LIVE = "live"
+
+
+def key(*parts: object) -> str:
+    """`<REDIS_PREFIX>:<part>:<part>...`"""
+    return ":".join([settings.REDIS_PREFIX, *(str(p) for p in parts)])
+
+
+def prefix(*parts: object) -> str:
+    """`key(*parts)` with a trailing colon: what a Lua script appends its own parts to."""
+    return key(*parts) + ":"
+
+
+@cache
+def client() -> Any:  # noqa: ANN401 - redis.Redis, imported lazily (Redis is optional)
+    """The process's synchronous client for REDIS_URL (redis-py pools its connections)."""
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
