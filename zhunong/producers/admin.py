@@ -225,7 +225,8 @@ def _batch_values(data: dict) -> dict:
 @admin.register(HarvestBatch)
 class HarvestBatchAdmin(ServiceAdmin):
     form = HarvestBatchForm
-    list_display = ["trace_code", "plot", "harvested_on", "quantity", "unit", "grade", "inspection_result"]
+    # quality.admin re-registers this admin with the latest inspection's column (quality sits above producers).
+    list_display = ["trace_code", "plot", "harvested_on", "quantity", "unit", "grade"]
     list_filter = ["unit", "harvested_on"]
     search_fields = ["trace_code", "lot_number", "plot__name", "plot__producer__name"]
     date_hierarchy = "harvested_on"
@@ -233,13 +234,6 @@ class HarvestBatchAdmin(ServiceAdmin):
     @admin.display(description=_("溯源码"))
     def trace_code_display(self, obj: HarvestBatch) -> str:
         return obj.trace_code or "（保存后生成）"
-
-    @admin.display(description=_("最近抽检"))
-    def inspection_result(self, obj: HarvestBatch) -> str:
-        from zhunong.quality.selectors import latest_inspection
-
-        inspection = latest_inspection(obj)
-        return inspection.get_result_display() if inspection else "未抽检"
 
     def get_fields(self, request, obj=None):  # noqa: ANN001, ANN201
         return ["trace_code_display", "plot", *BATCH_FIELDS]

@@ -1,4 +1,5 @@
-"""API for regions (public) and, for the back office, producers, plots and harvest batches.
+"""API for regions (public) and, for the back office, producers and plots (harvest batches, which show
+their inspections, are served by quality.api).
 
 Handlers parse, look the referenced objects up through the caller's scope (what they cannot see is
 404), call a service (which checks what they may do: 403) and respond. Phone numbers and payee
@@ -11,13 +12,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from zhunong.accounts.api import Id, back_office_user, error_responses, text_field
 from zhunong.accounts.auth import auth_required
-from zhunong.quality.models import Inspection
 
 from . import backoffice, selectors, services
 from .models import HarvestBatch, Plot, Producer, Region
@@ -149,38 +149,6 @@ class PlotIn(Schema):
     location: str = text_field("", max_length=200)
 
 
-class BatchOut(Schema):
-    id: int
-    plot_id: int
-    producer_id: int
-    harvested_on: dt.date
-    quantity: str = Field(description="Decimal string.")
-    unit: BatchUnit
-    grade: str
-    shelf_life_days: int | None
-    lot_number: str
-    trace_code: str
-    inspection_result: Literal["pass", "fail"] | None = Field(
-        description="Result of the latest sample inspection; null if never inspected.")
-
-
-class BatchPage(Schema):
-    count: int
-    limit: int
-    offset: int
-    items: list[BatchOut]
-
-
-class BatchIn(Schema):
-    plot_id: Id
-    harvested_on: dt.date
-    quantity: Quantity
-    unit: BatchUnit = "jin"
-    grade: str = text_field("", max_length=50)
-    shelf_life_days: int | None = Field(None, ge=1, le=3650)
-    lot_number: str = text_field("", max_length=40)
-
-
 # --- output --------------------------------------------------------------------------------------
 
 def region_ref(region: Region) -> dict:
@@ -206,21 +174,6 @@ def producer_out(producer: Producer) -> dict:
 def plot_out(plot: Plot) -> dict:
     return {"id": plot.pk, "producer_id": plot.producer_id, "name": plot.name, "area_mu": str(plot.area_mu),
             "crop": plot.crop, "variety": plot.variety, "soil_type": plot.soil_type, "location": plot.location}
-
-
-def batch_out(batch: HarvestBatch) -> dict:
-    inspections = sorted(batch.inspections.all(), key=lambda i: (i.sampled_on, i.pk))
-    return {
-        "id": batch.pk, "plot_id": batch.plot_id, "producer_id": batch.plot.producer_id,
-        "harvested_on": batch.harvested_on, "quantity": str(batch.quantity), "unit": batch.unit,
-        "grade": batch.grade, "shelf_life_days": batch.shelf_life_days, "lot_number": batch.lot_number,
-        "trace_code": batch.trace_code, "inspection_result": inspections[-1].result if inspections else None,
-    }
-
-
-def _with_inspections(qs: QuerySet[HarvestBatch]) -> QuerySet[HarvestBatch]:
-    return qs.prefetch_related(Prefetch("inspections", queryset=Inspection.objects.only(
-        "id", "batch_id", "sampled_on", "result")))
 
 
 # --- regions (public) ----------------------------------------------------------------------------
@@ -330,29 +283,3 @@ def create_plot(request, payload: PlotIn):  # noqa: ANN001, ANN201
     producer = backoffice.get_visible_producer(user, data.pop("producer_id"))
     plot = services.create_plot(actor=user, producer=producer, **data)
     return Status(201, plot_out(backoffice.visible_plots(user).get(pk=plot.pk)))
-
-
-# --- harvest batches ------------------------------------------------------------------------------
-
-@router.get("/batches", response={200: BatchPage, **error_responses(401, 403, 404, 422)}, auth=auth_required,
-            tags=["batches"])
-def list_batches(request, plot_id: Id | None = Query(None), producer_id: Id | None = Query(None),  # noqa: ANN001, ANN201, B008
-                 limit: int = Limit, offset: int = Offset):
-    user = back_office_user(request)
-    qs = _with_inspections(backoffice.visible_batches(user))
-    if plot_id is not None:
-        qs = qs.filter(plot=backoffice.get_visible_plot(user, plot_id))
-    if producer_id is not None:
-        qs = qs.filter(plot__producer=backoffice.get_visible_producer(user, producer_id))
-    return page(qs, limit, offset, batch_out)
-
-
-@router.post("/batches", response={201: BatchOut, **error_responses(400, 401, 403, 404, 422)},
-             auth=auth_required, tags=["batches"])
-def create_batch(request, payload: BatchIn):  # noqa: ANN001, ANN201
-    """Record a harvest; the batch gets its trace code. Batches are not edited afterwards."""
-    user = back_office_user(request)
-    data = payload.model_dump()
-    plot = backoffice.get_visible_plot(user, data.pop("plot_id"))
-    batch = services.create_batch(actor=user, plot=plot, **data)
-    return Status(201, batch_out(_with_inspections(backoffice.visible_batches(user)).get(pk=batch.pk)))

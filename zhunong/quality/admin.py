@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from zhunong.accounts.models import User
 from zhunong.accounts.selectors import is_platform_admin, region_q
 from zhunong.core.errors import DomainError
+from zhunong.producers.admin import HarvestBatchAdmin
 from zhunong.producers.models import HarvestBatch
 
 from . import selectors, services
@@ -172,3 +173,21 @@ class TraceEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False
+
+
+# --- harvest batches, with their latest inspection ------------------------------------------------
+
+
+class HarvestBatchWithInspectionAdmin(HarvestBatchAdmin):
+    """Producers' batch admin plus the latest inspection's result (inspections are quality's)."""
+
+    list_display = [*HarvestBatchAdmin.list_display, "inspection_result"]
+
+    @admin.display(description=_("最近抽检"))
+    def inspection_result(self, obj: HarvestBatch) -> str:
+        inspection = selectors.latest_inspection(obj)
+        return inspection.get_result_display() if inspection else "未抽检"
+
+
+admin.site.unregister(HarvestBatch)
+admin.site.register(HarvestBatch, HarvestBatchWithInspectionAdmin)

@@ -3,6 +3,7 @@
 - `GET /trace/{code}`: the public trace summary (what the /t/<code>/ page shows).
 - `GET /trace/{code}/epcis`: the batch's chain as a GS1 EPCIS 2.0 JSON-LD EPCISDocument.
 - `POST /inspections`, `GET /inspections`: regulators record and read inspections in their region.
+- `GET /batches`, `POST /batches`: harvest batches (back office) with their latest inspection's result.
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from zhunong.accounts import policy
+from zhunong.accounts.api import Id, back_office_user, error_responses, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.accounts.selectors import user_covers_region
 from zhunong.core.errors import PermissionDenied
+from zhunong.producers import backoffice as producer_backoffice
+from zhunong.producers import services as producer_services
+from zhunong.producers.api import BatchUnit, Limit, Offset, Quantity, page
 from zhunong.producers.errors import OutsideRegion
+from zhunong.producers.models import HarvestBatch
 
 from . import selectors, services
 from .epcis import epcis_document
@@ -242,3 +248,71 @@ def list_inspections(request, filters: Query[InspectionFilters]):  # noqa: ANN00
     page = qs[filters.offset:filters.offset + filters.limit]
     return {"count": qs.count(), "limit": filters.limit, "offset": filters.offset,
             "items": [_inspection_out(i) for i in page]}
+
+
+class BatchOut(Schema):
+    id: int
+    plot_id: int
+    producer_id: int
+    harvested_on: dt.date
+    quantity: str = Field(description="Decimal string.")
+    unit: BatchUnit
+    grade: str
+    shelf_life_days: int | None
+    lot_number: str
+    trace_code: str
+    inspection_result: Literal["pass", "fail"] | None = Field(
+        description="Result of the latest sample inspection; null if never inspected.")
+
+
+class BatchPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[BatchOut]
+
+
+class BatchIn(Schema):
+    plot_id: Id
+    harvested_on: dt.date
+    quantity: Quantity
+    unit: BatchUnit = "jin"
+    grade: str = text_field("", max_length=50)
+    shelf_life_days: int | None = Field(None, ge=1, le=3650)
+    lot_number: str = text_field("", max_length=40)
+
+
+def batch_out(batch: HarvestBatch) -> dict:
+    inspections = sorted(batch.inspections.all(), key=lambda i: (i.sampled_on, i.pk))
+    return {
+        "id": batch.pk, "plot_id": batch.plot_id, "producer_id": batch.plot.producer_id,
+        "harvested_on": batch.harvested_on, "quantity": str(batch.quantity), "unit": batch.unit,
+        "grade": batch.grade, "shelf_life_days": batch.shelf_life_days, "lot_number": batch.lot_number,
+        "trace_code": batch.trace_code, "inspection_result": inspections[-1].result if inspections else None,
+    }
+
+
+# --- harvest batches with their latest inspection (moved from producers: inspections are quality's) ---
+
+@router.get("/batches", response={200: BatchPage, **error_responses(401, 403, 404, 422)}, auth=auth_required,
+            tags=["batches"])
+def list_batches(request, plot_id: Id | None = Query(None), producer_id: Id | None = Query(None),  # noqa: ANN001, ANN201, B008
+                 limit: int = Limit, offset: int = Offset):
+    user = back_office_user(request)
+    qs = selectors.batches_visible_to(user)
+    if plot_id is not None:
+        qs = qs.filter(plot=producer_backoffice.get_visible_plot(user, plot_id))
+    if producer_id is not None:
+        qs = qs.filter(plot__producer=producer_backoffice.get_visible_producer(user, producer_id))
+    return page(qs, limit, offset, batch_out)
+
+
+@router.post("/batches", response={201: BatchOut, **error_responses(400, 401, 403, 404, 422)},
+             auth=auth_required, tags=["batches"])
+def create_batch(request, payload: BatchIn):  # noqa: ANN001, ANN201
+    """Record a harvest; the batch gets its trace code. Batches are not edited afterwards."""
+    user = back_office_user(request)
+    data = payload.model_dump()
+    plot = producer_backoffice.get_visible_plot(user, data.pop("plot_id"))
+    batch = producer_services.create_batch(actor=user, plot=plot, **data)
+    return Status(201, batch_out(selectors.batches_visible_to(user).get(pk=batch.pk)))

@@ -11,7 +11,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,6 +19,7 @@ from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.accounts.selectors import scope
 from zhunong.catalog.models import ListingStatus, Product
+from zhunong.producers.backoffice import visible_batches
 from zhunong.producers.models import HarvestBatch, Producer, Region
 from zhunong.producers.services import is_valid_trace_code
 
@@ -252,3 +253,9 @@ def inspections_visible_to(user: User) -> QuerySet[Inspection]:
 
 def can_read_inspections(user: User) -> bool:
     return policy.can(user, "inspection.view")
+
+
+def batches_visible_to(user: User) -> QuerySet[HarvestBatch]:
+    """The harvest batches a back-office user may see, each with its inspections (id, date, result)."""
+    return visible_batches(user).prefetch_related(Prefetch("inspections", queryset=Inspection.objects.only(
+        "id", "batch_id", "sampled_on", "result")))
