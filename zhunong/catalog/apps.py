@@ -8,9 +8,15 @@ class CatalogConfig(AppConfig):
     verbose_name = _("商品与上架")  # Products and listing
 
     def ready(self) -> None:
-        # Imported here: services need the app registry, which is not ready at import time.
+        # Imported here: selectors and services need the app registry, which is not ready at import time.
+        from zhunong.quality import products as trace_products
         from zhunong.quality.signals import inspection_recorded
 
+        from . import selectors
         from .services import on_inspection_recorded
 
         inspection_recorded.connect(on_inspection_recorded, dispatch_uid="catalog.on_inspection_recorded")
+        # The trace page and GS1 Digital Links read a batch's products through quality.products.
+        trace_products.provide(gtin_of_batch=selectors.gtin_of_batch,
+                               listed_products_of_batch=selectors.listed_products_of_batch,
+                               batches_of_gtin=selectors.batches_of_gtin)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from zhunong.producers.errors import ProducerNotFound
-from zhunong.producers.models import Producer, Region
+from zhunong.producers.models import HarvestBatch, Producer, Region
 from zhunong.zh.text import (
     char_pattern,
     false_head_prefixes,
@@ -216,3 +217,20 @@ def producers_in_region(path: str) -> list[PublicProducer]:
     qs = (public_producers().filter(village__path__startswith=path)
           .select_related("village__parent").order_by("village__path", "name", "id"))
     return [to_public(p) for p in qs]
+
+
+# --- Products of a harvest batch, for quality's trace features (handed over in CatalogConfig.ready) ---
+
+
+def gtin_of_batch(batch: HarvestBatch) -> str | None:
+    product = batch.products.exclude(gtin__isnull=True).exclude(gtin="").order_by("id").first()
+    return product.gtin if product else None
+
+
+def listed_products_of_batch(batch: HarvestBatch) -> QuerySet[Product]:
+    return batch.products.filter(status=ListingStatus.LISTED).order_by("id")
+
+
+def batches_of_gtin(candidates: Iterable[str]) -> QuerySet[HarvestBatch] | None:
+    product = Product.objects.filter(gtin__in=list(candidates)).first()
+    return None if product is None else product.batches.all()

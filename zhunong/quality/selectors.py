@@ -6,8 +6,10 @@ plot name; the summary built here is the one thing the page and the API render.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -18,11 +20,11 @@ from django.utils.translation import gettext as _
 from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.accounts.selectors import scope
-from zhunong.catalog.models import ListingStatus, Product
 from zhunong.producers.backoffice import visible_batches
 from zhunong.producers.models import HarvestBatch, Producer, Region
 from zhunong.producers.services import is_valid_trace_code
 
+from . import products
 from .errors import TraceCodeNotFound
 from .models import Inspection, TraceEvent
 
@@ -65,8 +67,7 @@ def _gtin_candidates(value: str) -> list[str]:
 
 def batch_gtin(batch: HarvestBatch) -> str | None:
     """The GTIN of the (first) product sold from this batch that has one."""
-    product = batch.products.exclude(gtin__isnull=True).exclude(gtin="").order_by("id").first()
-    return product.gtin if product else None
+    return products.gtin_of_batch(batch)
 
 
 def public_lot(batch: HarvestBatch) -> str:
@@ -97,10 +98,9 @@ def batch_by_digital_link(gtin: str, lot: str) -> HarvestBatch:
     candidates = _gtin_candidates(gtin)
     if not candidates or not lot or len(lot) > 40:
         raise TraceCodeNotFound()
-    product = Product.objects.filter(gtin__in=candidates).first()
-    if product is None:
+    batches = products.batches_of_gtin(candidates)
+    if batches is None:
         raise TraceCodeNotFound()
-    batches = product.batches.all()
     batch = (batches.filter(lot_number=lot).order_by("id").first()
              or batches.filter(trace_code=lot.upper()).first())
     if batch is None:
@@ -125,8 +125,8 @@ def trace_events(batch: HarvestBatch) -> QuerySet[TraceEvent]:
             .select_related("region", "inspection", "batch").order_by("event_time", "id"))
 
 
-def listed_products_of(batch: HarvestBatch) -> QuerySet[Product]:
-    return batch.products.filter(status=ListingStatus.LISTED).order_by("id")
+def listed_products_of(batch: HarvestBatch) -> Sequence[Any]:
+    return products.listed_products_of_batch(batch)
 
 
 def _amount(quantity: str | Decimal, unit: str) -> str:
@@ -195,7 +195,7 @@ def trace_summary(batch: HarvestBatch) -> dict:
     certificate_url = None
     if inspection and inspection.certificate:
         certificate_url = base + inspection.certificate.url
-    products = list(listed_products_of(batch))
+    listed = list(listed_products_of(batch))
     return {
         "code": batch.trace_code,
         "page_url": base + trace_path(batch),
@@ -238,7 +238,7 @@ def trace_summary(batch: HarvestBatch) -> dict:
         "events": [{"type": line.event.event_type, "biz_step": line.event.biz_step, "text": line.text,
                     "time": timezone.localtime(line.event.event_time), "place": line.place}
                    for line in chain(batch)],
-        "products": [{"id": p.pk, "name": p.name, "url": f"{base}/p/{p.pk}/"} for p in products],
+        "products": [{"id": p.pk, "name": p.name, "url": f"{base}/p/{p.pk}/"} for p in listed],
     }
 
 
