@@ -1,12 +1,5 @@
-"""Websocket URL patterns, gathered from each app's `routing.py`."""
+"""Websocket URL patterns of the whole site: today only the live room (zhunong.live.routing) has any."""
 
-from importlib import import_module
+from zhunong.live import routing as live_routing
 
-websocket_urlpatterns = []
-for _app in ["live", "video", "orders", "insights"]:
-    _name = f"zhunong.{_app}.routing"
-    try:
-        websocket_urlpatterns += import_module(_name).websocket_urlpatterns
-    except ModuleNotFoundError as exc:
-        if exc.name != _name:
-            raise
+websocket_urlpatterns = [*live_routing.websocket_urlpatterns]
