@@ -17,6 +17,6 @@ class CatalogConfig(AppConfig):
 
         inspection_recorded.connect(on_inspection_recorded, dispatch_uid="catalog.on_inspection_recorded")
         # The trace page and GS1 Digital Links read a batch's products through quality.products.
-        trace_products.provide(gtin_of_batch=selectors.gtin_of_batch,
+        trace_products.provide(gtin_of_batch=selectors.gtin_of_batch, products_of_batch=selectors.products_of_batch,
                                listed_products_of_batch=selectors.listed_products_of_batch,
                                batches_of_gtin=selectors.batches_of_gtin)

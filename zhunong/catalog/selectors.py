@@ -9,6 +9,7 @@ from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, V
 
 from zhunong.producers.errors import ProducerNotFound
 from zhunong.producers.models import HarvestBatch, Producer, Region
+from zhunong.quality.selectors import latest_inspection
 from zhunong.zh.text import (
     char_pattern,
     false_head_prefixes,
@@ -124,6 +125,16 @@ def get_public_product(product_id: int) -> Product:
         raise ProductNotFound()
 
 
+def uninspected_batches(product: Product) -> list[HarvestBatch]:
+    """Batches the product sells from whose latest inspection is not a pass."""
+    missing = []
+    for batch in product.batches.all():
+        inspection = latest_inspection(batch)
+        if inspection is None or not inspection.passed:
+            missing.append(batch)
+    return missing
+
+
 def is_assisted(product: Product) -> bool:
     """帮扶产品: at least one supplier is a registered poverty household (a product-level fact only)."""
     return any(p.registered_poor for p in product.producers.all())
@@ -225,6 +236,10 @@ def producers_in_region(path: str) -> list[PublicProducer]:
 def gtin_of_batch(batch: HarvestBatch) -> str | None:
     product = batch.products.exclude(gtin__isnull=True).exclude(gtin="").order_by("id").first()
     return product.gtin if product else None
+
+
+def products_of_batch(batch: HarvestBatch) -> QuerySet[Product]:
+    return batch.products.order_by("id")
 
 
 def listed_products_of_batch(batch: HarvestBatch) -> QuerySet[Product]:

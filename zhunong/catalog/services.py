@@ -31,6 +31,7 @@ from zhunong.zh.text import index_text
 
 from .errors import BatchStillNeeded, BelowCostWithoutReason, GtinTaken, NoBatches, NotInspected
 from .models import ListingStatus, ListingTransition, PriceChange, Product, ProductImage
+from .selectors import uninspected_batches
 
 S = ListingStatus
 LISTING = TransitionTable(
@@ -273,18 +274,6 @@ def _transition(product: Product, target: str, *, actor: User | None, reason: st
     product.status = target
     product.save(update_fields=["status", "updated_at"])
     return product
-
-
-def uninspected_batches(product: Product) -> list[HarvestBatch]:
-    """Batches the product sells from whose latest inspection is not a pass."""
-    from zhunong.quality.selectors import latest_inspection
-
-    missing = []
-    for batch in product.batches.all():
-        inspection = latest_inspection(batch)
-        if inspection is None or not inspection.passed:
-            missing.append(batch)
-    return missing
 
 
 def _try_list(product: Product, *, actor: User | None, reason: str) -> bool:

@@ -185,13 +185,11 @@ def list_regions(request, parent: RegionCode | None = Query(None, description="C
                  limit: int = Limit, offset: int = Offset):
     """Regions by parent: the top level (provinces) without `parent`, a region's children with it."""
     if parent is None:
-        qs = Region.objects.filter(parent__isnull=True)
-        if level is not None:
-            qs = Region.objects.filter(level=level)
+        qs = selectors.regions_at_level(level) if level is not None else selectors.top_regions()
     else:
         region = selectors.get_region_by_code(parent)
-        qs = (Region.objects.filter(path__startswith=region.path, level=level).exclude(pk=region.pk)
-              if level is not None else selectors.child_regions(region))
+        qs = (selectors.regions_below(region, level=level) if level is not None
+              else selectors.child_regions(region))
     return page(qs.order_by("path"), limit, offset, _region_out)
 
 
@@ -200,10 +198,8 @@ def list_regions(request, parent: RegionCode | None = Query(None, description="C
 def region_tree(request, root: RegionCode | None = Query(None, description="Code of the subtree's root; "  # noqa: ANN001, ANN201, B008
                                                             "the whole tree without it.")):
     """The region tree (province → city → county → township → village), nested."""
-    qs = Region.objects.order_by("path")
-    if root is not None:
-        qs = qs.filter(path__startswith=selectors.get_region_by_code(root).path)
-    regions = list(qs[:MAX_TREE_NODES])
+    regions = list(selectors.region_subtree(selectors.get_region_by_code(root) if root is not None else None)
+                   [:MAX_TREE_NODES])
     nodes = {r.pk: {**region_ref(r), "children": []} for r in regions}
     roots = []
     for region in regions:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from decimal import Decimal
 
 from django.db import transaction
@@ -13,26 +12,14 @@ from zhunong.accounts.models import User
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.text import clean_decimal, clean_text
 
-from .errors import OutsideRegion, RegionLevelMismatch, UnknownRegion
+from .errors import OutsideRegion, RegionLevelMismatch
 from .models import HarvestBatch, Plot, Producer, Region
 from .signals import batch_harvested
+from .trace_codes import new_trace_code
 
 # A harvest record older than this is a typing error, not a batch anyone still sells from (and dates
 # near year 1 overflow when the harvest event's local time is converted to UTC).
 EARLIEST_HARVEST = dt.date(2000, 1, 1)
-
-# Crockford-style alphabet without 0/O/1/I/L/U: easy to read aloud and type from a pack.
-TRACE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-TRACE_CODE_LENGTH = 10
-
-
-def new_trace_code() -> str:
-    return "".join(secrets.choice(TRACE_ALPHABET) for _ in range(TRACE_CODE_LENGTH))
-
-
-def is_valid_trace_code(code: str) -> bool:
-    return len(code) == TRACE_CODE_LENGTH and all(c in TRACE_ALPHABET for c in code)
-
 
 def clean_region_fields(*, code: str, name: str, level: str, parent: Region | None = None) -> dict:
     """Validate a new region (shared by create_region and the admin form); return clean values."""
@@ -56,15 +43,6 @@ def create_region(*, code: str, name: str, level: str, parent: Region | None = N
     values = clean_region_fields(code=code, name=name, level=level, parent=parent)
     path = f"{parent.path if parent else '/'}{values['code']}/"
     return Region.objects.create(path=path, **values)
-
-
-def get_region(*, region_id: int | None = None, code: str | None = None) -> Region:
-    try:
-        if region_id is not None:
-            return Region.objects.get(pk=region_id)
-        return Region.objects.get(code=code)
-    except (Region.DoesNotExist, ValueError, TypeError):
-        raise UnknownRegion()
 
 
 def check_can_register_producer(*, actor: User, village: Region) -> None:

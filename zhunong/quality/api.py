@@ -26,7 +26,7 @@ from zhunong.producers.api import BatchUnit, Limit, Offset, Quantity, page
 from zhunong.producers.errors import OutsideRegion
 from zhunong.producers.models import HarvestBatch
 
-from . import selectors, services
+from . import products, selectors, services
 from .epcis import epcis_document
 from .errors import InspectorOutsideRegion
 from .models import Inspection
@@ -195,7 +195,7 @@ def _inspection_out(inspection: Inspection) -> dict:
                    "limit": None if i.limit is None else f"{i.limit.normalize():f}",
                    "limit_kind": i.limit_kind, "unit": i.unit, "passed": i.passed} for i in inspection.items.all()],
         "products": [{"id": p.pk, "name": p.name, "status": p.status}
-                     for p in inspection.batch.products.order_by("id")],
+                     for p in products.products_of_batch(inspection.batch)],
     }
 
 

@@ -1,9 +1,10 @@
 """The products sold from a batch, as the trace features need them; catalog supplies the reads.
 
-The public trace page lists the listed products sold from a batch, and a GS1 Digital Link names a
-product's GTIN: both are catalog's data, and catalog sits above quality. So quality asks through this
-module, and `CatalogConfig.ready` hands over catalog's reads (`provide`). Until then (catalog not
-installed) a batch sells no products.
+The public trace page lists the listed products sold from a batch, the inspections API shows the
+products an inspection lists or delists, and a GS1 Digital Link names a product's GTIN: all of this is
+catalog's data, and catalog sits above quality. So quality asks through this module, and
+`CatalogConfig.ready` hands over catalog's reads (`provide`). Until then (catalog not installed) a
+batch sells no products.
 """
 
 from __future__ import annotations
@@ -19,16 +20,23 @@ _reads: dict[str, Callable[..., Any]] = {}
 
 
 def provide(*, gtin_of_batch: Callable[[HarvestBatch], str | None],
+            products_of_batch: Callable[[HarvestBatch], Sequence[Any]],
             listed_products_of_batch: Callable[[HarvestBatch], Sequence[Any]],
             batches_of_gtin: Callable[[Iterable[str]], QuerySet[HarvestBatch] | None]) -> None:
-    _reads.update(gtin_of_batch=gtin_of_batch, listed_products_of_batch=listed_products_of_batch,
-                  batches_of_gtin=batches_of_gtin)
+    _reads.update(gtin_of_batch=gtin_of_batch, products_of_batch=products_of_batch,
+                  listed_products_of_batch=listed_products_of_batch, batches_of_gtin=batches_of_gtin)
 
 
 def gtin_of_batch(batch: HarvestBatch) -> str | None:
     """The GTIN of the (first) product sold from this batch that has one."""
     reader = _reads.get("gtin_of_batch")
     return reader(batch) if reader else None
+
+
+def products_of_batch(batch: HarvestBatch) -> Sequence[Any]:
+    """Every product sold from this batch, whatever its listing status, oldest first."""
+    reader = _reads.get("products_of_batch")
+    return reader(batch) if reader else []
 
 
 def listed_products_of_batch(batch: HarvestBatch) -> Sequence[Any]:

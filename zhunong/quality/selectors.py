@@ -22,11 +22,12 @@ from zhunong.accounts.models import User
 from zhunong.accounts.selectors import scope
 from zhunong.producers.backoffice import visible_batches
 from zhunong.producers.models import HarvestBatch, Producer, Region
-from zhunong.producers.services import is_valid_trace_code
+from zhunong.producers.trace_codes import is_valid_trace_code
 
 from . import products
 from .errors import TraceCodeNotFound
 from .models import Inspection, TraceEvent
+from .rules import in_unit, is_valid_lot
 
 UNIT_LABELS = dict(HarvestBatch.Unit.choices)
 
@@ -72,8 +73,6 @@ def batch_gtin(batch: HarvestBatch) -> str | None:
 
 def public_lot(batch: HarvestBatch) -> str:
     """The lot printed with the GTIN: the batch's lot number if it fits GS1 AI (10), else its trace code."""
-    from .services import is_valid_lot
-
     return batch.lot_number if is_valid_lot(batch.lot_number) else batch.trace_code
 
 
@@ -259,3 +258,23 @@ def batches_visible_to(user: User) -> QuerySet[HarvestBatch]:
     """The harvest batches a back-office user may see, each with its inspections (id, date, result)."""
     return visible_batches(user).prefetch_related(Prefetch("inspections", queryset=Inspection.objects.only(
         "id", "batch_id", "sampled_on", "result")))
+
+
+# --- The chain's reads that its writes check against ------------------------------------------------
+
+
+def consumed_quantity(batch: HarvestBatch) -> Decimal:
+    """How much of the batch (in its own unit) earlier transformations have used."""
+    used = Decimal("0")
+    events = TraceEvent.objects.filter(linked_batches=batch, event_type=TraceEvent.EventType.TRANSFORMATION)
+    for event in events:
+        for entry in event.payload.get("inputs", []):
+            if entry.get("trace_code") == batch.trace_code:
+                used += in_unit(Decimal(entry["quantity"]), entry["unit"], batch.unit) or Decimal("0")
+    return used
+
+
+def transformation_outputs(batch: HarvestBatch) -> dict[str, TraceEvent]:
+    """Output lot → transformation event, for the lots made from this batch."""
+    events = TraceEvent.objects.filter(linked_batches=batch, event_type=TraceEvent.EventType.TRANSFORMATION)
+    return {e.payload["output"]["lot"]: e for e in events.order_by("event_time", "id")}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -27,6 +26,8 @@ from .errors import (
     ResultContradictsItems,
 )
 from .models import Inspection, InspectionItem, TraceEvent
+from .rules import in_unit, is_valid_lot
+from .selectors import consumed_quantity, transformation_outputs
 from .signals import inspection_recorded
 
 
@@ -135,16 +136,7 @@ def record_harvest_event(*, batch: HarvestBatch) -> TraceEvent:
 # Each function records one GS1 EPCIS 2.0 event (see quality/epcis.py for the export). Events carry
 # places only at village/county/city level: never a household's name, phone or address.
 
-# GS1 AI (10) batch/lot: up to 20 characters; we accept the URL-safe subset so lots can sit in a
-# Digital Link path (/01/{gtin}/10/{lot}) and in a URN unchanged.
-LOT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 MAX_PACKS_PER_EVENT = 5000
-# jin (斤) and kg convert; other units (boxes, bags, heads, pieces) are counted as they are.
-_KG_PER_UNIT = {"kg": Decimal("1"), "jin": Decimal("0.5")}
-
-
-def is_valid_lot(value: str) -> bool:
-    return bool(LOT_PATTERN.fullmatch(value or ""))
 
 
 def _create_event(*, batch: HarvestBatch, linked: list[HarvestBatch] = (), recorded_by: User | None = None,
@@ -169,26 +161,6 @@ def _aware(value: object, *, field: str, not_before: dt.date) -> dt.datetime:
     if timezone.localtime(value).date() < not_before:
         raise ValidationFailed(f"{field}: before the harvest.", details={"field": field})
     return value
-
-
-def _in_unit(quantity: Decimal, unit: str, target: str) -> Decimal | None:
-    """`quantity` of `unit` expressed in `target`, or None when the two units do not convert."""
-    if unit == target:
-        return quantity
-    if unit in _KG_PER_UNIT and target in _KG_PER_UNIT:
-        return quantity * _KG_PER_UNIT[unit] / _KG_PER_UNIT[target]
-    return None
-
-
-def consumed_quantity(batch: HarvestBatch) -> Decimal:
-    """How much of the batch (in its own unit) earlier transformations have used."""
-    used = Decimal("0")
-    events = TraceEvent.objects.filter(linked_batches=batch, event_type=TraceEvent.EventType.TRANSFORMATION)
-    for event in events:
-        for entry in event.payload.get("inputs", []):
-            if entry.get("trace_code") == batch.trace_code:
-                used += _in_unit(Decimal(entry["quantity"]), entry["unit"], batch.unit) or Decimal("0")
-    return used
 
 
 @dataclass(frozen=True)
@@ -226,7 +198,7 @@ def record_transformation(*, actor: User, inputs: list[InputUse], output_name: s
         if unit not in HarvestBatch.Unit.values:
             raise ValidationFailed(f"inputs[{n}].unit: unknown unit.", details={"field": "inputs"})
         quantity = clean_decimal(use.quantity, field=f"inputs[{n}].quantity", max_value=Decimal("100000000"))
-        in_batch_unit = _in_unit(quantity, unit, batch.unit)
+        in_batch_unit = in_unit(quantity, unit, batch.unit)
         if in_batch_unit is None:
             raise ValidationFailed(f"inputs[{n}].unit: {unit} does not convert to the batch's {batch.unit}.",
                                    details={"field": "inputs"})
@@ -270,12 +242,6 @@ def record_transformation(*, actor: User, inputs: list[InputUse], output_name: s
         },
         recorded_by=actor,
     )
-
-
-def transformation_outputs(batch: HarvestBatch) -> dict[str, TraceEvent]:
-    """Output lot → transformation event, for the lots made from this batch."""
-    events = TraceEvent.objects.filter(linked_batches=batch, event_type=TraceEvent.EventType.TRANSFORMATION)
-    return {e.payload["output"]["lot"]: e for e in events.order_by("event_time", "id")}
 
 
 @transaction.atomic

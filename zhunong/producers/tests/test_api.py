@@ -9,6 +9,7 @@ from django.utils import timezone
 from zhunong.accounts import roles
 from zhunong.producers import services
 from zhunong.producers.models import HarvestBatch, Plot, Producer
+from zhunong.producers.trace_codes import is_valid_trace_code
 from zhunong.testing import api_auth, build_world, make_user
 
 pytestmark = pytest.mark.django_db
@@ -175,7 +176,7 @@ def test_create_batch_gets_trace_code_and_lists_with_inspection_result(client, w
                                      "quantity": "120.5", "unit": "kg", "grade": "明前茶", "shelf_life_days": 30}, op)
     assert resp.status_code == 201, resp.content
     body = resp.json()
-    assert services.is_valid_trace_code(body["trace_code"])
+    assert is_valid_trace_code(body["trace_code"])
     assert body["inspection_result"] is None
     world.inspect()
     listed = client.get(f"{API}/batches", {"plot_id": world.plot.pk}, **op).json()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from zhunong.accounts import roles
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.producers import services as producers
-from zhunong.quality import services
+from zhunong.quality import selectors, services
 from zhunong.quality.errors import CannotRecordChain, InputExceedsBatch
 from zhunong.quality.models import TraceEvent
 from zhunong.testing import build_world, make_user
@@ -31,8 +31,8 @@ def test_transformation_links_every_input_and_counts_what_is_used(world):
     assert event.event_type == "TransformationEvent" and event.action == ""
     assert set(event.linked_batches.all()) == {world.batch, other}
     assert event.payload["inputs"][1] == {"trace_code": other.trace_code, "quantity": "100", "unit": "kg"}
-    assert services.consumed_quantity(world.batch) == 600
-    assert services.consumed_quantity(other) == 200  # 100 kg is 200 jin: the whole batch
+    assert selectors.consumed_quantity(world.batch) == 600
+    assert selectors.consumed_quantity(other) == 200  # 100 kg is 200 jin: the whole batch
     # Neither batch can be used again beyond what is left.
     with pytest.raises(InputExceedsBatch):
         services.record_transformation(
@@ -41,8 +41,8 @@ def test_transformation_links_every_input_and_counts_what_is_used(world):
     services.record_transformation(
         actor=world.operator, inputs=[services.InputUse(batch=world.batch, quantity="200")], output_name="果酱",
         output_lot="GJ-01", output_quantity="150", output_unit="jin", processed_at=hours_ago(1))
-    assert services.consumed_quantity(world.batch) == 800
-    assert set(services.transformation_outputs(world.batch)) == {"GG-01", "GJ-01"}
+    assert selectors.consumed_quantity(world.batch) == 800
+    assert set(selectors.transformation_outputs(world.batch)) == {"GG-01", "GJ-01"}
 
 
 @pytest.mark.parametrize("change, field", [
