@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 
 from .filtering import escape as esc
 
@@ -25,9 +27,6 @@ def product_url(product_id: int) -> str:
 
 
 def _in_project_language(label: Any) -> str:
-    from django.conf import settings
-    from django.utils import translation
-
     with translation.override(settings.LANGUAGE_CODE):
         return str(label())
 

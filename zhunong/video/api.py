@@ -11,6 +11,7 @@ from zhunong.accounts import policy
 from zhunong.accounts.api import Id, error_responses
 from zhunong.accounts.auth import auth_required
 from zhunong.core.errors import NotFound, PermissionDenied
+from zhunong.live.errors import StreamNotFound
 from zhunong.live.models import Stream
 
 from . import selectors, services
@@ -20,9 +21,9 @@ router = Router(tags=["video"])
 
 
 def _stream(stream_id: int) -> Stream:
-    stream = Stream.objects.select_related("host").filter(pk=stream_id).first()
+    stream = selectors.streams().filter(pk=stream_id).first()
     if stream is None:
-        raise NotFound("No such stream.", code="stream_not_found")
+        raise StreamNotFound()
     return stream
 
 

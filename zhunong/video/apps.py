@@ -7,7 +7,12 @@ class VideoConfig(AppConfig):
     verbose_name = "Video ingest, recordings and replays"
 
     def ready(self) -> None:
-        # Logging is configured by now: blank stream keys in anything the root handlers write.
+        # Imported here, not at the top: redact and tasks import models, which need the app registry.
+        from . import signals, tasks
         from .redact import install
 
+        # Logging is configured by now: blank stream keys in anything the root handlers write.
         install()
+        # The services announce a reconnect grace period or a pending replay; the Huey jobs follow up.
+        signals.reconnect_grace_started.connect(tasks.schedule_grace_expiry, dispatch_uid="video.grace_expiry")
+        signals.replay_queued.connect(tasks.schedule_replay, dispatch_uid="video.build_replay")

@@ -1,6 +1,7 @@
 """Video errors. Publish refusals carry a stable `code`, logged and shown to operators, never the key."""
 
 from zhunong.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from zhunong.live.errors import HostNotVerified
 
 
 class PublishRefused(DomainError):
@@ -9,6 +10,11 @@ class PublishRefused(DomainError):
     code = "publish_refused"
     status = 403
     message = "Publishing refused."
+
+
+# What refuses a publisher: PublishRefused and its subclasses below, and the live app's HostNotVerified (the one
+# error for an unverified host, whether it tries to go live from the console or from an encoder).
+PUBLISH_REFUSALS = (PublishRefused, HostNotVerified)
 
 
 class ForbiddenSource(PublishRefused):
@@ -39,11 +45,6 @@ class RetiredKeyUsed(PublishRefused):
 class StreamEnded(PublishRefused):
     code = "stream_ended"
     message = "The stream has ended or was cancelled."
-
-
-class HostNotVerified(PublishRefused):
-    code = "host_not_verified"
-    message = "The host's identity has not been verified."
 
 
 class NotScheduledNow(PublishRefused):

@@ -22,12 +22,12 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 from .conf import VideoSettings, video_settings
@@ -316,10 +316,26 @@ def _text(node: ET.Element | None, path: str) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
-def parse_stat(xml: bytes | str):  # noqa: ANN201
-    """nginx-rtmp's stat XML → StreamStats per stream (bitrate in kbit/s; the publisher's dropped frames)."""
-    from .services import StreamStats
+@dataclass(frozen=True)
+class StreamStats:
+    """One stream of nginx-rtmp's stat XML (see parse_stat)."""
 
+    app: str
+    name: str
+    client_id: str | None
+    bitrate_kbps: int | None
+    video_kbps: int | None
+    audio_kbps: int | None
+    width: int | None
+    height: int | None
+    fps: int | None
+    video_codec: str
+    audio_codec: str
+    dropped_frames: int | None
+
+
+def parse_stat(xml: bytes | str) -> list[StreamStats]:
+    """nginx-rtmp's stat XML → StreamStats per stream (bitrate in kbit/s; the publisher's dropped frames)."""
     root = ET.fromstring(xml)
     out = []
     for app in root.iter("application"):
@@ -434,100 +450,3 @@ def join_recordings(sources: list[Path], target: Path) -> None:
 def make_cover(video: Path, target: Path, *, at: float) -> None:
     _run_ffmpeg(["-ss", f"{max(0.0, at):.2f}", "-i", str(video), "-frames:v", "1", "-vf", "scale=640:-2",
                  "-q:v", "4", str(target)], timeout=120)
-
-
-# --- `zhunong media run`: nginx + the monitor (+ the demo publisher) ------------------------------------------
-
-class Monitor:
-    """Polls the stat page for health, ends streams whose grace period ran out, and stops ingest for
-    streams the live app ended. Runs next to nginx (`zhunong media run`) or alone (`zhunong media monitor`)."""
-
-    def __init__(self, *, interval: float = 2.0) -> None:
-        self.interval = interval
-        self.stop_event = threading.Event()
-
-    def run_once(self) -> dict:
-        from django.db import close_old_connections, connection
-
-        from . import services
-
-        if not connection.in_atomic_block:  # a long-running loop: drop connections the database closed
-            close_old_connections()
-        result: dict = {}
-        try:
-            result["stats"] = services.apply_stats(stats=parse_stat(fetch_stat()))
-        except (urllib.error.URLError, OSError, ET.ParseError) as exc:
-            result["stat_error"] = str(exc)[:200]
-        result["ended"] = services.expire_grace_periods()
-        result["stopped"] = services.stop_ended_streams()
-        return result
-
-    def run_forever(self) -> None:
-        from django.db import connections
-
-        try:
-            while not self.stop_event.is_set():
-                try:
-                    self.run_once()
-                except Exception:  # keep monitoring; the next round may succeed (database restart, ...)
-                    log.exception("media monitor round failed")
-                self.stop_event.wait(self.interval)
-        finally:
-            connections.close_all()  # this thread's own connections
-
-    def start_thread(self) -> threading.Thread:
-        self.thread = threading.Thread(target=self.run_forever, name="media-monitor", daemon=True)
-        self.thread.start()
-        return self.thread
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        thread = getattr(self, "thread", None)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=10)
-
-
-def run_media(*, platform_url: str | None, demo_video: bool, stdout=sys.stdout) -> int:  # noqa: ANN001
-    """Foreground: nginx, the monitor and optionally the demo publisher, until SIGTERM/SIGINT."""
-    from . import services
-
-    missing = missing_programs()
-    if missing:
-        stdout.write(f"video: missing {', '.join(missing)}; install with: sudo apt-get install {DEBIAN_PACKAGES}\n")
-        return 1
-    try:
-        nginx = start_nginx(callback_base_url=platform_url)
-    except RuntimeError as exc:
-        stdout.write(f"video: the media server did not start: {exc}\n")
-        return 1
-    s = video_settings()
-    stdout.write(f"video: RTMP ingest rtmp://{s.rtmp_listen}:{s.rtmp_port}/{s.ingest_app}, "
-                 f"HLS {s.hls_base_url}/<stream id>.m3u8\n")
-    stdout.flush()
-    services.media_server_restarted()
-    monitor = Monitor()
-    monitor.start_thread()
-    demo = None
-    stopping = threading.Event()
-
-    def on_signal(*_: object) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    if demo_video:
-        from .publisher import start_demo_publisher
-
-        demo = start_demo_publisher(stdout=stdout)
-    try:
-        while not stopping.is_set():
-            if nginx.poll() is not None:
-                stdout.write("video: nginx exited\n")
-                return 1
-            stopping.wait(1.0)
-    finally:
-        monitor.stop()
-        if demo is not None:
-            demo.stop()
-        stop_process(nginx, graceful=signal.SIGQUIT, timeout=5)
-    return 0

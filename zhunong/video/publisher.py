@@ -16,7 +16,8 @@ from django.utils import timezone
 from zhunong.live.models import Stream, StreamStatus
 
 from .conf import video_settings
-from .services import _window_ok, ensure_ingest
+from .selectors import in_publish_window
+from .services import ensure_ingest
 
 MAIN_COUNTY_CODE = "430923"  # 安化县, the demo's main county (zhunong.demo.world)
 
@@ -27,7 +28,7 @@ def demo_stream() -> Stream | None:
     candidates = (Stream.objects.filter(status__in=[StreamStatus.LIVE, StreamStatus.SCHEDULED],
                                         host__verified_at__isnull=False)
                   .select_related("channel__county").order_by("planned_start", "id"))
-    usable = [s for s in candidates if s.status == StreamStatus.LIVE or _window_ok(s, now)]
+    usable = [s for s in candidates if s.status == StreamStatus.LIVE or in_publish_window(s, now)]
     usable.sort(key=lambda s: (s.channel.county.code != MAIN_COUNTY_CODE, s.status != StreamStatus.LIVE))
     return usable[0] if usable else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
@@ -9,12 +10,44 @@ from django.db.models import Prefetch, QuerySet
 from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.accounts.selectors import is_platform_admin, region_q
-from zhunong.live.models import Stream
+from zhunong.live.models import Stream, StreamStatus
 
+from .conf import video_settings
 from .errors import ReplayNotFound
 from .media import hls_url, replay_media_url
 from .models import Chapter, Ingest, IngestState, RefusedPublish, Replay, ReplayStatus
-from .services import player_state_for
+
+ENDED_STREAM = {StreamStatus.ENDED, StreamStatus.CANCELLED}
+
+
+def player_state_for(stream: Stream, ingest: Ingest | None) -> str:
+    """What a viewer sees: upcoming ("starting soon"), live, reconnecting or ended."""
+    if stream.status in ENDED_STREAM or (ingest is not None and ingest.state == IngestState.STOPPED):
+        return "ended"
+    if ingest is not None and ingest.state == IngestState.PUBLISHING:
+        return "live"
+    if ingest is not None and ingest.state == IngestState.RECONNECTING:
+        return "reconnecting"
+    return "upcoming"
+
+
+def in_publish_window(stream: Stream, now: dt.datetime) -> bool:
+    """A host may start publishing a little before the planned start and until a little after the end."""
+    s = video_settings()
+    opens = stream.planned_start - dt.timedelta(minutes=s.publish_early_minutes)
+    closes = stream.planned_end + dt.timedelta(minutes=s.publish_late_minutes)
+    return opens <= now <= closes
+
+
+def streams() -> QuerySet[Stream]:
+    """Streams with what the video pages and permission checks read (host, channel's county)."""
+    return Stream.objects.select_related("host__user", "channel__county")
+
+
+def replays_to_build() -> list[int]:
+    """Pending replays and failed ones (`zhunong media replays` builds them again)."""
+    return list(Replay.objects.filter(status__in=[ReplayStatus.PENDING, ReplayStatus.FAILED])
+                .values_list("pk", flat=True))
 
 
 def ingest_of(stream: Stream) -> Ingest | None:

@@ -19,33 +19,37 @@ import datetime as dt
 import logging
 import re
 import secrets
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from zhunong.accounts.models import User
+from zhunong.core.errors import DomainError
 from zhunong.core.events import publish_room_event
 from zhunong.core.statemachine import TransitionTable
 from zhunong.live import streams as live_streams
-from zhunong.live.models import Stream, StreamStatus
+from zhunong.live.errors import HostNotVerified
+from zhunong.live.models import Pin, Stream, StreamStatus
 
+from . import signals
 from .conf import video_settings
 from .errors import (
     AlreadyPublishing,
-    HostNotVerified,
     InvalidRecordingPath,
     MalformedCallback,
     NotScheduledNow,
     NotStreamHost,
-    PublishRefused,
     RetiredKeyUsed,
     StreamEnded,
     UnknownKey,
     WrongApp,
 )
+from .media import StreamStats, drop_publisher
 from .models import (
     KEY_PREFIX,
     Chapter,
@@ -61,6 +65,7 @@ from .models import (
     RetiredKey,
     key_digest,
 )
+from .selectors import ENDED_STREAM, in_publish_window, player_state_for
 
 log = logging.getLogger("zhunong.video")
 
@@ -87,7 +92,6 @@ REPLAY = TransitionTable(
     },
 )
 
-ENDED_STREAM = {StreamStatus.ENDED, StreamStatus.CANCELLED}
 # A recording is registered a moment after its publisher leaves; the replay waits this long for it.
 REPLAY_DELAY_SECONDS = 5
 
@@ -203,13 +207,6 @@ def parse_callback(data: Mapping[str, list[str]], *, calls: Iterable[str]) -> Ca
     return Callback(call=call, app=app, name=name, client_id=client_id, addr=addr, encoder=encoder, path=path)
 
 
-def _window_ok(stream: Stream, now: dt.datetime) -> bool:
-    s = video_settings()
-    opens = stream.planned_start - dt.timedelta(minutes=s.publish_early_minutes)
-    closes = stream.planned_end + dt.timedelta(minutes=s.publish_late_minutes)
-    return opens <= now <= closes
-
-
 def _transition(ingest: Ingest, target: str, *, client_id: str = "", reason: str = "",
                 now: dt.datetime | None = None) -> None:
     INGEST.check(ingest.state, target)
@@ -247,7 +244,7 @@ def authorize_publish(*, callback: Callback, now: dt.datetime | None = None) -> 
         raise StreamEnded(details=details)
     if not stream.host.is_verified:
         raise HostNotVerified(details=details)
-    if stream.status != StreamStatus.LIVE and not _window_ok(stream, now):
+    if stream.status != StreamStatus.LIVE and not in_publish_window(stream, now):
         raise NotScheduledNow(details=details)
     if ingest.state == I.PUBLISHING and ingest.current_id is not None:
         current = Connection.objects.get(pk=ingest.current_id)
@@ -271,7 +268,7 @@ def authorize_publish(*, callback: Callback, now: dt.datetime | None = None) -> 
     return connection
 
 
-def record_refusal(*, error: PublishRefused, call: str = "", source_addr: str = "", publisher_addr: str = "",
+def record_refusal(*, error: DomainError, call: str = "", source_addr: str = "", publisher_addr: str = "",
                    app: str = "") -> None:
     """Log and keep a refused callback for the operator page. Never records the stream name (the key)."""
     stream_id = error.details.get("stream") if isinstance(error.details, dict) else None
@@ -324,9 +321,7 @@ def _close_connection(connection: Connection, *, now: dt.datetime, reason: str) 
 
     def schedule() -> None:
         try:
-            from .tasks import expire_grace_task
-
-            expire_grace_task.schedule(args=(ingest_id,), delay=grace + 1)
+            signals.reconnect_grace_started.send(sender=Ingest, ingest_id=ingest_id, delay=grace + 1)
         except Exception:  # the media monitor and the periodic sweep end it anyway
             log.exception("could not schedule the grace expiry for ingest %s", ingest_id)
 
@@ -401,8 +396,6 @@ def _drop_publisher_on_commit(ingest: Ingest) -> None:
     name = ingest.public_name
 
     def drop() -> None:
-        from .media import drop_publisher
-
         drop_publisher(name)
 
     transaction.on_commit(drop)
@@ -471,24 +464,6 @@ def stop_ended_streams(*, now: dt.datetime | None = None) -> list[int]:
 
 # --- health from the stat page ----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class StreamStats:
-    """One stream of nginx-rtmp's stat XML (see media.parse_stat)."""
-
-    app: str
-    name: str
-    client_id: str | None
-    bitrate_kbps: int | None
-    video_kbps: int | None
-    audio_kbps: int | None
-    width: int | None
-    height: int | None
-    fps: int | None
-    video_codec: str
-    audio_codec: str
-    dropped_frames: int | None
-
-
 # A publisher missing from the stat page for this long is gone even if nginx's callback was lost.
 STAT_MISSING_SECONDS = 20
 
@@ -556,9 +531,7 @@ def queue_replay(*, stream: Stream) -> Replay | None:
 
         def enqueue() -> None:
             try:
-                from .tasks import build_replay_task
-
-                build_replay_task.schedule(args=(replay_id,), delay=REPLAY_DELAY_SECONDS)
+                signals.replay_queued.send(sender=Replay, replay_id=replay_id, delay=REPLAY_DELAY_SECONDS)
             except Exception:  # `zhunong media replays` retries pending replays
                 log.exception("could not enqueue replay %s", replay_id)
 
@@ -637,8 +610,6 @@ def recordings_settled(*, stream_id: int) -> bool:
 def finish_replay(*, replay_id: int, video_path: str, cover_path: str, duration_s: float, size_bytes: int,
                   segments: list[Segment]) -> Replay:
     replay = Replay.objects.select_for_update().get(pk=replay_id)
-    from zhunong.live.models import Pin
-
     pins = Pin.objects.filter(stream_id=replay.stream_id).order_by("pinned_at", "id").values_list(
         "pk", "product_id", "pinned_at", "unpinned_at")
     recorded = segments[-1].offset + segments[-1].duration if segments else 0.0
@@ -681,19 +652,6 @@ def mark_replay_purged(*, replay_id: int, now: dt.datetime | None = None) -> Rep
     replay.save(update_fields=["status", "purged_at"])
     Recording.objects.filter(stream_id=replay.stream_id, purged_at__isnull=True).update(purged_at=now)
     return replay
-
-
-# --- player state -------------------------------------------------------------------------------------------
-
-def player_state_for(stream: Stream, ingest: Ingest | None) -> str:
-    """What a viewer sees: upcoming ("starting soon"), live, reconnecting or ended."""
-    if stream.status in ENDED_STREAM or (ingest is not None and ingest.state == I.STOPPED):
-        return "ended"
-    if ingest is not None and ingest.state == I.PUBLISHING:
-        return "live"
-    if ingest is not None and ingest.state == I.RECONNECTING:
-        return "reconnecting"
-    return "upcoming"
 
 
 # --- retention ----------------------------------------------------------------------------------------------
@@ -744,9 +702,7 @@ def plan_purge(*, now: dt.datetime | None = None) -> PurgePlan:
     return PurgePlan(replays=replays, recordings=recordings, orphan_files=orphans, hls_files=hls)
 
 
-def models_q_recording_expired(now: dt.datetime, retention: dt.timedelta):  # noqa: ANN201
-    from django.db.models import Q
-
+def models_q_recording_expired(now: dt.datetime, retention: dt.timedelta) -> Q:
     # Recordings go with their replay; those of streams without a replay expire from their own start.
     return Q(stream__replay__keep_until__lte=now) | Q(stream__replay__isnull=True, started_at__lte=now - retention)
 
@@ -758,8 +714,6 @@ def purge(*, dry_run: bool, now: dt.datetime | None = None) -> PurgePlan:
     if dry_run:
         return plan
     s = video_settings()
-    import shutil
-
     for replay_id in plan.replays:
         folder = s.replay_dir / str(replay_id)
         if folder.is_dir():

@@ -1,9 +1,13 @@
-"""Background jobs (Huey): build replays with ffmpeg, end streams whose reconnect grace ran out."""
+"""Background jobs (Huey): build replays with ffmpeg, end streams whose reconnect grace ran out.
+
+The services announce what needs following up (signals.py); the receivers below schedule the jobs and
+are connected in VideoConfig.ready."""
 
 from __future__ import annotations
 
 import logging
 import shutil
+from typing import Any
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -11,6 +15,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 from . import services
 from .conf import video_settings
 from .media import join_recordings, make_cover, probe_duration
+from .models import Replay
 
 log = logging.getLogger("zhunong.video")
 
@@ -22,6 +27,14 @@ class RecordingsNotSettled(Exception):
 @db_task(retries=3, retry_delay=5)
 def expire_grace_task(ingest_id: int) -> bool:
     return services.expire_grace(ingest_id=ingest_id)
+
+
+def schedule_grace_expiry(sender: Any, *, ingest_id: int, delay: float, **_: Any) -> None:  # noqa: ANN401
+    expire_grace_task.schedule(args=(ingest_id,), delay=delay)
+
+
+def schedule_replay(sender: Any, *, replay_id: int, delay: float, **_: Any) -> None:  # noqa: ANN401
+    build_replay_task.schedule(args=(replay_id,), delay=delay)
 
 
 @db_periodic_task(crontab(minute="*"))
@@ -38,8 +51,6 @@ def build_replay_task(replay_id: int) -> str:
 
 def build_replay(replay_id: int) -> str:
     """Join the stream's recordings into <replay dir>/<id>/replay.mp4 with a cover, and place chapters."""
-    from .models import Replay
-
     replay = Replay.objects.select_related("stream").filter(pk=replay_id).first()
     if replay is None:
         return "missing"

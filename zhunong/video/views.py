@@ -23,11 +23,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from zhunong.accounts import policy
 from zhunong.core.errors import DomainError
-from zhunong.live.models import Stream
 
 from . import selectors, services
 from .conf import video_settings
-from .errors import ForbiddenSource, MalformedCallback, PublishRefused, ReplayNotFound
+from .errors import PUBLISH_REFUSALS, ForbiddenSource, MalformedCallback, ReplayNotFound
 
 log = logging.getLogger("zhunong.video.callbacks")
 
@@ -84,7 +83,7 @@ def rtmp_callback(request: HttpRequest, event: str) -> HttpResponse:
         elif event == "record_done":
             services.register_recording(callback=callback)
         return HttpResponse(status=204)
-    except PublishRefused as exc:
+    except PUBLISH_REFUSALS as exc:
         services.record_refusal(error=exc, call=callback.call if callback else event, source_addr=source,
                                 publisher_addr=callback.addr if callback else "",
                                 app=callback.app if callback else "")
@@ -118,7 +117,7 @@ def ingests(request: HttpRequest) -> HttpResponse:
 @require_GET
 def ingest_panel(request: HttpRequest, stream_id: int) -> HttpResponse:
     """The host console's ingest panel (polled by htmx); the key only for the stream's own host."""
-    stream = get_object_or_404(Stream.objects.select_related("host", "channel__county"), pk=stream_id)
+    stream = get_object_or_404(selectors.streams(), pk=stream_id)
     if not policy.can(request.user, "stream.moderate", stream):
         raise DjangoPermissionDenied(_("只有主播本人和运营人员可以查看推流状态。"))
     return render(request, "video/_ingest_panel.html", {"stream": stream})
@@ -127,7 +126,7 @@ def ingest_panel(request: HttpRequest, stream_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def rotate_key(request: HttpRequest, stream_id: int) -> HttpResponse:
-    stream = get_object_or_404(Stream.objects.select_related("host"), pk=stream_id)
+    stream = get_object_or_404(selectors.streams(), pk=stream_id)
     try:
         services.rotate_key(stream=stream, actor=request.user)
     except DomainError as exc:

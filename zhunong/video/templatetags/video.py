@@ -14,6 +14,7 @@ from zhunong.accounts import policy
 from zhunong.video import selectors
 from zhunong.video.conf import video_settings
 from zhunong.video.models import IngestState
+from zhunong.video.services import ensure_ingest
 
 register = template.Library()
 
@@ -37,8 +38,6 @@ def video_ingest_panel(context, stream) -> dict:  # noqa: ANN001
         return {"visible": False}
     ingest = selectors.ingest_of(stream)
     if ingest is None and is_host:
-        from zhunong.video.services import ensure_ingest
-
         ingest = ensure_ingest(stream=stream)
     return {
         "visible": True,

@@ -8,6 +8,12 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from zhunong.video import selectors
+from zhunong.video.media import check_config, missing_programs, write_config
+from zhunong.video.monitor import Monitor, run_media
+from zhunong.video.services import purge
+from zhunong.video.tasks import build_replay
+
 
 class Command(BaseCommand):
     help = (
@@ -42,8 +48,6 @@ class Command(BaseCommand):
     def handle(self, *args, **opts) -> None:  # noqa: ANN002, ANN003
         action = opts["action"]
         if action == "config":
-            from zhunong.video.media import check_config, missing_programs, write_config
-
             path = write_config(callback_base_url=opts["platform_url"], edge_allow=opts["edge"])
             if "nginx" not in missing_programs() and "libnginx-mod-rtmp" not in missing_programs():
                 ok, message = check_config(path)
@@ -53,14 +57,10 @@ class Command(BaseCommand):
                 self.stdout.write("nginx or its RTMP module is not installed; the file was written but not checked")
             self.stdout.write(str(path))
         elif action == "run":
-            from zhunong.video.media import run_media
-
             code = run_media(platform_url=opts["platform_url"], demo_video=opts["demo_video"], stdout=self.stdout)
             if code:
                 sys.exit(code)
         elif action == "monitor":
-            from zhunong.video.media import Monitor
-
             monitor = Monitor(interval=opts["interval"])
             if opts["once"]:
                 self.stdout.write(json.dumps(monitor.run_once()))
@@ -68,12 +68,7 @@ class Command(BaseCommand):
             with contextlib.suppress(KeyboardInterrupt):
                 monitor.run_forever()
         elif action == "replays":
-            from zhunong.video.models import Replay, ReplayStatus
-            from zhunong.video.tasks import build_replay
-
-            ids = list(Replay.objects.filter(status__in=[ReplayStatus.PENDING, ReplayStatus.FAILED])
-                       .values_list("pk", flat=True))
-            for replay_id in ids:
+            for replay_id in selectors.replays_to_build():
                 if opts["dry_run"]:
                     self.stdout.write(f"would build replay {replay_id}")
                     continue
@@ -82,8 +77,6 @@ class Command(BaseCommand):
                 except Exception as exc:  # report and go on with the next one
                     self.stdout.write(f"replay {replay_id}: failed ({type(exc).__name__}: {exc})")
         elif action == "purge":
-            from zhunong.video.services import purge
-
             plan = purge(dry_run=opts["dry_run"])
             verb = "would delete" if opts["dry_run"] else "deleted"
             self.stdout.write(f"{verb}: {len(plan.replays)} replay(s), {len(plan.recordings)} recording(s), "
