@@ -1,7 +1,9 @@
-"""Test data built through the real services (Zulip style), shared by every app's tests.
+"""Test data built through the real services (Zulip style), shared by every app's tests and the benchmarks.
 
-    world = build_world()            # a county with a village, operator, regulator, producer, batch
-    product = world.listed_product() # inspected and listed through the state machine
+    world = build_world()              # a county with a village, operator, regulator, producer, batch
+    product = world.listed_product()   # inspected and listed through the state machine
+    room = world.live_room([product], pin=product)   # a verified host's stream, gone live
+    sale = start_sale(room, product)   # a flash sale selling at once
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from zhunong.accounts.models import User
 from zhunong.accounts.services import create_user
 from zhunong.catalog import services as catalog
 from zhunong.catalog.models import Product
+from zhunong.live import streams as live
+from zhunong.live.models import Channel, Host, Stream, StreamStatus
+from zhunong.live.store import forget_room
+from zhunong.orders import flashsales
+from zhunong.orders.models import FlashSale
 from zhunong.producers import services as producers
 from zhunong.producers.models import HarvestBatch, Plot, Producer, Region
 from zhunong.quality import services as quality
@@ -111,6 +118,53 @@ class World:
         assert product.status == "listed", product.status
         return product
 
+    def live_room(self, products: int | list[Product] = 2, *, status: str = StreamStatus.LIVE,
+                  kind: str = Host.Kind.VILLAGER, verified: bool = True, pin: Product | None = None,
+                  channel: Channel | None = None, title: str = "蓝莓专场",
+                  starts_in: dt.timedelta = dt.timedelta(0)) -> LiveRoom:
+        """A stream in the county's channel (made if there is none) of a new host of `kind`, selling `products`
+        (that many new listed products, or these), taken to `status` through the stream state machine:
+        scheduled, live (then `pin` is pinned) or ended. An unverified host's stream can only be scheduled."""
+        if channel is None:
+            channel = Channel.objects.filter(county=self.county).first() or live.create_channel(
+                actor=self.operator, county=self.county, name="胶州助农官方频道")
+        user = make_user(roles.BUYER)
+        host = live.create_host(actor=self.operator, user=user, channel=channel, kind=kind, title="主播")
+        if verified:
+            live.verify_host(actor=self.operator, host=host, method="id_card_in_person", note="现场核验")
+        if isinstance(products, int):
+            products = [self.listed_product(name=f"洋河蓝莓{i}号") for i in range(products)]
+        start = timezone.now() + starts_in
+        stream = live.schedule_stream(actor=self.operator, host=host, title=title, planned_start=start,
+                                      planned_end=start + dt.timedelta(hours=2), products=products)
+        # Test databases reuse ids: a room kept in memory (or Redis) by an earlier test must not leak in.
+        forget_room(stream.pk)
+        if status in (StreamStatus.LIVE, StreamStatus.ENDED):
+            stream = live.start_stream(stream=stream, actor=user)
+            if pin is not None:
+                live.pin_product(actor=user, stream=stream, product=pin)
+            if status == StreamStatus.ENDED:
+                stream = live.end_stream(stream=stream, actor=user)
+            stream.refresh_from_db()
+        return LiveRoom(world=self, channel=channel, host=host, stream=stream, products=list(products))
+
+
+@dataclass
+class LiveRoom:
+    world: World
+    channel: Channel
+    host: Host
+    stream: Stream
+    products: list[Product]
+
+    @property
+    def operator(self) -> User:
+        return self.world.operator
+
+    @property
+    def host_user(self) -> User:
+        return self.host.user
+
 
 def build_world(prefix: str | None = None) -> World:
     regions = make_regions(prefix)
@@ -125,33 +179,21 @@ def build_world(prefix: str | None = None) -> World:
     return World(regions=regions, operator=operator, regulator=regulator, producer=producer, plot=plot, batch=batch)
 
 
-@dataclass
-class VideoRoom:
-    world: World
-    channel: object
-    host: object
-    stream: object
-    products: list = field(default_factory=list)
-
-
-def video_room(world: World, *, starts_in: dt.timedelta = dt.timedelta(0), verified: bool = True,
-               products: int = 2, channel: object | None = None, title: str = "蓝莓采摘直播") -> VideoRoom:
-    """A scheduled stream of a (verified) host in the world's county channel."""
-    from zhunong.live import services
-    from zhunong.live.models import Channel
-
-    if channel is None:
-        channel = Channel.objects.filter(county=world.county).first() or services.create_channel(
-            actor=world.operator, county=world.county, name="胶州助农官方频道")
-    user = make_user(roles.BUYER)
-    host = services.create_host(actor=world.operator, user=user, channel=channel, kind="villager", title="主播")
-    if verified:
-        services.verify_host(actor=world.operator, host=host, method="id_card_in_person", note="现场核验")
-    items = [world.listed_product(name=f"洋河蓝莓{i}号") for i in range(products)]
-    start = timezone.now() + starts_in
-    stream = services.schedule_stream(actor=world.operator, host=host, title=title, planned_start=start,
-                                      planned_end=start + dt.timedelta(hours=2), products=items)
-    return VideoRoom(world=world, channel=channel, host=host, stream=stream, products=items)
+def start_sale(room: LiveRoom, product: Product, *, quantity: int = 10, price: str = "29.90", limit: int = 2,
+               running: bool = True, countdown_seconds: int = 10, duration_minutes: int = 5,
+               **kwargs: object) -> FlashSale:
+    """The room's host starts a flash sale of `product`; with `running`, its countdown is skipped (moved into
+    the past) so it sells at once."""
+    sale = flashsales.start_flash_sale(actor=room.host_user, stream=room.stream, product=product, quantity=quantity,
+                                       sale_price=price, per_buyer_limit=limit, countdown_seconds=countdown_seconds,
+                                       duration_minutes=duration_minutes, **kwargs)
+    if running:
+        now = timezone.now()
+        FlashSale.objects.filter(pk=sale.pk).update(starts_at=now - dt.timedelta(seconds=1),
+                                                    ends_at=now + dt.timedelta(minutes=duration_minutes))
+        flashsales.sync_sale(sale_id=sale.pk)
+        sale.refresh_from_db()
+    return sale
 
 
 # Fixtures of the orders and payments tests (their conftests import them): Huey runs in memory (no real

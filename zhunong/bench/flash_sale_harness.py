@@ -5,7 +5,6 @@ separate load process, and the stock accounting afterwards.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import secrets
@@ -17,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 
 from django.db.models import Sum
-from django.utils import timezone
 
 from zhunong.accounts import roles
 
@@ -30,42 +28,6 @@ class SaleSetup:
     stock: int
     tokens: list[str] = field(default_factory=list)
     buyer_ids: list[int] = field(default_factory=list)
-
-
-def live_room(world, products: list, *, kind: str = "county_head", pin: object | None = None):  # noqa: ANN001, ANN201
-    """A county channel, a verified host, a live stream selling `products`, the first one pinned."""
-    from zhunong.live import streams as live
-    from zhunong.live.models import Channel
-    from zhunong.testing import make_user, unique
-
-    channel = Channel.objects.filter(county=world.county).first() or live.create_channel(
-        actor=world.operator, county=world.county, name=unique("胶州助农"))
-    host_user = make_user(roles.HOST)
-    host = live.create_host(actor=world.operator, user=host_user, channel=channel, kind=kind, title="副县长")
-    live.verify_host(actor=world.operator, host=host, method="id_card_in_person")
-    now = timezone.now()
-    stream = live.schedule_stream(actor=world.operator, host=host, title="蓝莓专场", planned_start=now,
-                                  planned_end=now + dt.timedelta(hours=2), products=products)
-    stream = live.start_stream(stream=stream, actor=host_user)
-    live.pin_product(actor=host_user, stream=stream, product=pin or products[0])
-    stream.refresh_from_db()
-    return stream, host_user, host
-
-
-def open_sale(stream, host_user, product, *, quantity: int, price: str, limit: int, minutes: int = 20):  # noqa: ANN001, ANN201
-    """Start a flash sale and skip its countdown, so it sells at once."""
-    from zhunong.orders import services
-    from zhunong.orders.models import FlashSale
-
-    sale = services.start_flash_sale(actor=host_user, stream=stream, product=product, quantity=quantity,
-                                     sale_price=price, per_buyer_limit=limit, countdown_seconds=10,
-                                     duration_minutes=minutes)
-    now = timezone.now()
-    FlashSale.objects.filter(pk=sale.pk).update(starts_at=now - dt.timedelta(seconds=1),
-                                                ends_at=now + dt.timedelta(minutes=minutes))
-    services.sync_sale(sale_id=sale.pk)
-    sale.refresh_from_db()
-    return sale
 
 
 def make_buyers(count: int, *, label: str, cache_tokens: bool = True) -> tuple[list[int], list[str]]:
@@ -98,16 +60,16 @@ def setup_sale(*, stock: int, buyers: int, limit: int = 1, label: str = "bench",
     import itertools
 
     from zhunong import testing
-    from zhunong.testing import build_world
+    from zhunong.testing import build_world, start_sale
 
     # testing.py numbers usernames and codes from 1 per process; a benchmark database outlives processes.
     testing._seq = itertools.count(time.time_ns() // 1000 % 10**13)
     world = build_world(prefix=f"{label}{secrets.token_hex(4)}")
     product = world.listed_product(name="洋河蓝莓（秒杀）", stock=stock, price="39.90", cost_floor="20.00")
-    stream, host_user, _ = live_room(world, [product])
-    sale = open_sale(stream, host_user, product, quantity=stock, price="29.90", limit=limit)
+    room = world.live_room([product], kind="county_head", pin=product)
+    sale = start_sale(room, product, quantity=stock, price="29.90", limit=limit, duration_minutes=20)
     ids, tokens = make_buyers(buyers, label=label, cache_tokens=cache_tokens)
-    return SaleSetup(sale_id=sale.pk, stream_id=stream.pk, product_id=product.pk, stock=stock, tokens=tokens,
+    return SaleSetup(sale_id=sale.pk, stream_id=room.stream.pk, product_id=product.pk, stock=stock, tokens=tokens,
                      buyer_ids=ids)
 
 

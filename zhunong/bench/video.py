@@ -159,10 +159,10 @@ def _child_prepare() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhunong.settings")
     django.setup()
-    from zhunong.testing import build_world, video_room
+    from zhunong.testing import build_world
     from zhunong.video.services import ensure_ingest
 
-    room = video_room(build_world("BENCH"), products=1, title="延迟测试")
+    room = build_world("BENCH").live_room(status="scheduled", products=1, title="延迟测试")
     print(json.dumps({"stream_id": room.stream.pk, "key": ensure_ingest(stream=room.stream).stream_key}))
 
 

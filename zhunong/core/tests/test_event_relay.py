@@ -360,12 +360,11 @@ PORTS = range(18764, 18780)
 _SEED_ROOM = """
 import django
 django.setup()
-from zhunong.bench.flash_sale_harness import live_room
 from zhunong.testing import build_world
 world = build_world()
 product = world.listed_product(name="安化黑茶", price="39.90", cost_floor="20.00", stock=50)
-stream, host_user, host = live_room(world, [product])
-print(stream.pk, product.pk, host_user.pk)
+room = world.live_room([product], kind="county_head", pin=product)
+print(room.stream.pk, product.pk, room.host_user.pk)
 """
 
 _START_SALE = """

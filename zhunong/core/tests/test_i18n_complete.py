@@ -235,11 +235,11 @@ def test_storefront_home_and_header_in_english(world, how):
 
 @pytest.mark.django_db
 def test_product_page_flash_sale_countdown_in_english(world):
-    from zhunong.bench.flash_sale_harness import live_room
     from zhunong.orders import services as orders
 
     product = world.listed_product(name="洋河蓝莓", stock=50)
-    stream, host_user, _host = live_room(world, [product])
+    live_room = world.live_room([product], kind="county_head", pin=product)
+    stream, host_user = live_room.stream, live_room.host_user
     orders.start_flash_sale(actor=host_user, stream=stream, product=product, quantity=5, sale_price="29.90",
                             per_buyer_limit=1, countdown_seconds=60, duration_minutes=5)
     html = english(make_user(roles.BUYER)).get(f"/p/{product.pk}/?stream={stream.pk}").content.decode()
@@ -275,10 +275,9 @@ def test_buy_box_messages_in_english(world):
 
 @pytest.mark.django_db
 def test_live_room_and_console_in_english(world):
-    from zhunong.bench.flash_sale_harness import live_room
-
     product = world.listed_product(name="洋河蓝莓", stock=50)
-    stream, host_user, _host = live_room(world, [product])
+    live_room = world.live_room([product], kind="county_head", pin=product)
+    stream, host_user = live_room.stream, live_room.host_user
     room = english().get(f"/live/{stream.pk}/").content.decode()
     assert_english(room, shows=["Product shelf", "Presenting", "watching", "Log in to chat, like and buy"],
                    not_shows=["小黄车", "讲解中", "人在看", "登录后发弹幕"])

@@ -89,22 +89,3 @@ def pay(order):  # noqa: ANN001, ANN201
 
 def paid_order(buyer: User, lines: list[tuple[Product, int]], *, stream=None):  # noqa: ANN001, ANN201
     return pay(place_order(buyer, lines, stream=stream))
-
-
-def make_stream(world: World, *, public_servant: bool = False, products=(), status: str = "live"):  # noqa: ANN001, ANN201
-    """A channel, a host and a stream, made through the models (the live app owns their services)."""
-    from zhunong.live.models import Channel, Host, Stream
-
-    channel = Channel.objects.filter(county=world.county).first() or Channel.objects.create(
-        county=world.county, name="胶州助农官方直播间")
-    host_user = make_user(roles.HOST)
-    host = Host.objects.create(user=host_user, channel=channel,
-                               kind=Host.Kind.FIRST_SECRETARY if public_servant else Host.Kind.VILLAGER,
-                               is_public_servant=public_servant, title="驻村第一书记" if public_servant else "")
-    now = timezone.now()
-    stream = Stream.objects.create(title=unique("助农直播"), host=host, channel=channel,
-                                   planned_start=now - dt.timedelta(hours=1), planned_end=now + dt.timedelta(hours=1))
-    Stream.objects.filter(pk=stream.pk).update(status=status, started_at=now - dt.timedelta(hours=1))
-    stream.refresh_from_db()
-    stream.products.set(products)
-    return stream

@@ -5,7 +5,7 @@ from zhunong.accounts.services import issue_token
 from zhunong.fulfilment.models import AfterSalesRequest, Complaint, PledgeClaim, Review, Shipment
 from zhunong.testing import PASSWORD, make_user
 
-from .conftest import make_stream, paid_order
+from .conftest import paid_order
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +131,7 @@ def test_complaints_through_the_api(fw):
 
 
 def test_pledges_and_claims_through_the_api(fw):
-    stream = make_stream(fw.world, products=[fw.product])
+    stream = fw.world.live_room([fw.product]).stream
     host = Api(stream.host.user)
     r = host.post(f"/fulfilment/streams/{stream.pk}/pledges",
                   {"terms": "承诺的营养含量不达标，先行赔付", "max_per_claim": "200.00", "funded_by": "host"})

@@ -12,7 +12,7 @@ from zhunong.fulfilment.services import reviews as review_services
 from zhunong.fulfilment.services import shipments as shipment_services
 from zhunong.testing import make_user
 
-from .conftest import make_stream, paid_order
+from .conftest import paid_order
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +145,7 @@ def test_operator_pages(fw):
     Shipment.objects.filter(order=order).update(deadline=timezone.now() - dt.timedelta(hours=1))
     shipment_services.flag_late_shipments()
     complaint = complaint_services.file_complaint(actor=fw.buyer, order=order, category="delivery", text="三天没发货")
-    stream = make_stream(fw.world, products=[fw.product])
+    stream = fw.world.live_room([fw.product]).stream
     pledge = pledge_services.create_pledge(actor=stream.host.user, stream=stream, terms="不甜包赔", max_per_claim="20",
                                            funded_by="host")
     claim = pledge_services.submit_claim(actor=fw.buyer, pledge=pledge,

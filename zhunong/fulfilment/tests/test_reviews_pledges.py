@@ -27,7 +27,7 @@ from zhunong.fulfilment.services.pledges import CLAIM
 from zhunong.orders.errors import NotYourOrder
 from zhunong.testing import build_world, make_user
 
-from .conftest import make_stream, paid_order
+from .conftest import paid_order
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,7 @@ def test_masking():
 
 
 def test_pledge_rules(fw):
-    stream = make_stream(fw.world, products=[fw.product])
+    stream = fw.world.live_room([fw.product]).stream
     host_user = stream.host.user
     pledge = pledge_services.create_pledge(actor=host_user, stream=stream, terms="承诺的营养含量不达标，先行赔付",
                                            max_per_claim="200", funded_by="host", product=fw.product)
@@ -128,20 +128,20 @@ def test_pledge_rules(fw):
     with pytest.raises(ValidationFailed):
         pledge_services.create_pledge(actor=host_user, stream=stream, terms="x", max_per_claim="10", funded_by="host",
                                       product=fw.product2)
-    official = make_stream(fw.world, public_servant=True)
+    official = fw.world.live_room([], kind="first_secretary").stream
     with pytest.raises(PublicServantMustUseFund):
         pledge_services.create_pledge(actor=official.host.user, stream=official, terms="硒含量不达标先行赔付",
                                       max_per_claim="100", funded_by="host")
     pledge_services.create_pledge(actor=official.host.user, stream=official, terms="硒含量不达标先行赔付",
                                   max_per_claim="100", funded_by="platform_fund")
-    ended = make_stream(fw.world, status="ended")
+    ended = fw.world.live_room([], status="ended").stream
     with pytest.raises(StreamClosed):
         pledge_services.create_pledge(actor=ended.host.user, stream=ended, terms="x", max_per_claim="1", funded_by="host")
 
 
 def test_only_buyers_of_that_stream_can_claim(fw):
-    stream = make_stream(fw.world, products=[fw.product, fw.product2])
-    other_stream = make_stream(fw.world, products=[fw.product])
+    stream = fw.world.live_room([fw.product, fw.product2]).stream
+    other_stream = fw.world.live_room([fw.product]).stream
     pledge = pledge_services.create_pledge(actor=stream.host.user, stream=stream, terms="不甜包赔", max_per_claim="50",
                                            funded_by="host", product=fw.product)
     in_stream = paid_order(fw.buyer, [(fw.product, 1)], stream=stream)
@@ -167,7 +167,7 @@ def test_only_buyers_of_that_stream_can_claim(fw):
 def test_an_unpaid_order_gives_no_claim(fw):
     from .conftest import place_order
 
-    stream = make_stream(fw.world, products=[fw.product])
+    stream = fw.world.live_room([fw.product]).stream
     pledge = pledge_services.create_pledge(actor=stream.host.user, stream=stream, terms="包赔", max_per_claim="50",
                                            funded_by="host")
     order = place_order(fw.buyer, [(fw.product, 1)], stream=stream)
@@ -176,8 +176,8 @@ def test_an_unpaid_order_gives_no_claim(fw):
 
 
 def test_hosts_never_receive_pledge_money(fw):
-    stream = make_stream(fw.world, products=[fw.product])
-    official = make_stream(fw.world, public_servant=True, products=[fw.product])
+    stream = fw.world.live_room([fw.product]).stream
+    official = fw.world.live_room([fw.product], kind="first_secretary").stream
     pledge = pledge_services.create_pledge(actor=stream.host.user, stream=stream, terms="包赔", max_per_claim="50",
                                            funded_by="host")
     # the host buying in their own stream
@@ -191,7 +191,7 @@ def test_hosts_never_receive_pledge_money(fw):
 
 
 def test_claim_workflow_with_who_and_why(fw):
-    stream = make_stream(fw.world, public_servant=True, products=[fw.product])
+    stream = fw.world.live_room([fw.product], kind="first_secretary").stream
     pledge = pledge_services.create_pledge(actor=stream.host.user, stream=stream, terms="硒含量不达标先行赔付",
                                            max_per_claim="100", funded_by="platform_fund", total_cap="150")
     claims = [pledge_services.submit_claim(actor=b, pledge=pledge, order=paid_order(b, [(fw.product, 1)], stream=stream),

@@ -26,7 +26,6 @@ from zhunong.live import store
 from zhunong.live.consumers import MAX_CHAT_CHARS, scope_language
 from zhunong.testing import make_user
 
-from .conftest import build_room
 from .wsutil import closed_with, events_until, recv, reply_to, run, send, session_cookie
 
 STATIC = Path(__file__).resolve().parents[1] / "static" / "live"
@@ -141,7 +140,7 @@ def script_sources(html: str) -> list[str]:
 
 @pytest.mark.django_db
 def test_room_and_console_load_the_catalogue_before_their_scripts(world):
-    room = build_room(world)
+    room = world.live_room()
     for how in ("header", "cookie"):
         client = Client(HTTP_ACCEPT_LANGUAGE="en") if how == "header" else Client()
         if how == "cookie":
@@ -285,7 +284,7 @@ def test_send_buffer_words_its_close_in_its_language():
 
 @pytest.fixture
 def room_i18n(world):  # noqa: ANN001, ANN201
-    return build_room(world)
+    return world.live_room()
 
 
 def test_shelf_frames_carry_units_in_the_project_language_whatever_the_request(world):  # noqa: ANN001

@@ -9,12 +9,10 @@ from django.test import Client
 from django.utils import timezone
 
 from zhunong.accounts import roles
-from zhunong.live import services
+from zhunong.live import chat, streams
 from zhunong.live.models import Gift, HostVerification, Stream
 from zhunong.supervision.models import IntegrityFlag
 from zhunong.testing import make_admin, make_user
-
-from .conftest import build_room
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +33,8 @@ def bearer(user) -> dict:  # noqa: ANN001
 
 
 def test_room_page_shows_shelf_and_no_gifts_for_public_servants(world):
-    room = build_room(world, public_servant=True)
-    services.pin_product(actor=room.host.user, stream=room.stream, product=room.products[1])
+    room = world.live_room(kind="first_secretary")
+    streams.pin_product(actor=room.host.user, stream=room.stream, product=room.products[1])
     html = client_for().get(f"/live/{room.stream.pk}/").content.decode()
     assert room.products[0].name in html and "讲解中" in html and "公益直播" in html
     assert 'data-role="gift"' not in html
@@ -58,7 +56,7 @@ def test_console_only_for_host_and_operators(room):
 
 
 def test_host_starts_and_ends_from_console(world):
-    room = build_room(world, live=False)
+    room = world.live_room(status="scheduled")
     c = client_for(room.host.user)
     c.post(f"/live/{room.stream.pk}/start/")
     assert Stream.objects.get(pk=room.stream.pk).status == "live"
@@ -70,7 +68,7 @@ def test_host_starts_and_ends_from_console(world):
 
 
 def test_operator_schedules_from_the_browser(world):
-    room = build_room(world, live=False)
+    room = world.live_room(status="scheduled")
     op = client_for(world.operator)
     start = timezone.localtime() + dt.timedelta(hours=1)
     fmt = "%Y-%m-%dT%H:%M"
@@ -90,7 +88,7 @@ def test_operator_schedules_from_the_browser(world):
 def test_operator_adds_and_verifies_a_host(world):
     from zhunong.live.models import Host
 
-    room = build_room(world, live=False)
+    room = world.live_room(status="scheduled")
     candidate = make_user(roles.BUYER)
     op = client_for(world.operator)
     r = op.post("/live/manage/hosts/", {"channel": room.channel.pk, "username": candidate.username,
@@ -118,7 +116,7 @@ def test_follow_channel_with_htmx(room):
 
 
 def test_record_page_tabs(room):
-    services.post_announcement(actor=room.host.user, stream=room.stream, text="八点开抢")
+    streams.post_announcement(actor=room.host.user, stream=room.stream, text="八点开抢")
     c = client_for(room.operator)
     assert "八点开抢" in c.get(f"/live/{room.stream.pk}/record/?tab=announcements").content.decode()
     frag = c.get(f"/live/{room.stream.pk}/record/?tab=history", HTTP_HX_REQUEST="true").content.decode()
@@ -127,7 +125,7 @@ def test_record_page_tabs(room):
 
 
 def test_api_lists_and_schedules(world):
-    room = build_room(world, live=False)
+    room = world.live_room(status="scheduled")
     c = client_for()
     body = c.get("/api/v1/live/streams?status=scheduled").json()
     assert body["count"] == 1 and body["items"][0]["websocket_path"] == f"/ws/rooms/{room.stream.pk}/"
@@ -147,7 +145,7 @@ def test_api_lists_and_schedules(world):
 
 
 def test_api_start_pin_end(world):
-    room = build_room(world, live=False)
+    room = world.live_room(status="scheduled")
     auth = bearer(room.host.user)
     c = client_for()
     assert c.post(f"/api/v1/live/streams/{room.stream.pk}/start", **auth).json()["status"] == "live"
@@ -164,7 +162,7 @@ def test_api_start_pin_end(world):
 
 
 def test_api_gift_to_public_servant_is_refused_and_recorded(world):
-    room = build_room(world, public_servant=True)
+    room = world.live_room(kind="first_secretary")
     viewer = make_user()
     r = client_for().post(f"/api/v1/live/streams/{room.stream.pk}/gifts", {"kind": "flower"},
                           content_type="application/json", **bearer(viewer))
@@ -175,14 +173,14 @@ def test_api_gift_to_public_servant_is_refused_and_recorded(world):
 
 
 def test_api_minutes_are_for_staff(room):
-    services.add_minute_stats(stream_id=room.stream.pk, minute=timezone.now(), concurrent=3, chat=2)
+    chat.add_minute_stats(stream_id=room.stream.pk, minute=timezone.now(), concurrent=3, chat=2)
     c = client_for()
     assert c.get(f"/api/v1/live/streams/{room.stream.pk}/minutes", **bearer(room.operator)).json()[0]["chat_messages"] == 2
     assert c.get(f"/api/v1/live/streams/{room.stream.pk}/minutes", **bearer(make_user())).status_code == 403
 
 
 def test_admin_browses_a_streams_record(room):
-    services.post_announcement(actor=room.host.user, stream=room.stream, text="公告一")
+    streams.post_announcement(actor=room.host.user, stream=room.stream, text="公告一")
     admin = client_for(make_admin())
     assert admin.get(f"/admin/live/stream/{room.stream.pk}/change/").status_code == 200
     for model in ("chatmessage", "pin", "announcement", "moderationaction", "report", "viewersession",

@@ -11,12 +11,11 @@ from django.db import transaction
 
 from zhunong.core.events import publish_room_event, room_group
 from zhunong.live import hub as hub_module
-from zhunong.live import services, store
+from zhunong.live import moderation, store, streams
 from zhunong.live.models import ChatMessage, Gift, ModerationAction, Pin, ViewerSession
 from zhunong.supervision.models import IntegrityFlag
 from zhunong.testing import make_user
 
-from .conftest import build_room
 from .wsutil import closed_with, connect, events_until, quiet, recv, reply_to, run, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,7 +38,7 @@ db = database_sync_to_async
 
 @pytest.fixture
 def room(world):  # noqa: ANN001, ANN201
-    return build_room(world)
+    return world.live_room()
 
 
 @run
@@ -69,7 +68,7 @@ async def _missing_streams(room):  # noqa: ANN001, ANN202
         comm, frame = await connect(bad)
         assert frame["t"] == "error" and frame["code"] == "stream_not_found"
         assert await closed_with(comm) == 4404
-    await db(services.end_stream)(stream=room.stream, actor=room.host.user)
+    await db(streams.end_stream)(stream=room.stream, actor=room.host.user)
     comm, frame = await connect(room.stream.pk)
     assert frame["code"] == "stream_ended"
     assert await closed_with(comm) == 4410
@@ -273,7 +272,7 @@ def test_host_console_actions_and_viewer_attempts(room):
 
 @run
 async def _established_only(room, newbie):  # noqa: ANN001, ANN202
-    await db(services.set_established_only)(actor=room.operator, stream=room.stream, minutes=60)
+    await db(moderation.set_established_only)(actor=room.operator, stream=room.stream, minutes=60)
     comm, welcome = await connect(room.stream.pk, user=newbie)
     assert welcome["settings"]["established_only"] == 60
     await send(comm, {"t": "chat", "text": "我是新号", "ref": 1})
@@ -302,8 +301,8 @@ async def _words(room, alice, bob):  # noqa: ANN001, ANN202
 
 
 def test_sensitive_words_masked_or_blocked_including_variants(room):
-    services.save_sensitive_word(actor=room.operator, word="加微信", action="mask", category="私下交易")
-    services.save_sensitive_word(actor=room.operator, word="刷单返现", action="block", category="刷单")
+    moderation.save_sensitive_word(actor=room.operator, word="加微信", action="mask", category="私下交易")
+    moderation.save_sensitive_word(actor=room.operator, word="刷单返现", action="block", category="刷单")
     alice, bob = make_user(), make_user()
     _words(room, alice, bob)
     blocked = ChatMessage.objects.get(stream=room.stream, status="blocked")
@@ -322,7 +321,7 @@ async def _gift(room, alice):  # noqa: ANN001, ANN202
 
 
 def test_no_gifts_for_public_servant_hosts_over_the_socket(world):
-    room = build_room(world, public_servant=True)
+    room = world.live_room(kind="first_secretary")
     alice = make_user()
     _gift(room, alice)
     assert Gift.objects.filter(stream=room.stream, user=alice, refused=True, via="socket").count() == 1

@@ -9,7 +9,6 @@ from django.test import Client
 
 from zhunong.orders import flashsales
 from zhunong.orders.models import CouponClaim
-from zhunong.orders.tests.helpers import live_room
 from zhunong.testing import PASSWORD, make_user
 
 
@@ -18,7 +17,7 @@ def test_a_viewer_claims_a_coupon_from_the_room_page_with_its_session(world, mon
     monkeypatch.setattr(flashsales, "publish_room_event",
                         lambda stream_id, event, important=True: frames.append(event))
     product = world.listed_product(stock=20)
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     coupon = flashsales.release_coupon(actor=room.host_user, stream=room.stream, kind="amount", value="5",
                                        min_spend="30", total_quantity=2, valid_minutes=30)
     # The frame room.js turns into a banner: a `sale` frame, event `coupon`, with what the banner shows.
@@ -46,7 +45,7 @@ def test_a_viewer_claims_a_coupon_from_the_room_page_with_its_session(world, mon
 
 def test_anonymous_viewers_are_sent_to_log_in(world):  # noqa: ANN001
     product = world.listed_product(stock=20)
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     page = Client().get(f"/live/{room.stream.pk}/").content.decode()
     assert '<div hidden><input type="hidden" name="csrfmiddlewaretoken"' not in page  # the room's own token
     assert 'data-login-url="/accounts/login/?next=' in page  # where the claim button leads instead

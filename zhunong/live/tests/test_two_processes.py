@@ -19,7 +19,6 @@ from django.db import connection
 
 from zhunong.testing import make_user
 
-from .conftest import build_room
 from .wsutil import session_cookie
 
 pytestmark = [pytest.mark.postgres_redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -135,7 +134,7 @@ async def _scenario(a: int, b: int, stream_id: int, chatter: str, host: str, pro
 
 
 def test_two_processes_share_a_room_through_redis(world):
-    room = build_room(world)
+    room = world.live_room()
     chatter = session_cookie(make_user())
     host = session_cookie(room.host.user)
     first = _free_port(set())

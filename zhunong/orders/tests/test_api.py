@@ -7,8 +7,6 @@ from zhunong.accounts.services import issue_token
 from zhunong.orders.models import IdempotencyRecord, Order
 from zhunong.testing import PASSWORD, make_user
 
-from .helpers import live_room
-
 
 def bearer(user) -> dict:  # noqa: ANN001
     _, raw = issue_token(username=user.username, password=PASSWORD)
@@ -94,7 +92,7 @@ def test_view_and_pay_only_own_orders(api, product, buyer, world, caplog):  # no
 
 def test_flash_sale_and_coupon_endpoints(api, world):  # noqa: ANN001
     product = world.listed_product(stock=50, price="39.90")
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     host = bearer(room.host_user)
     body = {"product_id": product.pk, "quantity": 5, "sale_price": "29.90", "per_buyer_limit": 1,
             "countdown_seconds": 10, "duration_minutes": 2}

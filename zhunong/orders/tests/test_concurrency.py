@@ -17,9 +17,7 @@ from django.db import connection
 from zhunong.core.errors import DomainError
 from zhunong.orders import inventory, services
 from zhunong.orders.models import Order, OrderLine
-from zhunong.testing import build_world, make_user
-
-from .helpers import live_room, start_sale
+from zhunong.testing import build_world, make_user, start_sale
 
 BACKENDS = ["db", "naive"] + (["redis"] if django_settings.REDIS_URL else [])
 THREADS = 12
@@ -62,7 +60,7 @@ def test_concurrent_buyers(backend):  # noqa: ANN001
 
 def flash_sale_last_items(backend, world) -> None:  # noqa: ANN001
     product = world.listed_product(stock=100)
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     sale = start_sale(room, product, quantity=12, limit=2)
     buyers = [make_user() for _ in range(15)]
     attempts = [{"buyer": buyers[i % 15], "lines": [{"product_id": product.pk, "quantity": 1}], "stream": room.stream,
@@ -81,7 +79,7 @@ def flash_sale_last_items(backend, world) -> None:  # noqa: ANN001
 
 def one_buyer_many_threads_respects_limit(backend, world) -> None:  # noqa: ANN001
     product = world.listed_product(name="limited", stock=100)
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     sale = start_sale(room, product, quantity=50, limit=3)
     buyer = make_user()
     results = hammer([{"buyer": buyer, "lines": [{"product_id": product.pk, "quantity": 1}], "stream": room.stream,

@@ -14,13 +14,11 @@ from zhunong.orders.models import Order, OrderStatus
 from zhunong.supervision.models import IntegrityFlag
 from zhunong.testing import make_user
 
-from .helpers import live_room
-
 
 @pytest.fixture
 def room_product(world):  # noqa: ANN001, ANN201
     product = world.listed_product(stock=50, price="40.00")
-    return live_room(world, [product]), product
+    return world.live_room([product], kind="county_head", pin=product), product
 
 
 def test_coupon_in_an_order(room_product, django_capture_on_commit_callbacks):  # noqa: ANN001

@@ -23,9 +23,7 @@ from zhunong.orders.errors import (
 )
 from zhunong.orders.models import FlashSale, FlashSaleStatus, OrderStatus
 from zhunong.supervision.models import IntegrityFlag
-from zhunong.testing import make_user
-
-from .helpers import live_room, start_sale
+from zhunong.testing import make_user, start_sale
 
 
 @pytest.fixture
@@ -39,7 +37,7 @@ def frames(monkeypatch):  # noqa: ANN001, ANN201
 @pytest.fixture
 def room_product(world):  # noqa: ANN001, ANN201
     product = world.listed_product(stock=100, price="39.90", cost_floor="20.00")
-    return live_room(world, [product]), product
+    return world.live_room([product], kind="county_head", pin=product), product
 
 
 def test_host_starts_sale_of_pinned_product(room_product, frames):  # noqa: ANN001
@@ -197,7 +195,7 @@ def test_another_sale_after_a_sell_out_is_the_one_that_sells(world, django_captu
     """"再来1000单": once a sale has sold out the host may start another of the same product; buyers get the
     new one, not the old sale's sold-out answer for the rest of its time."""
     product = world.listed_product(stock=50, price="39.90", cost_floor="10.00")
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     first = start_sale(room, product, quantity=1, limit=1, price="29.90")
     with django_capture_on_commit_callbacks(execute=True):
         services.create_order(buyer=make_user(), lines=[{"product_id": product.pk, "quantity": 1}],

@@ -8,9 +8,7 @@ import pytest
 
 from zhunong.orders import inventory, services
 from zhunong.orders.models import InventoryReservation, ReservationState
-from zhunong.testing import make_user
-
-from .helpers import live_room, start_sale
+from zhunong.testing import make_user, start_sale
 
 pytestmark = pytest.mark.postgres_redis
 
@@ -18,7 +16,7 @@ pytestmark = pytest.mark.postgres_redis
 def test_orphans_are_released_and_lost_releases_replayed(world, settings, django_capture_on_commit_callbacks):  # noqa: ANN001
     settings.INVENTORY_BACKEND = "redis"
     product = world.listed_product(stock=50)
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     sale = start_sale(room, product, quantity=5, limit=3)
     backend = inventory.get_backend("redis")
     pool = inventory.pool("sale", sale.pk)

@@ -12,9 +12,7 @@ from django.utils import timezone
 from zhunong.accounts import roles
 from zhunong.orders import services
 from zhunong.orders.models import FlashSale
-from zhunong.testing import make_user
-
-from .helpers import live_room, start_sale
+from zhunong.testing import make_user, start_sale
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +33,7 @@ def sale_form(**overrides) -> dict:  # noqa: ANN003
 
 def test_console_sale_form_starts_a_sale_of_the_pinned_product(world):  # noqa: ANN001
     product = world.listed_product(price="39.90")
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     host = client_for(room.host_user)
     console = host.get(f"/live/{room.stream.pk}/console/").content.decode()
     assert "开始秒杀" in console
@@ -48,7 +46,7 @@ def test_console_sale_form_starts_a_sale_of_the_pinned_product(world):  # noqa: 
 
 def test_console_sale_form_refusals_change_nothing(world):  # noqa: ANN001
     product = world.listed_product(price="39.90")
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     url = f"/orders/streams/{room.stream.pk}/flash-sale/"
     # Not below the lowest price of 30 days, not a number, not the host: a clear message, no sale.
     page = client_for(room.host_user).post(url, sale_form(sale_price="39.90"), follow=True).content.decode()
@@ -65,7 +63,7 @@ def test_console_sale_form_refusals_change_nothing(world):  # noqa: ANN001
 
 def test_room_shelf_link_gives_the_flash_sale_price_and_countdown(world):  # noqa: ANN001
     product = world.listed_product(price="39.90")
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     sale = services.start_flash_sale(actor=room.host_user, stream=room.stream, product=product, quantity=5,
                                      sale_price="29.90", per_buyer_limit=2, countdown_seconds=30,
                                      duration_minutes=5)
@@ -98,7 +96,7 @@ def test_order_page_shows_parcels_once_paid(world):  # noqa: ANN001
 
 def test_producer_sales_page_for_its_people_only(world):  # noqa: ANN001
     product = world.listed_product(price="39.90")
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     start_sale(room, product, quantity=5, price="29.90", limit=2)
     buyer = make_user()
     paid = services.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 2}], stream=room.stream,
@@ -132,7 +130,7 @@ def test_console_coupon_form_releases_coupons_and_refuses_bad_input(world):  # n
     from zhunong.orders.models import Coupon
 
     product = world.listed_product(price="39.90")
-    room = live_room(world, [product])
+    room = world.live_room([product], kind="county_head", pin=product)
     host = client_for(room.host_user)
     assert "发放优惠券" in host.get(f"/live/{room.stream.pk}/console/").content.decode()
     url = f"/orders/streams/{room.stream.pk}/coupons/"

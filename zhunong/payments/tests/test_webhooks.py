@@ -13,7 +13,6 @@ from django.utils import timezone
 from zhunong.orders import services as orders
 from zhunong.orders.errors import AmountMismatch
 from zhunong.orders.models import Order, OrderStatus
-from zhunong.orders.tests.helpers import live_room
 from zhunong.payments import services
 from zhunong.payments.models import (
     LedgerEntry,
@@ -162,7 +161,7 @@ def test_amount_mismatch_changes_nothing(order):  # noqa: ANN001
 
 def test_public_servant_host_is_never_paid(world):  # noqa: ANN001
     product = world.listed_product(stock=10, price="40.00")
-    room = live_room(world, [product], kind="county_head")
+    room = world.live_room([product], kind="county_head", pin=product)
     assert room.host.is_public_servant
     buyer = make_user()
     order = orders.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 1}], stream=room.stream,

@@ -27,9 +27,7 @@ def video_dirs(tmp_path, settings):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def vroom(world, video_dirs):  # noqa: ANN001, ANN201
-    from zhunong.testing import video_room
-
-    return video_room(world)
+    return world.live_room(status="scheduled")
 
 
 @pytest.fixture

@@ -126,11 +126,9 @@ def test_wrong_application_is_refused(client, vroom, key):  # noqa: ANN001
 
 
 def test_unverified_host_unscheduled_and_ended_streams_are_refused(client, world, video_dirs):  # noqa: ANN001
-    from zhunong.testing import video_room
-
-    unverified = video_room(world, verified=False)
-    tomorrow = video_room(world, starts_in=dt.timedelta(days=1), channel=unverified.channel)
-    cancelled = video_room(world, channel=unverified.channel)
+    unverified = world.live_room(status="scheduled", verified=False)
+    tomorrow = world.live_room(status="scheduled", starts_in=dt.timedelta(days=1), channel=unverified.channel)
+    cancelled = world.live_room(status="scheduled", channel=unverified.channel)
     streams.cancel_stream(actor=world.operator, stream=cancelled.stream, reason="下雨")
     for room in (unverified, tomorrow, cancelled):
         k = services.ensure_ingest(stream=room.stream).stream_key
@@ -141,9 +139,7 @@ def test_unverified_host_unscheduled_and_ended_streams_are_refused(client, world
 
 
 def test_publish_window_is_configurable(client, world, video_dirs, settings):  # noqa: ANN001
-    from zhunong.testing import video_room
-
-    room = video_room(world, starts_in=dt.timedelta(minutes=50))
+    room = world.live_room(status="scheduled", starts_in=dt.timedelta(minutes=50))
     k = services.ensure_ingest(stream=room.stream).stream_key
     assert callback(client, "publish", form(name=k)).status_code == 403  # default: 30 min early
     settings.VIDEO_PUBLISH_EARLY_MINUTES = 60
