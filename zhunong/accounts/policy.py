@@ -85,7 +85,13 @@ RULES: dict[str, dict[str, str]] = {
     "shipment.oversee": {_A: ANY, _O: REGION},
     "complaint.view": {_A: ANY, _O: REGION, _R: REGION},
     "complaint.handle": {_A: ANY, _O: REGION},
-    "pledge_claim.decide": {_A: ANY, _O: REGION, _R: REGION},
+    # Hide an abusive review (the rating still counts).
+    "review.hide": {_A: ANY, _O: REGION},
+    # Make a stream's compensation pledge (its host, or the county office for them).
+    "pledge.make": {_A: ANY, _O: REGION, _H: OWN_STREAM},
+    # Pledge claims against a stream's pledges: regulators read them, the county office decides.
+    "pledge_claim.view": {_A: ANY, _O: REGION, _R: REGION},
+    "pledge_claim.decide": {_A: ANY, _O: REGION},
     # A county's channel, its hosts and its streams.
     "channel.manage": {_A: ANY, _O: REGION},
     # Run a stream's room (pins, bans, chat moderation) and see its ingest.

@@ -239,7 +239,7 @@ class PledgeClaimAdmin(ReadOnlyAdmin):
 
     def visible(self, user):  # noqa: ANN001, ANN201
         # The back office shows claims to the county staff who decide them, not to claimants.
-        if not policy.may_hold(user, "pledge_claim.decide"):
+        if not policy.may_hold(user, "pledge_claim.view"):
             return PledgeClaim.objects.none()
         return selectors.claims_for(user).exclude(claimant=user) if not policy.is_platform_admin(user) \
             else selectors.claims_for(user)
