@@ -123,8 +123,10 @@ def test_unknown_or_malformed_codes_are_a_404_page(client, path):
 def test_unknown_or_malformed_codes_in_the_api(client, code):
     for suffix in ("", "/epcis"):
         response = client.get(f"/api/v1/trace/{code}{suffix}")
-        assert response.status_code in (404, 422)
-        assert response.json()["code"] in ("trace_code_not_found", "invalid")
+        # docs/api.md: 404 trace_code_not_found, malformed codes too. A code over 64 characters is refused by
+        # the path's length check first (422 invalid), which the docs do not say (reported, not changed here).
+        expected = (422, "invalid") if len(code) > 64 else (404, "trace_code_not_found")
+        assert (response.status_code, response.json()["code"]) == expected
 
 
 def test_lower_case_code_redirects_to_the_canonical_page(client):
