@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from zhunong.accounts import policy, roles
+from zhunong.accounts import policy
 from zhunong.core.errors import DomainError
 
 from . import selectors
@@ -81,10 +81,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_complaint_permission(self, request: HttpRequest) -> bool:
         return policy.may_hold(request.user, "complaint.handle")
 
-    def has_county_permission(self, request: HttpRequest) -> bool:
-        # Hiding a review and reviewing a pledge claim: the county office (platform admins and county
-        # operators); accounts.policy has no action for these yet. The services check the object.
-        return bool(policy.is_platform_admin(request.user) or request.user.has_role(roles.COUNTY_OPERATOR))
+    def has_hide_permission(self, request: HttpRequest) -> bool:
+        return policy.may_hold(request.user, "review.hide")
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return policy.may_hold(request.user, "pledge_claim.decide")
 
 
 class _History(admin.TabularInline):
@@ -204,7 +205,7 @@ class ReviewAdmin(ReadOnlyAdmin):
     def visible(self, user):  # noqa: ANN001, ANN201
         return selectors.reviews_for(user)
 
-    @admin.action(description=_("隐藏评价文字（辱骂、个人信息）"), permissions=["county"])
+    @admin.action(description=_("隐藏评价文字（辱骂、个人信息）"), permissions=["hide"])
     def hide(self, request, queryset):  # noqa: ANN001, ANN201
         _run(self, request, queryset,
              lambda r: review_services.hide_review(actor=request.user, review=r, reason="后台隐藏：内容不当"), "已隐藏")
@@ -244,7 +245,7 @@ class PledgeClaimAdmin(ReadOnlyAdmin):
         return selectors.claims_for(user).exclude(claimant=user) if not policy.is_platform_admin(user) \
             else selectors.claims_for(user)
 
-    @admin.action(description=_("开始审核"), permissions=["county"])
+    @admin.action(description=_("开始审核"), permissions=["decide"])
     def start_review(self, request, queryset):  # noqa: ANN001, ANN201
         _run(self, request, queryset, lambda c: pledge_services.start_claim_review(actor=request.user, claim=c),
              "已开始审核")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, region_q, user_covers_region
+from zhunong.accounts.selectors import is_platform_admin, region_q
 from zhunong.catalog.errors import ProductNotFound
 from zhunong.catalog.models import Product
 from zhunong.core.text import mask_phone as text_mask_phone
@@ -66,17 +66,6 @@ def scope_by_producer(qs: QuerySet, user: User, *, producer_field: str = "produc
     if user.has_role(roles.PRODUCER_MANAGER):
         cond |= _managed_producer_q(user, producer_field)
     return qs.filter(cond).distinct()
-
-
-def is_county_staff_for(user: User, region) -> bool:  # noqa: ANN001
-    """The county office over `region`: a platform admin, or a county operator whose region covers it.
-
-    Left here for the three decisions accounts.policy has no action for yet (hiding a review, making a
-    pledge for a stream's host, deciding a pledge claim: its `pledge_claim.decide` also lets regulators
-    decide, which they may not today)."""
-    if is_platform_admin(user):
-        return True
-    return user.has_role(roles.COUNTY_OPERATOR) and user_covers_region(user, region)
 
 
 # ---------------------------------------------------------------- shipments

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.catalog.models import Product
 from zhunong.core.errors import PermissionDenied, ValidationFailed
@@ -57,10 +58,6 @@ CLAIM_ORDER_STATUSES = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIV
                         OrderStatus.REFUND_REQUESTED}
 
 
-def _stream_staff(actor: User | None, stream: Stream) -> bool:
-    return actor is not None and selectors.is_county_staff_for(actor, stream.channel.county)
-
-
 @transaction.atomic
 def create_pledge(*, actor: User, stream: Stream, terms: str, max_per_claim: object, funded_by: str,
                   product: Product | None = None, total_cap: object | None = None) -> Pledge:
@@ -70,7 +67,7 @@ def create_pledge(*, actor: User, stream: Stream, terms: str, max_per_claim: obj
     host ever receives money from a pledge.
     """
     host = stream.host
-    if actor is None or not (actor.pk == host.user_id or _stream_staff(actor, stream)):
+    if not policy.can(actor, "pledge.make", stream):
         raise PermissionDenied("Only the stream's host or county staff make its pledges.")
     if stream.status not in (StreamStatus.SCHEDULED, StreamStatus.LIVE):
         raise StreamClosed(details={"status": stream.status})
@@ -128,7 +125,7 @@ def _lock_claim(claim: PledgeClaim) -> PledgeClaim:
 def _require_claim_decider(actor: User | None, claim: PledgeClaim) -> None:
     if actor is not None and actor.pk == claim.pledge.host.user_id:
         raise ConflictOfInterest()
-    if not _stream_staff(actor, claim.pledge.stream):
+    if not policy.can(actor, "pledge_claim.decide", claim.pledge.stream):
         raise PermissionDenied("Only the county office decides pledge claims.")
 
 

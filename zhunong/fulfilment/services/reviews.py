@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.core.errors import PermissionDenied
 from zhunong.core.text import clean_text
@@ -40,7 +41,7 @@ def create_review(*, actor: User, line: OrderLine, rating: object, text: str = "
 def hide_review(*, actor: User, review: Review, reason: str) -> Review:
     """County staff hide abusive text (insults, personal data); the rating still counts."""
     review = Review.objects.select_for_update().select_related("producer__village").get(pk=review.pk)
-    if actor is None or not selectors.is_county_staff_for(actor, review.producer.village):
+    if not policy.can(actor, "review.hide", review.producer):
         raise PermissionDenied("Only county staff moderate reviews.")
     review.visible = False
     review.hidden_reason = clean_text(reason, field="reason", max_length=300)
