@@ -4,7 +4,7 @@ Words come from the editable `SensitiveWord` table. Both the words and the chat 
 the same way before matching — traditional → simplified (OpenCC), full-width → half-width,
 lower case, and every character that is not a letter or digit dropped — so 加 微 信, 加-微-信 and
 加微信 (or 加微信 in traditional characters) all hit the word 加微信. Matching is one pass of an
-Aho-Corasick automaton written here (no dependency), so the cost does not grow with the list size.
+Aho-Corasick automaton (pyahocorasick), so the cost does not grow with the list size.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import ahocorasick
 
 from zhunong.zh.text import to_simplified
 
@@ -76,64 +77,45 @@ class Match:
 
 @dataclass
 class Automaton:
-    """Aho-Corasick over normalised words: goto transitions, failure links and outputs per state."""
+    """Aho-Corasick over normalised words (pyahocorasick, in C; zhunong/bench/filtering.py compares it with
+    the Python automaton used before: same matches, faster)."""
 
-    goto: list[dict[str, int]] = field(default_factory=lambda: [{}])
-    fail: list[int] = field(default_factory=lambda: [0])
-    # state -> list of (word length, word, action)
-    out: list[list[tuple[int, str, str]]] = field(default_factory=lambda: [[]])
+    _trie: ahocorasick.Automaton | None = None
     size: int = 0
 
     @classmethod
     def build(cls, words: list[tuple[str, str]]) -> Automaton:
         """`words`: (word as entered, action). Words that normalise to nothing are ignored."""
-        ac = cls()
+        entries: dict[str, list[tuple[int, str, str]]] = {}
+        size = 0
         for word, action in words:
             norm = normalize_word(word)
             if not norm:
                 continue
-            state = 0
-            for ch in norm:
-                nxt = ac.goto[state].get(ch)
-                if nxt is None:
-                    nxt = len(ac.goto)
-                    ac.goto.append({})
-                    ac.fail.append(0)
-                    ac.out.append([])
-                    ac.goto[state][ch] = nxt
-                state = nxt
-            ac.out[state].append((len(norm), word, action))
-            ac.size += 1
-        # Breadth-first: a state's failure link is the longest proper suffix that is also a prefix.
-        queue: deque[int] = deque(ac.goto[0].values())
-        while queue:
-            state = queue.popleft()
-            for ch, nxt in ac.goto[state].items():
-                queue.append(nxt)
-                f = ac.fail[state]
-                while f and ch not in ac.goto[f]:
-                    f = ac.fail[f]
-                target = ac.goto[f].get(ch, 0)
-                ac.fail[nxt] = target if target != nxt else 0
-                ac.out[nxt] = ac.out[nxt] + ac.out[ac.fail[nxt]]
-        return ac
+            # Two entries that normalise alike are both reported, each under the word as entered.
+            entries.setdefault(norm, []).append((len(norm), word, action))
+            size += 1
+        if not size:
+            return cls()
+        trie = ahocorasick.Automaton()
+        for norm, found in entries.items():
+            trie.add_word(norm, tuple(found))
+        trie.make_automaton()
+        return cls(_trie=trie, size=size)
+
+    def scan(self, norm: str) -> list[tuple[int, int, str, str]]:
+        """(end index, length, word, action) for every occurrence of every word in normalised text."""
+        if self._trie is None:
+            return []
+        return [(end, length, word, action) for end, found in self._trie.iter(norm) for length, word, action in found]
 
     def find(self, text: str) -> list[Match]:
         """Every occurrence of every word in `text`, with positions in `text` itself."""
         if not self.size or not text:
             return []
         norm, positions = _normalize_with_positions(text)
-        matches: list[Match] = []
-        state = 0
-        goto, fail, out = self.goto, self.fail, self.out
-        for i, ch in enumerate(norm):
-            while state and ch not in goto[state]:
-                state = fail[state]
-            state = goto[state].get(ch, 0)
-            for length, word, action in out[state]:
-                start = positions[i - length + 1]
-                matches.append(Match(word=word, action=action, start=start, end=positions[i] + 1))
-        return matches
+        return [Match(word=word, action=action, start=positions[end - length + 1], end=positions[end] + 1)
+                for end, length, word, action in self.scan(norm)]
 
 
 def _normalize_with_positions(text: str) -> tuple[str, list[int]]:
