@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.accounts.policy import Scope
 from zhunong.core.models import TransitionRecord
 
 
@@ -54,6 +55,13 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def policy_scope(self) -> Scope:
+        """Where the order sits for permission checks: every line's product origin and producer, its buyer.
+        The lines are read only if a rule asks."""
+        return Scope(regions=lambda: [line.product.origin for line in self.lines.select_related("product__origin")],
+                     producer_ids=lambda: self.lines.values_list("producer_id", flat=True),
+                     buyer_user_ids=(self.buyer_id,))
 
 
 class OrderLine(models.Model):

@@ -10,9 +10,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from zhunong.accounts import roles
+from zhunong.accounts import policy
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, user_covers_region
 
 from . import inventory
 from .errors import CouponNotFound, FlashSaleNotFound, NotYourOrder, OrderNotFound
@@ -34,43 +33,22 @@ def orders_of(buyer: User) -> QuerySet[Order]:
 
 def is_staff_over(actor: User | None, order: Order) -> bool:
     """Platform admins, and county operators whose region covers every line's product."""
-    if actor is None or not actor.is_authenticated:
-        return False
-    if is_platform_admin(actor):
-        return True
-    if actor.has_role(roles.COUNTY_OPERATOR):
-        return _region_covers_lines(actor, order)
-    return False
-
-
-def _region_covers_lines(actor: User, order: Order) -> bool:
-    lines = list(order.lines.select_related("product__origin"))
-    return bool(lines) and all(user_covers_region(actor, line.product.origin) for line in lines)
-
-
-def _manages_every_producer(actor: User, producer_ids: set[int]) -> bool:
-    managed = set(actor.managed_producers.filter(pk__in=producer_ids).values_list("pk", flat=True))
-    return bool(producer_ids) and producer_ids <= managed
+    return policy.can(actor, "order.oversee", order)
 
 
 def is_seller(actor: User | None, order: Order) -> bool:
     """Who may act for the selling side: staff over the order, or the manager of every line's producer."""
-    if actor is None or not actor.is_authenticated:
-        return False
-    if is_staff_over(actor, order):
-        return True
-    return _manages_every_producer(actor, set(order.lines.values_list("producer_id", flat=True)))
+    return policy.can(actor, "order.sell", order)
 
 
 def decides_for_lines(actor: User | None, order: Order, line_ids: Iterable[int]) -> bool:
     """Who may decide a refund of these lines: staff over the order, or the manager of every producer
     those lines belong to. One producer of a multi-producer order decides for its own lines only."""
-    if actor is None or not actor.is_authenticated:
-        return False
     if is_staff_over(actor, order):
         return True
-    return _manages_every_producer(
-        actor, set(order.lines.filter(pk__in=list(line_ids)).values_list("producer_id", flat=True)))
+    ids = list(line_ids)
+    lines = policy.Scope(producer_ids=lambda: order.lines.filter(pk__in=ids).values_list("producer_id", flat=True))
+    return policy.can(actor, "order.sell", lines)
 
 
 def is_producer_side(actor: User, order: Order) -> bool:
@@ -80,10 +58,8 @@ def is_producer_side(actor: User, order: Order) -> bool:
 
 
 def can_view(actor: User | None, order: Order) -> bool:
-    if actor is None or not actor.is_authenticated:
-        return False
-    return order.buyer_id == actor.pk or is_seller(actor, order) or (
-        actor.has_role(roles.REGULATOR) and _region_covers_lines(actor, order))
+    """Its buyer, the selling side, staff over it and regulators whose region covers every line."""
+    return policy.can(actor, "order.view", order)
 
 
 def requested_lines(order: Order) -> list[int]:
@@ -265,18 +241,7 @@ SOLD_STATUSES = ("paid", "shipped", "delivered", "completed", "refund_requested"
 def can_see_producer_sales(user: User, producer) -> bool:  # noqa: ANN001
     """Platform admins; county staff (operators, regulators) whose region covers the producer's village;
     managers of the producer or of a co-op it belongs to."""
-    from zhunong.accounts import roles
-    from zhunong.accounts.selectors import is_platform_admin, user_covers_region
-
-    if not user.is_authenticated:
-        return False
-    if is_platform_admin(user):
-        return True
-    if (user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR)) and user_covers_region(
-            user, producer.village):
-        return True
-    return user.has_role(roles.PRODUCER_MANAGER) and (
-        producer.managers.filter(pk=user.pk).exists() or producer.cooperatives.filter(managers=user).exists())
+    return policy.can(user, "producer.view_sales", producer)
 
 
 def producer_sales(producer) -> QuerySet:  # noqa: ANN001
