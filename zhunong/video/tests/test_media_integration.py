@@ -25,6 +25,7 @@ from zhunong.live import streams
 from zhunong.live.models import StreamStatus
 from zhunong.video import media, services, tasks
 from zhunong.video.models import Ingest, IngestState, RefusedPublish, Replay
+from zhunong.video.monitor import Monitor
 from zhunong.video.publisher import publisher_command
 
 from .conftest import TOKEN
@@ -103,7 +104,7 @@ def media_server(settings, tmp_path, transactional_db):  # noqa: ANN001, ANN201
     if platform.error:
         raise platform.error
     nginx = media.start_nginx(callback_base_url=f"http://127.0.0.1:{plat}")
-    monitor = media.Monitor(interval=0.5)
+    monitor = Monitor(interval=0.5)
     monitor.start_thread()
     try:
         yield {"root": root, "rtmp": rtmp, "hls": hls}
@@ -120,10 +121,8 @@ def _publish(port: int, key: str, seconds: float) -> subprocess.Popen:
 
 
 def test_publish_play_reconnect_grace_and_shoppable_replay(media_server, world, caplog):  # noqa: ANN001
-    from zhunong.testing import video_room
-
-    room = video_room(world)
-    tomorrow = video_room(world, starts_in=dt.timedelta(days=1), channel=room.channel, products=0)
+    room = world.live_room(status="scheduled")
+    tomorrow = world.live_room(status="scheduled", starts_in=dt.timedelta(days=1), channel=room.channel, products=0)
     key = services.ensure_ingest(stream=room.stream).stream_key
     tomorrow_key = services.ensure_ingest(stream=tomorrow.stream).stream_key
     sid = room.stream.pk

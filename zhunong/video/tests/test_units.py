@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from zhunong.video import media
+from zhunong.video import media, monitor
 from zhunong.video.redact import REDACTED, RedactStreamKeys, install, redact
 from zhunong.video.services import Segment, new_stream_key, place_pins, to_replay_time
 
@@ -74,12 +74,12 @@ def test_stat_page_parsing():
 
 
 def test_apply_stats_updates_publishing_ingests(db, settings, tmp_path):  # noqa: ANN001
-    from zhunong.testing import build_world, video_room
+    from zhunong.testing import build_world
     from zhunong.video import services
     from zhunong.video.models import Connection, Ingest, IngestState
 
     settings.VIDEO_ROOT = str(tmp_path)
-    room = video_room(build_world())
+    room = build_world().live_room(status="scheduled")
     key = services.ensure_ingest(stream=room.stream).stream_key
     cb = services.Callback(call="publish", app="ingest", name=key, client_id="3", addr="192.0.2.10", encoder="OBS",
                            path="")
@@ -248,18 +248,18 @@ def test_bench_playlist_parser():
 
 def test_monitor_round_without_a_media_server_still_ends_expired_streams(db, settings, tmp_path):  # noqa: ANN001
     from zhunong.live.models import StreamStatus
-    from zhunong.testing import build_world, video_room
+    from zhunong.testing import build_world
     from zhunong.video import services
 
     settings.VIDEO_ROOT = str(tmp_path)
     settings.VIDEO_STAT_URL = "http://127.0.0.1:18699/stat"  # nothing listens there
     settings.VIDEO_GRACE_SECONDS = 1
-    room = video_room(build_world())
+    room = build_world().live_room(status="scheduled")
     key = services.ensure_ingest(stream=room.stream).stream_key
     cb = services.Callback(call="publish", app="ingest", name=key, client_id="3", addr="", encoder="", path="")
     services.authorize_publish(callback=cb)
     services.publisher_gone(callback=cb, now=services.timezone.now() - dt.timedelta(seconds=5))
-    result = media.Monitor().run_once()
+    result = monitor.Monitor().run_once()
     assert "stat_error" in result and result["ended"] == [room.stream.pk]
     room.stream.refresh_from_db()
     assert room.stream.status == StreamStatus.ENDED
