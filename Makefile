@@ -40,6 +40,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 e2e: install
 	$(BIN)/pytest e2e
