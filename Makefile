@@ -10,7 +10,7 @@ PORT ?= 8000
 help:
 	@echo "make demo   - install, migrate, load the demo county and serve on http://$(HOST):$(PORT)"
 	@echo "make test   - run the whole test suite"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and the import-linter layer contracts"
 	@echo "make e2e    - browser end-to-end story (headless Chromium)"
 
 $(BIN)/activate:
