@@ -14,6 +14,7 @@ from zhunong.accounts.auth import auth_required
 from zhunong.live.errors import StreamNotFound
 
 from . import addresses, selectors, services
+from .errors import ProductUnavailable
 
 router = Router(tags=["orders"])
 
@@ -139,9 +140,7 @@ def create_order(request: HttpRequest, payload: OrderIn,
     """
     stream = None
     if payload.stream_id is not None:
-        from zhunong.live.models import Stream
-
-        stream = Stream.objects.filter(pk=payload.stream_id).first()
+        stream = selectors.stream_by_id(payload.stream_id)
         if stream is None:
             raise StreamNotFound()
     order = services.create_order(
@@ -235,9 +234,7 @@ class FlashSaleCancelIn(Schema):
 
 
 def _stream(stream_id: int):  # noqa: ANN202
-    from zhunong.live.models import Stream
-
-    stream = Stream.objects.select_related("host").filter(pk=stream_id).first()
+    stream = selectors.stream_by_id(stream_id)
     if stream is None:
         raise StreamNotFound()
     return stream
@@ -247,12 +244,8 @@ def _stream(stream_id: int):  # noqa: ANN202
                                                            404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
              auth=auth_required, tags=["flash sales"], summary="The host starts a flash sale of the pinned product")
 def start_flash_sale(request: HttpRequest, payload: FlashSaleIn, stream_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
-    from zhunong.catalog.models import Product
-
-    from .errors import ProductUnavailable
-
     stream = _stream(stream_id)
-    product = Product.objects.filter(pk=payload.product_id).first()
+    product = selectors.product_by_id(payload.product_id)
     if product is None:
         raise ProductUnavailable()
     sale = services.start_flash_sale(

@@ -12,6 +12,9 @@ from django.utils import timezone
 
 from zhunong.accounts import policy
 from zhunong.accounts.models import User
+from zhunong.catalog.models import Product
+from zhunong.live.models import Stream, StreamStatus
+from zhunong.producers.models import Producer
 
 from . import inventory
 from .errors import CouponNotFound, FlashSaleNotFound, NotYourOrder, OrderNotFound
@@ -21,6 +24,33 @@ from .models import Coupon, FlashSale, FlashSaleStatus, Order, OrderStatus
 def money(value: object) -> str:
     """Amounts in JSON: a string with exactly two decimals ("19.90")."""
     return f"{Decimal(value):.2f}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# the objects an order is placed against (read here so api.py and views.py never query models)
+
+
+def stream_by_id(stream_id: object) -> Stream | None:
+    """The stream (with its host), or None for an unknown or malformed id."""
+    if not isinstance(stream_id, int) or isinstance(stream_id, bool) or not 0 < stream_id < 2**53:
+        return None
+    return Stream.objects.select_related("host").filter(pk=stream_id).first()
+
+
+def live_stream_selling(stream_id: int, product: Product) -> Stream | None:
+    """The stream if it is live and has the product on its shelf (so its sale and coupons apply)."""
+    return Stream.objects.filter(pk=stream_id, status=StreamStatus.LIVE, products=product).first()
+
+
+def product_by_id(product_id: int) -> Product | None:
+    return Product.objects.filter(pk=product_id).first()
+
+
+def producer_by_id(producer_id: object) -> Producer | None:
+    """The producer (with its village), or None."""
+    if not isinstance(producer_id, int) or isinstance(producer_id, bool) or not 0 < producer_id < 2**53:
+        return None
+    return Producer.objects.select_related("village").filter(pk=producer_id).first()
 
 
 def orders_of(buyer: User) -> QuerySet[Order]:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from zhunong.core.errors import DomainError
+from zhunong.live.selectors import current_pin
 
 from . import addresses, selectors, services
 
@@ -101,8 +102,6 @@ def _back(request: HttpRequest, fallback: str) -> HttpResponse:
 @require_POST
 def buy(request: HttpRequest) -> HttpResponse:
     """The buy box posts here: create the order (its hidden key makes a double submit harmless)."""
-    from zhunong.live.models import Stream
-
     try:
         product_id = int(request.POST.get("product_id", ""))
         quantity = int(request.POST.get("quantity", ""))
@@ -111,7 +110,7 @@ def buy(request: HttpRequest) -> HttpResponse:
         return _back(request, "/")
     stream = None
     if request.POST.get("stream_id"):
-        stream = Stream.objects.filter(pk=request.POST["stream_id"]).first() \
+        stream = selectors.stream_by_id(int(request.POST["stream_id"])) \
             if request.POST["stream_id"].isdigit() else None
     try:
         order = services.create_order(buyer=request.user, lines=[{"product_id": product_id, "quantity": quantity}],
@@ -166,10 +165,7 @@ def _friendly(exc: DomainError) -> str:
 @require_POST
 def start_sale(request: HttpRequest, stream_id: int) -> HttpResponse:
     """The host console's flash-sale form (orders/_console_sale.html): a sale of the product on top now."""
-    from zhunong.live.models import Stream
-    from zhunong.live.selectors import current_pin
-
-    stream = Stream.objects.select_related("host").filter(pk=stream_id).first() if stream_id < 2**53 else None
+    stream = selectors.stream_by_id(stream_id)
     if stream is None:
         raise Http404()
     if stream.host.user_id != request.user.pk:
@@ -211,9 +207,7 @@ _COUPON_FIELDS = {
 @require_POST
 def release_coupon(request: HttpRequest, stream_id: int) -> HttpResponse:
     """The host console's coupon form (orders/_console_coupon.html): coupons viewers claim in the room."""
-    from zhunong.live.models import Stream
-
-    stream = Stream.objects.select_related("host").filter(pk=stream_id).first() if stream_id < 2**53 else None
+    stream = selectors.stream_by_id(stream_id)
     if stream is None:
         raise Http404()
     if stream.host.user_id != request.user.pk:
@@ -253,10 +247,7 @@ def cancel(request: HttpRequest, order_id: int) -> HttpResponse:
 @login_required
 def producer_sales(request: HttpRequest, producer_id: int) -> HttpResponse:
     """A household's or co-op's sales: every paid line paid to it (货款直达), for it and its county staff."""
-    from zhunong.producers.models import Producer
-
-    producer = Producer.objects.select_related("village").filter(pk=producer_id).first() \
-        if producer_id < 2**53 else None
+    producer = selectors.producer_by_id(producer_id)
     if producer is None:
         raise Http404()
     if not selectors.can_see_producer_sales(request.user, producer):

@@ -24,8 +24,8 @@ from zhunong.core.errors import DomainError
 from zhunong.orders import selectors as orders
 from zhunong.orders.addresses import has_address
 
-from . import services
-from .models import PaymentSession, SandboxPayment
+from . import selectors, services
+from .models import SandboxPayment
 from .providers import get_provider
 
 
@@ -51,7 +51,7 @@ def _qr_svg(data: str) -> str:
 
 
 def _payment(session_ref: str) -> SandboxPayment:
-    payment = SandboxPayment.objects.filter(session_ref=session_ref).first()
+    payment = selectors.sandbox_payment(session_ref)
     if payment is None:
         raise Http404()
     return payment
@@ -59,7 +59,7 @@ def _payment(session_ref: str) -> SandboxPayment:
 
 def _order_without_address(payment: SandboxPayment):  # noqa: ANN202
     """The shop's order this checkout pays, if it still has no shipping address (else None)."""
-    session = PaymentSession.objects.select_related("order").filter(session_ref=payment.session_ref).first()
+    session = selectors.session_of(payment)
     if session is None or has_address(session.order):
         return None
     return session.order

@@ -6,9 +6,16 @@ import math
 import uuid
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 
-from zhunong.orders.selectors import open_sale, sale_remaining
+from zhunong.orders.selectors import (
+    can_see_producer_sales,
+    live_stream_selling,
+    open_sale,
+    producer_by_id,
+    sale_remaining,
+)
 
 register = template.Library()
 
@@ -39,26 +46,19 @@ def room_stream(context, product):  # noqa: ANN001, ANN201
     raw = request.GET.get("stream", "") if request is not None else ""
     if product is None or not raw.isdigit() or len(raw) > 15:
         return None
-    from zhunong.live.models import Stream, StreamStatus
-
-    return Stream.objects.filter(pk=int(raw), status=StreamStatus.LIVE, products=product).first()
+    return live_stream_selling(int(raw), product)
 
 
 @register.simple_tag(takes_context=True)
 def sales_url_for(context, producer) -> str:  # noqa: ANN001
     """The producer's sales page, for those who may see it (its managers, its county's staff); else ""."""
-    from django.urls import reverse
-
-    from zhunong.orders.selectors import can_see_producer_sales
-    from zhunong.producers.models import Producer
-
     request = context.get("request")
     user = getattr(request, "user", None)
     # The public page renders a read-only view of the producer (its `id`), not the model instance.
     pk = getattr(producer, "pk", None) or getattr(producer, "id", None)
     if user is None or not user.is_authenticated or pk is None:
         return ""
-    model = Producer.objects.select_related("village").filter(pk=pk).first()
+    model = producer_by_id(pk)
     if model is None or not can_see_producer_sales(user, model):
         return ""
     return reverse("orders:producer_sales", args=[pk])

@@ -1,0 +1,15 @@
+"""Reads for payments (the pages and the API read through these)."""
+
+from __future__ import annotations
+
+from .models import PaymentSession, SandboxPayment
+
+
+def sandbox_payment(session_ref: str) -> SandboxPayment | None:
+    """The sandbox gateway's payment behind a checkout session reference, if any."""
+    return SandboxPayment.objects.filter(session_ref=session_ref).first()
+
+
+def session_of(payment: SandboxPayment) -> PaymentSession | None:
+    """The shop's checkout session (with its order) that a sandbox payment pays, if any."""
+    return PaymentSession.objects.select_related("order").filter(session_ref=payment.session_ref).first()
