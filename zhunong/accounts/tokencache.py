@@ -16,8 +16,11 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 from zhunong.core import redis
+
+from .models import ApiToken, User
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +70,6 @@ def forget(token_hashes: Iterable[str]) -> None:
 
 def lookup(token_hashes: list[str]) -> dict[str, int]:
     """Active users of these token hashes, from the database, and cache what was found."""
-    from .models import ApiToken
-
     found = dict(ApiToken.objects.filter(key_hash__in=token_hashes, user__is_active=True)
                  .values_list("key_hash", "user_id"))
     remember(found)
@@ -80,16 +81,10 @@ def _token_deleted(sender, instance, **kwargs) -> None:  # noqa: ANN001
 
 
 def _user_saved(sender, instance, **kwargs) -> None:  # noqa: ANN001
-    from .models import ApiToken
-
     if not instance.is_active:
         forget(ApiToken.objects.filter(user_id=instance.pk).values_list("key_hash", flat=True))
 
 
 def connect_signals() -> None:
-    from django.db.models.signals import post_delete, post_save
-
-    from .models import ApiToken, User
-
     post_delete.connect(_token_deleted, sender=ApiToken, dispatch_uid="accounts.tokencache.delete")
     post_save.connect(_user_saved, sender=User, dispatch_uid="accounts.tokencache.user")

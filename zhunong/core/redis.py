@@ -36,8 +36,8 @@ def prefix(*parts: object) -> str:
 
 
 @cache
-def client() -> Any:  # noqa: ANN401 - redis.Redis, imported lazily (Redis is optional)
+def client() -> Any:  # noqa: ANN401 - a redis.Redis
     """The process's synchronous client for REDIS_URL (redis-py pools its connections)."""
-    import redis
+    import redis  # only when Redis is used: the embedded setup runs without it
 
     return redis.Redis.from_url(settings.REDIS_URL)

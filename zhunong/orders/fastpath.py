@@ -41,6 +41,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
+from django.http.request import split_domain_port, validate_host
 
 from zhunong.accounts import tokencache
 from zhunong.core.errors import DomainError
@@ -157,8 +158,6 @@ def _valid_host(raw: bytes) -> bool:
     """Django's own ALLOWED_HOSTS check, remembered per Host header value (there are a handful)."""
     known = _host_ok.get(raw)
     if known is None:
-        from django.http.request import split_domain_port, validate_host
-
         hosts = list(settings.ALLOWED_HOSTS)
         if settings.DEBUG and not hosts:
             hosts = [".localhost", "127.0.0.1", "[::1]"]

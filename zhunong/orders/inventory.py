@@ -32,6 +32,8 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from zhunong.accounts.models import User
+from zhunong.catalog.models import Product
 from zhunong.core import redis
 
 from .errors import LimitExceeded, SoldOut
@@ -71,8 +73,6 @@ def _sorted(takes: Iterable[Take]) -> list[Take]:
 
 
 def _pool_table(kind: str) -> tuple[str, str]:
-    from zhunong.catalog.models import Product
-
     if kind == "product":
         return Product._meta.db_table, "stock"
     if kind == "sale":
@@ -83,8 +83,6 @@ def _pool_table(kind: str) -> tuple[str, str]:
 
 
 def _pool_model(kind: str):  # noqa: ANN202
-    from zhunong.catalog.models import Product
-
     return {"product": Product, "sale": FlashSale, "coupon": Coupon}[kind]
 
 
@@ -545,8 +543,6 @@ def reconcile_redis(*, grace_seconds: int = 120, dry_run: bool = False) -> Recon
 
 @transaction.atomic
 def _record_orphan(backend: RedisBackend, token: str, payload: dict) -> None:
-    from zhunong.accounts.models import User
-
     if not User.objects.filter(pk=payload["b"]).exists():  # nothing to record against: just give it back
         log.warning("orphan reservation %s of unknown buyer %s released", token, payload["b"])
         transaction.on_commit(lambda: backend._redis_resolve(token, "release"))

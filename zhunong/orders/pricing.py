@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from zhunong.accounts.models import User
+from zhunong.catalog.models import ListingStatus, Product
 from zhunong.core.text import clean_text
 
 from . import selectors
@@ -65,8 +66,6 @@ _context_cache: dict[tuple, tuple[float, dict]] = {}
 
 
 def _catalog_context(product_ids: tuple[int, ...], stream) -> dict:  # noqa: ANN001
-    from zhunong.catalog.models import ListingStatus, Product
-
     ttl = getattr(settings, "ORDERS_CONTEXT_CACHE_SECONDS", 0)
     key = (product_ids, stream.pk if stream is not None else None)
     if ttl:

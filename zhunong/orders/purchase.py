@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from zhunong.catalog.models import Product
 from zhunong.core.text import has_control_chars
 
 from . import inventory
@@ -149,8 +150,6 @@ def _order(p: Purchase, expires: dt.datetime) -> Order:
 
 def _attach_lines(orders: list[Order], purchases: Sequence[Purchase], lines: list[OrderLine]) -> None:
     """Give each order its lines (with their products' names) without reading them back."""
-    from zhunong.catalog.models import Product
-
     missing = {d.product_id for p in purchases for d in p.lines if d.product is None}
     products = Product.objects.only("id", "name").in_bulk(missing) if missing else {}
     it = iter(lines)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum
 from django.utils import timezone
 
 from zhunong.accounts import policy
@@ -18,7 +18,7 @@ from zhunong.producers.models import Producer
 
 from . import inventory
 from .errors import CouponNotFound, FlashSaleNotFound, NotYourOrder, OrderNotFound
-from .models import Coupon, FlashSale, FlashSaleStatus, Order, OrderStatus
+from .models import Coupon, FlashSale, FlashSaleStatus, Order, OrderLine, OrderStatus
 
 
 def money(value: object) -> str:
@@ -276,15 +276,11 @@ def can_see_producer_sales(user: User, producer) -> bool:  # noqa: ANN001
 
 def producer_sales(producer) -> QuerySet:  # noqa: ANN001
     """Paid order lines attributed to the producer, newest first (cancelled and unpaid ones are no sale)."""
-    from .models import OrderLine
-
     return (OrderLine.objects.filter(producer=producer, order__status__in=SOLD_STATUSES)
             .select_related("order__stream", "product").order_by("-order__created_at", "-id"))
 
 
 def producer_sales_totals(producer) -> dict[str, Any]:  # noqa: ANN001
-    from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
-
     net = ExpressionWrapper(F("line_total") - F("discount_share") - F("refunded_amount"),
                             output_field=DecimalField(max_digits=14, decimal_places=2))
     row = producer_sales(producer).order_by().aggregate(orders=Count("order", distinct=True),

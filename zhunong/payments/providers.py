@@ -221,7 +221,7 @@ def deliver(hook: SandboxWebhook, *, send=None, secret: str | None = None) -> in
     headers = {"Content-Type": "application/json",
                SIGNATURE_HEADER: sign(body, secret=secret or settings.PAYMENT_WEBHOOK_SECRET)}
     if send is None:
-        import httpx
+        import httpx  # only where a webhook is really sent (tests pass their own `send`)
 
         def send(url: str, content: bytes, hdrs: dict[str, str]) -> int:
             return httpx.post(url, content=content, headers=hdrs, timeout=10).status_code

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from .models import PaymentSession, SandboxPayment
 
 
@@ -13,3 +15,8 @@ def sandbox_payment(session_ref: str) -> SandboxPayment | None:
 def session_of(payment: SandboxPayment) -> PaymentSession | None:
     """The shop's checkout session (with its order) that a sandbox payment pays, if any."""
     return PaymentSession.objects.select_related("order").filter(session_ref=payment.session_ref).first()
+
+
+def open_sessions() -> QuerySet[PaymentSession]:
+    """Checkout sessions still waiting for their payment (with their orders)."""
+    return PaymentSession.objects.filter(status=PaymentSession.Status.OPEN).select_related("order")

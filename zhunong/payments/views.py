@@ -7,6 +7,8 @@ order). Only this page waits for the address; the payment services and the API p
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
@@ -94,8 +96,6 @@ def sandbox_confirm(request: HttpRequest, session_ref: str) -> HttpResponse:
     messages.success(request, _("支付成功（沙箱）。商户会在几秒内收到通知。"))
     if payment.return_url:
         # Return to the merchant's page as a relative path, so the browser stays on this host.
-        from urllib.parse import urlsplit
-
         path = urlsplit(payment.return_url).path
         if path.startswith("/"):
             return redirect(path)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from zhunong.orders.services import expire_reservations
+
 
 class Command(BaseCommand):
     help = (
@@ -14,8 +16,6 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="only count overdue reservations")
 
     def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
-        from zhunong.orders.services import expire_reservations
-
         count = expire_reservations(dry_run=options["dry_run"])
         verb = "would expire" if options["dry_run"] else "expired"
         self.stdout.write(f"{verb} {count} reservation(s)")

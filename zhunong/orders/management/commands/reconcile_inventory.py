@@ -3,6 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from zhunong.orders.flashsales import settle_sales, sync_sales
+from zhunong.orders.inventory import reconcile_redis
+
 
 class Command(BaseCommand):
     help = (
@@ -18,9 +21,6 @@ class Command(BaseCommand):
                             help="seconds a reservation may stay unrecorded before it counts as orphaned (120)")
 
     def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
-        from zhunong.orders.inventory import reconcile_redis
-        from zhunong.orders.services import settle_sales, sync_sales
-
         if options["grace"] < 0:
             raise CommandError("--grace must be >= 0")
         if settings.REDIS_URL:

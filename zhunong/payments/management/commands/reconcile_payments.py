@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from zhunong.payments.providers import deliver_due
+from zhunong.payments.selectors import open_sessions
+from zhunong.payments.services import reconcile_payments
+
 
 class Command(BaseCommand):
     help = (
@@ -17,20 +21,15 @@ class Command(BaseCommand):
                             help="also let the sandbox gateway send its due webhooks now")
 
     def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
-        from zhunong.payments.models import PaymentSession
-        from zhunong.payments.services import reconcile_payments
-
         if options["older_than"] < 0:
             raise CommandError("--older-than must be >= 0")
         if options["dry_run"]:
-            sessions = PaymentSession.objects.filter(status=PaymentSession.Status.OPEN).select_related("order")
+            sessions = open_sessions()
             for s in sessions[:200]:
                 self.stdout.write(f"open: {s.session_ref} order {s.order.number} ¥{s.amount}")
             self.stdout.write(f"{sessions.count()} open session(s)")
             return
         if options["deliver_webhooks"]:
-            from zhunong.payments.providers import deliver_due
-
             self.stdout.write(f"delivered {deliver_due()} webhook(s)")
         report = reconcile_payments(older_than_seconds=options["older_than"])
         self.stdout.write(", ".join(f"{k}={v}" for k, v in report.items()))
