@@ -10,11 +10,13 @@ attempts per second (docs/benchmarks.md). Here an attempt costs one Lua script o
    Django untouched, which is always right and gives every error its usual answer;
 2. one script (`_ATTEMPT`) resolves the token (accounts/tokencache.py), replays a remembered outcome of
    the key (orders/idempotency.py), reads the sale's record (orders/hotsales.py) and, all or nothing,
-   takes stock and the buyer's limit and records the reservation exactly as the Redis inventory backend
-   does — so `reconcile_redis()` recovers a reservation whose process died before the database heard of it;
+   takes stock and the buyer's limit and records the reservation with the Redis inventory backend's own
+   Lua function (`inventory.TAKE_AND_RECORD`) — so `reconcile_redis()` recovers a reservation whose
+   process died before the database heard of it;
 3. refusals are answered at once; the few successes are written to the database in batches (one
-   transaction per batch, on one thread per process), and each buyer gets the 201 with the real order
-   once its batch has committed. Room events go out after that commit, as everywhere else.
+   transaction per batch, on one thread per process) by `purchase.write_purchases`, the function Django's
+   path writes its orders with, and each buyer gets the 201 with the real order once its batch has
+   committed. Room events go out after that commit, as everywhere else.
 
 Tokens the script does not know are looked up in the database in batches too, then cached. A request that
 comes here and finds no sale record (no sale running, Redis restarted, the product just changed) is handed
