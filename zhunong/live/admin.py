@@ -212,7 +212,7 @@ class HostAdmin(admin.ModelAdmin):
             streams.update_host(actor=request.user, host=obj, kind=obj.kind, title=obj.title, bio=obj.bio,
                                 is_public_servant=obj.is_public_servant)
             if "trained_at" in form.changed_data:
-                Host.objects.filter(pk=obj.pk).update(trained_at=obj.trained_at)
+                streams.record_host_training(actor=request.user, host=obj, trained_at=obj.trained_at)
         except DomainError as exc:
             self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
 

@@ -293,7 +293,7 @@ def list_channels(request):  # noqa: ANN001, ANN201
 @router.post("/live/channels/{channel_id}/follow",
              response={200: FollowOut, **error_responses(401, 404, 422)}, auth=auth_required)
 def follow(request, channel_id: Id):  # noqa: ANN001, ANN201
-    channel = get_object_or_404(Channel, pk=channel_id)
+    channel = get_object_or_404(selectors.channels(), pk=channel_id)
     streams.follow_channel(user=request.auth, channel=channel)
     return {"channel_id": channel.pk, "following": True, "followers": channel.followers.count()}
 
@@ -301,7 +301,7 @@ def follow(request, channel_id: Id):  # noqa: ANN001, ANN201
 @router.delete("/live/channels/{channel_id}/follow",
                response={200: FollowOut, **error_responses(401, 404, 422)}, auth=auth_required)
 def unfollow(request, channel_id: Id):  # noqa: ANN001, ANN201
-    channel = get_object_or_404(Channel, pk=channel_id)
+    channel = get_object_or_404(selectors.channels(), pk=channel_id)
     streams.unfollow_channel(user=request.auth, channel=channel)
     return {"channel_id": channel.pk, "following": False, "followers": channel.followers.count()}
 

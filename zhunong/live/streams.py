@@ -182,6 +182,15 @@ def update_host(*, actor: User, host: Host, kind: str | None = None, title: str 
 
 
 @transaction.atomic
+def record_host_training(*, actor: User, host: Host, trained_at: dt.date | None) -> Host:
+    """When the host finished the platform's training (recorded in the back office; None clears it)."""
+    _require_manager(actor, host.channel)
+    Host.objects.filter(pk=host.pk).update(trained_at=trained_at)
+    host.trained_at = trained_at
+    return host
+
+
+@transaction.atomic
 def verify_host(*, actor: User, host: Host, method: str, note: str = "") -> Host:
     """Record an operator's identity check (who, when, how). Only verified hosts can go live."""
     host = Host.objects.select_for_update().select_related("channel__county").get(pk=host.pk)

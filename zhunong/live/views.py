@@ -21,7 +21,7 @@ from zhunong.core.errors import DomainError
 from . import moderation, selectors, streams
 from .errors import StreamNotFound
 from .forms import ChannelForm, HostForm, ReasonForm, ReportForm, ScheduleForm, VerifyForm
-from .models import Channel, Report
+from .models import Report
 
 RECORD_PAGE = 100
 # gettext_lazy by its own name: makemessages (xgettext) does not see strings wrapped in an alias like _lazy.
@@ -82,7 +82,7 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 @require_POST
 def follow(request: HttpRequest, channel_id: int) -> HttpResponse:
-    channel = get_object_or_404(Channel, pk=channel_id)
+    channel = get_object_or_404(selectors.channels(), pk=channel_id)
     if not request.user.is_authenticated:
         if request.headers.get("HX-Request"):
             return HttpResponse(status=401, headers={"HX-Redirect": f"/accounts/login/?next=/live/channels/{channel.pk}/"})

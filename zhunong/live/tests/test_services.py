@@ -48,6 +48,15 @@ def test_verification_records_who_when_how(world):
         streams.verify_host(actor=stranger, host=host, method="video_call")
 
 
+def test_training_is_recorded_by_the_county_office(world):
+    room = world.live_room(status="scheduled")
+    with pytest.raises(PermissionDenied):
+        streams.record_host_training(actor=make_user(roles.COUNTY_OPERATOR), host=room.host, trained_at=dt.date(2026, 5, 1))
+    streams.record_host_training(actor=world.operator, host=room.host, trained_at=dt.date(2026, 5, 1))
+    room.host.refresh_from_db()
+    assert room.host.trained_at == dt.date(2026, 5, 1)
+
+
 def test_public_servant_kind_cannot_be_unset(world):
     room = world.live_room(kind="first_secretary", status="scheduled")
     assert room.host.is_public_servant
