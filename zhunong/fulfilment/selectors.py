@@ -1,4 +1,4 @@
-"""Reads for fulfilment and after-sales, and who may see or handle what."""
+"""Reads for fulfilment and after-sales, and which rows each user sees (who may act: accounts.policy)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ from .models import (
 )
 from .rules import auto_complete_after, auto_confirm_after
 
-# ---------------------------------------------------------------- permissions
+# ---------------------------------------------------------------- back-office scoping
 
 
 def _managed_producer_q(user: User, field: str) -> Q:
