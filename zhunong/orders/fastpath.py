@@ -293,7 +293,7 @@ def _persist(items: list[Reserved]) -> list[bytes]:
 def _purchase(item: Reserved) -> purchase.Purchase:
     pool = inventory.pool("sale", item.sale_id)
     line = purchase.LineDraft(product_id=item.product_id, producer_id=item.producer_id, quantity=item.quantity,
-                              unit_price=item.price, line_total=pricing.money(item.price * item.quantity),
+                              unit_price=item.price, line_total=pricing.round_money(item.price * item.quantity),
                               sale_id=item.sale_id)
     return purchase.Purchase(buyer_id=item.buyer_id, key=item.key, fingerprint=item.fingerprint, token=item.token,
                              backend="redis", stream_id=item.stream_id, lines=[line],

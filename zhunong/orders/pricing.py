@@ -35,7 +35,8 @@ from .models import Coupon, CouponClaim, FlashSale, FlashSaleStatus
 CENT = Decimal("0.01")
 
 
-def money(value: Decimal) -> Decimal:
+def round_money(value: Decimal) -> Decimal:
+    """To whole cents, half up (selectors.money formats amounts for JSON)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -48,7 +49,7 @@ class PricedLine:
 
     @property
     def total(self) -> Decimal:
-        return money(self.unit_price * self.quantity)
+        return round_money(self.unit_price * self.quantity)
 
 
 def producer_for(product) -> Any:  # noqa: ANN001, ANN401
@@ -145,7 +146,7 @@ def apply_coupon(priced: list[PricedLine], *, buyer: User, stream, code: str | N
         raise CouponNotApplicable(f"Minimum spend {coupon.min_spend} not reached.",
                                   details={"min_spend": str(coupon.min_spend), "eligible": str(eligible_total)})
     if coupon.kind == Coupon.Kind.PERCENT:
-        discount = money(eligible_total * coupon.value / 100)
+        discount = round_money(eligible_total * coupon.value / 100)
     else:
         discount = coupon.value
     # Something is always paid: a coupon never makes an order free.
@@ -154,7 +155,7 @@ def apply_coupon(priced: list[PricedLine], *, buyer: User, stream, code: str | N
         raise CouponNotApplicable()
     left = discount
     for n, i in enumerate(eligible):
-        share = left if n == len(eligible) - 1 else money(discount * priced[i].total / eligible_total)
+        share = left if n == len(eligible) - 1 else round_money(discount * priced[i].total / eligible_total)
         share = min(share, priced[i].total)
         shares[i] = share
         left -= share

@@ -10,8 +10,13 @@ The order machine (one table, `ORDER`):
 
 `refunded` means everything paid went back; a partial refund returns the order to where it was, with the
 refunded amounts on its lines. Every change goes through `_transition`, which records who/when/why and
-sends `order_transitioned` inside the transaction (for apps that must act atomically, e.g. fulfilment)
-and the realtime notification only after commit.
+sends `order_transitioned` inside the transaction (for apps that must act atomically: fulfilment routes
+paid orders, payments credits the producers' ledger) and the realtime notification only after commit.
+Money going back from lines sends `order_refunded` (payments records the refund and asks the gateway).
+
+Creation prices in pricing.py, takes stock through inventory.py and writes through purchase.py (the
+function the purchase fast path writes with too); who may act on an order is read in selectors.py
+(accounts.policy).
 
 Public functions (keyword-only; other apps call these): create_order, mark_paid, cancel_order,
 mark_shipped, mark_delivered, complete_order, request_refund, reject_refund, refund, expire_reservations.
