@@ -11,6 +11,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhunong.settings")
+    # Imported after the settings module is chosen, as Django's manage.py does.
     from django.core.management import execute_from_command_line
 
     args = list(sys.argv if argv is None else argv)

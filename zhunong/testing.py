@@ -13,13 +13,16 @@ import itertools
 from dataclasses import dataclass, field
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
+from huey.contrib.djhuey import HUEY
 
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
-from zhunong.accounts.services import create_user
+from zhunong.accounts.services import create_user, issue_token
 from zhunong.catalog import services as catalog
 from zhunong.catalog.models import Product
+from zhunong.core.redis import client as redis_client
 from zhunong.live import streams as live
 from zhunong.live.models import Channel, Host, Stream, StreamStatus
 from zhunong.live.store import forget_room
@@ -43,8 +46,6 @@ def make_user(role: str = roles.BUYER, *, region: Region | None = None, username
 
 def api_auth(user: User) -> dict[str, str]:
     """Headers for Django's test client carrying a fresh bearer token of `user` (made with PASSWORD)."""
-    from zhunong.accounts.services import issue_token
-
     _user, raw = issue_token(username=user.username, password=PASSWORD)
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
@@ -202,8 +203,6 @@ def start_sale(room: LiveRoom, product: Product, *, quantity: int = 10, price: s
 @pytest.fixture(autouse=True)
 def _huey_in_memory():  # noqa: ANN202
     # Timers and webhooks are scheduled with Huey; tests must not put them in the developer's real queue.
-    from huey.contrib.djhuey import HUEY
-
     previous = HUEY.immediate
     HUEY.immediate = True
     yield
@@ -214,11 +213,7 @@ def _huey_in_memory():  # noqa: ANN202
 def _clean_redis_inventory():  # noqa: ANN202
     """Test databases reuse ids (and are emptied after each test); Redis counters and reservations of an
     earlier test or run must not leak into the next one."""
-    from django.conf import settings
-
     if settings.REDIS_URL:
-        from zhunong.core.redis import client as redis_client
-
         client = redis_client()
         # Inventory (and the fast path's sale records), idempotency records and cached tokens.
         for pattern in ("inv", "idem", "tok"):
@@ -229,6 +224,4 @@ def _clean_redis_inventory():  # noqa: ANN202
 
 @pytest.fixture
 def buyer(db):  # noqa: ANN001, ANN201
-    from zhunong.testing import make_user
-
     return make_user()

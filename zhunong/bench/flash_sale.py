@@ -9,11 +9,14 @@ measured side by side. Afterwards it counts what was sold from the database: `ov
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 
 from django.conf import settings
 from django.core.management import CommandError, call_command
+
+from zhunong.bench import flash_sale_harness as loadtest
 
 PORTS = (18510, 18560)
 
@@ -59,8 +62,6 @@ def _validate(options: dict) -> str:
 
 def _one_run(backend: str, options: dict, stdout, port_range: tuple[int, int], *,  # noqa: ANN001
              fast_path: bool = True) -> dict:
-    from zhunong.bench import flash_sale_harness as loadtest
-
     setup = loadtest.setup_sale(stock=options["stock"], buyers=options["buyers"], limit=options["limit"],
                                 label=f"b{backend}", cache_tokens=not options["cold_tokens"])
     attempts = loadtest.attempts_for(setup, per_buyer=options["attempts_per_buyer"], key_prefix=f"{backend}{time.time_ns()}")
@@ -132,6 +133,4 @@ def run(options: dict, stdout) -> dict:  # noqa: ANN001
 
 
 def _cpus() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 0)

@@ -5,8 +5,11 @@ separate load process, and the stock accounting afterwards.
 
 from __future__ import annotations
 
+import http.client
+import itertools
 import json
 import os
+import resource
 import secrets
 import signal
 import socket
@@ -15,9 +18,21 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import Group
 from django.db.models import Sum
 
-from zhunong.accounts import roles
+from zhunong import testing
+from zhunong.accounts import roles, tokencache
+from zhunong.accounts.models import ApiToken, User
+from zhunong.orders import inventory
+from zhunong.orders.models import (
+    InventoryReservation,
+    OrderLine,
+    OrderStatus,
+    ReservationItem,
+    ReservationState,
+)
+from zhunong.testing import build_world, start_sale
 
 
 @dataclass
@@ -37,9 +52,6 @@ def make_buyers(count: int, *, label: str, cache_tokens: bool = True) -> tuple[l
     the sale the way real ones do, logged in during the countdown; False leaves the purchase fast path to
     find every token in the database on its first use (`bench flash-sale --cold-tokens`).
     """
-    from django.contrib.auth.models import Group
-
-    from zhunong.accounts.models import ApiToken, User
 
     tag = f"{label}{secrets.token_hex(3)}"
     users = User.objects.bulk_create([User(username=f"{tag}_{i}", password="!") for i in range(count)])
@@ -49,19 +61,12 @@ def make_buyers(count: int, *, label: str, cache_tokens: bool = True) -> tuple[l
     tokens = ApiToken.objects.bulk_create([ApiToken(user=u, key_hash=ApiToken.hash(r), prefix=r[:8])
                                            for u, r in zip(users, raws, strict=True)])
     if cache_tokens:
-        from zhunong.accounts import tokencache
-
         tokencache.remember({t.key_hash: t.user_id for t in tokens})
     return [u.pk for u in users], raws
 
 
 def setup_sale(*, stock: int, buyers: int, limit: int = 1, label: str = "bench",
                cache_tokens: bool = True) -> SaleSetup:
-    import itertools
-
-    from zhunong import testing
-    from zhunong.testing import build_world, start_sale
-
     # testing.py numbers usernames and codes from 1 per process; a benchmark database outlives processes.
     testing._seq = itertools.count(time.time_ns() // 1000 % 10**13)
     world = build_world(prefix=f"{label}{secrets.token_hex(4)}")
@@ -75,14 +80,6 @@ def setup_sale(*, stock: int, buyers: int, limit: int = 1, label: str = "bench",
 
 def accounting(setup: SaleSetup, backend_name: str) -> dict:
     """What the database and the inventory backend say after a run."""
-    from zhunong.orders import inventory
-    from zhunong.orders.models import (
-        InventoryReservation,
-        OrderLine,
-        OrderStatus,
-        ReservationItem,
-        ReservationState,
-    )
 
     pool = inventory.pool("sale", setup.sale_id)
     lines = OrderLine.objects.filter(flash_sale_id=setup.sale_id)
@@ -132,8 +129,6 @@ def start_server(*, port: int, processes: int, backend: str, extra_env: dict | N
 
 
 def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    import http.client
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -151,7 +146,6 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 def warm_up(port: int, *, requests: int = 40) -> None:
     """Every worker imports the API and opens its connections before anything is measured."""
-    import http.client
 
     for _ in range(requests):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -207,7 +201,6 @@ def run_load(*, port: int, attempts: list[dict], connections: int, detail: bool 
              server: subprocess.Popen | None = None) -> dict:
     """Run the load process to the end. With `server`, also the CPU both sides spent per attempt: a figure
     that, unlike attempts/s, hardly moves when something else is using the machine."""
-    import resource
 
     server_cpu = group_cpu_seconds(server.pid) if server is not None else 0.0
     load_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)

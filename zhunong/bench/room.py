@@ -27,8 +27,24 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import Group
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.management.base import CommandError
+from django.utils import timezone
+
+from zhunong.accounts import roles
+from zhunong.accounts.models import User
+from zhunong.accounts.services import create_user
+from zhunong.catalog import services as catalog
+from zhunong.live import streams as services
+from zhunong.live.models import Stream
+from zhunong.live.store import forget_room
+from zhunong.producers import services as producers
+from zhunong.quality import services as quality
+from zhunong.testing import make_regions
 
 SCRIPT_ENV = {"PYTHONUNBUFFERED": "1"}
 
@@ -101,17 +117,6 @@ def run(options: dict[str, Any], stdout) -> dict[str, Any]:  # noqa: ANN001
 
 
 def _setup(run_id: str, chatters: int) -> dict[str, Any]:
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth.models import Group
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.utils import timezone
-
-    from zhunong.accounts import roles
-    from zhunong.accounts.models import User
-    from zhunong.accounts.services import create_user
-    from zhunong.live import streams as services
-    from zhunong.live.store import forget_room
-
     operator, products, county = _bench_county(run_id)
     channel = services.create_channel(actor=operator, county=county, name=f"压测频道 {run_id}")
     host_user = create_user(username=f"bench_host_{run_id}", password=secrets.token_urlsafe(16), role=roles.HOST)
@@ -153,14 +158,6 @@ def _setup(run_id: str, chatters: int) -> dict[str, Any]:
 
 def _bench_county(run_id: str) -> tuple[Any, list[Any], Any]:
     """A county of its own with three inspected, listed products, built through the real services."""
-    from django.utils import timezone
-
-    from zhunong.accounts import roles
-    from zhunong.accounts.services import create_user
-    from zhunong.catalog import services as catalog
-    from zhunong.producers import services as producers
-    from zhunong.quality import services as quality
-    from zhunong.testing import make_regions
 
     regions = make_regions(f"BENCH{run_id}")
     county = regions["county"]
@@ -185,10 +182,6 @@ def _bench_county(run_id: str) -> tuple[Any, list[Any], Any]:
 
 
 def _teardown(setup: dict[str, Any]) -> None:
-    from zhunong.accounts.models import User
-    from zhunong.live import streams as services
-    from zhunong.live.models import Stream
-
     stream = Stream.objects.filter(pk=setup["stream_id"]).first()
     if stream is not None and stream.status == "live":
         services.end_stream(stream=stream, actor=User.objects.get(pk=setup["host_user_id"]), reason="benchmark over")
@@ -382,7 +375,6 @@ def _merge(results: list[dict[str, Any]], options: dict[str, Any], chatters: int
 async def layer_baseline(members: int, messages: int) -> dict[str, Any]:
     """Channels' usual room: every viewer's own layer channel joins the group, and each event is sent
     to the group. Times group_send and counts what arrives (channels_redis drops at channel capacity)."""
-    from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
     group = f"bench.baseline.{secrets.token_hex(3)}"

@@ -31,6 +31,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from django.conf import settings
+
+from zhunong.video.media import missing_programs
+
 WIDTH, HEIGHT = 640, 368  # a multiple of 16, so no cropping anywhere
 BITS = 24                 # 20 bits of frame number + 4 bits of checksum
 BLOCK = 32
@@ -159,6 +163,7 @@ def _child_prepare() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhunong.settings")
     django.setup()
+    # This child imports the module before Django is set up (`python -c`); models only after setup().
     from zhunong.testing import build_world
     from zhunong.video.services import ensure_ingest
 
@@ -218,10 +223,6 @@ def _decode_segment(ffmpeg: str, path: Path) -> list[int | None]:
 def run(options: dict, stdout) -> dict:  # noqa: ANN001, C901, ARG001
     # Progress goes to stderr: with --json, stdout carries exactly one JSON object.
     stdout = sys.stderr
-    from django.conf import settings
-
-    from zhunong.video.media import missing_programs
-
     missing = missing_programs()
     if missing:
         raise SystemExit(f"bench video needs nginx, libnginx-mod-rtmp and ffmpeg; missing: {', '.join(missing)}")

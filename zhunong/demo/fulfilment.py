@@ -23,6 +23,10 @@ from zhunong.fulfilment.services import after_sales as after_sales_services
 from zhunong.fulfilment.services import complaints as complaint_services
 from zhunong.fulfilment.services import reviews as review_services
 from zhunong.fulfilment.services import shipments as shipment_services
+from zhunong.orders import services as orders
+from zhunong.orders.models import OrderStatus
+from zhunong.payments import services as payments
+from zhunong.payments.providers import get_provider
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,6 @@ def _handler(producer) -> User | None:  # noqa: ANN001
 
 
 def _play(story: Story, created: Counter) -> str | None:
-    from zhunong.orders import services as orders
-    from zhunong.orders.models import OrderStatus
-
     buyer = User.objects.filter(username=story.buyer).first()
     product = Product.objects.filter(name=story.product, status=ListingStatus.LISTED).first()
     if buyer is None or product is None:
@@ -80,9 +81,6 @@ def _play(story: Story, created: Counter) -> str | None:
         created["orders"] += 1
     if order.status == OrderStatus.RESERVED:
         # Paid through the sandbox gateway like a real buyer, so later refunds find the payment there.
-        from zhunong.payments import services as payments
-        from zhunong.payments.providers import get_provider
-
         session = payments.start_checkout(order=order, actor=buyer)
         paid = get_provider("sandbox").confirm(session_ref=session.session_ref)
         payments.apply_payment(session=session, amount=paid.amount, payment_ref=paid.payment_ref)

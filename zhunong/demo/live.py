@@ -17,7 +17,7 @@ from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
 from zhunong.live import chat, moderation
 from zhunong.live import streams as live_streams
-from zhunong.live.models import Host, Stream, StreamStatus
+from zhunong.live.models import Host, SensitiveWord, Stream, StreamStatus
 from zhunong.producers.models import Region
 
 MAIN_COUNTY_CODE = "430923"  # 安化县 (zhunong.demo.world)
@@ -116,8 +116,6 @@ def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
             created.append("1 ended stream")
 
     # A starting word list for the room's filter (operators edit it in the admin).
-    from zhunong.live.models import SensitiveWord
-
     if not SensitiveWord.objects.exists():
         for word, action, category in DEMO_WORDS:
             moderation.save_sensitive_word(actor=operator, word=word, action=action, category=category)

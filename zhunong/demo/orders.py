@@ -18,6 +18,16 @@ from typing import Any
 
 from django.utils import timezone
 
+from zhunong.accounts.models import User
+from zhunong.catalog.models import ListingStatus, Product
+from zhunong.core.errors import DomainError
+from zhunong.live.models import Stream, StreamStatus
+from zhunong.live.selectors import current_pin
+from zhunong.orders import flashsales, services
+from zhunong.orders.models import Coupon, FlashSale, OrderStatus
+from zhunong.payments import services as payments
+from zhunong.payments.providers import get_provider
+
 ORDERS = [
     # (buyer, idempotency key, what happens to it)
     ("buyer", "demo-orders-paid", "paid"),
@@ -27,10 +37,6 @@ ORDERS = [
 
 
 def seed(*, stdout: Any, dry_run: bool) -> Counter:
-    from zhunong.accounts.models import User
-    from zhunong.catalog.models import ListingStatus, Product
-    from zhunong.live.models import Stream, StreamStatus
-
     created: Counter = Counter()
     products = list(Product.objects.filter(status=ListingStatus.LISTED, stock__gt=10).order_by("id")[:3])
     buyers = {u.username: u for u in User.objects.filter(username__in={b for b, _, _ in ORDERS})}
@@ -54,11 +60,6 @@ def seed(*, stdout: Any, dry_run: bool) -> Counter:
 
 
 def _order(buyer, product, key: str, fate: str, created: Counter) -> None:  # noqa: ANN001
-    from zhunong.orders import services
-    from zhunong.orders.models import OrderStatus
-    from zhunong.payments import services as payments
-    from zhunong.payments.providers import get_provider
-
     order = services.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 2}],
                                   idempotency_key=key)
     if getattr(order, "idempotent_replay", False):
@@ -76,11 +77,6 @@ def _order(buyer, product, key: str, fate: str, created: Counter) -> None:  # no
 
 
 def _room_offers(stream, created: Counter, stdout: Any) -> None:  # noqa: ANN001
-    from zhunong.core.errors import DomainError
-    from zhunong.live.selectors import current_pin
-    from zhunong.orders import flashsales, services
-    from zhunong.orders.models import Coupon, FlashSale
-
     pin = current_pin(stream)
     if pin is not None and not FlashSale.objects.filter(stream=stream).exists():
         product = pin.product

@@ -34,6 +34,8 @@ from zhunong.accounts.models import User
 from zhunong.accounts.services import create_user
 from zhunong.catalog import services as catalog
 from zhunong.catalog.models import ListingStatus, Product
+from zhunong.live import streams as live
+from zhunong.live.models import Channel, Host, HostVerification
 from zhunong.producers import services as producers
 from zhunong.producers.models import HarvestBatch, Plot, Producer, Region
 from zhunong.quality import services as quality
@@ -165,9 +167,6 @@ class Seeder:
                                       packed_at=self._event_time(start + dt.timedelta(days=days_after), 15), **kwargs)
 
     def channel(self, actor: User, county: Region, name: str, description: str):  # noqa: ANN201
-        from zhunong.live import streams as live
-        from zhunong.live.models import Channel
-
         existing = Channel.objects.filter(county=county).first()
         if existing:
             return existing
@@ -176,9 +175,6 @@ class Seeder:
 
     def host(self, username: str, channel, *, kind: str, title: str, display_name: str, bio: str,  # noqa: ANN001
              verified_by: User, trained: bool = False):  # noqa: ANN201
-        from zhunong.live import streams as live
-        from zhunong.live.models import Host, HostVerification
-
         user = self.user(username, roles.HOST, region=channel.county, display_name=display_name)
         existing = Host.objects.filter(user=user).first()
         if existing:

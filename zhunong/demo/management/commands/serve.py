@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from zhunong.video.media import start_media_server
@@ -31,8 +32,6 @@ class Command(BaseCommand):
                             help="push a synthetic test stream into the demo live room (needs nginx-rtmp + ffmpeg)")
 
     def handle(self, *args, **opts) -> None:  # noqa: ANN002, ANN003
-        from django.conf import settings
-
         if opts["workers"] > 1 and not settings.REDIS_URL:
             raise CommandError("--workers > 1 needs REDIS_URL: processes share rooms through Redis.")
         if not 0 < opts["port"] < 65536:
