@@ -132,7 +132,7 @@ async def run(job: dict) -> dict:
 
 def main() -> None:
     job = json.load(sys.stdin)
-    try:
+    try:  # uvloop is optional: a faster event loop when it is installed
         import uvloop
 
         uvloop.install()

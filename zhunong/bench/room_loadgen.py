@@ -318,7 +318,7 @@ def _spread(spread: dict[str, list[float]]) -> dict[str, float | None]:
 
 
 if __name__ == "__main__":
-    try:
+    try:  # uvloop is optional: a faster event loop when it is installed
         import uvloop
 
         uvloop.install()
