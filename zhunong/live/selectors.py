@@ -1,4 +1,6 @@
-"""Reads for live rooms: who may do what in a room, streams by status, the current pin, a stream's full record."""
+"""Reads for live rooms: streams by status and for staff, the room's state (pin, restrictions, gifts, the
+word list), a stream's full record, and the lookups the pages, the API and the room socket make.
+Who may do what is accounts.policy (Channel, Host and Stream give their policy_scope)."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from .models import (
 WORDS_VERSION_KEY = "live:sensitive-words:version"
 
 
-# --- who is who (what each may do is accounts.policy: channel.manage, stream.moderate, ...) ---------
+# --- who is who ----------------------------------------------------------------------------------
 
 
 def is_authenticated(user: User | None) -> bool:
