@@ -1,10 +1,10 @@
-"""Who may see and touch which objects: role checks and region scoping."""
+"""Which objects a user sees: region scoping of querysets (who may do what to one object is accounts.policy)."""
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from . import roles
+from . import policy, roles
 from .models import User
 
 
@@ -51,10 +51,8 @@ def regions_visible_to(user: User) -> QuerySet:
 
 
 def user_covers_region(user: User, region) -> bool:  # noqa: ANN001
+    """A platform admin, or a user whose own region is `region` or an ancestor of it (whatever their role:
+    who may do what is accounts.policy)."""
     if is_platform_admin(user):
         return True
-    return bool(user.is_authenticated and user.region_id and region.path.startswith(user.region.path))
-
-
-def manages_producer(user: User, producer) -> bool:  # noqa: ANN001
-    return bool(user.is_authenticated and producer.managers.filter(pk=user.pk).exists())
+    return bool(user.is_authenticated and policy.covers_region(user, region))

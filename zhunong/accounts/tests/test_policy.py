@@ -1,5 +1,5 @@
 """The permission policy: the documented table is the policy's table, and each action behaves so on
-real objects (stream and order scopes are built from real users and regions)."""
+real objects built through the services (a live stream, an order, a product ...)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 
 from zhunong.accounts import policy, roles
 from zhunong.core.errors import DomainError, PermissionDenied
+from zhunong.orders.services import create_order
 from zhunong.producers.models import Producer
-from zhunong.testing import build_world, make_user
+from zhunong.testing import build_world, make_user, unique
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "architecture.md"
 COLUMNS = {"platform admin": roles.PLATFORM_ADMIN, "county operator": roles.COUNTY_OPERATOR,
@@ -102,7 +103,7 @@ def scene(world):  # noqa: ANN001, ANN201
         "other_regulator": other.regulator,
         "manager": make_user(roles.PRODUCER_MANAGER),
         "coop_manager": make_user(roles.PRODUCER_MANAGER),
-        "host": make_user(roles.HOST),
+        "host": None,  # the stream's host, below
         "buyer": make_user(roles.BUYER),
         "anonymous": None,
         "inactive_operator": make_user(roles.COUNTY_OPERATOR, region=world.county),
@@ -115,9 +116,12 @@ def scene(world):  # noqa: ANN001, ANN201
     coop = Producer.objects.create(name="洋河蓝莓合作社", kind=Producer.Kind.COOPERATIVE, village=world.village)
     coop.members.add(world.producer)
     coop.managers.add(users["coop_manager"])
-    stream = policy.Scope(regions=(world.county,), host_user_ids=(users["host"].pk,))
-    order = policy.Scope(regions=(world.county,), producer_ids=(world.producer.pk,),
-                         buyer_user_ids=(users["buyer"].pk,))
+    product = world.listed_product()
+    room = world.live_room(products=[product])
+    users["host"] = room.host_user
+    stream = room.stream
+    order = create_order(buyer=users["buyer"], lines=[{"product_id": product.pk, "quantity": 1}],
+                         idempotency_key=unique("policy-"))
     objects = {
         "backoffice.view": None,
         "region.rename": world.village,
