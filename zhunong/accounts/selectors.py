@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from . import policy, roles
 from .models import User
@@ -50,7 +50,7 @@ def regions_visible_to(user: User) -> QuerySet:
     return qs.filter(path__startswith=user.region.path)
 
 
-def user_covers_region(user: User, region) -> bool:  # noqa: ANN001
+def user_covers_region(user: User, region: Model) -> bool:
     """A platform admin, or a user whose own region is `region` or an ancestor of it (whatever their role:
     who may do what is accounts.policy)."""
     if is_platform_admin(user):

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from zhunong.core.errors import ValidationFailed
@@ -24,7 +25,8 @@ _USERNAME = re.compile(r"^[\w.@+-]{3,150}$")
 
 @transaction.atomic
 def create_user(*, username: str, password: str, role: str = roles.BUYER, display_name: str = "",
-                region=None, email: str = "", is_staff: bool | None = None) -> User:  # noqa: ANN001
+                region: Model | None = None, email: str = "", is_staff: bool | None = None) -> User:
+    """`region` is a producers.Region (typed loosely: accounts sits below producers)."""
     username = clean_text(username, field="username", max_length=150)
     if not _USERNAME.match(username):
         raise ValidationFailed("username: 3-150 letters, digits or . @ + - _", details={"field": "username"})
@@ -46,6 +48,7 @@ def create_user(*, username: str, password: str, role: str = roles.BUYER, displa
     return user
 
 
+@transaction.atomic
 def grant_role(*, user: User, role: str) -> None:
     group, _ = Group.objects.get_or_create(name=role)
     user.groups.add(group)
