@@ -6,10 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from zhunong.accounts import roles
 from zhunong.accounts.backoffice import ServiceAdmin, ServiceForm, note_formset_saves, scoped_choices
-from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin
 from zhunong.core.text import clean_text
 
 from . import backoffice, services
@@ -145,11 +142,7 @@ class ProducerAdmin(ServiceAdmin):
         if db_field.name == "members":
             scoped_choices(field, backoffice.visible_producers(request.user).filter(kind=Producer.Kind.HOUSEHOLD))
         elif db_field.name == "managers":
-            # Managers of the operator's own region (their region is set when a platform admin creates them).
-            managers = User.objects.filter(groups__name=roles.PRODUCER_MANAGER).order_by("username")
-            if not is_platform_admin(request.user):
-                managers = managers.filter(region__in=backoffice.visible_regions(request.user))
-            scoped_choices(field, managers)
+            scoped_choices(field, backoffice.manager_choices(request.user))
         return field
 
     def service_save(self, user, obj, data, change):  # noqa: ANN001, ANN201

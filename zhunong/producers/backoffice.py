@@ -44,6 +44,15 @@ def visible_regions(user: User) -> QuerySet[Region]:
     return regions_visible_to(user)
 
 
+def manager_choices(user: User) -> QuerySet[User]:
+    """Producer managers the user may appoint: those of their own region (a manager's region is set when a
+    platform admin creates them); every one for a platform admin."""
+    managers = User.objects.filter(groups__name=roles.PRODUCER_MANAGER).order_by("username")
+    if is_platform_admin(user):
+        return managers
+    return managers.filter(region__in=visible_regions(user))
+
+
 def get_visible_producer(user: User, producer_id: int) -> Producer:
     try:
         return visible_producers(user).get(pk=producer_id)
