@@ -286,7 +286,7 @@ def _persist_batch(items: list[Reserved]) -> list[bytes | BaseException]:
 def _persist(items: list[Reserved]) -> list[bytes]:
     """Write the orders of `items` as Django's path does (purchase.write_purchases), in one go; the 201
     bodies, byte for byte what JsonResponse would send."""
-    orders = purchase.write_purchases([_purchase(item) for item in items])
+    orders = purchase.write_purchases(purchases=[_purchase(item) for item in items])
     return [json.dumps(order.first_response).encode() for order in orders]
 
 

@@ -104,7 +104,7 @@ class InventoryBackend:
     def reserve_inside(self, *, token: str, buyer_id: int, takes: Sequence[Take]) -> dict[str, int]:
         """Inside the caller's transaction: take the database pools and record the reservation."""
         remaining = self.take_inside(buyer_id=buyer_id, takes=takes)
-        record_reservations([Reservation(token=token, backend=self.name, buyer_id=buyer_id, takes=tuple(takes))])
+        record_reservations(reservations=[Reservation(token=token, backend=self.name, buyer_id=buyer_id, takes=tuple(takes))])
         return remaining
 
     def take_inside(self, *, buyer_id: int, takes: Sequence[Take]) -> dict[str, int]:
@@ -185,7 +185,7 @@ class Reservation:
     takes: tuple[Take, ...]
 
 
-def record_reservations(reservations: Sequence[Reservation]) -> list[InventoryReservation]:
+def record_reservations(*, reservations: Sequence[Reservation]) -> list[InventoryReservation]:
     """Inside the caller's transaction: the database record of reservations (held), several at once."""
     rows = InventoryReservation.objects.bulk_create(
         InventoryReservation(token=r.token, backend=r.backend, buyer_id=r.buyer_id) for r in reservations)

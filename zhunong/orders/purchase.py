@@ -101,7 +101,7 @@ class Purchase:
     remaining: dict[str, int] = field(default_factory=dict)
 
 
-def write_purchases(purchases: Sequence[Purchase], *, now: dt.datetime | None = None) -> list[Order]:
+def write_purchases(*, purchases: Sequence[Purchase], now: dt.datetime | None = None) -> list[Order]:
     """Inside the caller's transaction, after stock was taken: the reservations' records, the `reserved`
     orders and their lines, each order's first history row, the coupon claims used, and the idempotency
     records holding each order's first response (`order.first_response`). Stock frames and sell-out go
@@ -109,7 +109,7 @@ def write_purchases(purchases: Sequence[Purchase], *, now: dt.datetime | None = 
     """
     now = now or timezone.now()
     expires = now + dt.timedelta(minutes=settings.RESERVATION_MINUTES)
-    inventory.record_reservations([
+    inventory.record_reservations(reservations=[
         inventory.Reservation(token=p.token, backend=p.backend, buyer_id=p.buyer_id, takes=p.takes)
         for p in purchases])
     orders = Order.objects.bulk_create(_order(p, expires) for p in purchases)

@@ -239,7 +239,7 @@ def _create(*, buyer: User, clean: list[tuple[int, int]], stream, key: str, code
                                unit_price=p.unit_price, line_total=p.total, discount_share=share,
                                sale_id=p.sale.pk if p.sale is not None else None, sale=p.sale, product=p.product)
                      for p, share in zip(priced, shares, strict=True)]
-            [order] = write_purchases([Purchase(
+            [order] = write_purchases(purchases=[Purchase(
                 buyer_id=buyer.pk, key=key, fingerprint=fingerprint, token=token, backend=backend.name,
                 stream_id=stream.pk if stream is not None else None, lines=lines, takes=tuple(takes), claim=claim,
                 remaining=remaining)], now=now)
