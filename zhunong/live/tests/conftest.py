@@ -6,6 +6,9 @@ import pytest
 
 from zhunong.live.models import Host
 
+# In-room coupons and sales keep counters in Redis (with REDIS_URL): an earlier run's must not leak in.
+from zhunong.testing import _clean_redis_inventory  # noqa: F401
+
 
 @pytest.fixture
 def room(world):  # noqa: ANN001, ANN201
