@@ -293,9 +293,10 @@ def batch_out(batch: HarvestBatch) -> dict:
 
 
 # --- harvest batches with their latest inspection (moved from producers: inspections are quality's) ---
+# The operation ids stay those the endpoints were published with, so generated clients keep their names.
 
 @router.get("/batches", response={200: BatchPage, **error_responses(401, 403, 404, 422)}, auth=auth_required,
-            tags=["batches"])
+            tags=["batches"], operation_id="zhunong_producers_api_list_batches")
 def list_batches(request, plot_id: Id | None = Query(None), producer_id: Id | None = Query(None),  # noqa: ANN001, ANN201, B008
                  limit: int = Limit, offset: int = Offset):
     user = back_office_user(request)
@@ -308,7 +309,7 @@ def list_batches(request, plot_id: Id | None = Query(None), producer_id: Id | No
 
 
 @router.post("/batches", response={201: BatchOut, **error_responses(400, 401, 403, 404, 422)},
-             auth=auth_required, tags=["batches"])
+             auth=auth_required, tags=["batches"], operation_id="zhunong_producers_api_create_batch")
 def create_batch(request, payload: BatchIn):  # noqa: ANN001, ANN201
     """Record a harvest; the batch gets its trace code. Batches are not edited afterwards."""
     user = back_office_user(request)
