@@ -204,7 +204,7 @@ def create_order(*, buyer: User, lines: Sequence[Mapping[str, int]] | Sequence[t
     clean = clean_lines(lines)
     code = coupon_code.strip().upper() if isinstance(coupon_code, str) and coupon_code.strip() else None
     fingerprint = idempotency.request_fingerprint(lines=clean, stream_id=stream.pk if stream is not None else None,
-                                      coupon_code=code)
+                                                  coupon_code=code)
     replay = _replay(buyer, key, fingerprint)
     if replay is not None:
         return replay
