@@ -1,4 +1,5 @@
-"""The project's Redis: one synchronous client per process and one place that names keys.
+"""The project's Redis: its clients (one synchronous client per process; the pipelined asyncio client
+of the purchase fast path, one per event loop) and one place that names keys.
 
 Every key the project writes itself starts with `settings.REDIS_PREFIX` (ZHUNONG_REDIS_PREFIX, so two
 deployments can share one Redis) followed by a namespace. The namespaces, so two apps never collide:
@@ -18,6 +19,8 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
+
+from .resp import PipelinedRedis
 
 TOKENS = "tok"
 IDEMPOTENCY = "idem"
@@ -41,3 +44,9 @@ def client() -> Any:  # noqa: ANN401 - a redis.Redis
     import redis  # only when Redis is used: the embedded setup runs without it
 
     return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def pipelined() -> PipelinedRedis:
+    """A new pipelined client for REDIS_URL (core/resp.py); it belongs to the event loop that uses it, so
+    the caller keeps one per loop."""
+    return PipelinedRedis(settings.REDIS_URL)

@@ -46,8 +46,9 @@ from django.db import DatabaseError, IntegrityError, close_old_connections, tran
 from django.http.request import split_domain_port, validate_host
 
 from zhunong.accounts import tokencache
+from zhunong.core import redis as core_redis
 from zhunong.core.errors import DomainError
-from zhunong.core.resp import PipelinedRedis, RedisReplyError
+from zhunong.core.resp import RedisReplyError
 
 from . import hotsales, idempotency, inventory, pricing, purchase
 from .errors import IdempotencyKeyReused, RequestInProgress
@@ -360,7 +361,7 @@ class PurchaseFastPath:
         loop = asyncio.get_running_loop()
         state = self._loops.get(loop)
         if state is None:
-            client = PipelinedRedis(settings.REDIS_URL)
+            client = core_redis.pipelined()
             state = {"redis": client, "attempt": client.register(_ATTEMPT),
                      "release": client.register(inventory.RESOLVE_SCRIPT),
                      "orders": MicroBatcher(_persist_batch), "tokens": MicroBatcher(_lookup_tokens),
