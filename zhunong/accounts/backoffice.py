@@ -94,14 +94,16 @@ def note_formset_saves(formset, *, new: list, changed: list, deleted: list) -> N
 
 
 def run_action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, call, done: str) -> None:  # noqa: ANN001
-    """Apply a service call to each selected object; report what worked and why the rest did not."""
+    """Apply a service call to each selected object; report what worked and why the rest did not (with
+    the error's stable code, which the operator can look up in docs/api.md). Every app's admin actions
+    report through this one function."""
     ok, failed = 0, []
     for obj in queryset:
         try:
             call(obj)
             ok += 1
         except DomainError as exc:
-            failed.append(f"{obj}: {exc.message}")
+            failed.append(f"{obj}: {exc.message} ({exc.code})")
     if ok:
         modeladmin.message_user(request, f"{done}：{ok} 项。", messages.SUCCESS)
     for line in failed:

@@ -8,15 +8,13 @@ producer managers their producers (and a co-op manager its member households).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from zhunong.accounts import policy
-from zhunong.core.errors import DomainError
+from zhunong.accounts.backoffice import run_action
 
 from . import selectors
 from .models import (
@@ -37,21 +35,6 @@ from .services import complaints as complaint_services
 from .services import pledges as pledge_services
 from .services import reviews as review_services
 from .services import shipments as shipment_services
-
-
-def _run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, call: Callable, done: str) -> None:
-    """Apply a service call to each selected object; say what worked and why the rest did not."""
-    ok, failed = 0, []
-    for obj in queryset:
-        try:
-            call(obj)
-            ok += 1
-        except DomainError as exc:
-            failed.append(f"{obj}: {exc.message} ({exc.code})")
-    if ok:
-        modeladmin.message_user(request, f"{done}：{ok}", messages.SUCCESS)
-    for line in failed:
-        modeladmin.message_user(request, line, messages.ERROR)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -138,11 +121,11 @@ class ShipmentAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("标记为已打包"), permissions=["handle"])
     def pack(self, request, queryset):  # noqa: ANN001, ANN201
-        _run(self, request, queryset, lambda s: shipment_services.pack_shipment(actor=request.user, shipment=s), "已打包")
+        run_action(self, request, queryset, lambda s: shipment_services.pack_shipment(actor=request.user, shipment=s), "已打包")
 
     @admin.action(description=_("运营代确认签收（买家电话确认后）"), permissions=["oversee"])
     def confirm_delivered(self, request, queryset):  # noqa: ANN001, ANN201
-        _run(self, request, queryset, lambda s: shipment_services.confirm_delivery(actor=request.user, shipment=s),
+        run_action(self, request, queryset, lambda s: shipment_services.confirm_delivery(actor=request.user, shipment=s),
              "已确认签收")
 
 
@@ -166,7 +149,7 @@ class AfterSalesRequestAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("同意并退款"), permissions=["handle"])
     def approve_and_refund(self, request, queryset):  # noqa: ANN001, ANN201
-        _run(self, request, queryset,
+        run_action(self, request, queryset,
              lambda r: after_sales_services.approve_after_sales(actor=request.user, request=r, note="后台同意"), "已退款")
 
 
@@ -189,7 +172,7 @@ class ComplaintAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("受理"), permissions=["complaint"])
     def take_up(self, request, queryset):  # noqa: ANN001, ANN201
-        _run(self, request, queryset,
+        run_action(self, request, queryset,
              lambda c: complaint_services.update_complaint(actor=request.user, complaint=c, status="in_progress"), "已受理")
 
 
@@ -207,7 +190,7 @@ class ReviewAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("隐藏评价文字（辱骂、个人信息）"), permissions=["hide"])
     def hide(self, request, queryset):  # noqa: ANN001, ANN201
-        _run(self, request, queryset,
+        run_action(self, request, queryset,
              lambda r: review_services.hide_review(actor=request.user, review=r, reason="后台隐藏：内容不当"), "已隐藏")
 
 
@@ -247,5 +230,5 @@ class PledgeClaimAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("开始审核"), permissions=["decide"])
     def start_review(self, request, queryset):  # noqa: ANN001, ANN201
-        _run(self, request, queryset, lambda c: pledge_services.start_claim_review(actor=request.user, claim=c),
+        run_action(self, request, queryset, lambda c: pledge_services.start_claim_review(actor=request.user, claim=c),
              "已开始审核")

@@ -8,8 +8,6 @@ save hooks call them). County operators see their region; regulators may read; a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -18,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from zhunong.accounts import policy, roles
+from zhunong.accounts.backoffice import run_action
 from zhunong.accounts.selectors import is_platform_admin, region_q
 from zhunong.core.errors import DomainError
 
@@ -50,19 +49,6 @@ def _scoped(qs: QuerySet, user, county_field: str) -> QuerySet:  # noqa: ANN001
         return qs.filter(q) if q is not None else qs
     return qs.none()
 
-
-def _run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, call: Callable, done: str) -> None:
-    ok, failed = 0, []
-    for obj in queryset:
-        try:
-            call(obj)
-            ok += 1
-        except DomainError as exc:
-            failed.append(f"{obj}: {exc.message} ({exc.code})")
-    if ok:
-        modeladmin.message_user(request, f"{done}：{ok}", messages.SUCCESS)
-    for line in failed:
-        modeladmin.message_user(request, line, messages.ERROR)
 
 
 class RecordAdmin(admin.ModelAdmin):
@@ -174,7 +160,7 @@ class VerificationInline(_ReadOnlyInline):
 
 def _verify_action(method: str, label: str):  # noqa: ANN202
     def action(modeladmin, request, queryset) -> None:  # noqa: ANN001
-        _run(modeladmin, request, queryset,
+        run_action(modeladmin, request, queryset,
              lambda host: streams.verify_host(actor=request.user, host=host, method=method, note="admin"),
              str(_("已认证")))
 
@@ -250,12 +236,12 @@ class StreamAdmin(RecordAdmin):
 
     @admin.action(description=_("结束所选直播"), permissions=["operator"])
     def end_streams(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _run(self, request, queryset, lambda s: streams.end_stream(stream=s, actor=request.user, reason="admin"),
+        run_action(self, request, queryset, lambda s: streams.end_stream(stream=s, actor=request.user, reason="admin"),
              str(_("已结束")))
 
     @admin.action(description=_("取消所选预告"), permissions=["operator"])
     def cancel_streams(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _run(self, request, queryset, lambda s: streams.cancel_stream(actor=request.user, stream=s, reason="admin"),
+        run_action(self, request, queryset, lambda s: streams.cancel_stream(actor=request.user, stream=s, reason="admin"),
              str(_("已取消")))
 
 
@@ -271,7 +257,7 @@ class ChatMessageAdmin(RecordAdmin):
 
     @admin.action(description=_("删除所选弹幕（记录保留）"), permissions=["operator"])
     def delete_messages(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _run(self, request, queryset.select_related("stream"),
+        run_action(self, request, queryset.select_related("stream"),
              lambda m: moderation.delete_message(actor=request.user, stream=m.stream, message_id=m.pk, reason="admin"),
              str(_("已删除")))
 
@@ -318,13 +304,13 @@ class ReportAdmin(RecordAdmin):
 
     @admin.action(description=_("标记为已处理"), permissions=["operator"])
     def mark_actioned(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _run(self, request, queryset,
+        run_action(self, request, queryset,
              lambda r: moderation.handle_report(actor=request.user, report_item=r, status=Report.Status.ACTIONED),
              str(_("已处理")))
 
     @admin.action(description=_("标记为不成立"), permissions=["operator"])
     def mark_dismissed(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _run(self, request, queryset,
+        run_action(self, request, queryset,
              lambda r: moderation.handle_report(actor=request.user, report_item=r, status=Report.Status.DISMISSED),
              str(_("不成立")))
 
