@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -195,6 +196,11 @@ ORDERS_CONTEXT_CACHE_SECONDS = float(os.environ.get("ZHUNONG_ORDERS_CACHE_SECOND
 # With the Redis inventory backend, `POST /api/v1/orders` for a running flash sale is served by the purchase
 # fast path (orders/fastpath.py) in front of Django; 0 sends every purchase through Django (for comparison).
 ORDERS_FAST_PATH = os.environ.get("ZHUNONG_ORDERS_FAST_PATH", "1").strip().lower() not in ("0", "false", "no", "")
+# The fast path's Redis client: "resp" (core/resp.py, one pipelined connection per process) or "redis-py"
+# (its asyncio client; kept so the two can be measured side by side, docs/decisions/0004).
+FASTPATH_REDIS_CLIENT = os.environ.get("ZHUNONG_FASTPATH_REDIS_CLIENT", "resp").strip().lower()
+if FASTPATH_REDIS_CLIENT not in ("resp", "redis-py"):
+    raise ImproperlyConfigured("ZHUNONG_FASTPATH_REDIS_CLIENT must be resp or redis-py")
 # Shared with the payment gateway for HMAC-SHA256 webhook signatures; derived from SECRET_KEY if unset.
 PAYMENT_WEBHOOK_SECRET = os.environ.get("PAYMENT_WEBHOOK_SECRET") or _derive_secret(SECRET_KEY, "payments.webhook")
 

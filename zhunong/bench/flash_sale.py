@@ -38,6 +38,10 @@ def add_arguments(parser) -> None:  # noqa: ANN001
     parser.add_argument("--django-path", action="store_true",
                         help="also run the backend under test with the purchase fast path off "
                              "(ZHUNONG_ORDERS_FAST_PATH=0), every attempt through Django")
+    parser.add_argument("--compare-redis-clients", action="store_true",
+                        help="also run the fast path with redis-py's asyncio client "
+                             "(ZHUNONG_FASTPATH_REDIS_CLIENT=redis-py) instead of core/resp.py, to decide "
+                             "whether the hand-written client still earns its place (docs/decisions/0004)")
     parser.add_argument("--db-pool", type=int, default=8,
                         help="DB_POOL_SIZE of each server process on PostgreSQL (default 8; 0 = a connection "
                              "per request)")
@@ -61,7 +65,7 @@ def _validate(options: dict) -> str:
 
 
 def _one_run(backend: str, options: dict, stdout, port_range: tuple[int, int], *,  # noqa: ANN001
-             fast_path: bool = True) -> dict:
+             fast_path: bool = True, redis_client: str = "resp") -> dict:
     setup = loadtest.setup_sale(stock=options["stock"], buyers=options["buyers"], limit=options["limit"],
                                 label=f"b{backend}", cache_tokens=not options["cold_tokens"])
     attempts = loadtest.attempts_for(setup, per_buyer=options["attempts_per_buyer"], key_prefix=f"{backend}{time.time_ns()}")
@@ -75,7 +79,8 @@ def _one_run(backend: str, options: dict, stdout, port_range: tuple[int, int], *
     server = loadtest.start_server(port=port, processes=options["processes"], backend=backend,
                                    extra_env={"ZHUNONG_ORDERS_CACHE_SECONDS": str(options["context_cache"]),
                                               "DB_POOL_SIZE": str(options["db_pool"]),
-                                              "ZHUNONG_ORDERS_FAST_PATH": "1" if fast_path else "0"})
+                                              "ZHUNONG_ORDERS_FAST_PATH": "1" if fast_path else "0",
+                                              "ZHUNONG_FASTPATH_REDIS_CLIENT": redis_client})
     try:
         loadtest.warm_up(port)
         load = loadtest.run_load(port=port, attempts=attempts, connections=options["connections"], server=server)
@@ -122,6 +127,14 @@ def run(options: dict, stdout) -> dict:  # noqa: ANN001
         result["django_path"] = {k: django[k] for k in summary}
         if django["attempts_per_s"]:
             result["speedup_vs_django_path"] = round(result["attempts_per_s"] / django["attempts_per_s"], 2)
+    if options["compare_redis_clients"] and result["path"] == "fast":
+        redis_py = _one_run(backend, options, stdout, (PORTS[0] + 30, PORTS[0] + 40), redis_client="redis-py")
+        result["redis_py_client"] = {k: redis_py[k] for k in summary}
+        if redis_py["attempts_per_s"]:
+            result["resp_vs_redis_py_attempts"] = round(result["attempts_per_s"] / redis_py["attempts_per_s"], 2)
+        resp_cpu, redis_py_cpu = (run.get("cpu_ms_per_attempt") or {} for run in (result, redis_py))
+        if resp_cpu.get("servers") and redis_py_cpu.get("servers"):  # the servers' CPU: the clients differ only there
+            result["redis_py_vs_resp_server_cpu"] = round(redis_py_cpu["servers"] / resp_cpu["servers"], 2)
     result["processes"] = options["processes"]
     result["context_cache_s"] = options["context_cache"]
     result["db_pool"] = options["db_pool"]

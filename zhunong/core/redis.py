@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 
 from .resp import PipelinedRedis
+from .resp_redispy import RedisPyScripts
 
 TOKENS = "tok"
 IDEMPOTENCY = "idem"
@@ -46,7 +47,10 @@ def client() -> Any:  # noqa: ANN401 - a redis.Redis
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
-def pipelined() -> PipelinedRedis:
-    """A new pipelined client for REDIS_URL (core/resp.py); it belongs to the event loop that uses it, so
+def pipelined() -> PipelinedRedis | RedisPyScripts:
+    """A new client for the purchase fast path (core/resp.py, or redis-py's asyncio client behind the same
+    interface when ZHUNONG_FASTPATH_REDIS_CLIENT=redis-py); it belongs to the event loop that uses it, so
     the caller keeps one per loop."""
+    if settings.FASTPATH_REDIS_CLIENT == "redis-py":
+        return RedisPyScripts(settings.REDIS_URL)
     return PipelinedRedis(settings.REDIS_URL)

@@ -1,6 +1,6 @@
 """`zhunong bench <name>`: benchmarks that start real servers and drive them over loopback.
 
-Each benchmark is a module of zhunong.bench (room, flash_sale, video), which provides `add_arguments(parser)` and
+Each benchmark is a module of zhunong.bench (room, flash_sale, video, filtering), which provides `add_arguments(parser)` and
 `run(options, stdout) -> dict`; the result is printed as one JSON object with --json.
 """
 
@@ -10,12 +10,13 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from zhunong.bench import flash_sale, room, video
+from zhunong.bench import filtering, flash_sale, room, video
 
 BENCHMARKS = {
     "room": (room, "viewers, chat and pins in one live room"),
     "flash-sale": (flash_sale, "purchase attempts against a flash sale, with a naive baseline"),
     "video": (video, "glass-to-glass latency of the HLS pipeline"),
+    "filtering": (filtering, "the room's sensitive-word filter: pyahocorasick against the hand-written automaton"),
 }
 
 
