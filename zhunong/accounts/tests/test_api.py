@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.test import Client
 
 from zhunong.accounts.models import ApiToken, User
 from zhunong.testing import PASSWORD, api_auth, make_user
@@ -197,3 +198,15 @@ def test_django_permission_denied_is_a_json_403(client, monkeypatch):
     monkeypatch.setattr(selectors, "get_listed_product", refuse)
     resp = client.get(f"{API}/products/1")
     assert (resp.status_code, resp.json()["code"]) == (403, "permission_denied")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("header", ["Bearer no-such-token", "Bearer ", "Basic abc"])
+def test_a_bad_authorization_header_is_401_even_with_a_session_cookie(world, header):
+    """docs/api.md: an unknown or revoked token answers 401 not_authenticated; a request carrying an
+    Authorization header is never judged as a browser session (whose refusal would be CSRF's 403)."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user())
+    response = client.post("/api/v1/orders", data={"lines": []}, content_type="application/json",
+                           HTTP_AUTHORIZATION=header, HTTP_IDEMPOTENCY_KEY="k1")
+    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
