@@ -12,17 +12,13 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
-import pytest
-from django.conf import settings
 from django.utils import timezone
-from huey.contrib.djhuey import HUEY
 
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.accounts.services import create_user, issue_token
 from zhunong.catalog import services as catalog
 from zhunong.catalog.models import Product
-from zhunong.core.redis import client as redis_client
 from zhunong.live import streams as live
 from zhunong.live.models import Channel, Host, Stream, StreamStatus
 from zhunong.live.store import forget_room
@@ -121,8 +117,8 @@ class World:
 
     def live_room(self, products: int | list[Product] = 2, *, status: str = StreamStatus.LIVE,
                   kind: str = Host.Kind.VILLAGER, verified: bool = True, pin: Product | None = None,
-                  channel: Channel | None = None, title: str = "蓝莓专场",
-                  starts_in: dt.timedelta = dt.timedelta(0)) -> LiveRoom:
+                  channel: Channel | None = None, title: str = "蓝莓专场", host_title: str = "主播",
+                  starts_in: dt.timedelta = dt.timedelta(0), hours: float = 2) -> LiveRoom:
         """A stream in the county's channel (made if there is none) of a new host of `kind`, selling `products`
         (that many new listed products, or these), taken to `status` through the stream state machine:
         scheduled, live (then `pin` is pinned) or ended. An unverified host's stream can only be scheduled."""
@@ -130,14 +126,14 @@ class World:
             channel = Channel.objects.filter(county=self.county).first() or live.create_channel(
                 actor=self.operator, county=self.county, name="胶州助农官方频道")
         user = make_user(roles.BUYER)
-        host = live.create_host(actor=self.operator, user=user, channel=channel, kind=kind, title="主播")
+        host = live.create_host(actor=self.operator, user=user, channel=channel, kind=kind, title=host_title)
         if verified:
             live.verify_host(actor=self.operator, host=host, method="id_card_in_person", note="现场核验")
         if isinstance(products, int):
             products = [self.listed_product(name=f"洋河蓝莓{i}号") for i in range(products)]
         start = timezone.now() + starts_in
         stream = live.schedule_stream(actor=self.operator, host=host, title=title, planned_start=start,
-                                      planned_end=start + dt.timedelta(hours=2), products=products)
+                                      planned_end=start + dt.timedelta(hours=hours), products=products)
         # Test databases reuse ids: a room kept in memory (or Redis) by an earlier test must not leak in.
         forget_room(stream.pk)
         if status in (StreamStatus.LIVE, StreamStatus.ENDED):
@@ -195,33 +191,3 @@ def start_sale(room: LiveRoom, product: Product, *, quantity: int = 10, price: s
         flashsales.sync_sale(sale_id=sale.pk)
         sale.refresh_from_db()
     return sale
-
-
-# Fixtures of the orders and payments tests (their conftests import them): Huey runs in memory (no real
-# queue), Redis keys of earlier runs are gone.
-
-@pytest.fixture(autouse=True)
-def _huey_in_memory():  # noqa: ANN202
-    # Timers and webhooks are scheduled with Huey; tests must not put them in the developer's real queue.
-    previous = HUEY.immediate
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = previous
-
-
-@pytest.fixture(autouse=True)
-def _clean_redis_inventory():  # noqa: ANN202
-    """Test databases reuse ids (and are emptied after each test); Redis counters and reservations of an
-    earlier test or run must not leak into the next one."""
-    if settings.REDIS_URL:
-        client = redis_client()
-        # Inventory (and the fast path's sale records), idempotency records and cached tokens.
-        for pattern in ("inv", "idem", "tok"):
-            for key in client.scan_iter(f"{settings.REDIS_PREFIX}:{pattern}:*", count=1000):
-                client.delete(key)
-    yield
-
-
-@pytest.fixture
-def buyer(db):  # noqa: ANN001, ANN201
-    return make_user()

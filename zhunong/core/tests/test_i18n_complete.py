@@ -22,7 +22,8 @@ from django.test import Client
 from django.utils import timezone
 
 from zhunong.accounts import roles
-from zhunong.testing import _clean_redis_inventory, _huey_in_memory, make_user, unique  # noqa: F401 - autouse, as in orders
+from zhunong.testing import make_user, unique
+from zhunong.testing_fixtures import _clean_redis_inventory, _huey_in_memory  # noqa: F401 - autouse, as in orders
 
 LOCALE_DIR = Path(settings.LOCALE_PATHS[0])
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff5e]")

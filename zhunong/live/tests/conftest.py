@@ -7,7 +7,7 @@ import pytest
 from zhunong.live.models import Host
 
 # In-room coupons and sales keep counters in Redis (with REDIS_URL): an earlier run's must not leak in.
-from zhunong.testing import _clean_redis_inventory  # noqa: F401
+from zhunong.testing_fixtures import _clean_redis_inventory  # noqa: F401
 
 
 @pytest.fixture
