@@ -7,6 +7,8 @@ and REDIS_URL; several app processes then share one database and one Redis.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -43,9 +45,6 @@ SECRET_KEY = _secret_key()
 
 
 def _derive_secret(key: str, purpose: str) -> str:
-    import hashlib
-    import hmac
-
     return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 

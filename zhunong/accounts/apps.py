@@ -10,6 +10,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_roles_after_last_app, dispatch_uid="zhunong.accounts.ensure_roles")
+        # Imported here: the token cache's receivers use models, which need the app registry.
         from .tokencache import connect_signals
 
         connect_signals()

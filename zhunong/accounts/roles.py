@@ -100,6 +100,7 @@ ROLE_LABELS = {
 
 def ensure_roles(**_: object) -> None:
     """Create the role groups and give them their permissions (idempotent)."""
+    # Imported here: models modules import this one (through accounts.policy); only this function needs models.
     from django.contrib.auth.models import Group, Permission
 
     for role in ALL_ROLES:

@@ -131,6 +131,7 @@ return redis.call('INCRBY', KEYS[1], ARGV[1])
 
 class RedisStore:
     def __init__(self, url: str) -> None:
+        # Imported only when a room store on Redis is made: the embedded setup never loads it.
         import redis.asyncio as aioredis
 
         # A bounded pool that makes callers wait for a connection instead of failing when many

@@ -69,7 +69,6 @@ from .flashsales import (
 from .models import CouponClaim, IdempotencyRecord, Order, OrderLine, OrderStatus, OrderTransition
 from .purchase import LineDraft, Purchase, clean_key, clean_lines, write_purchases
 from .selectors import (
-    can_view,
     decides_for_lines,
     is_producer_side,
     is_seller,
@@ -512,5 +511,5 @@ def expire_reservations(*, now: dt.datetime | None = None, dry_run: bool = False
 __all__ = [
     "ORDER", "create_order", "mark_paid", "cancel_order", "mark_shipped", "mark_delivered", "complete_order",
     "request_refund", "reject_refund", "refund", "expire_reservations", "start_flash_sale", "cancel_flash_sale",
-    "sync_sale", "sync_sales", "settle_sales", "release_coupon", "claim_coupon", "is_seller", "can_view",
+    "sync_sale", "sync_sales", "settle_sales", "release_coupon", "claim_coupon",
 ]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from zhunong.accounts import roles
 from zhunong.core.errors import DomainError
-from zhunong.orders import addresses, services
+from zhunong.orders import addresses, selectors, services
 from zhunong.orders.models import Order, OrderTransition, ShippingAddress
 from zhunong.testing import api_auth as bearer
 from zhunong.testing import make_user, unique
@@ -215,7 +215,7 @@ def test_address_edges_accepted(world, product, buyer):  # noqa: ANN001
 def test_only_the_buyer_may_set_it(world, product, buyer):  # noqa: ANN001
     order = new_order(buyer, product)
     seller = manager_of(world.producer)
-    assert services.is_seller(seller, order)
+    assert selectors.is_seller(seller, order)
     for actor in (make_user(), seller, world.operator, None):
         with pytest.raises(DomainError) as exc:
             give(order, actor)
