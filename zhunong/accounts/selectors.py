@@ -24,6 +24,17 @@ def region_q(user: User, field: str) -> Q | None:
     return Q(**{f"{field}__path__startswith": user.region.path})
 
 
+def county_staff_q(user: User, field: str) -> Q:
+    """The rows a user sees as county staff: those whose `field` (a path to a Region) lies in a county
+    operator's or regulator's region; every row for a platform admin (a Q that survives `|`, unlike an
+    empty Q()); none for anyone else. Lists combine it with their own grants (a claimant, a host...)."""
+    if is_platform_admin(user):
+        return ~Q(pk__in=[])
+    if user.is_authenticated and (user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR)):
+        return region_q(user, field)
+    return Q(pk__in=[])
+
+
 def scope(qs: QuerySet, user: User, *, region_field: str, producer_field: str | None = None) -> QuerySet:
     """Limit a back-office queryset to what the user's role lets them see."""
     if not user.is_authenticated:
@@ -31,8 +42,7 @@ def scope(qs: QuerySet, user: User, *, region_field: str, producer_field: str | 
     if is_platform_admin(user):
         return qs
     if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
-        q = region_q(user, region_field)
-        return qs.filter(q) if q is not None else qs
+        return qs.filter(county_staff_q(user, region_field))
     if user.has_role(roles.PRODUCER_MANAGER) and producer_field:
         return qs.filter(**{f"{producer_field}__managers": user}).distinct()
     return qs.none()

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
-from zhunong.accounts.selectors import is_platform_admin, region_q
+from zhunong.accounts.selectors import county_staff_q, is_platform_admin
 from zhunong.catalog.errors import ProductNotFound
 from zhunong.catalog.models import Product
 from zhunong.core.text import mask_phone as text_mask_phone
@@ -60,9 +60,7 @@ def scope_by_producer(qs: QuerySet, user: User, *, producer_field: str = "produc
         return qs.none()
     if is_platform_admin(user):
         return qs
-    cond = Q(pk__in=[])
-    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
-        cond |= region_q(user, region_field) or Q()
+    cond = county_staff_q(user, region_field)
     if user.has_role(roles.PRODUCER_MANAGER):
         cond |= _managed_producer_q(user, producer_field)
     return qs.filter(cond).distinct()
@@ -217,9 +215,7 @@ def _producers_for(user: User) -> QuerySet:
         return Producer.objects.none()
     if is_platform_admin(user):
         return Producer.objects.all()
-    cond = Q(pk__in=[])
-    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
-        cond |= region_q(user, "village") or Q()
+    cond = county_staff_q(user, "village")
     if user.has_role(roles.PRODUCER_MANAGER):
         cond |= Q(managers=user) | Q(cooperatives__managers=user)
     return Producer.objects.filter(cond).distinct()
@@ -291,10 +287,7 @@ def complaints_for(user: User) -> QuerySet[Complaint]:
     qs = Complaint.objects.select_related("order", "buyer", "producer", "region")
     if is_platform_admin(user):
         return qs
-    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
-        q = region_q(user, "region")
-        return qs.filter(q) if q is not None else qs
-    return qs.none()
+    return qs.filter(county_staff_q(user, "region"))
 
 
 def own_and_handled_complaints(user: User) -> QuerySet[Complaint]:
@@ -407,12 +400,7 @@ def claims_for(user: User) -> QuerySet[PledgeClaim]:
     qs = PledgeClaim.objects.select_related("pledge__stream", "order", "claimant")
     if is_platform_admin(user):
         return qs
-    cond = Q(claimant=user)
-    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
-        q = region_q(user, "pledge__stream__channel__county")
-        if q is not None:
-            cond |= q
-    return qs.filter(cond)
+    return qs.filter(Q(claimant=user) | county_staff_q(user, "pledge__stream__channel__county"))
 
 
 def pledges_for(user: User) -> QuerySet[Pledge]:
@@ -421,12 +409,7 @@ def pledges_for(user: User) -> QuerySet[Pledge]:
     qs = Pledge.objects.select_related("stream", "host__user")
     if is_platform_admin(user):
         return qs
-    cond = Q(host__user=user)
-    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
-        q = region_q(user, "stream__channel__county")
-        if q is not None:
-            cond |= q
-    return qs.filter(cond)
+    return qs.filter(Q(host__user=user) | county_staff_q(user, "stream__channel__county"))
 
 
 def compensated_total(pledge: Pledge) -> Decimal:

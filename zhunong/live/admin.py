@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from zhunong.accounts import policy, roles
+from zhunong.accounts import policy
 from zhunong.accounts.backoffice import run_action
-from zhunong.accounts.selectors import is_platform_admin, region_q
+from zhunong.accounts.selectors import county_staff_q, is_platform_admin
 from zhunong.core.errors import DomainError
 
 from . import moderation, streams
@@ -44,10 +44,7 @@ def _scoped(qs: QuerySet, user, county_field: str) -> QuerySet:  # noqa: ANN001
     """Platform admins see everything; county operators and regulators their region; others nothing."""
     if is_platform_admin(user):
         return qs
-    if user.has_role(roles.COUNTY_OPERATOR) or user.has_role(roles.REGULATOR):
-        q = region_q(user, county_field)
-        return qs.filter(q) if q is not None else qs
-    return qs.none()
+    return qs.filter(county_staff_q(user, county_field))
 
 
 

@@ -8,14 +8,16 @@ import json
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db.models import Q
 from django.utils import timezone
 
 from zhunong.accounts import roles
+from zhunong.accounts.selectors import county_staff_q
 from zhunong.catalog.models import ListingStatus, Product
 from zhunong.catalog.services import change_price
 from zhunong.producers.models import HarvestBatch, Plot, Producer
 from zhunong.supervision.models import IntegrityFlag
-from zhunong.testing import api_auth, build_world, make_admin, make_user
+from zhunong.testing import api_auth, build_world, make_admin, make_regions, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -233,3 +235,18 @@ def test_platform_admin_creates_a_county_operator_in_the_admin(client, world):
     client.force_login(user)
     listing = client.get("/admin/producers/producer/")
     assert list(listing.context["cl"].result_list) == [world.producer]
+
+
+@pytest.mark.django_db
+def test_county_staff_q_is_the_one_list_rule_for_county_staff(world):
+    """Admin: every row, even combined with another grant by `|` (an empty Q() would vanish there);
+    operator and regulator: their region's subtree; anyone else: no row."""
+    elsewhere = make_regions()
+    other_operator = make_user(roles.COUNTY_OPERATOR, region=elsewhere["county"])
+    nobody = Q(pk__in=[])
+    everyone = Producer.objects.count()
+    assert Producer.objects.filter(county_staff_q(make_admin(), "village") | nobody).count() == everyone
+    for staff in (world.operator, world.regulator):
+        assert list(Producer.objects.filter(county_staff_q(staff, "village"))) == [world.producer]
+    assert not Producer.objects.filter(county_staff_q(other_operator, "village")).exists()
+    assert not Producer.objects.filter(county_staff_q(make_user(), "village")).exists()
