@@ -1,7 +1,7 @@
 """redis-py's asyncio client behind the interface of `core.resp.PipelinedRedis`.
 
 It exists so that the purchase fast path can be measured with each client in the same run
-(`zhunong bench flash-sale --redis-client redis-py`, docs/benchmarks.md): the project keeps its
+(`zhunong bench flash-sale --compare-redis-clients`, docs/benchmarks.md): the project keeps its
 hand-written client only while it is clearly faster (docs/decisions/0004-redis-client-of-the-fast-path.md).
 redis-py parses replies with hiredis when it is installed (it is: a dependency) and checks a connection out
 of its pool for each command, so concurrent requests travel on several connections instead of one pipeline.
