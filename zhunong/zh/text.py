@@ -36,12 +36,33 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text) if text else ""
 
 
+def cache_dir() -> Path:
+    """Where jieba keeps its dictionary cache: var/cache/jieba (settings.VAR_DIR), private to the platform.
+
+    jieba loads the cache with `marshal`; by default it lives at a predictable path in the shared temp
+    directory, where another local user could plant one. Under var/, with mode 700, only we write it.
+    """
+    from django.conf import settings  # at call time: settings are configured by then
+
+    path = Path(settings.VAR_DIR) / "cache" / "jieba"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def new_tokenizer() -> jieba.Tokenizer:
+    """A tokenizer whose dictionary cache is under var/ (not initialised yet)."""
+    tk = jieba.Tokenizer()
+    tk.tmp_dir = str(cache_dir())
+    return tk
+
+
 def tokenizer() -> jieba.Tokenizer:
     global _tokenizer
     if _tokenizer is None:
         with _lock:
             if _tokenizer is None:
-                tk = jieba.Tokenizer()
+                tk = new_tokenizer()
                 tk.initialize()
                 if DICT_PATH.exists():
                     tk.load_userdict(str(DICT_PATH))
