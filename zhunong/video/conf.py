@@ -65,7 +65,8 @@ class VideoSettings:
     record_dir: Path
     hls_dir: Path
     replay_dir: Path
-    # nginx's own files: generated config, pid, error log, temp directories.
+    # nginx's own files: generated config (with the callback token), pid, error log, temp directories.
+    # Private: never inside MEDIA_ROOT, STATIC_ROOT or a folder nginx serves (video.checks, video.E001).
     media_dir: Path
     retention_days: int
     # Programs.
@@ -123,7 +124,7 @@ def video_settings() -> VideoSettings:
         record_dir=Path(str(_get("VIDEO_RECORD_DIR", str(root / "records")))),
         hls_dir=Path(str(_get("VIDEO_HLS_DIR", str(root / "hls")))),
         replay_dir=Path(str(_get("VIDEO_REPLAY_DIR", str(root / "replays")))),
-        media_dir=Path(str(_get("VIDEO_MEDIA_DIR", str(var_dir / "media")))),
+        media_dir=Path(str(_get("VIDEO_MEDIA_DIR", str(var_dir / "mediaserver")))),
         retention_days=int(_get("VIDEO_RETENTION_DAYS", int(getattr(settings, "RECORD_RETENTION_DAYS", 3 * 365)))),
         nginx_bin=str(_get("VIDEO_NGINX", "nginx")),
         rtmp_module=str(_get("VIDEO_RTMP_MODULE", "/usr/lib/nginx/modules/ngx_rtmp_module.so")),

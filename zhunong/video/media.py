@@ -38,7 +38,7 @@ DEBIAN_PACKAGES = "nginx libnginx-mod-rtmp ffmpeg"
 
 
 def media_dir() -> Path:
-    """nginx's own files (config, pid, error log, temp), var/media by default."""
+    """nginx's own files (config, pid, error log, temp), var/mediaserver by default: never a served folder."""
     return video_settings().media_dir
 
 
@@ -203,8 +203,36 @@ http {{
 """
 
 
+# What earlier versions left in MEDIA_ROOT (their default media directory was var/media, served at /media/).
+_LEGACY_FILES = ("nginx.conf", "nginx.tmp", "nginx.pid", "error.log")
+_LEGACY_TEMP = {"body", "proxy", "fastcgi", "uwsgi", "scgi"}
+
+
+def remove_legacy_files() -> list[Path]:
+    """Delete the media server's files an older default put in MEDIA_ROOT (the config holds the token)."""
+    from django.conf import settings
+
+    removed: list[Path] = []
+    public = Path(settings.MEDIA_ROOT)
+    if not public.is_dir() or public.resolve() == media_dir().resolve():
+        return removed
+    for name in _LEGACY_FILES:
+        path = public / name
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    temp = public / "temp"
+    if temp.is_dir() and {p.name for p in temp.iterdir()} <= _LEGACY_TEMP:
+        shutil.rmtree(temp)
+        removed.append(temp)
+    if removed:
+        log.warning("removed the media server's old files from MEDIA_ROOT: %s", ", ".join(map(str, removed)))
+    return removed
+
+
 def write_config(*, callback_base_url: str | None = None, edge_allow: list[str] | None = None) -> Path:
     s = video_settings()
+    remove_legacy_files()
     for directory in (media_dir(), media_dir() / "temp", s.record_dir, s.hls_dir, s.replay_dir):
         directory.mkdir(parents=True, exist_ok=True)
     path = config_path()

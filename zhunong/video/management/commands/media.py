@@ -19,7 +19,7 @@ class Command(BaseCommand):
     help = (
         "Manage the media server. Hosts publish RTMP to nginx-rtmp; nginx asks the platform whether a key may "
         "publish, relays the stream under its id and writes HLS for viewers; recordings become replays. "
-        "Subcommands: config (write var/media/nginx.conf from the VIDEO_* settings and print its path), "
+        "Subcommands: config (write var/mediaserver/nginx.conf from the VIDEO_* settings and print its path), "
         "run (nginx + health monitor in the foreground; `zhunong serve` starts this), monitor (only the "
         "health monitor, when nginx runs elsewhere), replays (build pending or failed replays now), purge "
         "(delete recordings and replays past the retention period, 3 years by default)."
