@@ -9,6 +9,9 @@ and the endpoint answers 404.
 
 The post is `{"group": ..., "event": ...}` signed with HMAC-SHA256 under a key derived from SECRET_KEY
 (both processes read the same one); the endpoint takes it only from loopback and with a valid signature.
+The signature header is `t=<unix time>,n=<random nonce>,v1=<hex HMAC of "<t>.<n>." + body>`: a post older
+(or newer) than MAX_AGE_SECONDS is refused, and so is a nonce already seen within that window, so a
+captured post cannot be replayed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import ipaddress
 import json
 import logging
 import re
+import secrets
+import threading
+import time
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,8 +53,59 @@ def enabled() -> bool:
     return bool(settings.EVENT_RELAY_URL) and not settings.REDIS_URL
 
 
-def sign(body: bytes) -> str:
-    return salted_hmac(_SALT, body, algorithm="sha256").hexdigest()
+MAX_AGE_SECONDS = 60  # worker and web server share one clock; a post takes milliseconds
+MAX_NONCES = 100_000  # seen nonces kept (for MAX_AGE_SECONDS each); far above any event rate
+NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
+
+_seen: dict[str, float] = {}  # nonce → when it may be forgotten
+_seen_lock = threading.Lock()
+
+
+def _digest(prefix: bytes, body: bytes) -> str:
+    return salted_hmac(_SALT, prefix + body, algorithm="sha256").hexdigest()
+
+
+def sign(body: bytes, *, timestamp: int | None = None, nonce: str | None = None) -> str:
+    """The signature header's value for `body`: `t=<unix time>,n=<nonce>,v1=<hex HMAC>`."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    nonce = nonce or secrets.token_hex(16)
+    return f"t={timestamp},n={nonce},v1={_digest(f'{timestamp}.{nonce}.'.encode(), body)}"
+
+
+class RefusedSignature(Exception):
+    """The relay's signature is missing, forged, stale or replayed (the reason is logged, never answered)."""
+
+
+def _remember(nonce: str, now: float) -> bool:
+    """Record a nonce; False if it was seen within the window (or too many are held to tell)."""
+    with _seen_lock:
+        if len(_seen) >= MAX_NONCES:
+            for old in [n for n, until in _seen.items() if until <= now]:
+                del _seen[old]
+            if len(_seen) >= MAX_NONCES:
+                return False
+        if nonce in _seen and _seen[nonce] > now:
+            return False
+        _seen[nonce] = now + 2 * MAX_AGE_SECONDS + 1
+        return True
+
+
+def verify(body: bytes, header: str | None, *, now: float | None = None, remember: bool = True) -> None:
+    """Raise RefusedSignature unless `header` signs `body`, is fresh, and its nonce is new."""
+    now = time.time() if now is None else now
+    try:
+        fields = dict(item.split("=", 1) for item in (header or "").split(","))
+        timestamp, nonce, digest = int(fields["t"]), fields["n"], fields["v1"]
+    except (KeyError, ValueError):
+        raise RefusedSignature("malformed signature")
+    if not NONCE_RE.fullmatch(nonce):
+        raise RefusedSignature("malformed nonce")
+    if not constant_time_compare(digest, _digest(f"{timestamp}.{nonce}.".encode(), body)):
+        raise RefusedSignature("bad signature")
+    if abs(now - timestamp) > MAX_AGE_SECONDS:
+        raise RefusedSignature("stale timestamp")
+    if remember and not _remember(nonce, now):
+        raise RefusedSignature("replayed nonce")
 
 
 def _host_header(url: str) -> dict[str, str]:
@@ -128,7 +185,10 @@ async def relay_event(request: HttpRequest) -> HttpResponse:
     body = request.body
     if len(body) > MAX_BODY:
         return HttpResponse(status=400)
-    if not constant_time_compare(request.headers.get(SIGNATURE_HEADER, ""), sign(body)):
+    try:
+        verify(body, request.headers.get(SIGNATURE_HEADER))
+    except RefusedSignature as exc:
+        log.warning("refused a relayed event: %s", exc)
         return HttpResponse(status=403)
     parsed = _parse(body)
     if parsed is None:

@@ -119,6 +119,41 @@ def test_a_signature_of_another_body_is_refused():
     assert _post(_body(), signature=relay.sign(other)) == (403, [])
 
 
+def test_a_replayed_signed_post_is_refused():
+    body = _body()
+    signature = relay.sign(body)
+    assert _post(body, signature=signature) == (204, [EVENT])
+    assert _post(body, signature=signature) == (403, [])
+
+
+def test_the_signature_covers_timestamp_and_nonce():
+    body = _body()
+    fields = dict(item.split("=", 1) for item in relay.sign(body).split(","))
+    assert set(fields) == {"t", "n", "v1"}
+    for changed in ({"t": str(int(fields["t"]) - 1)}, {"n": "0" * len(fields["n"])}):
+        forged = ",".join(f"{k}={v}" for k, v in {**fields, **changed}.items())
+        assert _post(body, signature=forged) == (403, [])
+
+
+def test_a_signature_without_timestamp_and_nonce_is_refused():
+    body = _body()
+    old_style = relay._digest(b"", body)
+    assert _post(body, signature=old_style) == (403, [])
+
+
+@pytest.mark.parametrize("age", [relay.MAX_AGE_SECONDS + 5, -(relay.MAX_AGE_SECONDS + 5)])
+def test_an_old_or_future_timestamp_is_refused(age):
+    body = _body()
+    signature = relay.sign(body, timestamp=int(time.time()) - age)
+    assert _post(body, signature=signature) == (403, [])
+
+
+def test_a_timestamp_within_the_window_is_accepted():
+    body = _body()
+    signature = relay.sign(body, timestamp=int(time.time()) - relay.MAX_AGE_SECONDS + 5)
+    assert _post(body, signature=signature) == (204, [EVENT])
+
+
 @pytest.mark.parametrize("address", ["10.0.0.5", "192.168.1.20", "2001:db8::1", "", None])
 def test_requests_from_elsewhere_are_refused(address):
     assert _post(_body(), remote_addr=address) == (403, [])
@@ -242,7 +277,7 @@ def test_send_posts_to_the_relay_when_configured_and_the_view_accepts_its_signat
     (request,) = through_view.requests
     assert request.full_url == "http://127.0.0.1:18760/internal/events/" and request.get_method() == "POST"
     assert json.loads(request.data) == {"group": GROUP, "event": EVENT}
-    assert request.get_header("X-zhunong-relay-signature") == relay.sign(request.data)
+    relay.verify(request.data, request.get_header("X-zhunong-relay-signature"), remember=False)
 
 
 def test_send_uses_its_own_layer_without_a_relay_url(through_view):
