@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "huey.contrib.djhuey",
+    "axes",
     "zhunong.core",
     "zhunong.zh",
     "zhunong.accounts",
@@ -88,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out sign-in into accounts.throttle.lockout_response (429 with Retry-After).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "zhunong.urls"
@@ -134,6 +138,39 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "storefront:home"
 LOGOUT_REDIRECT_URL = "storefront:home"
+
+# Argon2id (argon2-cffi) for new and changed passwords; older PBKDF2 hashes still verify and are upgraded
+# to Argon2 at the user's next sign-in. Tests and the e2e server use MD5 (conftest.py, e2e/settings.py).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# Sign-in throttling (django-axes; accounts/throttle.py, docs/decisions/0006-login-throttling-and-browser-security.md):
+# after ZHUNONG_LOGIN_FAILURE_LIMIT failed sign-ins of one username from one address, that pair is locked out
+# for ZHUNONG_LOGIN_COOLOFF_MINUTES (API: 429 too_many_attempts with Retry-After; pages: a message). A success
+# clears the count. Failures are recorded in the database (axes' AccessAttempt, shown in the admin) and logged.
+AUTHENTICATION_BACKENDS = [
+    "zhunong.accounts.throttle.RequestAxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("ZHUNONG_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ZHUNONG_LOGIN_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "zhunong.accounts.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "zhunong.accounts.throttle.client_ip_for_axes"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not recorded (failures are)
+AXES_VERBOSE = False  # accounts.throttle logs the lockouts
+# Behind N reverse proxies that append to X-Forwarded-For, the client address is the N-th from the right
+# (0: REMOTE_ADDR, no proxy). Used by the sign-in and registration throttles.
+TRUSTED_PROXY_COUNT = int(os.environ.get("ZHUNONG_TRUSTED_PROXY_COUNT", 0))
+# Buyer self-registration: at most ZHUNONG_REGISTER_LIMIT attempts per address per ZHUNONG_REGISTER_WINDOW_MINUTES.
+REGISTER_LIMIT = int(os.environ.get("ZHUNONG_REGISTER_LIMIT", 20))
+REGISTER_WINDOW_MINUTES = int(os.environ.get("ZHUNONG_REGISTER_WINDOW_MINUTES", 60))
+# API bearer tokens expire this many days after they are issued.
+API_TOKEN_TTL_DAYS = int(os.environ.get("ZHUNONG_API_TOKEN_TTL_DAYS", 30))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

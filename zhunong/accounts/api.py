@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
+from django.http import JsonResponse
 from ninja import Router, Schema, Status
 from pydantic import Field, field_validator
 
 from zhunong.core.errors import PermissionDenied
 from zhunong.core.text import has_control_chars
 
-from . import policy, services
-from .auth import auth_required
-from .models import User
+from . import policy, selectors, services, throttle
+from .auth import auth_required, bearer
+from .errors import TooManyAttempts
+from .models import ApiToken, User
 
 router = Router(tags=["auth"])
 
@@ -95,14 +98,56 @@ def _user_out(user) -> dict:  # noqa: ANN001
             "roles": sorted(user.groups.values_list("name", flat=True))}
 
 
-@router.post("/auth/token", response={200: TokenOut, **error_responses(400, 401, 422)}, auth=None)
+def _too_many(exc: TooManyAttempts) -> JsonResponse:
+    response = JsonResponse(exc.as_dict(), status=429, json_dumps_params={"ensure_ascii": False})
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+class TokenInfoOut(Schema):
+    id: int
+    prefix: str = Field(description="The token's first 8 characters (the secret itself is never shown again).")
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="Updated at most every 5 minutes.")
+    expires_at: datetime
+    current: bool = Field(description="True for the token that authenticated this request.")
+
+
+@router.post("/auth/token", response={200: TokenOut, **error_responses(400, 401, 422, 429)}, auth=None)
 def obtain_token(request, payload: TokenIn):  # noqa: ANN001, ANN201
-    user, raw = services.issue_token(username=payload.username, password=payload.password)
+    """A new bearer token, valid for `API_TOKEN_TTL_DAYS` days. Failed attempts are throttled per username and
+    address: over the limit, `429 too_many_attempts` with `Retry-After` (docs/api.md)."""
+    try:
+        user, raw = services.issue_token(username=payload.username, password=payload.password, request=request)
+    except TooManyAttempts as exc:
+        return _too_many(exc)
     return {"token": raw, "user_id": user.id, "username": user.username}
 
 
-@router.post("/auth/register", response={201: UserOut, **error_responses(400, 409, 422)}, auth=None)
+@router.delete("/auth/token", response={204: None, 401: ErrorOut}, auth=bearer)
+def revoke_token(request):  # noqa: ANN001, ANN201
+    """Revoke the bearer token this request presents (sign out of this client)."""
+    services.revoke_token(raw=bearer.presented(request))
+    return Status(204, None)
+
+
+@router.get("/auth/tokens", response={200: list[TokenInfoOut], 401: ErrorOut}, auth=auth_required)
+def list_tokens(request):  # noqa: ANN001, ANN201
+    """The caller's live tokens, newest first (never the secret)."""
+    presented = bearer.presented(request)
+    current = ApiToken.hash(presented) if presented else None
+    return [{"id": t.id, "prefix": t.prefix, "created_at": t.created_at, "last_used_at": t.last_used_at,
+             "expires_at": t.expires_at, "current": t.key_hash == current}
+            for t in selectors.live_tokens(request.user)]
+
+
+@router.post("/auth/register", response={201: UserOut, **error_responses(400, 409, 422, 429)}, auth=None)
 def register(request, payload: RegisterIn):  # noqa: ANN001, ANN201
+    """Register a buyer. Throttled per address: over the limit, `429 too_many_attempts` with `Retry-After`."""
+    try:
+        throttle.check_registration(request)
+    except TooManyAttempts as exc:
+        return _too_many(exc)
     user = services.register_buyer(username=payload.username, password=payload.password,
                                    display_name=payload.display_name)
     return Status(201, _user_out(user))

@@ -11,9 +11,10 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(_ensure_roles_after_last_app, dispatch_uid="zhunong.accounts.ensure_roles")
         # Imported here: the token cache's receivers use models, which need the app registry.
-        from .tokencache import connect_signals
+        from . import receivers, tokencache
 
-        connect_signals()
+        tokencache.connect_signals()
+        receivers.connect_signals()
 
 
 def _ensure_roles_after_last_app(sender, **kwargs) -> None:  # noqa: ANN001

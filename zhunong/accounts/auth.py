@@ -8,6 +8,11 @@ from .services import user_for_token
 
 
 class BearerToken(HttpBearer):
+    def presented(self, request) -> str:  # noqa: ANN001
+        """The bearer token in this request's Authorization header, or ""."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else ""
+
     def authenticate(self, request, token: str):  # noqa: ANN001, ANN201
         user = user_for_token(token)
         if user is not None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -33,6 +36,10 @@ class User(AbstractUser):
         return role in cache
 
 
+def default_token_expiry() -> datetime:
+    return timezone.now() + timedelta(days=settings.API_TOKEN_TTL_DAYS)
+
+
 class ApiToken(models.Model):
     """A bearer token for the JSON API. Only a SHA-256 of the token is stored."""
 
@@ -41,6 +48,8 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=8)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Issued with settings.API_TOKEN_TTL_DAYS; an expired token is refused like an unknown one.
+    expires_at = models.DateTimeField(default=default_token_expiry)
 
     class Meta:
         verbose_name = _("API 令牌")
@@ -49,3 +58,13 @@ class ApiToken(models.Model):
     @staticmethod
     def hash(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class RegistrationAttempt(models.Model):
+    """One registration attempt from a client address, kept for the throttle window (accounts/throttle.py)."""
+
+    address = models.CharField(max_length=45)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["address", "at"])]

@@ -1,11 +1,13 @@
-"""Which objects a user sees: region scoping of querysets (who may do what to one object is accounts.policy)."""
+"""Which objects a user sees: region scoping of querysets (who may do what to one object is accounts.policy);
+a user's live API tokens."""
 
 from __future__ import annotations
 
 from django.db.models import Model, Q, QuerySet
+from django.utils import timezone
 
 from . import policy, roles
-from .models import User
+from .models import ApiToken, User
 
 
 def is_platform_admin(user: User) -> bool:
@@ -66,3 +68,8 @@ def user_covers_region(user: User, region: Model) -> bool:
     if is_platform_admin(user):
         return True
     return bool(user.is_authenticated and policy.covers_region(user, region))
+
+
+def live_tokens(user: User) -> QuerySet[ApiToken]:
+    """The user's API tokens that still work (not expired), newest first."""
+    return ApiToken.objects.filter(user=user, expires_at__gt=timezone.now()).order_by("-created_at", "-id")

@@ -8,16 +8,18 @@ import secrets
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
+from django.http import HttpRequest
 from django.utils import timezone
 
 from zhunong.core.errors import ValidationFailed
 from zhunong.core.text import clean_text
 
 from . import roles, tokencache
-from .errors import BadCredentials, UsernameTaken, WeakPassword
+from .errors import BadCredentials, TooManyAttempts, UsernameTaken, WeakPassword
 from .models import ApiToken, User
 
 _USERNAME = re.compile(r"^[\w.@+-]{3,150}$")
@@ -60,26 +62,68 @@ def register_buyer(*, username: str, password: str, display_name: str = "") -> U
     return create_user(username=username, password=password, role=roles.BUYER, display_name=display_name)
 
 
-@transaction.atomic
-def issue_token(*, username: str, password: str) -> tuple[User, str]:
-    """Exchange a username and password for a new bearer token (returned once, stored hashed)."""
-    user = authenticate(username=username, password=password)
+def issue_token(*, username: str, password: str, request: HttpRequest | None = None) -> tuple[User, str]:
+    """Exchange a username and password for a new bearer token (returned once, stored hashed), valid for
+    settings.API_TOKEN_TTL_DAYS. With `request`, django-axes throttles failures (accounts/throttle.py).
+    Not one transaction: the failure axes records must stay when the sign-in is refused."""
+    user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
+        if request is not None and getattr(request, "axes_locked_out", False):
+            from .throttle import cool_off_seconds  # throttle imports this module's errors and models only
+
+            raise TooManyAttempts(retry_after=cool_off_seconds())
         raise BadCredentials()
+    if request is not None:
+        # A token is a sign-in: axes clears this username and address's failures, Django sets last_login.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+    return user, _new_token(user=user)
+
+
+@transaction.atomic
+def _new_token(*, user: User) -> str:
     raw = secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, key_hash=ApiToken.hash(raw), prefix=raw[:8])
-    transaction.on_commit(lambda: tokencache.remember({token.key_hash: user.pk}))
-    return user, raw
+    token = ApiToken.objects.create(user=user, key_hash=ApiToken.hash(raw), prefix=raw[:8])  # expires_at: default
+    transaction.on_commit(lambda: tokencache.remember({token.key_hash: user.pk},
+                                                      expires={token.key_hash: token.expires_at}))
+    return raw
 
 
-def user_for_token(raw: str) -> User | None:
+def token_for(raw: str) -> ApiToken | None:
+    """The live token (known, not expired, of an active user) for this raw bearer token."""
     if not raw or len(raw) > 200:
         return None
     token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(raw)).first()
-    if token is None or not token.user.is_active:
+    if token is None or not token.user.is_active or token.expires_at <= timezone.now():
+        return None
+    return token
+
+
+def user_for_token(raw: str) -> User | None:
+    token = token_for(raw)
+    if token is None:
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        tokencache.remember({token.key_hash: token.user_id})  # for the purchase fast path
+        # for the purchase fast path
+        tokencache.remember({token.key_hash: token.user_id}, expires={token.key_hash: token.expires_at})
     return token.user
+
+
+@transaction.atomic
+def revoke_token(*, raw: str) -> bool:
+    """Delete the token presented as `raw` (its cache entry goes after commit); False if it was not live."""
+    token = token_for(raw)
+    if token is None:
+        return False
+    token.delete()
+    return True
+
+
+@transaction.atomic
+def revoke_all_tokens(*, user: User) -> int:
+    """Delete every token of `user` (on a password change, accounts/receivers.py)."""
+    tokens = list(ApiToken.objects.filter(user=user))
+    for token in tokens:
+        token.delete()  # post_delete drops each from the fast path's cache
+    return len(tokens)

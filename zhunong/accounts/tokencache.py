@@ -4,7 +4,7 @@ The fast path answers `POST /api/v1/orders` without Django's request cycle, so i
 every request; it reads `<prefix>:tok:<sha256 of the token>` inside its Lua script instead. Entries are
 written when a token is issued or used, and by the fast path's own batched lookup of unknown tokens. They
 are removed when a token is deleted or its user deactivated (signals below), and expire a day after
-they were last cached, so a change made behind the ORM's back (a raw UPDATE) lives at most that long. Only active
+they were last cached or when the token expires, whichever comes first, so a change made behind the ORM's back (a raw UPDATE) lives at most that long. Only active
 users are cached.
 Without REDIS_URL nothing is cached: there is no fast path then.
 """
@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
 
 from zhunong.core import redis
 
@@ -40,14 +42,20 @@ def _client():  # noqa: ANN202
     return redis.client()
 
 
-def remember(entries: dict[str, int]) -> None:
-    """{token hash: user id} of active users."""
+def remember(entries: dict[str, int], *, expires: dict[str, datetime] | None = None) -> None:
+    """{token hash: user id} of active users; an entry lives at most until its token expires (`expires`)."""
     if not settings.REDIS_URL or not entries:
         return
+    now = timezone.now()
     try:
         pipe = _client().pipeline(transaction=False)
         for token_hash, user_id in entries.items():
-            pipe.set(key(token_hash), user_id, ex=TTL_SECONDS)
+            ttl = TTL_SECONDS
+            if expires and token_hash in expires:
+                ttl = min(ttl, int((expires[token_hash] - now).total_seconds()))
+            if ttl <= 0:
+                continue
+            pipe.set(key(token_hash), user_id, ex=ttl)
         pipe.execute()
     except Exception:  # a cache: the fast path falls back to the database without it
         log.warning("could not cache %s API tokens", len(entries), exc_info=True)
@@ -70,9 +78,12 @@ def forget(token_hashes: Iterable[str]) -> None:
 
 def lookup(token_hashes: list[str]) -> dict[str, int]:
     """Active users of these token hashes, from the database, and cache what was found."""
-    found = dict(ApiToken.objects.filter(key_hash__in=token_hashes, user__is_active=True)
-                 .values_list("key_hash", "user_id"))
-    remember(found)
+    rows = ApiToken.objects.filter(key_hash__in=token_hashes, user__is_active=True, expires_at__gt=timezone.now())
+    found, expires = {}, {}
+    for token_hash, user_id, expires_at in rows.values_list("key_hash", "user_id", "expires_at"):
+        found[token_hash] = user_id
+        expires[token_hash] = expires_at
+    remember(found, expires=expires)
     return found
 
 

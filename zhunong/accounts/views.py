@@ -14,8 +14,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from zhunong.core.errors import DomainError
 
-from . import services
-from .errors import UsernameTaken, WeakPassword
+from . import services, throttle
+from .errors import TooManyAttempts, UsernameTaken, WeakPassword
 from .forms import LoginForm, RegisterForm
 
 
@@ -43,6 +43,13 @@ def register(request: HttpRequest) -> HttpResponse:
         return redirect(_next_url(request))
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        try:
+            throttle.check_registration(request)
+        except TooManyAttempts as exc:
+            response = render(request, "accounts/locked_out.html", {"minutes": -(-exc.retry_after // 60),
+                                                                     "registration": True}, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         try:
             user = services.register_buyer(username=form.cleaned_data["username"],
                                            password=form.cleaned_data["password1"],
