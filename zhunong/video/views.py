@@ -10,6 +10,7 @@ import hmac
 import ipaddress
 import logging
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import SuspiciousOperation
@@ -39,10 +40,30 @@ CALLBACKS = {
 }
 
 
+def callback_source(request: HttpRequest) -> str:
+    """The address a callback came from, or "" when it cannot be told.
+
+    A request with no forwarding header connected directly (nginx-rtmp calls VIDEO_CALLBACK_BASE_URL
+    itself): REMOTE_ADDR. One that passed through a reverse proxy carries X-Forwarded-For / Forwarded, and
+    its REMOTE_ADDR is the proxy's (127.0.0.1 for a front nginx on the same machine, for every internet
+    client): behind `TRUSTED_PROXY_COUNT` proxies the address is the one the outermost trusted proxy saw
+    (counted from the right of X-Forwarded-For, which clients can forge on the left), as for the rest of the
+    platform; through a proxy the platform was not told about, nothing can be told.
+    """
+    meta = request.META
+    if "HTTP_X_FORWARDED_FOR" not in meta and "HTTP_FORWARDED" not in meta:
+        return meta.get("REMOTE_ADDR", "")
+    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
+    hops = [h.strip() for h in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    if proxies <= 0 or len(hops) < proxies:
+        return ""
+    return hops[-proxies][:45]
+
+
 def _check_source(request: HttpRequest) -> None:
     s = video_settings()
     try:
-        ip = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        ip = ipaddress.ip_address(callback_source(request))
     except ValueError:
         raise ForbiddenSource()
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -60,7 +81,7 @@ def rtmp_callback(request: HttpRequest, event: str) -> HttpResponse:
     """nginx-rtmp notify endpoint: 2xx allows, 3xx renames (publish), anything else drops the client."""
     if event not in CALLBACKS:
         raise Http404()
-    source = request.META.get("REMOTE_ADDR", "")
+    source = callback_source(request) or request.META.get("REMOTE_ADDR", "")
     callback = None
     try:
         _check_source(request)
