@@ -9,6 +9,7 @@ County staff: decide after-sales requests, handle complaints and pledge claims. 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -18,9 +19,18 @@ from pydantic import Field
 from zhunong.accounts import policy
 from zhunong.accounts.api import Id, error_responses, text_field
 from zhunong.accounts.auth import auth_required
+from zhunong.orders.errors import OrderNotFound
 
 from . import selectors
-from .errors import LineNotFound, NotYourShipment, not_your_order
+from .errors import (
+    AfterSalesNotFound,
+    ClaimNotFound,
+    ComplaintNotFound,
+    LineNotFound,
+    NotYourShipment,
+    ShipmentNotFound,
+    not_your_order,
+)
 from .models import (
     AfterSalesKind,
     AfterSalesReason,
@@ -43,6 +53,7 @@ from .services import reviews as review_services
 from .services import shipments as shipment_services
 
 router = Router(tags=["fulfilment"])
+abuse_log = logging.getLogger("zhunong.abuse")
 
 Money = Annotated[Decimal, Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)]
 
@@ -294,8 +305,32 @@ def _claim_out(c: PledgeClaim) -> dict:
 # ---------------------------------------------------------------- lookups
 
 
-def _own_order(order_id: int, user):  # noqa: ANN001, ANN202
+# An object outside the caller's reach answers 404, as an unknown id does (docs/api.md), so sequential ids
+# reveal nothing; an object the caller may see but not act on answers 403 (the services decide that).
+
+
+def _outside(user, what: str) -> None:  # noqa: ANN001
+    """Log a lookup of an object the caller may not see (answered 404, as if it did not exist)."""
+    abuse_log.info("user %s asked for %s outside their reach", getattr(user, "pk", None), what)
+
+
+def _reaches_order(order, user) -> bool:  # noqa: ANN001
+    """The order's buyer, whoever may view it (accounts.policy `order.view`), and whoever handles one of its
+    parcels (a co-op manager packing for a member household)."""
+    return (order.buyer_id == user.pk or policy.can(user, "order.view", order)
+            or selectors.shipments_for(user).filter(order_id=order.pk).exists())
+
+
+def _reachable_order(order_id: int, user):  # noqa: ANN001, ANN202
     order = selectors.get_order(order_id)
+    if not _reaches_order(order, user):
+        _outside(user, "an order")
+        raise OrderNotFound()
+    return order
+
+
+def _own_order(order_id: int, user):  # noqa: ANN001, ANN202
+    order = _reachable_order(order_id, user)
     if order.buyer_id != user.pk:
         raise not_your_order()
     return order
@@ -304,15 +339,52 @@ def _own_order(order_id: int, user):  # noqa: ANN001, ANN202
 def _own_line(line_id: int, user):  # noqa: ANN001, ANN202
     line = selectors.get_line(line_id)
     if line.order.buyer_id != user.pk:
+        if not _reaches_order(line.order, user):
+            _outside(user, "an order line")
+            raise LineNotFound()
         raise not_your_order()
     return line
 
 
-def _visible_shipment(shipment_id: int, user) -> Shipment:  # noqa: ANN001
+def _reachable_shipment(shipment_id: int, user) -> Shipment:  # noqa: ANN001
+    """The parcel if the caller is its buyer or it is in their back-office scope; else 404."""
     shipment = selectors.get_shipment(shipment_id)
+    if shipment.order.buyer_id != user.pk and not selectors.shipments_for(user).filter(pk=shipment.pk).exists():
+        _outside(user, "a shipment")
+        raise ShipmentNotFound()
+    return shipment
+
+
+def _visible_shipment(shipment_id: int, user) -> Shipment:  # noqa: ANN001
+    shipment = _reachable_shipment(shipment_id, user)
     if shipment.order.buyer_id != user.pk and not policy.can(user, "shipment.handle", shipment.producer):
         raise NotYourShipment()
     return shipment
+
+
+def _reachable_after_sales(request_id: int, user) -> AfterSalesRequest:  # noqa: ANN001
+    req = selectors.get_after_sales(request_id)
+    if req.buyer_id != user.pk and not selectors.after_sales_for(user).filter(pk=req.pk).exists():
+        _outside(user, "an after-sales request")
+        raise AfterSalesNotFound()
+    return req
+
+
+def _reachable_complaint(complaint_id: int, user) -> Complaint:  # noqa: ANN001
+    complaint = selectors.get_complaint(complaint_id)
+    if complaint.buyer_id != user.pk and not selectors.complaints_for(user).filter(pk=complaint.pk).exists():
+        _outside(user, "a complaint")
+        raise ComplaintNotFound()
+    return complaint
+
+
+def _reachable_claim(claim_id: int, user) -> PledgeClaim:  # noqa: ANN001
+    claim = selectors.get_claim(claim_id)
+    if claim.claimant_id != user.pk and not selectors.claims_for(user).filter(pk=claim.pk).exists() \
+            and claim.pledge.host.user_id != user.pk:
+        _outside(user, "a pledge claim")
+        raise ClaimNotFound()
+    return claim
 
 
 def _fresh(shipment: Shipment) -> Shipment:
@@ -342,14 +414,14 @@ def get_shipment(request, shipment_id: Id):  # noqa: ANN001, ANN201
 @router.post("/fulfilment/shipments/{shipment_id}/pack", response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required)
 def pack(request, shipment_id: Id):  # noqa: ANN001, ANN201
-    shipment = shipment_services.pack_shipment(actor=request.auth, shipment=selectors.get_shipment(shipment_id))
+    shipment = shipment_services.pack_shipment(actor=request.auth, shipment=_reachable_shipment(shipment_id, request.auth))
     return _shipment_out(_fresh(shipment))
 
 
 @router.post("/fulfilment/shipments/{shipment_id}/ship", response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)},
              auth=auth_required, summary="Hand the parcel to the courier: courier and waybill number")
 def ship(request, shipment_id: Id, payload: ShipmentShipIn):  # noqa: ANN001, ANN201
-    shipment = shipment_services.ship_shipment(actor=request.auth, shipment=selectors.get_shipment(shipment_id),
+    shipment = shipment_services.ship_shipment(actor=request.auth, shipment=_reachable_shipment(shipment_id, request.auth),
                                                carrier=payload.carrier, tracking_number=payload.tracking_number)
     return _shipment_out(_fresh(shipment))
 
@@ -357,7 +429,7 @@ def ship(request, shipment_id: Id, payload: ShipmentShipIn):  # noqa: ANN001, AN
 @router.post("/fulfilment/shipments/{shipment_id}/exception",
              response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def exception(request, shipment_id: Id, payload: ShipmentExceptionIn):  # noqa: ANN001, ANN201
-    shipment = shipment_services.report_exception(actor=request.auth, shipment=selectors.get_shipment(shipment_id),
+    shipment = shipment_services.report_exception(actor=request.auth, shipment=_reachable_shipment(shipment_id, request.auth),
                                                   reason=payload.reason)
     return _shipment_out(_fresh(shipment))
 
@@ -366,14 +438,14 @@ def exception(request, shipment_id: Id, payload: ShipmentExceptionIn):  # noqa: 
              response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required,
              summary="The buyer confirms this parcel arrived")
 def confirm(request, shipment_id: Id):  # noqa: ANN001, ANN201
-    shipment = shipment_services.confirm_delivery(actor=request.auth, shipment=selectors.get_shipment(shipment_id))
+    shipment = shipment_services.confirm_delivery(actor=request.auth, shipment=_reachable_shipment(shipment_id, request.auth))
     return _shipment_out(_fresh(shipment))
 
 
 @router.get("/fulfilment/orders/{order_id}/shipments", response={200: list[ShipmentOut], **error_responses(401, 403, 404, 422)},
             auth=auth_required, summary="The parcels of one order (its buyer or the producers' handlers)")
 def order_shipments(request, order_id: Id):  # noqa: ANN001, ANN201
-    order = selectors.get_order(order_id)
+    order = _reachable_order(order_id, request.auth)
     shipments = list(selectors.order_shipments(order))
     if order.buyer_id != request.auth.pk:
         shipments = [s for s in shipments if policy.can(request.auth, "shipment.handle", s.producer)]
@@ -386,7 +458,7 @@ def order_shipments(request, order_id: Id):  # noqa: ANN001, ANN201
              response={200: list[ShipmentOut], **error_responses(401, 403, 404, 409, 422)}, auth=auth_required,
              summary="The buyer confirms every shipped parcel of the order arrived")
 def confirm_order(request, order_id: Id):  # noqa: ANN001, ANN201
-    order = selectors.get_order(order_id)
+    order = _reachable_order(order_id, request.auth)
     shipments = shipment_services.confirm_order_delivery(actor=request.auth, order=order)
     return [_shipment_out(_fresh(s)) for s in shipments]
 
@@ -413,7 +485,7 @@ def list_after_sales(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN
 @router.post("/fulfilment/after-sales/{request_id}/approve",
              response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def approve(request, request_id: Id, payload: AfterSalesApproveIn):  # noqa: ANN001, ANN201
-    req = after_sales_services.approve_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id),
+    req = after_sales_services.approve_after_sales(actor=request.auth, request=_reachable_after_sales(request_id, request.auth),
                                                    note=payload.note, refund_now=payload.refund_now)
     return _after_sales_out(req)
 
@@ -421,7 +493,7 @@ def approve(request, request_id: Id, payload: AfterSalesApproveIn):  # noqa: ANN
 @router.post("/fulfilment/after-sales/{request_id}/reject",
              response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def reject(request, request_id: Id, payload: AfterSalesRejectIn):  # noqa: ANN001, ANN201
-    req = after_sales_services.reject_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id),
+    req = after_sales_services.reject_after_sales(actor=request.auth, request=_reachable_after_sales(request_id, request.auth),
                                                   note=payload.note)
     return _after_sales_out(req)
 
@@ -429,7 +501,7 @@ def reject(request, request_id: Id, payload: AfterSalesRejectIn):  # noqa: ANN00
 @router.post("/fulfilment/after-sales/{request_id}/refund",
              response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def refund(request, request_id: Id):  # noqa: ANN001, ANN201
-    req = after_sales_services.refund_after_sales(actor=request.auth, request=selectors.get_after_sales(request_id))
+    req = after_sales_services.refund_after_sales(actor=request.auth, request=_reachable_after_sales(request_id, request.auth))
     return _after_sales_out(req)
 
 
@@ -463,7 +535,7 @@ def list_complaints(request, page: Query[FulfilmentPage], status: ComplaintStatu
 @router.post("/fulfilment/complaints/{complaint_id}/status",
              response={200: ComplaintOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def complaint_status(request, complaint_id: Id, payload: ComplaintStatusIn):  # noqa: ANN001, ANN201
-    complaint = complaint_services.update_complaint(actor=request.auth, complaint=selectors.get_complaint(complaint_id),
+    complaint = complaint_services.update_complaint(actor=request.auth, complaint=_reachable_complaint(complaint_id, request.auth),
                                                     status=payload.status, note=payload.note)
     return _complaint_out(complaint)
 
@@ -532,13 +604,13 @@ def list_claims(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
 @router.post("/fulfilment/pledge-claims/{claim_id}/review",
              response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def review_claim(request, claim_id: Id):  # noqa: ANN001, ANN201
-    return _claim_out(pledge_services.start_claim_review(actor=request.auth, claim=selectors.get_claim(claim_id)))
+    return _claim_out(pledge_services.start_claim_review(actor=request.auth, claim=_reachable_claim(claim_id, request.auth)))
 
 
 @router.post("/fulfilment/pledge-claims/{claim_id}/decision",
              response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def decide_claim(request, claim_id: Id, payload: PledgeClaimDecisionIn):  # noqa: ANN001, ANN201
-    claim = pledge_services.decide_claim(actor=request.auth, claim=selectors.get_claim(claim_id), upheld=payload.upheld,
+    claim = pledge_services.decide_claim(actor=request.auth, claim=_reachable_claim(claim_id, request.auth), upheld=payload.upheld,
                                          reason=payload.reason)
     return _claim_out(claim)
 
@@ -546,7 +618,7 @@ def decide_claim(request, claim_id: Id, payload: PledgeClaimDecisionIn):  # noqa
 @router.post("/fulfilment/pledge-claims/{claim_id}/compensation",
              response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
 def compensate_claim(request, claim_id: Id, payload: PledgeCompensationIn):  # noqa: ANN001, ANN201
-    claim = pledge_services.compensate_claim(actor=request.auth, claim=selectors.get_claim(claim_id),
+    claim = pledge_services.compensate_claim(actor=request.auth, claim=_reachable_claim(claim_id, request.auth),
                                              amount=payload.amount, reference=payload.reference)
     return _claim_out(claim)
 

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import Header, Path, Query, Router, Schema, Status
 from pydantic import Field
 
@@ -131,12 +131,16 @@ def _detail(order, viewer) -> dict:  # noqa: ANN001
 @router.post("/orders", response={201: OrderOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
                                   422: ErrorOut}, auth=auth_required, summary="Place an order (reserves stock)")
 def create_order(request: HttpRequest, payload: OrderIn,
-                 idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=255)):  # noqa: ANN201
+                 idempotency_key: str | None = Header(
+                     None, alias="Idempotency-Key",
+                     description="Required: 1-255 printable characters. Missing, empty or malformed → 422 "
+                                 "idempotency_key_required.")):  # noqa: ANN201
     """Reserve stock and create an order in status `reserved`, payable until `expires_at`.
 
     `Idempotency-Key` makes this exactly-once: the same key with the same body returns the first
     response again (header `Idempotent-Replayed: true`); with a different body → 409
-    `idempotency_key_reused`. Sold out → 409 `sold_out`; over the per-buyer limit → 409 `limit_exceeded`.
+    `idempotency_key_reused`; without a usable key → 422 `idempotency_key_required`. Sold out → 409
+    `sold_out`; over the per-buyer limit → 409 `limit_exceeded`.
     """
     stream = None
     if payload.stream_id is not None:
@@ -146,8 +150,10 @@ def create_order(request: HttpRequest, payload: OrderIn,
     order = services.create_order(
         buyer=request.auth, lines=[{"product_id": x.product_id, "quantity": x.quantity} for x in payload.lines],
         stream=stream, idempotency_key=idempotency_key, coupon_code=payload.coupon_code)
-    # The body as first sent (stored with the idempotency record), byte-for-byte the same on replays.
-    response = JsonResponse(selectors.in_payload_order(order.first_response), status=201)
+    # The body as first sent (stored with the idempotency record), byte-for-byte the same on replays and
+    # on the purchase fast path (selectors.order_json is the one serialiser of this body).
+    response = HttpResponse(selectors.order_json(order.first_response), status=201,
+                            content_type="application/json")
     if order.idempotent_replay:
         response["Idempotent-Replayed"] = "true"
     return response
@@ -174,7 +180,8 @@ def put_shipping_address(request: HttpRequest, payload: ShippingAddressIn,  # no
     `reserved` (before paying) or `paid` with no parcel shipped; later → 409 `shipping_address_locked`.
 
     Bad input → 422 `invalid_ship_to_name`, `invalid_ship_to_phone` or `invalid_ship_to_address`
-    (`details.field` names it) and nothing changes; anyone but the buyer → 403 `not_your_order`.
+    (`details.field` names it) and nothing changes; anyone who may see the order but is not its buyer
+    → 403 `not_your_order`; anyone else → 404 `order_not_found`.
     Sending the same address again changes nothing. Answers the order as `GET /orders/{id}` does; the
     history gets a row `shipping address set` / `changed` (status unchanged). Paying does not require
     an address here (the shop's pay page does).

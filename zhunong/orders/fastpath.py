@@ -53,7 +53,7 @@ from zhunong.core.resp import RedisReplyError
 from . import hotsales, idempotency, inventory, pricing, purchase
 from .errors import IdempotencyKeyReused, RequestInProgress
 from .models import IdempotencyRecord
-from .selectors import in_payload_order
+from .selectors import order_json
 
 log = logging.getLogger(__name__)
 abuse_log = logging.getLogger("zhunong.abuse")
@@ -288,7 +288,7 @@ def _persist(items: list[Reserved]) -> list[bytes]:
     """Write the orders of `items` as Django's path does (purchase.write_purchases), in one go; the 201
     bodies, byte for byte what JsonResponse would send."""
     orders = purchase.write_purchases(purchases=[_purchase(item) for item in items])
-    return [json.dumps(order.first_response).encode() for order in orders]
+    return [order_json(order.first_response) for order in orders]
 
 
 def _purchase(item: Reserved) -> purchase.Purchase:
@@ -312,7 +312,7 @@ def _recorded_response(buyer_id: int, key: str) -> tuple[str, bytes] | None:
         close_old_connections()
     if row is None:
         return None
-    return row[0], json.dumps(in_payload_order(row[1])).encode()
+    return row[0], order_json(row[1])
 
 
 def _lookup_tokens(hashes: list[str]) -> list[int | None]:

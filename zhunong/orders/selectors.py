@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum
 from django.utils import timezone
 
@@ -17,8 +20,10 @@ from zhunong.live.models import Stream, StreamStatus
 from zhunong.producers.models import Producer
 
 from . import inventory
-from .errors import CouponNotFound, FlashSaleNotFound, NotYourOrder, OrderNotFound
+from .errors import CouponNotFound, FlashSaleNotFound, OrderNotFound
 from .models import Coupon, FlashSale, FlashSaleStatus, Order, OrderLine, OrderStatus
+
+abuse_log = logging.getLogger("zhunong.abuse")
 
 
 def money(value: object) -> str:
@@ -108,13 +113,18 @@ def status_before_request(order: Order) -> str:
 
 
 def order_for(user: User, order_id: object) -> Order:
-    """The order if `user` may see it (its buyer, the selling side, staff over it); else not found/denied."""
+    """The order if `user` may see it (its buyer, the selling side, staff over it); else OrderNotFound.
+
+    An order outside the caller's reach is not found, exactly as an unknown id is (docs/api.md: objects you
+    may not see are 404), so sequential ids reveal nothing about other buyers' orders.
+    """
     try:
         order = Order.objects.prefetch_related("lines__product", "history").get(pk=int(order_id))
     except (Order.DoesNotExist, ValueError, TypeError, OverflowError):
         raise OrderNotFound()
     if not can_view(user, order):
-        raise NotYourOrder()
+        abuse_log.info("user %s asked for order %s outside their reach", getattr(user, "pk", None), order.pk)
+        raise OrderNotFound()
     return order
 
 
@@ -136,7 +146,28 @@ def in_payload_order(stored: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def api_time(value: dt.datetime | None) -> str | None:
+    """A time as every API response carries it: UTC, milliseconds, `Z` ("2026-11-25T17:04:04.875Z").
+
+    The same text the API's renderer (DjangoJSONEncoder) writes for a datetime, computed here so that bodies
+    built outside django-ninja (the 201 of POST /orders, its replays, the purchase fast path) say the same.
+    """
+    if value is None:
+        return None
+    value = value.astimezone(dt.UTC)
+    value = value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return DjangoJSONEncoder().default(value)
+
+
+def order_json(payload: dict[str, Any]) -> bytes:
+    """The bytes of an order body (order_payload, or one stored as a first response), as the API's
+    renderer writes JSON: UTF-8, Chinese as is, keys in order_payload's order. The one serialiser of the
+    201 of POST /orders on both purchase paths and of its replays."""
+    return json.dumps(in_payload_order(payload), ensure_ascii=False).encode("utf-8")
+
+
 def order_payload(order: Order) -> dict[str, Any]:
+    """The order as the API shows it (POST /orders, GET /orders, GET /orders/{id} before its extra fields)."""
     lines = list(order.lines.all())
     return {
         "id": order.pk,
@@ -148,9 +179,9 @@ def order_payload(order: Order) -> dict[str, Any]:
         "total": money(order.total),
         "refunded_total": money(order.refunded_total),
         "currency": "CNY",
-        "expires_at": order.expires_at.isoformat() if order.expires_at else None,
-        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
-        "created_at": (order.created_at or timezone.now()).isoformat(),
+        "expires_at": api_time(order.expires_at),
+        "paid_at": api_time(order.paid_at),
+        "created_at": api_time(order.created_at or timezone.now()),
         "coupon_code": order.coupon.code if order.coupon_id else None,
         "lines": [
             {

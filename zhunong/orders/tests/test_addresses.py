@@ -307,7 +307,7 @@ def test_api_errors(world, product, buyer):  # noqa: ANN001
     assert missing.status_code == 422 and missing.json()["code"] == "invalid"
     assert put(client, order.pk, BODY, {}).status_code == 401
     stranger = put(client, order.pk, BODY, bearer(make_user()))
-    assert stranger.status_code == 403 and stranger.json()["code"] == "not_your_order"
+    assert stranger.status_code == 404 and stranger.json()["code"] == "order_not_found"  # outside their reach
     seller = put(client, order.pk, BODY, bearer(manager_of(world.producer)))
     assert seller.status_code == 403 and seller.json()["code"] == "not_your_order"
     assert put(client, 999_999_999, BODY, auth).json()["code"] == "order_not_found"

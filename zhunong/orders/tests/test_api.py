@@ -50,7 +50,8 @@ def test_create_and_replay(api, product, buyer):  # noqa: ANN001
 
 def test_errors(api, product, buyer):  # noqa: ANN001
     auth = bearer(buyer)
-    assert post_order(api, auth, {"lines": [{"product_id": product.pk, "quantity": 1}]}, key=None).status_code == 422
+    r = post_order(api, auth, {"lines": [{"product_id": product.pk, "quantity": 1}]}, key=None)
+    assert r.status_code == 422 and r.json()["code"] == "idempotency_key_required"
     r = post_order(api, auth, {"lines": [{"product_id": product.pk, "quantity": 4}]}, key="a")
     assert r.status_code == 409 and r.json()["code"] == "sold_out"
     # The same key answers the same, even once stock is back (Stripe semantics).
@@ -70,10 +71,10 @@ def test_errors(api, product, buyer):  # noqa: ANN001
 def test_view_and_pay_only_own_orders(api, product, buyer, world, caplog):  # noqa: ANN001
     order_id = post_order(api, bearer(buyer), {"lines": [{"product_id": product.pk, "quantity": 1}]}).json()["id"]
     stranger = bearer(make_user())
-    assert api.get(f"/api/v1/orders/{order_id}", **stranger).json()["code"] == "not_your_order"
+    assert api.get(f"/api/v1/orders/{order_id}", **stranger).json()["code"] == "order_not_found"
     with caplog.at_level("WARNING", logger="zhunong.abuse"):
         r = api.post(f"/api/v1/orders/{order_id}/pay", **stranger)
-    assert r.status_code == 403
+    assert r.status_code == 404
     assert api.get(f"/api/v1/orders/{order_id}", **bearer(world.operator)).status_code == 200  # staff over it
     detail = api.get(f"/api/v1/orders/{order_id}", **bearer(buyer)).json()
     assert detail["history"][0]["to_status"] == "reserved"
