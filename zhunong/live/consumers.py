@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import re
 import secrets
 import time
@@ -42,6 +43,8 @@ from .hub import RoomHub, db, dumps, get_hub, say
 from .models import Gift, Stream
 from .store import AUTO_MUTE_SECONDS, RATE_MAX, RATE_WINDOW, get_store
 
+log = logging.getLogger(__name__)
+
 MAX_FRAME_CHARS = 2000
 MAX_CHAT_CHARS = 200
 MAX_LIKES_PER_FRAME = 20
@@ -60,8 +63,14 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_HEARTBEAT = 4408
 CLOSE_ENDED = 4410
 CLOSE_TOO_SLOW = 4429
+CLOSE_SERVER_ERROR = 1011
 
 _VID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# A lone UTF-16 surrogate (from a `\ud800` escape) cannot be encoded as UTF-8: not to the database, not back
+# to any client. A frame holding one is refused like any other malformed frame.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Ids and counts are 64-bit integers in the database; a bigger number is refused before any query.
+MAX_INT = 2**63 - 1
 
 VIEWER_TYPES = {"hb", "chat", "like", "click", "report", "gift"}
 HOST_TYPES = {"pin", "unpin", "announce", "mute", "unmute", "ban", "unban", "delete", "slow_mode",
@@ -148,6 +157,24 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # No per-connection channel-layer channel: the hub is this process's one member of the room's group.
     channel_layer_alias = "__live_rooms_use_the_hub__"
 
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Whatever ends the connection (a close, the server cancelling us, an error nobody caught), the
+        # connection leaves its room and its writer task stops: nothing of it outlives the socket.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        hub = getattr(self, "hub", None)
+        if hub is not None:
+            self.hub = None
+            hub.detach(self)
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            self.writer = None
+            writer.cancel()
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' default dispatch hops to a thread to close stale DB connections on every frame;
         # this consumer touches the database only through database_sync_to_async, which does that itself.
@@ -160,6 +187,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.hub: RoomHub | None = None
+        self.writer: asyncio.Task | None = None
         self.language = scope_language(self.scope)
         self.out = SendBuffer(self.language)
         self.last_seen = time.monotonic()
@@ -175,6 +203,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.viewer_key = ""
         await self.accept()
         self.writer = asyncio.create_task(self._write_loop())
+        try:
+            await self._join()
+        except Exception:
+            log.exception("room connect failed (%s)", self.scope.get("path"))
+            self._cleanup_hub()
+            self._fatal("server_error", gettext_lazy("服务器出错，请稍后重连"), CLOSE_SERVER_ERROR)
+
+    def _cleanup_hub(self) -> None:
+        hub, self.hub = self.hub, None
+        if hub is not None:
+            hub.detach(self)
+
+    async def _join(self) -> None:
         raw_id = self.scope["url_route"]["kwargs"].get("stream_id", "")
         try:
             stream_id = int(raw_id)
@@ -211,11 +252,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         hub.attach(self)
 
     async def disconnect(self, code: int) -> None:
-        if self.hub is not None:
-            self.hub.detach(self)
-            self.hub = None
-        if getattr(self, "writer", None) is not None:
-            self.writer.cancel()
+        self._cleanup()
 
     def _fatal(self, code: str, message: Any, close_code: int) -> None:
         self.push(dumps({"t": "error", "code": code, "message": say(self, message)}), important=True)
@@ -250,8 +287,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     await send({"type": "websocket.send", "text": item})
         except asyncio.CancelledError:
             raise
-        except Exception:  # the peer went away mid-send; disconnect() cleans up
-            return
+        except Exception:  # the peer went away mid-send: close, so the server tells us (disconnect cleans up)
+            self.out.closing = self.out.closing or CLOSE_SERVER_ERROR
+            self.out.items.clear()
+            with contextlib.suppress(Exception):
+                await self.close(code=CLOSE_SERVER_ERROR)
 
     def _reply(self, obj: dict[str, Any]) -> None:
         self.push(dumps(obj), important=True)
@@ -276,16 +316,26 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.tokens = min(FRAME_BURST, self.tokens + elapsed * FRAMES_PER_SECOND)
         self.like_tokens = min(LIKES_PER_SECOND, self.like_tokens + elapsed * LIKES_PER_SECOND)
 
-    def _bad(self, code: str, message: Any, params: dict[str, Any] | None = None) -> None:
+    def _bad(self, code: str, message: Any, params: dict[str, Any] | None = None, ref: Any = None) -> None:
         self.bad_frames += 1
-        self._error(code, message, params=params)
+        self._error(code, message, ref, params=params)
         if self.bad_frames > MAX_BAD_FRAMES:
             self._error("too_many_bad_frames", gettext_lazy("错误消息过多，连接已关闭"))
             self.close_after_flush(CLOSE_BAD_REQUEST)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """One frame from the client. Whatever goes wrong while handling it is answered with an `error`
+        frame (`server_error`, with the frame's `ref`) and logged; the connection stays up."""
         if self.hub is None or self.closing is not None:
             return
+        self._ref = None
+        try:
+            await self._receive(text_data, bytes_data)
+        except Exception:
+            log.exception("room %s: frame from user %s failed", getattr(self.hub, "stream_id", "?"), self.user_id)
+            self._error("server_error", gettext_lazy("服务器出错，请重试"), self._ref)
+
+    async def _receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
         now = time.monotonic()
         self.last_seen = now
         self._refill(now)
@@ -303,15 +353,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return self._bad("too_large", gettext_lazy("消息过长（最多 %(max)s 字符）"), {"max": MAX_FRAME_CHARS})
         try:
             msg = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
             return self._bad("bad_json", gettext_lazy("消息不是合法的 JSON"))
-        if not isinstance(msg, dict) or not isinstance(msg.get("t"), str):
-            return self._bad("bad_frame", gettext_lazy("消息须为带 t 字段的 JSON 对象"))
-        kind = msg["t"]
-        ref = msg.get("ref")
+        if _SURROGATE.search(text_data) or ("\\u" in text_data and _SURROGATE.search(dumps(msg))):
+            return self._bad("bad_frame", gettext_lazy("消息包含无法编码的字符"))
+        ref = msg.get("ref") if isinstance(msg, dict) else None
         if not (ref is None or (isinstance(ref, str) and len(ref) <= 40) or
-                (isinstance(ref, int) and not isinstance(ref, bool))):
+                (isinstance(ref, int) and not isinstance(ref, bool) and -MAX_INT <= ref <= MAX_INT)):
             ref = None
+        self._ref = ref
+        if not isinstance(msg, dict) or not isinstance(msg.get("t"), str):
+            return self._bad("bad_frame", gettext_lazy("消息须为带 t 字段的 JSON 对象"), ref=ref)
+        kind = msg["t"]
         if kind == "hb":
             return self._reply({"t": "hb", "viewers": self.hub.viewers})
         if kind in VIEWER_TYPES:
@@ -320,7 +373,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             if self.role not in ("host", "staff"):
                 return self._error("not_moderator", FRIENDLY_ERRORS["not_moderator"], ref)
             return await self.on_host_action(kind, msg, ref)
-        return self._bad("unknown_type", gettext_lazy("未知消息类型：%(type)s"), {"type": kind[:30]})
+        return self._bad("unknown_type", gettext_lazy("未知消息类型：%(type)s"), {"type": kind[:30]}, ref=ref)
 
     def _login_required(self, ref: Any) -> bool:
         if self.user_id is None:
@@ -441,6 +494,8 @@ def _int(msg: dict[str, Any], field: str, *, default: int | None = None) -> int:
     value = msg.get(field, default)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValidationFailed(f"{field}: a whole number is required.", details={"field": field})
+    if not -MAX_INT <= value <= MAX_INT:
+        raise ValidationFailed(f"{field}: out of range.", details={"field": field})
     return value
 
 

@@ -277,6 +277,9 @@ class RoomHub:
             # The viewer's last connection here: stop counting them at once (another process that still
             # serves them re-adds the key at its next sweep).
             self._key_counts.pop(conn.viewer_key, None)
+            # Forgotten here too, so churning connections cannot grow the hub; if the viewer comes back, the
+            # shared store (mark_seen) still knows them and does not count them as new again.
+            self._known_keys.discard(conn.viewer_key)
             self._dropped_keys.add(conn.viewer_key)
             self._touch_soon()
         if not self.conns:
@@ -565,7 +568,8 @@ class RoomHub:
         if dropped:
             await store.drop(self.stream_id, dropped)
         await store.touch(self.stream_id, alive, wall)
-        pending, self._new_keys_pending = self._new_keys_pending, []
+        # A viewer who left and came back before this sweep is pending twice: once is enough.
+        pending, self._new_keys_pending = list(dict.fromkeys(self._new_keys_pending)), []
         if pending:
             new = set(await store.mark_seen(self.stream_id, [k for k, _ in pending]))
             fresh = [(k, uid) for k, uid in pending if k in new]

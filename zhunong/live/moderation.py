@@ -184,14 +184,14 @@ def report(*, reporter: User, stream: Stream, reason: str, message_id: int | Non
     message = None
     target = None
     if message_id is not None:
-        if not isinstance(message_id, int) or isinstance(message_id, bool):
+        if not isinstance(message_id, int) or isinstance(message_id, bool) or not 0 < message_id < 2**63:
             raise MessageNotFound()
         message = ChatMessage.objects.filter(stream=stream, pk=message_id).first()
         if message is None:
             raise MessageNotFound()
         target = message.user
     elif user_id is not None:
-        if not isinstance(user_id, int) or isinstance(user_id, bool):
+        if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 < user_id < 2**63:
             raise ValidationFailed("user_id: no such user.", details={"field": "user_id"})
         target = user_by_id(user_id)
         if target is None:
