@@ -97,7 +97,7 @@ RULES: dict[str, dict[str, str]] = {
     # Run a stream's room (pins, bans, chat moderation) and see its ingest.
     "stream.moderate": {_A: ANY, _O: REGION, _H: OWN_STREAM},
     # Read a stream's full record (chat incl. blocked, moderation, per-minute series).
-    "stream.audit": {_A: ANY, _O: REGION, _R: ANY, _H: OWN_STREAM},
+    "stream.audit": {_A: ANY, _O: REGION, _R: REGION, _H: OWN_STREAM},
     # The live operator pages and the ingest monitor.
     "live.operate": {_A: ANY, _O: ANY},
     "sensitive_words.edit": {_A: ANY, _O: ANY},

@@ -164,7 +164,9 @@ def change_status(request: HttpRequest, stream_id: int, action: str) -> HttpResp
 def record(request: HttpRequest, stream_id: int) -> HttpResponse:
     """A stream's full record (chat incl. blocked and deleted, pins, moderation, reports, minutes)."""
     stream = _stream_or_404(stream_id)
-    if not policy.can(request.user, "stream.audit", stream):
+    try:
+        policy.require(request.user, "stream.audit", stream)
+    except DomainError:
         return HttpResponseForbidden(_("无权查看这场直播的记录。"))
     tab = request.GET.get("tab", "chat")
     if tab not in RECORD_TABS:

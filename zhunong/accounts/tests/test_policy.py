@@ -81,7 +81,7 @@ EXPECTED = {
     "pledge_claim.decide": ADMINS | {"operator"},
     "channel.manage": ADMINS | {"operator"},
     "stream.moderate": ADMINS | {"operator", "host"},
-    "stream.audit": ADMINS | {"operator", "regulator", "other_regulator", "host"},
+    "stream.audit": ADMINS | {"operator", "regulator", "host"},
     "live.operate": ADMINS | {"operator", "other_operator"},
     "sensitive_words.edit": ADMINS | {"operator", "other_operator"},
 }
