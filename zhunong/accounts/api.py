@@ -153,6 +153,13 @@ def register(request, payload: RegisterIn):  # noqa: ANN001, ANN201
     return Status(201, _user_out(user))
 
 
-@router.get("/auth/me", response={200: UserOut, 401: ErrorOut}, auth=auth_required)
+class MeOut(UserOut):
+    host_id: int | None = Field(description="the caller's host profile, the host_id POST /live/streams takes "
+                                            "(null for an account that is not a host)")
+
+
+@router.get("/auth/me", response={200: MeOut, 401: ErrorOut}, auth=auth_required)
 def me(request):  # noqa: ANN001, ANN201
-    return _user_out(request.user)
+    # The reverse one-to-one of live's Host (accounts sits below live and does not import it).
+    host = getattr(request.user, "host_profile", None)
+    return {**_user_out(request.user), "host_id": host.pk if host is not None else None}

@@ -20,6 +20,7 @@ from zhunong.accounts.auth import auth_required
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 
 from . import chat, moderation, selectors, streams
+from .errors import ChannelNotFound
 from .models import Channel, Gift, HostVerification, Report, Stream
 
 router = Router(tags=["live"])
@@ -128,6 +129,12 @@ class ChannelOut(Schema):
     description: str
     county: str
     followers: int
+
+
+class ChannelHostOut(HostOut):
+    channel_id: int
+    user_id: int
+    verified_at: dt.datetime | None
 
 
 class FollowOut(Schema):
@@ -274,8 +281,8 @@ def send_gift(request, stream_id: Id, payload: GiftIn):  # noqa: ANN001, ANN201
 def minutes(request, stream_id: Id):  # noqa: ANN001, ANN201
     """The per-minute series (moderators of the stream, regulators, platform admins)."""
     stream = _stream(stream_id)
-    if not policy.can(request.auth, "stream.audit", stream):
-        raise PermissionDenied("Only the stream's host, its county's operators and regulators see its series.")
+    policy.require(request.auth, "stream.audit", stream, error=PermissionDenied(
+        "Only the stream's host, its county's operators and regulators see its series."))
     return list(selectors.minute_series(stream).values(
         "minute", "concurrent_viewers", "new_viewers", "chat_messages", "likes", "product_clicks"))
 
@@ -288,6 +295,23 @@ def _channel_out(channel: Channel) -> dict:
 @router.get("/live/channels", response={200: list[ChannelOut]}, auth=None)
 def list_channels(request):  # noqa: ANN001, ANN201
     return [_channel_out(c) for c in selectors.channels()[:500]]
+
+
+@router.get("/live/channels/{channel_id}/hosts",
+            response={200: list[ChannelHostOut], **error_responses(401, 403, 404, 422)}, auth=auth_required,
+            summary="A channel's hosts, with the host_id POST /live/streams takes (staff who manage the channel)")
+def channel_hosts(request, channel_id: Id):  # noqa: ANN001, ANN201
+    """Platform admins and the county operators of the channel's county (`channel.manage`); anyone else →
+    403 `permission_denied` (channels are public, their hosts' accounts are not); unknown → 404
+    `channel_not_found`. A host finds their own `host_id` in `GET /auth/me`."""
+    channel = selectors.channels().filter(pk=channel_id).first()
+    if channel is None:
+        raise ChannelNotFound()
+    policy.require(request.auth, "channel.manage", channel,
+                   error=PermissionDenied("Only the channel's county operators see its hosts."))
+    return [{"id": h.pk, "name": str(h.user), "kind": h.kind, "title": h.title,
+             "public_servant": h.is_public_servant, "verified": h.is_verified, "channel_id": h.channel_id,
+             "user_id": h.user_id, "verified_at": h.verified_at} for h in selectors.channel_hosts(channel)]
 
 
 @router.post("/live/channels/{channel_id}/follow",

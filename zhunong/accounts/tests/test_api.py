@@ -25,7 +25,8 @@ def test_token_then_me(client):
     assert resp.json()["token_type"] == "Bearer"
     assert ApiToken.objects.get(user=user).key_hash == ApiToken.hash(token)  # stored hashed only
     me = client.get(f"{API}/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert me.json() == {"id": user.pk, "username": user.username, "display_name": "", "roles": ["buyer"]}
+    assert me.json() == {"id": user.pk, "username": user.username, "display_name": "", "roles": ["buyer"],
+                         "host_id": None}
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [
