@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "channels",
     "huey.contrib.djhuey",
     "axes",
+    "csp",
     "zhunong.core",
     "zhunong.zh",
     "zhunong.accounts",
@@ -90,9 +91,68 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last: turns a locked-out sign-in into accounts.throttle.lockout_response (429 with Retry-After).
     "axes.middleware.AxesMiddleware",
 ]
+
+# Browser security (docs/deploy.md "Security settings", docs/decisions/0006). ZHUNONG_HTTPS=1 when the site is
+# served over TLS (directly or by a TLS-terminating proxy): secure cookies, HTTP → HTTPS redirects and HSTS.
+# Off by default so the embedded demo works on http://127.0.0.1.
+HTTPS = env_bool("ZHUNONG_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = env_bool("ZHUNONG_SSL_REDIRECT", HTTPS)
+# Loopback callers that speak plain HTTP to the app: the worker's event relay and nginx-rtmp's callbacks.
+SECURE_REDIRECT_EXEMPT = [r"^internal/", r"^video/rtmp/"]
+SECURE_HSTS_SECONDS = int(os.environ.get("ZHUNONG_HSTS_SECONDS", 31536000 if HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ZHUNONG_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("ZHUNONG_HSTS_PRELOAD", False)
+# Behind a proxy that terminates TLS: the header it sets to "https" for secure requests, e.g.
+# ZHUNONG_PROXY_SSL_HEADER=X-Forwarded-Proto (the proxy must overwrite any such header from the client).
+_proxy_ssl_header = os.environ.get("ZHUNONG_PROXY_SSL_HEADER", "").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}" if rest else ""
+
+
+# Content-Security-Policy (django-csp). Scripts only from this site (no inline scripts or handlers: pages use
+# static files). Inline styles stay allowed (style attributes in templates, the admin, htmx's indicator style).
+# The player fetches HLS from the media server (VIDEO_HLS_BASE_URL / VIDEO_MEDIA_BASE_URL, by default
+# http://127.0.0.1:VIDEO_HTTP_PORT) and plays it through blob: URLs (hls.js, MediaSource, its worker);
+# ZHUNONG_CSP_MEDIA_ORIGINS adds origins (comma-separated), e.g. a CDN.
+_video_http = f"http://127.0.0.1:{os.environ.get('VIDEO_HTTP_PORT', '').strip() or 8935}"
+CSP_MEDIA_ORIGINS = sorted({o for o in [
+    _origin(os.environ.get("VIDEO_HLS_BASE_URL", "").strip() or _video_http),
+    _origin(os.environ.get("VIDEO_MEDIA_BASE_URL", "").strip() or _video_http),
+    *(o.strip().rstrip("/") for o in os.environ.get("ZHUNONG_CSP_MEDIA_ORIGINS", "").split(",")),
+] if o})
+CONTENT_SECURITY_POLICY = {
+    # The API's interactive docs page (django-ninja's Swagger UI) loads its scripts from a CDN.
+    "EXCLUDE_URL_PREFIXES": ["/api/v1/docs"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'", *CSP_MEDIA_ORIGINS],
+        "media-src": ["'self'", "blob:", *CSP_MEDIA_ORIGINS],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 ROOT_URLCONF = "zhunong.urls"
 ASGI_APPLICATION = "zhunong.asgi.application"
@@ -227,6 +287,10 @@ EVENT_RELAY_URL = os.environ.get("ZHUNONG_EVENT_RELAY_URL", "").strip()
 REDIS_PREFIX = os.environ.get("ZHUNONG_REDIS_PREFIX", "zhunong")
 INVENTORY_BACKEND = os.environ.get("ZHUNONG_INVENTORY_BACKEND", "").strip() or ("redis" if REDIS_URL else "db")
 RESERVATION_MINUTES = int(os.environ.get("ZHUNONG_RESERVATION_MINUTES", 15))
+# Hoarding caps (orders.purchase.check_holding_caps, docs/decisions/0010): per buyer, unpaid orders, and units
+# of one product held in unpaid ordinary lines, when an order takes ordinary stock; 0 turns a cap off.
+MAX_OPEN_ORDERS_PER_BUYER = int(os.environ.get("ZHUNONG_MAX_OPEN_ORDERS_PER_BUYER", 5))
+MAX_UNITS_PER_PRODUCT_PER_BUYER = int(os.environ.get("ZHUNONG_MAX_UNITS_PER_PRODUCT_PER_BUYER", 20))
 # Seconds each process may reuse the product/sale rows it priced an order with (0 = off; 1 for flash sales).
 ORDERS_CONTEXT_CACHE_SECONDS = float(os.environ.get("ZHUNONG_ORDERS_CACHE_SECONDS", 0))
 # With the Redis inventory backend, `POST /api/v1/orders` for a running flash sale is served by the purchase
