@@ -227,13 +227,18 @@ class MicroBatcher:
         self._running = False
 
     async def submit(self, item: Any) -> Any:  # noqa: ANN401
+        return await self.enqueue(item)
+
+    def enqueue(self, item: Any) -> asyncio.Future:  # noqa: ANN401
+        """The future of `item`'s result; it is settled by the batch whether or not anyone still awaits it
+        (await it through asyncio.shield to keep it so when the awaiting task is cancelled)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((item, future))
         if not self._running:
             self._running = True
             loop.create_task(self._drain())
-        return await future
+        return future
 
     async def _drain(self) -> None:
         try:
@@ -267,21 +272,36 @@ def _persist_batch(items: list[Reserved]) -> list[bytes | BaseException]:
     # (with DB_POOL_SIZE it goes back to the pool), so this thread holds none between batches.
     close_old_connections()
     try:
-        with transaction.atomic():
-            return _persist(items)
+        return list(_write(items))
     except IntegrityError:
         # Most likely one key was also used through Django meanwhile, or two order numbers collided: one by
         # one, so only that order is affected.
         out: list[bytes | BaseException] = []
         for item in items:
             try:
-                with transaction.atomic():
-                    out.extend(_persist([item]))
+                out.extend(_write([item]))
             except (DatabaseError, ValueError) as exc:
                 out.append(exc)
         return out
     finally:
         close_old_connections()
+
+
+def _write(items: list[Reserved]) -> list[bytes]:
+    """One transaction for `items`. Once it has committed, its orders stand: an error raised out of
+    `atomic()` by a later commit hook is logged and counted, and the 201 bodies are returned all the same
+    (each reservation is given back only when the database shows its order does not exist)."""
+    committed = inventory.CommitFlag()
+    bodies: list[bytes] = []
+    try:
+        with transaction.atomic():
+            transaction.on_commit(committed.set)  # the first hook: runs even if a later one raises
+            bodies = _persist(items)
+    except Exception as exc:
+        if not committed:
+            raise
+        inventory.count_post_commit_failure("fast path batch", exc)
+    return bodies
 
 
 def _persist(items: list[Reserved]) -> list[bytes]:
@@ -313,6 +333,14 @@ def _recorded_response(buyer_id: int, key: str) -> tuple[str, bytes] | None:
     if row is None:
         return None
     return row[0], order_json(row[1])
+
+
+def _recorded(token: str) -> bool | None:
+    close_old_connections()
+    try:
+        return inventory.reservation_recorded(token)
+    finally:
+        close_old_connections()
 
 
 def _lookup_tokens(hashes: list[str]) -> list[int | None]:
@@ -418,17 +446,24 @@ class PurchaseFastPath:
                         price=Decimal(details["price"]),
                         producer_id=int(details["producer_id"]))
         idem_key = idempotency.redis_key(buyer_id, attempt.key)
+        written = state["orders"].enqueue(item)
         try:
-            body = await state["orders"].submit(item)
-        except BaseException:
-            # Not recorded: give the stock back and clear the in-flight mark, then let Django answer (it
-            # replays the order if the key was in fact used through Django meanwhile).
+            # Shielded: if this request's task is cancelled (the client went away, the server stops), the
+            # batch still decides, and _after_abandoned settles the reservation by its outcome.
+            body = await asyncio.shield(written)
+        except asyncio.CancelledError:
+            _keep(asyncio.get_running_loop().create_task(
+                _after_abandoned(state, written, token, idem_key, attempt.fingerprint)))
+            raise
+        except Exception:
+            # Not written: give the stock back (unless the database shows the order after all) and clear
+            # the in-flight mark, then let Django answer (it replays the order if the key was in fact used
+            # through Django meanwhile).
             log.warning("purchase fast path: order for reservation %s not written; handing over to Django",
                         token, exc_info=True)
-            await _undo(state, token, idem_key)
+            await _undo_unless_recorded(state, token, idem_key)
             raise Fallthrough
-        await state["redis"].execute("SET", idem_key, idempotency.success(attempt.fingerprint, body),
-                                     "EX", idempotency.TTL_SECONDS)
+        await _remember_success(state, idem_key, attempt.fingerprint, body)
         return 201, body, []
 
     async def _await_twin(self, state: dict, buyer_id: int, attempt: Attempt) -> tuple[int, bytes, list]:
@@ -469,6 +504,45 @@ def _answer(record: idempotency.Record | None, *, replayed: bool) -> tuple[int, 
 
 def _error(error: type[DomainError]) -> tuple[int, bytes, list]:
     return error.status, json.dumps(error().as_dict()).encode(), []
+
+
+_BACKGROUND: set[asyncio.Task] = set()
+
+
+def _keep(task: asyncio.Task) -> None:
+    """Hold a reference to a background task until it is done (the loop keeps only weak ones)."""
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+async def _remember_success(state: dict, idem_key: str, fingerprint: str, body: bytes) -> None:
+    try:
+        await state["redis"].execute("SET", idem_key, idempotency.success(fingerprint, body),
+                                     "EX", idempotency.TTL_SECONDS)
+    except Exception:  # noqa: BLE001 - the order is committed; a retry replays it from the database
+        log.warning("purchase fast path: could not remember the outcome of %s", idem_key, exc_info=True)
+
+
+async def _after_abandoned(state: dict, written: asyncio.Future, token: str, idem_key: str,
+                           fingerprint: str) -> None:
+    """The request waiting for `written` was cancelled: act on the batch's outcome as it would have."""
+    try:
+        body = await written
+    except Exception:  # noqa: BLE001 - not written
+        await _undo_unless_recorded(state, token, idem_key)
+        return
+    await _remember_success(state, idem_key, fingerprint, body)
+
+
+async def _undo_unless_recorded(state: dict, token: str, idem_key: str) -> None:
+    """Give the reservation back only when the database shows its order does not exist; when it cannot
+    tell, leave it to reconcile_redis() (which releases it after its grace period if it was never
+    recorded) and let the in-flight mark expire by itself."""
+    recorded = await sync_to_async(_recorded, thread_sensitive=False, executor=_executor())(token)
+    if recorded is False:
+        await _undo(state, token, idem_key)
+    elif recorded:
+        log.error("purchase fast path: reservation %s is recorded although its batch failed: kept", token)
 
 
 async def _undo(state: dict, token: str, idem_key: str) -> None:

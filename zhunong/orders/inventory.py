@@ -24,7 +24,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -173,6 +173,72 @@ class InventoryBackend:
         left = getattr(row, column)
         model.objects.filter(pk=row.pk).update(**{column: 0})
         return left
+
+
+# ---------------------------------------------------------------------------------------------------
+# After the commit: a committed order keeps its reservation (docs/reliability.md)
+
+#: post-commit steps of purchases that failed in this process, by where they ran (logged as well)
+POST_COMMIT_FAILURES: dict[str, int] = {}
+
+
+class CommitFlag:
+    """Registered as the first commit hook of a purchase's transaction: true once the commit happened, even
+    if a later hook raises out of `atomic()` (Django runs the hooks in order and stops at the first error)."""
+
+    def __init__(self) -> None:
+        self.committed = False
+
+    def set(self) -> None:
+        self.committed = True
+
+    def __bool__(self) -> bool:
+        return self.committed
+
+
+def count_post_commit_failure(where: str, exc: BaseException) -> None:
+    """A step after a purchase's commit failed: log and count it; the purchase itself stands."""
+    POST_COMMIT_FAILURES[where] = POST_COMMIT_FAILURES.get(where, 0) + 1
+    log.error("a step after the commit of a purchase failed (%s); the order stands", where,
+              exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def after_commit_step(where: str, fn: Callable[[], object]) -> Callable[[], None]:
+    """`fn` as a commit hook that never raises (logged and counted instead): side effects after a purchase's
+    commit (stock frames, the sale's sell-out) must not fail the request or undo the order."""
+
+    def run() -> None:
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - the commit happened; see the docstring
+            count_post_commit_failure(where, exc)
+
+    return run
+
+
+def reservation_recorded(token: str) -> bool | None:
+    """Whether the database holds the reservation `token` (so its order exists): None if it cannot tell."""
+    try:
+        return InventoryReservation.objects.filter(token=token).exists()
+    except Exception:  # noqa: BLE001 - a broken connection: we do not know
+        log.exception("cannot tell whether reservation %s was recorded", token)
+        return None
+
+
+def give_back_unless_recorded(backend: InventoryBackend, *, token: str) -> bool:
+    """The transaction meant to record `token` raised: give the external stock back only if the database
+    shows the reservation (and so its order) does not exist. When it cannot tell, keep it: reconcile_redis()
+    releases it after its grace period if the database never recorded it. True if given back."""
+    if not backend.external_kinds:
+        return False
+    recorded = reservation_recorded(token)
+    if recorded is None:
+        return False
+    if recorded:
+        log.error("reservation %s is recorded although its transaction raised: kept", token)
+        return False
+    backend.undo_outside(token=token)
+    return True
 
 
 @dataclass(frozen=True)

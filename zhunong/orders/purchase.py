@@ -13,23 +13,38 @@ the lines, the request fingerprint and the order number.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
+from zhunong.accounts.models import User
 from zhunong.catalog.models import Product
 from zhunong.core.text import has_control_chars
 
 from . import inventory
-from .errors import CouponUsed, IdempotencyKeyRequired, InvalidLines, InvalidQuantity, ProductUnavailable
+from .errors import (
+    CouponUsed,
+    HoldingCapExceeded,
+    IdempotencyKeyRequired,
+    InvalidLines,
+    InvalidQuantity,
+    ProductUnavailable,
+    TooManyOpenOrders,
+)
 from .flashsales import on_stock_changed
 from .models import CouponClaim, FlashSale, IdempotencyRecord, Order, OrderLine, OrderStatus, OrderTransition
 from .selectors import order_payload
+
+abuse_log = logging.getLogger("zhunong.abuse")
 
 MAX_LINES = 20
 MAX_QUANTITY = 99
@@ -108,6 +123,7 @@ def write_purchases(*, purchases: Sequence[Purchase], now: dt.datetime | None = 
     out after commit, once per sale with its lowest count. Raises CouponUsed if a claim was used meanwhile.
     """
     now = now or timezone.now()
+    check_holding_caps(purchases=purchases, now=now)
     expires = now + dt.timedelta(minutes=settings.RESERVATION_MINUTES)
     inventory.record_reservations(reservations=[
         inventory.Reservation(token=p.token, backend=p.backend, buyer_id=p.buyer_id, takes=p.takes)
@@ -139,6 +155,44 @@ def write_purchases(*, purchases: Sequence[Purchase], now: dt.datetime | None = 
     return orders
 
 
+def check_holding_caps(*, purchases: Sequence[Purchase], now: dt.datetime) -> None:
+    """Hoarding caps (docs/decisions/0010), for a purchase with a line of ordinary stock: the buyer may hold
+    at most settings.MAX_OPEN_ORDERS_PER_BUYER unpaid orders (any kind, flash-sale ones included) and
+    settings.MAX_UNITS_PER_PRODUCT_PER_BUYER units of one product in unpaid ordinary lines, this purchase
+    included; 0 turns a cap off. Raises TooManyOpenOrders / HoldingCapExceeded (409); the caller's
+    transaction rolls back and its stock is given back.
+
+    Flash-sale lines are left to their sale's per-buyer limit (their own stock pool; the purchase fast path
+    serves only them), so a purchase of flash-sale lines only is never refused here, on either path.
+    Inside the caller's transaction; the buyer's row is locked so that concurrent purchases of one buyer
+    are counted one after the other (PostgreSQL).
+    """
+    max_orders = settings.MAX_OPEN_ORDERS_PER_BUYER
+    max_units = settings.MAX_UNITS_PER_PRODUCT_PER_BUYER
+    for p in purchases:
+        ordinary = [d for d in p.lines if d.sale_id is None]
+        if not ordinary or (max_orders <= 0 and max_units <= 0):
+            continue
+        list(User.objects.select_for_update().filter(pk=p.buyer_id).values_list("pk", flat=True))
+        unpaid = Order.objects.filter(buyer_id=p.buyer_id, status=OrderStatus.RESERVED, expires_at__gt=now)
+        if max_orders > 0:
+            open_orders = unpaid.count()
+            if open_orders >= max_orders:
+                abuse_log.info("buyer %s refused: %s open unpaid orders (cap %s)", p.buyer_id, open_orders,
+                               max_orders)
+                raise TooManyOpenOrders(details={"open_orders": open_orders, "max": max_orders})
+        if max_units > 0:
+            held = dict(OrderLine.objects.filter(order__in=unpaid, flash_sale__isnull=True,
+                                                 product_id__in=[d.product_id for d in ordinary])
+                        .order_by().values("product_id").annotate(n=Sum("quantity")).values_list("product_id", "n"))
+            for d in ordinary:
+                if held.get(d.product_id, 0) + d.quantity > max_units:
+                    abuse_log.info("buyer %s refused: would hold %s + %s units of product %s (cap %s)", p.buyer_id,
+                                   held.get(d.product_id, 0), d.quantity, d.product_id, max_units)
+                    raise HoldingCapExceeded(details={"product_id": d.product_id, "held": held.get(d.product_id, 0),
+                                                      "requested": d.quantity, "max": max_units})
+
+
 def _order(p: Purchase, expires: dt.datetime) -> Order:
     subtotal = sum((d.line_total for d in p.lines), Decimal("0"))
     discount = sum((d.discount_share for d in p.lines), Decimal("0"))
@@ -163,6 +217,9 @@ def _attach_lines(orders: list[Order], purchases: Sequence[Purchase], lines: lis
 
 
 def _announce_stock(purchases: Sequence[Purchase]) -> None:
+    """Stock frames and sell-out, once per sale with its lowest count, after commit. Each runs as a step
+    that never raises (logged and counted): the orders are committed whatever happens there, and the
+    minutely sale sweep catches a missed sell-out (docs/reliability.md)."""
     lowest: dict[int, int] = {}
     sales: dict[int, FlashSale] = {}
     for p in purchases:
@@ -178,4 +235,6 @@ def _announce_stock(purchases: Sequence[Purchase]) -> None:
     if unknown:
         sales.update(FlashSale.objects.in_bulk(unknown))
     for sale_id, left in lowest.items():
-        on_stock_changed(sale=sales[sale_id], remaining=left)
+        # Called after commit, on_stock_changed's own hooks run at once, inside this step.
+        transaction.on_commit(inventory.after_commit_step(
+            "stock frames", partial(on_stock_changed, sale=sales[sale_id], remaining=left)))

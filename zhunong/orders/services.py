@@ -231,8 +231,12 @@ def _create(*, buyer: User, clean: list[tuple[int, int]], stream, key: str, code
     backend = inventory.get_backend()
     token = inventory.new_token()
     remaining = backend.reserve_outside(token=token, buyer_id=buyer.pk, takes=takes)
+    committed = inventory.CommitFlag()
+    order: Order | None = None
     try:
         with transaction.atomic():
+            # First of the commit hooks, so it runs even when a later one (a stock frame, sync_sale) raises.
+            transaction.on_commit(committed.set)
             remaining.update(backend.take_inside(buyer_id=buyer.pk, takes=takes))
             lines = [LineDraft(product_id=p.product.pk, producer_id=p.producer.pk, quantity=p.quantity,
                                unit_price=p.unit_price, line_total=p.total, discount_share=share,
@@ -242,16 +246,20 @@ def _create(*, buyer: User, clean: list[tuple[int, int]], stream, key: str, code
                 buyer_id=buyer.pk, key=key, fingerprint=fingerprint, token=token, backend=backend.name,
                 stream_id=stream.pk if stream is not None else None, lines=lines, takes=tuple(takes), claim=claim,
                 remaining=remaining)], now=now)
-    except IntegrityError:
-        backend.undo_outside(token=token)
-        # Most likely the same key raced with itself: answer as the winner did.
-        replay = _replay(buyer, key, fingerprint)
-        if replay is not None:
-            return replay
+    except BaseException as exc:
+        if committed and order is not None:
+            # Django raises a failing commit hook out of atomic() after the commit: the order stands, and
+            # so does its reservation; the step is retried by its own sweep (docs/reliability.md).
+            inventory.count_post_commit_failure("create_order", exc)
+            return order
+        inventory.give_back_unless_recorded(backend, token=token)
+        if isinstance(exc, IntegrityError):
+            # Most likely the same key raced with itself: answer as the winner did.
+            replay = _replay(buyer, key, fingerprint)
+            if replay is not None:
+                return replay
         raise
-    except BaseException:
-        backend.undo_outside(token=token)
-        raise
+    assert order is not None
     return order
 
 
