@@ -9,4 +9,10 @@ class FulfilmentConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: the receivers use the models, which exist only once the app registry is ready.
         # Importing them connects them to orders' signals.
+        from zhunong.live.hooks import provide_held_streams
+
         from . import receivers  # noqa: F401
+        from .selectors import streams_with_open_cases
+
+        # Retention (live, video) keeps the records of a stream an open case is about.
+        provide_held_streams("fulfilment", streams_with_open_cases)

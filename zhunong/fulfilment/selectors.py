@@ -32,6 +32,7 @@ from .errors import (
 )
 from .models import (
     AfterSalesRequest,
+    ClaimStatus,
     Complaint,
     ComplaintStatus,
     Pledge,
@@ -415,3 +416,22 @@ def pledges_for(user: User) -> QuerySet[Pledge]:
 def compensated_total(pledge: Pledge) -> Decimal:
     total = pledge.claims.filter(compensated_amount__isnull=False).aggregate(s=Sum("compensated_amount"))["s"]
     return total or Decimal("0")
+
+
+def streams_with_open_cases(stream_ids: list[int]) -> set[int]:
+    """Which of these streams an open case is about (live.hooks: retention keeps their records): a
+    complaint or after-sales request not closed, or a pledge claim not decided, about an order placed in
+    the stream, or a claim on a pledge made in it."""
+    held: set[int] = set()
+    held.update(Complaint.objects.filter(order__stream_id__in=stream_ids)
+                .exclude(status__in=[ComplaintStatus.RESOLVED, ComplaintStatus.DISMISSED])
+                .values_list("order__stream_id", flat=True))
+    held.update(AfterSalesRequest.objects.filter(order__stream_id__in=stream_ids,
+                                                 status__in=AfterSalesRequest.OPEN_STATUSES)
+                .values_list("order__stream_id", flat=True))
+    open_claims = PledgeClaim.objects.filter(status__in=[ClaimStatus.SUBMITTED, ClaimStatus.UNDER_REVIEW,
+                                                         ClaimStatus.UPHELD])
+    held.update(open_claims.filter(order__stream_id__in=stream_ids).values_list("order__stream_id", flat=True))
+    held.update(open_claims.filter(pledge__stream_id__in=stream_ids).values_list("pledge__stream_id", flat=True))
+    held.discard(None)
+    return held

@@ -14,3 +14,9 @@ class LiveConfig(AppConfig):
 
         # The storefront home (catalog, below live) leads with these streams.
         provide_home_streams(live=live_streams, upcoming=upcoming_streams)
+        # RECORD_RETENTION_DAYS under three years fails `zhunong check` (live.E001).
+        from django.core import checks
+
+        from .streams import check_record_retention
+
+        checks.register(check_record_retention, "live")

@@ -14,9 +14,11 @@ commits (zhunong.core.events); the per-process hub (hub.py) fans them out to vie
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core import checks
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -41,6 +43,7 @@ from .errors import (
     ProductNotOnShelf,
     StreamNotLive,
 )
+from .hooks import held_streams
 from .models import (
     Announcement,
     Channel,
@@ -59,6 +62,8 @@ from .models import (
     ViewerSession,
 )
 from .selectors import is_authenticated
+
+log = logging.getLogger(__name__)
 
 S = StreamStatus
 STREAM = TransitionTable(
@@ -399,24 +404,51 @@ def post_announcement(*, actor: User, stream: Stream, text: str) -> Announcement
 
 # --- retention -------------------------------------------------------------------------------------
 
+# China's online-trade rules keep live-stream records for at least three years; no setting or option goes below.
+MIN_RETENTION_DAYS = 3 * 365
+
 RECORD_MODELS = [ChatMessage, Pin, Announcement, RoomRestriction, ModerationAction, Report, ViewerSession,
                  StreamMinute, Gift]
+
+
+def check_retention_days(days: object, *, field: str = "days") -> int:
+    """`days` if it is a whole number of days of at least MIN_RETENTION_DAYS; else ValidationFailed."""
+    if isinstance(days, bool) or not isinstance(days, int) or days < MIN_RETENTION_DAYS:
+        raise ValidationFailed(
+            f"{field}: records are kept at least {MIN_RETENTION_DAYS} days (3 years); got {days!r}.",
+            details={"field": field, "minimum": MIN_RETENTION_DAYS})
+    return days
+
+
+def check_record_retention(app_configs, **kwargs) -> list[checks.CheckMessage]:  # noqa: ANN001, ANN003
+    """System check live.E001: RECORD_RETENTION_DAYS of at least MIN_RETENTION_DAYS."""
+    try:
+        check_retention_days(settings.RECORD_RETENTION_DAYS, field="RECORD_RETENTION_DAYS")
+    except ValidationFailed as exc:
+        return [checks.Error(exc.message, hint=f"Set RECORD_RETENTION_DAYS to {MIN_RETENTION_DAYS} or more.",
+                             id="live.E001")]
+    return []
 
 
 def purge_records(*, days: int | None = None, dry_run: bool = False, now: dt.datetime | None = None) -> dict[str, int]:
     """Delete the room records of streams that ended (or were cancelled) more than `days` ago.
 
     A stream's record goes as a whole, so what is kept can always be audited completely. The stream row
-    and its state history stay (orders and replays refer to them).
+    and its state history stay (orders and replays refer to them). `days` (RECORD_RETENTION_DAYS by
+    default) is at least MIN_RETENTION_DAYS, and a stream an open case is about (`hooks.held_streams`:
+    a complaint, after-sales request or pledge claim) keeps its record until the case is closed.
     """
-    days = settings.RECORD_RETENTION_DAYS if days is None else days
-    if not isinstance(days, int) or days < 1:
-        raise ValidationFailed("days: a positive number of days.", details={"field": "days"})
+    days = check_retention_days(settings.RECORD_RETENTION_DAYS if days is None else days,
+                                field="days" if days is not None else "RECORD_RETENTION_DAYS")
     cutoff = (now or timezone.now()) - dt.timedelta(days=days)
     finished = Stream.objects.filter(
         models.Q(status=S.ENDED, ended_at__lt=cutoff) | models.Q(status=S.CANCELLED, planned_end__lt=cutoff)
     ).filter(records_purged_at__isnull=True)
-    stream_ids = list(finished.values_list("pk", flat=True))
+    candidates = list(finished.values_list("pk", flat=True))
+    held = held_streams(candidates)
+    stream_ids = [pk for pk in candidates if pk not in held]
+    if held:
+        log.info("retention: %d stream(s) past retention kept for open cases", len(held))
     counts: dict[str, int] = {"streams": len(stream_ids)}
     with transaction.atomic():
         # Log entries and reports point at messages; delete them before the messages.

@@ -16,6 +16,7 @@ class VideoConfig(AppConfig):
         # Logging is configured by now: blank stream keys in anything the root handlers write.
         install()
         django_checks.register(checks.check_media_paths, "video")
+        django_checks.register(checks.check_retention, "video")
         # The services announce a reconnect grace period or a pending replay; the Huey jobs follow up.
         signals.reconnect_grace_started.connect(tasks.schedule_grace_expiry, dispatch_uid="video.grace_expiry")
         signals.replay_queued.connect(tasks.schedule_replay, dispatch_uid="video.build_replay")

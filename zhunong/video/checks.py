@@ -3,6 +3,8 @@
 video.E001: the media server's private files (its generated config with the callback token, pid, error
 log, temp files; the raw recordings) must not sit in a folder something serves over HTTP: MEDIA_ROOT (Django's
 /media/ or the front nginx's), STATIC_ROOT, or the HLS and replay folders the media server itself serves.
+video.E002: VIDEO_RETENTION_DAYS of at least three years (live.streams.MIN_RETENTION_DAYS), like
+RECORD_RETENTION_DAYS (live.E001): recordings and replays are live-stream records.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error
+
+from zhunong.core.errors import ValidationFailed
+from zhunong.live.streams import MIN_RETENTION_DAYS, check_retention_days
 
 from .conf import video_settings
 
@@ -36,3 +41,12 @@ def check_media_paths(app_configs, **kwargs) -> list[CheckMessage]:  # noqa: ANN
                     id="video.E001",
                 ))
     return errors
+
+
+def check_retention(app_configs, **kwargs) -> list[CheckMessage]:  # noqa: ANN001, ANN003
+    try:
+        check_retention_days(video_settings().retention_days, field="VIDEO_RETENTION_DAYS")
+    except ValidationFailed as exc:
+        return [Error(exc.message, hint=f"Set VIDEO_RETENTION_DAYS to {MIN_RETENTION_DAYS} or more, or leave it "
+                      "unset (it follows RECORD_RETENTION_DAYS).", id="video.E002")]
+    return []

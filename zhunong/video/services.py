@@ -34,6 +34,7 @@ from zhunong.core.events import publish_room_event
 from zhunong.core.statemachine import TransitionTable
 from zhunong.live import streams as live_streams
 from zhunong.live.errors import HostNotVerified
+from zhunong.live.hooks import held_streams
 from zhunong.live.models import Pin, Stream, StreamStatus
 
 from . import signals
@@ -524,7 +525,9 @@ def queue_replay(*, stream: Stream) -> Replay | None:
     ended = stream.ended_at or timezone.now()
     replay, created = Replay.objects.get_or_create(
         stream=stream,
-        defaults={"keep_until": ended + dt.timedelta(days=video_settings().retention_days)},
+        # Never less than three years, whatever the setting says (video.E002 reports a shorter one).
+        defaults={"keep_until": ended + dt.timedelta(
+            days=max(video_settings().retention_days, live_streams.MIN_RETENTION_DAYS))},
     )
     if created:
         replay_id = replay.pk
@@ -678,11 +681,16 @@ def plan_purge(*, now: dt.datetime | None = None) -> PurgePlan:
     """What the retention rules remove now (replays and recordings past their keep date, stray files)."""
     now = now or timezone.now()
     s = video_settings()
-    retention = dt.timedelta(days=s.retention_days)
-    replays = list(Replay.objects.filter(keep_until__lte=now).exclude(status=R.PURGED)
-                   .exclude(status=R.PROCESSING).values_list("pk", flat=True))
-    recordings = list(Recording.objects.filter(purged_at__isnull=True)
-                      .filter(models_q_recording_expired(now, retention)).values_list("pk", flat=True))
+    # VIDEO_RETENTION_DAYS under three years is refused (ValidationFailed), not applied.
+    retention = dt.timedelta(days=live_streams.check_retention_days(s.retention_days, field="VIDEO_RETENTION_DAYS"))
+    expired_replays = dict(Replay.objects.filter(keep_until__lte=now).exclude(status=R.PURGED)
+                           .exclude(status=R.PROCESSING).values_list("pk", "stream_id"))
+    expired_recordings = dict(Recording.objects.filter(purged_at__isnull=True)
+                              .filter(models_q_recording_expired(now, retention)).values_list("pk", "stream_id"))
+    # A stream an open case (complaint, after-sales, pledge claim) is about keeps its video until it closes.
+    held = held_streams({*expired_replays.values(), *expired_recordings.values()})
+    replays = [pk for pk, stream_id in expired_replays.items() if stream_id not in held]
+    recordings = [pk for pk, stream_id in expired_recordings.items() if stream_id not in held]
     known = set(Recording.objects.values_list("path", flat=True))
     orphans = []
     if s.record_dir.is_dir():

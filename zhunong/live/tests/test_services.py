@@ -171,11 +171,11 @@ def test_purge_records_respects_retention_and_dry_run(room):
         user_id=room.host.user.pk, user_name="h", text="hi", original="hi", is_host=True, blocked=False, hits=[],
         at=timezone.now())])
     streams.end_stream(stream=room.stream, actor=room.host.user)
-    later = timezone.now() + dt.timedelta(days=11)
-    assert streams.purge_records(days=30, now=later)["streams"] == 0
-    dry = streams.purge_records(days=10, now=later, dry_run=True)
+    later = timezone.now() + dt.timedelta(days=1100)
+    assert streams.purge_records(days=1200, now=later)["streams"] == 0
+    dry = streams.purge_records(days=1095, now=later, dry_run=True)
     assert dry["chatmessage"] == 1 and ChatMessage.objects.filter(stream=room.stream).count() == 1
-    done = streams.purge_records(days=10, now=later)
+    done = streams.purge_records(days=1095, now=later)
     assert done["chatmessage"] == 1 and not ChatMessage.objects.filter(stream=room.stream).exists()
     assert Stream.objects.get(pk=room.stream.pk).records_purged_at is not None
     assert StreamTransition.objects.filter(stream=room.stream).count() == 3  # the lifecycle stays

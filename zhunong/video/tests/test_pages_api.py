@@ -254,10 +254,42 @@ def test_purge_respects_retention_and_dry_run(client, vroom, key, video_dirs, se
 
 
 def test_retention_is_configurable(client, vroom, key, video_dirs, settings):  # noqa: ANN001
-    settings.VIDEO_RETENTION_DAYS = 30
+    settings.VIDEO_RETENTION_DAYS = 2000
     replay = _ready_replay(client, vroom, key, video_dirs)
-    assert 29 <= (replay.keep_until - timezone.now()).days <= 30
-    assert services.plan_purge(now=timezone.now() + dt.timedelta(days=31)).replays == [replay.pk]
+    assert 1999 <= (replay.keep_until - timezone.now()).days <= 2000
+    assert services.plan_purge(now=timezone.now() + dt.timedelta(days=1999)).replays == []
+    assert services.plan_purge(now=timezone.now() + dt.timedelta(days=2001)).replays == [replay.pk]
+
+
+@pytest.mark.parametrize("days", [-1, 0, 1, 30, 1094])
+def test_a_retention_under_three_years_is_refused(client, vroom, key, video_dirs, settings, days):  # noqa: ANN001
+    from django.core.management.base import CommandError
+
+    from zhunong.core.errors import ValidationFailed
+    from zhunong.video import checks
+
+    settings.VIDEO_RETENTION_DAYS = days
+    assert [e.id for e in checks.check_retention(None)] == ["video.E002"]
+    replay = _ready_replay(client, vroom, key, video_dirs)
+    assert (replay.keep_until - timezone.now()).days >= 1094  # never kept less than three years
+    with pytest.raises(ValidationFailed):
+        services.plan_purge(now=timezone.now() + dt.timedelta(days=4000))
+    with pytest.raises(CommandError, match="1095"):
+        call_command("media", "purge", "--dry-run", stdout=io.StringIO())
+    assert Replay.objects.get(pk=replay.pk).status == ReplayStatus.READY
+
+
+def test_a_stream_an_open_case_is_about_keeps_its_video(client, vroom, key, video_dirs, monkeypatch):  # noqa: ANN001
+    from zhunong.live import hooks
+
+    replay = _ready_replay(client, vroom, key, video_dirs)
+    monkeypatch.setitem(hooks._providers, "test", lambda ids: {vroom.stream.pk} & set(ids))
+    later = timezone.now() + dt.timedelta(days=3 * 365 + 1)
+    plan = services.plan_purge(now=later)
+    assert plan.replays == [] and plan.recordings == []
+    monkeypatch.delitem(hooks._providers, "test")
+    plan = services.plan_purge(now=later)
+    assert plan.replays == [replay.pk] and len(plan.recordings) == 1
 
 
 def test_demo_seed_gives_streams_keys(vroom):  # noqa: ANN001

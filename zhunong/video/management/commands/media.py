@@ -8,6 +8,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from zhunong.core.errors import DomainError
 from zhunong.video import selectors
 from zhunong.video.media import check_config, missing_programs, write_config
 from zhunong.video.monitor import Monitor, run_media
@@ -77,7 +78,10 @@ class Command(BaseCommand):
                 except Exception as exc:  # report and go on with the next one
                     self.stdout.write(f"replay {replay_id}: failed ({type(exc).__name__}: {exc})")
         elif action == "purge":
-            plan = purge(dry_run=opts["dry_run"])
+            try:
+                plan = purge(dry_run=opts["dry_run"])
+            except DomainError as exc:  # VIDEO_RETENTION_DAYS under three years
+                raise CommandError(str(exc.message))
             verb = "would delete" if opts["dry_run"] else "deleted"
             self.stdout.write(f"{verb}: {len(plan.replays)} replay(s), {len(plan.recordings)} recording(s), "
                               f"{len(plan.orphan_files)} unregistered recording file(s), "
