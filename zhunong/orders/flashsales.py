@@ -1,9 +1,18 @@
 """Writes for flash sales (秒杀) and in-room coupons (优惠券); re-exported by orders.services.
 
-A flash sale's machine (one table, `SALE`): scheduled (countdown) → live → sold_out | ended, or cancelled.
-The sale ends at sell-out or at its end time. Its quantity is carved out of the product's stock when the
-sale is created; once it is over and its last reservations are resolved, `settle_sales` gives what is
-left back to the product.
+A flash sale's machine (one table, `SALE`): scheduled (countdown) → live ⇄ sold_out, then ended (time up),
+or cancelled. How stock moves (docs/api.md, "Flash sales: how stock moves"):
+
+- Starting a sale takes its quantity out of the product's stock (the sale's pool, `remaining`).
+- A sale that runs out is `sold_out`; a unit that comes back while its time runs (an order cancelled or
+  expired before payment) goes back to the sale, which reopens (`live`).
+- When the sale is over (time up, or cancelled), what its pool holds goes back to the product at once and
+  the sale is settled (`settled_at`). A unit released later (a reservation cancelled or expired after the
+  end, a crashed request reconciled) lands in the settled sale's pool and is sent on to the product right
+  after its commit (`on_stock_returned`), or by the minutely sweep (`sync_sales`, `settle_sales`).
+
+So at every moment after recovery: product stock + every sale's remaining + units in live orders == what
+the producer put up.
 
 Room frames (after commit, `important`): {"t": "sale", "event": "scheduled|started|sold_out|ended|
 cancelled|coupon", ...} and {"t": "stock", ...}. Stock frames are throttled: at most one per sale per
@@ -19,16 +28,15 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F, Min
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from zhunong.accounts.models import User
 from zhunong.catalog.errors import BelowCostWithoutReason
 from zhunong.catalog.models import PriceChange, Product
-from zhunong.core.errors import PermissionDenied, ValidationFailed
+from zhunong.core.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from zhunong.core.events import publish_room_event
 from zhunong.core.integrity import ConcernKind, report_concern
 from zhunong.core.statemachine import TransitionTable
@@ -51,7 +59,7 @@ from .errors import (
     SaleAlreadyRunning,
     SoldOut,
 )
-from .models import Coupon, CouponClaim, FlashSale, FlashSaleStatus, FlashSaleTransition, OrderStatus
+from .models import Coupon, CouponClaim, FlashSale, FlashSaleStatus, FlashSaleTransition
 from .signals import flash_sale_scheduled
 
 log = logging.getLogger(__name__)
@@ -62,7 +70,7 @@ SALE = TransitionTable(
     {
         F_.SCHEDULED: {F_.LIVE, F_.CANCELLED},
         F_.LIVE: {F_.SOLD_OUT, F_.ENDED, F_.CANCELLED},
-        F_.SOLD_OUT: set(),
+        F_.SOLD_OUT: {F_.LIVE, F_.CANCELLED},  # units came back before the end: it sells again
         F_.ENDED: set(),
         F_.CANCELLED: set(),
     },
@@ -75,8 +83,9 @@ MAX_PER_BUYER = 99
 PRICE_WINDOW_DAYS = 30
 STOCK_FRAME_INTERVAL = 1  # seconds
 STOCK_FRAME_TAIL = 10
-# Unsold stock goes back to the product this long after the reservations of the sale could still expire.
-SETTLE_GRACE = dt.timedelta(minutes=3)
+# How long after a sale was settled the sweep still looks for units released into it late (a crashed
+# request reconciled, a lost Redis release replayed); each such unit is sent on to the product.
+STRAY_WINDOW = dt.timedelta(days=1)
 
 
 def _int(value: object, *, field: str, low: int, high: int) -> int:
@@ -203,46 +212,118 @@ def _flag_below_cost(sale: FlashSale, actor: User) -> None:
 
 @transaction.atomic
 def cancel_flash_sale(*, actor: User, sale: FlashSale, reason: str) -> FlashSale:
+    """The host calls a sale off: what it has not sold goes back to the product at once."""
     sale = FlashSale.objects.select_for_update().select_related("stream__host", "product").get(pk=sale.pk)
     _require_host(actor, sale.stream)
     reason = clean_text(reason, field="reason", max_length=300)
+    if sale.settled_at is not None:
+        raise InvalidTransition("flash_sale: the sale is already over.",
+                                details={"from": sale.status, "to": F_.CANCELLED})
     _sale_transition(sale, F_.CANCELLED, actor=actor, reason=reason)
-    # Empty the pool now, so no process still holding the sale in its pricing cache can sell from it; units
-    # of reservations released later come back to the pool and go to the product when the sale is settled.
-    left = inventory.get_backend().drain(pool=inventory.pool("sale", sale.pk))
-    Product.objects.filter(pk=sale.product_id).update(stock=F("stock") + left)
-    FlashSale.objects.filter(pk=sale.pk).update(returned_to_product=F("returned_to_product") + left)
+    _settle(sale, now=timezone.now())
     return sale
 
 
-def sync_sale(*, sale_id: int, now: dt.datetime | None = None) -> FlashSale | None:
-    """Move a sale along its timeline: countdown over → live; time up → ended; nothing left → sold out."""
-    now = now or timezone.now()
+def _send_home(sale: FlashSale) -> int:
+    """Inside a transaction holding the sale's row: whatever the sale's pool holds goes to the product.
+    Returns how many units moved."""
+    backend = inventory.get_backend()
+    pool = inventory.pool("sale", sale.pk)
+    if "sale" in backend.external_kinds:
+        left = _take_home_from_redis(backend, sale, pool)
+    else:
+        left = backend.drain(pool=pool)  # the row, in this transaction
+    if left:
+        Product.objects.filter(pk=sale.product_id).update(stock=F("stock") + left)
+        FlashSale.objects.filter(pk=sale.pk).update(returned_to_product=F("returned_to_product") + left)
+    return left
+
+
+def _take_home_from_redis(backend: inventory.InventoryBackend, sale: FlashSale, pool: str) -> int:
+    """Take what the Redis counter holds as a reservation of the sale's creator, recorded and committed in
+    the caller's transaction: if the process dies before that commits, reconciliation finds the orphan
+    token and puts the units back in the pool, and the next sweep moves them again; a unit is never lost
+    nor counted twice."""
+    take = None
+    token = inventory.new_token()
+    for _attempt in range(3):
+        left = backend.remaining(pool)
+        if left <= 0:
+            return 0
+        take = inventory.Take(pool, left, None)
+        try:
+            backend.reserve_outside(token=token, buyer_id=sale.created_by_id, takes=[take])
+        except SoldOut:
+            continue  # a buyer took some meanwhile: read again
+        break
+    else:
+        return 0
+    try:
+        with transaction.atomic():
+            inventory.record_reservations(reservations=[inventory.Reservation(
+                token=token, backend=backend.name, buyer_id=sale.created_by_id, takes=(take,))])
+            backend.commit(token=token)
+            FlashSale.objects.filter(pk=sale.pk).update(remaining=0)  # the database mirror
+    except BaseException:
+        backend.undo_outside(token=token)
+        raise
+    return take.quantity
+
+
+def _settle(sale: FlashSale, *, now: dt.datetime) -> int:
+    """The sale is over: its pool goes to the product now, and later releases follow (`_send_home`)."""
+    left = _send_home(sale)
+    FlashSale.objects.filter(pk=sale.pk).update(settled_at=now, remaining=0)
+    sale.refresh_from_db(fields=["settled_at", "remaining", "returned_to_product"])
+    hotsales.refresh_on_commit(sale.stream_id, sale.product_id)
+    if left:
+        log.info("flash sale %s settled: %s units back to product %s", sale.pk, left, sale.product_id)
+    return left
+
+
+def _sync(sale_id: int, now: dt.datetime) -> tuple[FlashSale | None, int]:
+    """sync_sale, and how many units went to the product."""
+    moved = 0
     with transaction.atomic():
         sale = FlashSale.objects.select_for_update().select_related("product").filter(pk=sale_id).first()
         if sale is None:
-            return None
+            return None, 0
+        if sale.settled_at is not None:
+            # Units released into a sale after it was settled belong to the product.
+            return sale, _send_home(sale)
         if sale.status == F_.SCHEDULED and now >= sale.starts_at:
             _sale_transition(sale, F_.LIVE, actor=None, reason="countdown over")
-        if sale.status == F_.LIVE:
+        if sale.status in (F_.LIVE, F_.SOLD_OUT):
             left = inventory.get_backend().remaining(inventory.pool("sale", sale.pk))
-            if left <= 0:
+            if sale.status == F_.LIVE and left <= 0:
                 _sale_transition(sale, F_.SOLD_OUT, actor=None, reason="sold out")
-            elif now >= sale.ends_at:
+            elif sale.status == F_.LIVE and now >= sale.ends_at:
                 _sale_transition(sale, F_.ENDED, actor=None, reason="time up")
+            elif sale.status == F_.SOLD_OUT and left > 0 and now < sale.ends_at:
+                _sale_transition(sale, F_.LIVE, actor=None, reason=f"{left} units came back")
+        over = sale.status in (F_.ENDED, F_.CANCELLED) or (sale.status == F_.SOLD_OUT and now >= sale.ends_at)
+        if over:
+            moved = _settle(sale, now=now)
         # The minutely sweep passes here too, so a lost fast-path record comes back within a minute.
         hotsales.refresh_on_commit(sale.stream_id, sale.product_id)
-        return sale
+        return sale, moved
+
+
+def sync_sale(*, sale_id: int, now: dt.datetime | None = None) -> FlashSale | None:
+    """Move a sale along its timeline: countdown over → live; nothing left → sold out; units back before the
+    end → live again; time up → ended (a sold-out sale stays sold out); over → settled, its pool to the
+    product. On a settled sale: units released into it since go on to the product."""
+    return _sync(sale_id, now or timezone.now())[0]
 
 
 def sync_sales(*, now: dt.datetime | None = None) -> int:
+    """The minutely sweep of sales that are not settled: starts, sell-outs, reopenings, ends, settling."""
     now = now or timezone.now()
-    ids = list(FlashSale.objects.filter(status__in=[F_.SCHEDULED, F_.LIVE]).filter(
-        starts_at__lte=now).values_list("pk", flat=True))
-    ids += list(FlashSale.objects.filter(status=F_.LIVE, ends_at__lte=now).values_list("pk", flat=True))
-    for pk in set(ids):
+    ids = set(FlashSale.objects.filter(settled_at__isnull=True).filter(
+        Q(starts_at__lte=now) | ~Q(status=F_.SCHEDULED)).values_list("pk", flat=True))
+    for pk in ids:
         sync_sale(sale_id=pk, now=now)
-    return len(set(ids))
+    return len(ids)
 
 
 def on_stock_changed(*, sale: FlashSale, remaining: int | None) -> None:
@@ -255,12 +336,19 @@ def on_stock_changed(*, sale: FlashSale, remaining: int | None) -> None:
 
 
 def on_stock_returned(*, sale: FlashSale) -> None:
+    """Inside the transaction that released units of an order back to `sale`: after commit, the units go
+    where they belong now (a sold-out sale reopens, a settled sale sends them on to the product) and the
+    room hears the new count."""
     def _after() -> None:
-        remaining = inventory.get_backend().remaining(inventory.pool("sale", sale.pk))
-        _stock_frame(sale, remaining, force=True)
+        try:
+            current = sync_sale(sale_id=sale.pk)
+            if current is not None and current.settled_at is None and current.status in (F_.LIVE, F_.SCHEDULED):
+                remaining = inventory.get_backend().remaining(inventory.pool("sale", sale.pk))
+                _stock_frame(current, remaining, force=True)
+        except Exception:  # the release is committed; the minutely sweep finishes the move
+            log.exception("could not move units returned to flash sale %s", sale.pk)
 
-    if sale.status in (F_.LIVE, F_.SCHEDULED):
-        transaction.on_commit(_after)
+    transaction.on_commit(_after)
 
 
 def _stock_frame(sale: FlashSale, remaining: int, *, force: bool = False) -> None:
@@ -274,27 +362,28 @@ def _stock_frame(sale: FlashSale, remaining: int, *, force: bool = False) -> Non
 
 
 def settle_sales(*, now: dt.datetime | None = None, dry_run: bool = False) -> list[tuple[int, int]]:
-    """Give the unsold units of finished sales back to their products, once. Returns [(sale, units)]."""
+    """Send every unit that belongs to a product home: sales whose time is up but that were not settled
+    (a missed timer), and units released into sales settled within STRAY_WINDOW. Returns [(sale, units)]
+    of the sales that moved some (with `dry_run`, of those that would, changing nothing)."""
     now = now or timezone.now()
-    cutoff = now - dt.timedelta(minutes=settings.RESERVATION_MINUTES) - SETTLE_GRACE
+    backend = inventory.get_backend()
+    due = set(FlashSale.objects.filter(settled_at__isnull=True).filter(
+        Q(ends_at__lte=now) | Q(status__in=[F_.ENDED, F_.CANCELLED])).values_list("pk", flat=True))
+    settled = FlashSale.objects.filter(settled_at__gte=now - STRAY_WINDOW)
+    if "sale" not in backend.external_kinds:
+        settled = settled.filter(remaining__gt=0)
+    due |= {pk for pk in settled.values_list("pk", flat=True)
+            if backend.remaining(inventory.pool("sale", pk)) > 0}
     done = []
-    for sale_id in FlashSale.objects.filter(settled_at__isnull=True, ends_at__lte=cutoff).values_list("pk", flat=True):
-        sync_sale(sale_id=sale_id, now=now)
-        with transaction.atomic():
-            sale = FlashSale.objects.select_for_update().get(pk=sale_id)
-            if sale.status not in (F_.ENDED, F_.SOLD_OUT, F_.CANCELLED) or sale.settled_at is not None:
-                continue
-            if sale.order_lines.filter(order__status=OrderStatus.RESERVED).exists():
-                continue  # a reservation may still return units to the sale
-            if dry_run:
-                done.append((sale.pk, inventory.get_backend().remaining(inventory.pool("sale", sale.pk))))
-                continue
-            left = inventory.get_backend().drain(pool=inventory.pool("sale", sale.pk))
-            Product.objects.filter(pk=sale.product_id).update(stock=F("stock") + left)
-            FlashSale.objects.filter(pk=sale.pk).update(settled_at=now, remaining=0,
-                                                        returned_to_product=F("returned_to_product") + left)
-            hotsales.refresh_on_commit(sale.stream_id, sale.product_id)
-            done.append((sale.pk, left))
+    for sale_id in sorted(due):
+        if dry_run:
+            left = backend.remaining(inventory.pool("sale", sale_id))
+            if left:
+                done.append((sale_id, left))
+            continue
+        _, moved = _sync(sale_id, now)
+        if moved:
+            done.append((sale_id, moved))
     return done
 
 
