@@ -66,9 +66,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are created by POST /api/v1/auth/token and stored hashed: here they are only looked at
     (and deleted, which revokes them)."""
 
-    list_display = ["key_prefix", "user", "created", "last_used"]
+    list_display = ["key_prefix", "user", "created", "last_used", "expires"]
     search_fields = ["user__username", "prefix"]
-    fields = ["user", "key_prefix", "created", "last_used"]
+    fields = ["user", "key_prefix", "created", "last_used", "expires"]
     readonly_fields = fields
 
     @admin.display(description=_("令牌前缀"))
@@ -82,6 +82,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.display(description=_("最近使用"), ordering="last_used_at")
     def last_used(self, obj: ApiToken):  # noqa: ANN201
         return obj.last_used_at or "—"
+
+    @admin.display(description=_("过期时间"), ordering="expires_at")
+    def expires(self, obj: ApiToken):  # noqa: ANN201
+        return obj.expires_at
 
     def get_queryset(self, request):  # noqa: ANN001, ANN201
         qs = super().get_queryset(request).select_related("user")

@@ -96,3 +96,14 @@ def test_admin_password_change_revokes_tokens(client):
                        {"password1": "another-new-password-9", "password2": "another-new-password-9"})
     assert resp.status_code == 302, resp.content[:500]
     assert client.get(f"{API}/auth/me", **header).status_code == 401
+
+
+def test_admin_token_list_shows_the_expiry(client):
+    from zhunong.testing import make_admin
+
+    admin_user = make_admin()
+    api_auth(admin_user)
+    client.force_login(admin_user)
+    resp = client.get("/admin/accounts/apitoken/")
+    assert resp.status_code == 200
+    assert "过期时间" in resp.content.decode()
