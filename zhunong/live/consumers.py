@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ipaddress
 import json
 import logging
+import os
 import re
 import secrets
 import time
@@ -27,6 +29,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http.cookie import parse_cookie
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy, ngettext_lazy
@@ -92,6 +95,53 @@ FRIENDLY_ERRORS = {
     "host_not_verified": gettext_lazy("主播尚未通过实名认证，不能开播"),
     "gift_refused_public_servant": gettext_lazy("本场主播为公职人员，不收礼物打赏；此次赠送已被记录"),
 }
+
+
+def _env_cap() -> int:
+    raw = os.environ.get("ZHUNONG_ROOM_CONNECTIONS_PER_ADDRESS", "").strip()
+    if not raw:
+        return 8
+    if not raw.isdigit():
+        raise ImproperlyConfigured(f"ZHUNONG_ROOM_CONNECTIONS_PER_ADDRESS must be a whole number, 0 or more (got {raw!r}).")
+    return int(raw)
+
+
+_ENV_CAP = _env_cap()
+
+
+def connections_per_address() -> int:
+    """The per-address cap of a room (docs/deploy.md "Viewer connections per address"): the Django setting
+    ROOM_CONNECTIONS_PER_ADDRESS if set, else ZHUNONG_ROOM_CONNECTIONS_PER_ADDRESS, else 8; 0 is no cap."""
+    value = getattr(settings, "ROOM_CONNECTIONS_PER_ADDRESS", None)
+    return max(0, int(value)) if value is not None else _ENV_CAP
+
+
+def client_address(scope: dict[str, Any]) -> str:
+    """The client's address, by the rule of the sign-in throttles and the media callbacks
+    (`accounts.throttle.client_ip`): the server's peer address, or, behind `TRUSTED_PROXY_COUNT` reverse
+    proxies, the address the outermost trusted proxy saw (counted from the right of X-Forwarded-For)."""
+    client = scope.get("client")
+    remote = str(client[0]) if client else ""
+    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
+    if proxies <= 0:
+        return remote
+    forwarded = b",".join(v for k, v in scope.get("headers") or [] if k.lower() == b"x-forwarded-for")
+    hops = [h.strip() for h in forwarded.decode("latin1").split(",") if h.strip()]
+    return hops[-proxies][:45] if len(hops) >= proxies else remote
+
+
+def address_key(scope: dict[str, Any]) -> str:
+    """The client's address as the cap counts it ("" if unknown: no cap then): an IPv6 client by its /64,
+    since one host has the whole /64 to pick addresses from."""
+    try:
+        ip = ipaddress.ip_address(client_address(scope))
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return f"ip:{ip.ipv4_mapped}"
+        return "net:" + str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return f"ip:{ip}"
 
 
 def scope_language(scope: dict[str, Any]) -> str:
@@ -248,8 +298,22 @@ class RoomConsumer(AsyncWebsocketConsumer):
             # each connection is its own viewer.
             ident = vid if _VID.match(vid) else "conn-" + secrets.token_hex(8)
             self.viewer_key = "a:" + hashlib.sha256(ident.encode()).hexdigest()[:24]
+        # The per-address cap (ZHUNONG_ROOM_CONNECTIONS_PER_ADDRESS; docs/decisions/0009): anonymous
+        # connections count against their address, a logged-in user's against their account (so viewers
+        # sharing one address through NAT can still watch by logging in); the host and staff are not capped.
+        cap = connections_per_address()
+        if self.role in ("host", "staff"):
+            limit_key = ""
+        elif self.user_id is not None:
+            limit_key = f"user:{self.user_id}"
+        else:
+            limit_key = address_key(self.scope)
+        if not hub.attach(self, limit_key=limit_key, cap=cap):
+            message = (gettext_lazy("你在本直播间打开的连接过多，请关闭其他窗口") if self.user_id is not None else
+                       gettext_lazy("同一网络在本直播间的连接过多；登录后观看不受此限制"))
+            log.info("room %s: refused a connection over the cap (%s)", stream_id, limit_key.split(":")[0])
+            return self._fatal("too_many_connections", message, CLOSE_TOO_SLOW)
         self.hub = hub
-        hub.attach(self)
 
     async def disconnect(self, code: int) -> None:
         self._cleanup()

@@ -185,6 +185,8 @@ class RoomHub:
         # viewers and the minute series
         self._known_keys: set[str] = set()
         self._key_counts: dict[str, int] = {}
+        # Connections per address (anonymous) or per account (logged in), for the per-address cap.
+        self._limit_counts: dict[str, int] = {}
         self._new_keys_pending: list[tuple[str, int | None]] = []
         self._sweep_wake = asyncio.Event()
         self._dropped_keys: set[str] = set()
@@ -254,7 +256,15 @@ class RoomHub:
 
     # --- connections -------------------------------------------------------------------------
 
-    def attach(self, conn: Any) -> None:
+    def attach(self, conn: Any, *, limit_key: str = "", cap: int = 0) -> bool:
+        """Add a connection to the room and send it `welcome`; False (and nothing added) if `limit_key`
+        (its address or account) already holds `cap` connections here (0: no cap)."""
+        if limit_key:
+            held = self._limit_counts.get(limit_key, 0)
+            if cap and held >= cap:
+                return False
+            self._limit_counts[limit_key] = held + 1
+        conn.limit_key = limit_key
         self.conns.add(conn)
         self._key_counts[conn.viewer_key] = self._key_counts.get(conn.viewer_key, 0) + 1
         self._idle_since = None
@@ -265,11 +275,19 @@ class RoomHub:
         conn.push(dumps(self.welcome(conn)), important=True)
         # Count the newcomer at once rather than at the next sweep.
         self._touch_soon()
+        return True
 
     def detach(self, conn: Any) -> None:
         if conn not in self.conns:
             return
         self.conns.discard(conn)
+        limit_key = getattr(conn, "limit_key", "")
+        if limit_key:
+            held = self._limit_counts.get(limit_key, 1) - 1
+            if held > 0:
+                self._limit_counts[limit_key] = held
+            else:
+                self._limit_counts.pop(limit_key, None)
         left = self._key_counts.get(conn.viewer_key, 1) - 1
         if left > 0:
             self._key_counts[conn.viewer_key] = left
