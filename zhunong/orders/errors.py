@@ -186,3 +186,16 @@ class InvalidShipToAddress(ValidationFailed):
 class ShippingAddressLocked(Conflict):
     code = "shipping_address_locked"
     message = "The shipping address can be changed only before the order ships (status reserved or paid)."
+
+
+# --- hoarding caps (purchase.check_holding_caps; docs/decisions/0010) --------------------------------
+
+
+class TooManyOpenOrders(Conflict):
+    code = "too_many_open_orders"
+    message = "You have too many unpaid orders; pay or cancel one first."
+
+
+class HoldingCapExceeded(Conflict):
+    code = "units_cap_exceeded"
+    message = "You would hold more units of this product in unpaid orders than one buyer may."
