@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Annotated
 
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import Router, Schema, Status
 from pydantic import Field, field_validator
 
@@ -117,6 +119,10 @@ class TokenInfoOut(Schema):
 def obtain_token(request, payload: TokenIn):  # noqa: ANN001, ANN201
     """A new bearer token, valid for `API_TOKEN_TTL_DAYS` days. Failed attempts are throttled per username and
     address: over the limit, `429 too_many_attempts` with `Retry-After` (docs/api.md)."""
+    # django-axes records a failure's form fields. A malformed form body (multipart without a boundary) raises
+    # once, here, and Django then leaves request.POST empty, so axes' read cannot turn the refusal into a 500.
+    with contextlib.suppress(MultiPartParserError):
+        request.POST  # noqa: B018
     try:
         user, raw = services.issue_token(username=payload.username, password=payload.password, request=request)
     except TooManyAttempts as exc:

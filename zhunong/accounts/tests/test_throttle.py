@@ -138,3 +138,11 @@ def test_production_hashes_passwords_with_argon2(settings):
     settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
     assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
     assert make_password("lanmei", hasher="argon2").startswith("argon2$argon2id$")
+
+
+def test_a_failed_sign_in_with_a_malformed_form_content_type_is_not_a_server_error(client):
+    """django-axes reads the form fields of a failure; a multipart body without a boundary must not make it a 500."""
+    resp = client.generic("POST", f"{API}/auth/token", b'{"username": "nobody", "password": "wrong-password"}',
+                          content_type="multipart/form-data")
+    assert resp.status_code == 401
+    assert resp.json()["code"] == "bad_credentials"
