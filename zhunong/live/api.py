@@ -260,7 +260,7 @@ def announce(request, stream_id: Id, payload: AnnouncementIn):  # noqa: ANN001, 
 
 
 @router.post("/live/streams/{stream_id}/reports",
-             response={201: IdOut, **error_responses(401, 404, 422)}, auth=auth_required)
+             response={201: IdOut, **error_responses(401, 404, 422, 429)}, auth=auth_required)
 def report(request, stream_id: Id, payload: ReportIn):  # noqa: ANN001, ANN201
     item = moderation.report(reporter=request.auth, stream=_stream(stream_id), reason=payload.reason,
                              message_id=payload.message_id, user_id=payload.user_id if payload.message_id is None else None,
@@ -269,7 +269,7 @@ def report(request, stream_id: Id, payload: ReportIn):  # noqa: ANN001, ANN201
 
 
 @router.post("/live/streams/{stream_id}/gifts",
-             response={201: GiftOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response={201: GiftOut, **error_responses(401, 403, 404, 409, 422, 429)}, auth=auth_required)
 def send_gift(request, stream_id: Id, payload: GiftIn):  # noqa: ANN001, ANN201
     """Gifts to a public-servant host are refused (403 gift_refused_public_servant), stored and flagged."""
     gift = chat.send_gift(user=request.auth, stream=_stream(stream_id), kind=payload.kind, via=Gift.Via.API)

@@ -18,9 +18,10 @@ from zhunong.core.events import publish_room_event
 from zhunong.core.integrity import ConcernKind, report_concern
 
 from . import payloads
-from .errors import GiftRefused, NotAuthenticated, StreamNotLive
+from .errors import GiftRefused, NotAuthenticated, StreamNotLive, TooManyGifts
 from .models import ChatMessage, Gift, ModerationAction, Stream, StreamMinute, StreamStatus, ViewerSession
 from .selectors import is_authenticated
+from .store import GIFT_WINDOW, GIFTS_PER_WINDOW, take_token
 
 S = StreamStatus
 
@@ -37,6 +38,10 @@ def send_gift(*, user: User, stream: Stream, kind: str, via: str) -> Gift:
         raise NotAuthenticated()
     if via not in Gift.Via.values:
         raise ValidationFailed("via: unknown.", details={"field": "via"})
+    # Throttled before anything is stored (a refused gift to a public servant is stored too).
+    retry_after = take_token("gift", user.pk, limit=GIFTS_PER_WINDOW, window=GIFT_WINDOW)
+    if retry_after:
+        raise TooManyGifts(retry_after=retry_after)
     kind = str(kind)[:24]
     stream = Stream.objects.select_related("host__user", "channel__county").get(pk=stream.pk)
     if stream.host.is_public_servant:

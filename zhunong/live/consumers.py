@@ -94,6 +94,8 @@ FRIENDLY_ERRORS = {
     "product_not_listed": gettext_lazy("只有本县已上架的商品才能在直播中销售"),
     "host_not_verified": gettext_lazy("主播尚未通过实名认证，不能开播"),
     "gift_refused_public_servant": gettext_lazy("本场主播为公职人员，不收礼物打赏；此次赠送已被记录"),
+    "too_many_gifts": gettext_lazy("送礼太频繁，请稍后再试"),
+    "too_many_reports": gettext_lazy("举报太频繁，请稍后再试"),
 }
 
 
@@ -521,7 +523,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             item = await database_sync_to_async(_report)(self.user, self.hub.stream_id, msg)
         except DomainError as exc:
-            return self._domain_error(exc, ref)
+            return self._domain_error(exc, ref, details=exc.status == 429)
         self._reply({"t": "ack", "ref": ref, "id": item.pk})
 
     async def on_gift(self, msg: dict[str, Any], ref: Any) -> None:
@@ -530,7 +532,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             gift = await database_sync_to_async(_gift)(self.user, self.hub.stream_id, msg.get("kind"))
         except DomainError as exc:
-            return self._domain_error(exc, ref)
+            return self._domain_error(exc, ref, details=exc.status == 429)
         self._reply({"t": "ack", "ref": ref, "id": gift.pk})
 
     async def on_host_action(self, kind: str, msg: dict[str, Any], ref: Any) -> None:

@@ -87,3 +87,24 @@ class ChannelExists(Conflict):
 class AlreadyHost(Conflict):
     code = "already_host"
     message = "This user already has a host profile."
+
+
+
+class _Throttled:
+    """Too many of one action by one user in a window (live/store.py: take_token); `details.retry_after`."""
+
+    status = 429
+
+    def __init__(self, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(details={"retry_after": retry_after})
+
+
+class TooManyGifts(_Throttled, DomainError):
+    code = "too_many_gifts"
+    message = "Too many gifts in a short time. Try again later."
+
+
+class TooManyReports(_Throttled, DomainError):
+    code = "too_many_reports"
+    message = "Too many reports in a short time. Try again later."

@@ -18,10 +18,11 @@ from zhunong.core.events import publish_on_commit, publish_room_event, room_grou
 from zhunong.core.text import clean_text
 
 from . import payloads
-from .errors import MessageNotFound, NotAuthenticated
+from .errors import MessageNotFound, NotAuthenticated, TooManyReports
 from .filtering import normalize_word
 from .models import ChatMessage, ModerationAction, Report, RoomRestriction, SensitiveWord, Stream
 from .selectors import WORDS_VERSION_KEY, is_authenticated, user_by_id
+from .store import REPORT_WINDOW, REPORTS_PER_WINDOW, take_token
 from .streams import locked_stream, require_moderator
 
 MAX_MUTE_SECONDS = 24 * 3600
@@ -178,6 +179,9 @@ def report(*, reporter: User, stream: Stream, reason: str, message_id: int | Non
     """A viewer reports a message or a user; the room's moderators see it in the console."""
     if not is_authenticated(reporter):
         raise NotAuthenticated()
+    retry_after = take_token("report", reporter.pk, limit=REPORTS_PER_WINDOW, window=REPORT_WINDOW)
+    if retry_after:
+        raise TooManyReports(retry_after=retry_after)
     if reason not in Report.Reason.values:
         raise ValidationFailed("reason: unknown reason.", details={"field": "reason"})
     note = clean_text(note, field="note", max_length=300, required=False)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import weakref
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 
 from zhunong.core import redis as redis_keys
 
@@ -24,6 +26,12 @@ RATE_WINDOW = 2.0
 AUTO_MUTE_SECONDS = 10.0
 # A viewer key not refreshed by any process for this long is no longer counted.
 VIEWER_TTL = 16.0
+# Gifts and reports per user (socket and API together): a gift is a room event (and, to a public-servant
+# host, a stored refusal), a report lands in the moderators' queue.
+GIFTS_PER_WINDOW = 10
+GIFT_WINDOW = 60
+REPORTS_PER_WINDOW = 5
+REPORT_WINDOW = 60
 
 
 @dataclass
@@ -203,6 +211,34 @@ class RedisStore:
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+
+def _throttle_key(kind: str, user_id: int, window: int, index: int) -> str:
+    return f"live:throttle:{kind}:{user_id}:{window}:{index}"
+
+
+def take_token(kind: str, user_id: int, *, limit: int, window: int) -> int:
+    """Count one `kind` action of a user in the current `window` (seconds) through the cache (Redis with
+    REDIS_URL, so every process counts together): 0 if it is allowed, else the seconds until the window ends."""
+    now = time.time()
+    index = int(now // window)
+    key = _throttle_key(kind, user_id, window, index)
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        n = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 1)
+        n = 1
+    if n <= limit:
+        return 0
+    return max(1, int((index + 1) * window - now + 0.999))
+
+
+def reset_throttle(kind: str, user_id: int) -> None:
+    """Tests: forget a user's count of `kind` (this window and the next)."""
+    window = GIFT_WINDOW if kind == "gift" else REPORT_WINDOW
+    index = int(time.time() // window)
+    cache.delete_many([_throttle_key(kind, user_id, window, i) for i in (index, index + 1)])
 
 
 _memory = MemoryStore()
