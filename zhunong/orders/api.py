@@ -298,6 +298,8 @@ class CouponIn(Schema):
     min_spend: Decimal = Field(default=Decimal("0"), ge=0, le=1_000_000, max_digits=9, decimal_places=2)
     total_quantity: int = Field(ge=1, le=100_000)
     valid_minutes: int = Field(ge=1, le=1440)
+    below_cost_reason: str = Field(default="", max_length=300,
+                                   description="needed for the coupon to take a line below its product's cost floor")
 
 
 class CouponOut(Schema):
@@ -324,7 +326,8 @@ class ClaimOut(Schema):
 def release_coupon(request: HttpRequest, payload: CouponIn, stream_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     coupon = services.release_coupon(actor=request.auth, stream=_stream(stream_id), kind=payload.kind,
                                      value=payload.value, min_spend=payload.min_spend,
-                                     total_quantity=payload.total_quantity, valid_minutes=payload.valid_minutes)
+                                     total_quantity=payload.total_quantity, valid_minutes=payload.valid_minutes,
+                                     below_cost_reason=payload.below_cost_reason)
     return Status(201, selectors.coupon_payload(coupon))
 
 

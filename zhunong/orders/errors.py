@@ -165,6 +165,12 @@ class CouponUsed(Conflict):
     message = "The coupon was already used."
 
 
+class CouponBelowCost(Conflict):
+    code = "coupon_below_cost"
+    message = ("The coupon would take a line below the product's cost floor; only a coupon released with a "
+               "below-cost reason may.")
+
+
 # --- shipping addresses (orders/addresses.py) -------------------------------------------------------
 
 

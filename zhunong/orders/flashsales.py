@@ -403,8 +403,9 @@ def _coupon_payload(coupon: Coupon) -> dict[str, Any]:
 
 @transaction.atomic
 def release_coupon(*, actor: User, stream, kind: str, value: object, total_quantity: int,  # noqa: ANN001
-                   valid_minutes: int, min_spend: object = "0") -> Coupon:
-    """The host releases coupons into the room: amount (yuan off) or percent (1-90 % off)."""
+                   valid_minutes: int, min_spend: object = "0", below_cost_reason: str = "") -> Coupon:
+    """The host releases coupons into the room: amount (yuan off) or percent (1-90 % off). A coupon never
+    takes a line below the product's cost floor (orders/coupons.py) unless `below_cost_reason` is given."""
     stream = Stream.objects.select_related("host").get(pk=stream.pk)
     _require_host(actor, stream)
     _require_live(stream)
@@ -419,6 +420,7 @@ def release_coupon(*, actor: User, stream, kind: str, value: object, total_quant
         raise ValidationFailed("value: must be below the minimum spend.", details={"field": "value"})
     total_quantity = _int(total_quantity, field="total_quantity", low=1, high=MAX_COUPONS)
     valid_minutes = _int(valid_minutes, field="valid_minutes", low=1, high=MAX_VALID_MINUTES)
+    reason = clean_text(below_cost_reason, field="below_cost_reason", max_length=300, required=False)
     now = timezone.now()
     for _ in range(5):
         code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
@@ -426,6 +428,7 @@ def release_coupon(*, actor: User, stream, kind: str, value: object, total_quant
             break
     coupon = Coupon.objects.create(stream=stream, code=code, kind=kind, value=value_d, min_spend=min_spend_d,
                                    total_quantity=total_quantity, remaining=total_quantity, valid_from=now,
+                                   below_cost_reason=reason,
                                    valid_until=now + dt.timedelta(minutes=valid_minutes), created_by=actor)
     inventory.get_backend().load(pool=inventory.pool("coupon", coupon.pk), quantity=total_quantity)
     publish_room_event(stream.pk, {"t": "sale", "event": "coupon", **_coupon_payload(coupon)}, important=True)

@@ -174,6 +174,9 @@ class Coupon(models.Model):
     # Yuan off for `amount`; percent off (1-90) for `percent`.
     value = models.DecimalField(_("面额"), max_digits=10, decimal_places=2)
     min_spend = models.DecimalField(_("最低消费"), max_digits=10, decimal_places=2, default=0)
+    # Recorded when the host releases it: only then may it take a line below the product's cost floor
+    # (orders/coupons.py), and each such order raises a below-cost integrity flag.
+    below_cost_reason = models.CharField(_("低于成本原因"), max_length=300, blank=True)
     total_quantity = models.PositiveIntegerField(_("发放数量"))
     remaining = models.PositiveIntegerField(_("剩余"))
     valid_from = models.DateTimeField(_("生效时间"))

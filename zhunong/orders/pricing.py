@@ -18,7 +18,7 @@ from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
 from zhunong.core.text import clean_text
 
-from . import selectors
+from . import coupons, selectors
 from .errors import (
     CouponExpired,
     CouponNotApplicable,
@@ -159,4 +159,5 @@ def apply_coupon(priced: list[PricedLine], *, buyer: User, stream, code: str | N
         share = min(share, priced[i].total)
         shares[i] = share
         left -= share
+    coupons.check_floor(priced, shares, coupon)  # never below cost without a recorded reason
     return claim, shares

@@ -41,7 +41,7 @@ from zhunong.core.integrity import ConcernKind, report_concern
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text
 
-from . import idempotency, inventory, pricing
+from . import coupons, idempotency, inventory, pricing
 from .errors import (
     AlreadyPaid,
     AmountMismatch,
@@ -246,6 +246,8 @@ def _create(*, buyer: User, clean: list[tuple[int, int]], stream, key: str, code
                 buyer_id=buyer.pk, key=key, fingerprint=fingerprint, token=token, backend=backend.name,
                 stream_id=stream.pk if stream is not None else None, lines=lines, takes=tuple(takes), claim=claim,
                 remaining=remaining)], now=now)
+            coupons.flag_below_cost(order=order, priced=priced, shares=shares,
+                                    coupon=claim.coupon if claim is not None else None, buyer=buyer)
     except BaseException as exc:
         if committed and order is not None:
             # Django raises a failing commit hook out of atomic() after the commit: the order stands, and
