@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -20,8 +19,8 @@ from zhunong.accounts.auth import auth_required
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 
 from . import chat, moderation, selectors, streams
-from .errors import ChannelNotFound
-from .models import Channel, Gift, HostVerification, Report, Stream
+from .errors import ChannelNotFound, HostNotFound
+from .models import Channel, Gift, Host, HostVerification, Report, Stream
 
 router = Router(tags=["live"])
 
@@ -173,6 +172,21 @@ def _stream_out(stream: Stream) -> dict:
     }
 
 
+def _host(host_id: int) -> Host:
+    """The host, or 404 `host_not_found` (the documented code, not the generic `not_found`)."""
+    host = selectors.hosts().filter(pk=host_id).first()
+    if host is None:
+        raise HostNotFound()
+    return host
+
+
+def _channel(channel_id: int) -> Channel:
+    channel = selectors.channels().filter(pk=channel_id).first()
+    if channel is None:
+        raise ChannelNotFound()
+    return channel
+
+
 def _stream(stream_id: int) -> Stream:
     return selectors.get_stream(stream_id)
 
@@ -194,7 +208,7 @@ def get_stream(request, stream_id: Id):  # noqa: ANN001, ANN201
 @router.post("/live/streams", response={201: StreamOut, **error_responses(400, 401, 403, 404, 409, 422)},
              auth=auth_required)
 def schedule_stream(request, payload: ScheduleIn):  # noqa: ANN001, ANN201
-    host = get_object_or_404(selectors.hosts(), pk=payload.host_id)
+    host = _host(payload.host_id)
     products = selectors.products_by_ids(payload.product_ids)
     if len(products) != len(set(payload.product_ids)):
         raise ValidationFailed("product_ids: unknown product.", details={"field": "product_ids"})
@@ -304,9 +318,7 @@ def channel_hosts(request, channel_id: Id):  # noqa: ANN001, ANN201
     """Platform admins and the county operators of the channel's county (`channel.manage`); anyone else →
     403 `permission_denied` (channels are public, their hosts' accounts are not); unknown → 404
     `channel_not_found`. A host finds their own `host_id` in `GET /auth/me`."""
-    channel = selectors.channels().filter(pk=channel_id).first()
-    if channel is None:
-        raise ChannelNotFound()
+    channel = _channel(channel_id)
     policy.require(request.auth, "channel.manage", channel,
                    error=PermissionDenied("Only the channel's county operators see its hosts."))
     return [{"id": h.pk, "name": str(h.user), "kind": h.kind, "title": h.title,
@@ -317,7 +329,7 @@ def channel_hosts(request, channel_id: Id):  # noqa: ANN001, ANN201
 @router.post("/live/channels/{channel_id}/follow",
              response={200: FollowOut, **error_responses(401, 404, 422)}, auth=auth_required)
 def follow(request, channel_id: Id):  # noqa: ANN001, ANN201
-    channel = get_object_or_404(selectors.channels(), pk=channel_id)
+    channel = _channel(channel_id)
     streams.follow_channel(user=request.auth, channel=channel)
     return {"channel_id": channel.pk, "following": True, "followers": channel.followers.count()}
 
@@ -325,7 +337,7 @@ def follow(request, channel_id: Id):  # noqa: ANN001, ANN201
 @router.delete("/live/channels/{channel_id}/follow",
                response={200: FollowOut, **error_responses(401, 404, 422)}, auth=auth_required)
 def unfollow(request, channel_id: Id):  # noqa: ANN001, ANN201
-    channel = get_object_or_404(selectors.channels(), pk=channel_id)
+    channel = _channel(channel_id)
     streams.unfollow_channel(user=request.auth, channel=channel)
     return {"channel_id": channel.pk, "following": False, "followers": channel.followers.count()}
 
@@ -333,7 +345,7 @@ def unfollow(request, channel_id: Id):  # noqa: ANN001, ANN201
 @router.post("/live/hosts/{host_id}/verify",
              response={200: VerifyOut, **error_responses(401, 403, 404, 422)}, auth=auth_required)
 def verify_host(request, host_id: Id, payload: VerifyIn):  # noqa: ANN001, ANN201
-    host = get_object_or_404(selectors.hosts(), pk=host_id)
+    host = _host(host_id)
     host = streams.verify_host(actor=request.auth, host=host, method=payload.method, note=payload.note)
     return {"host_id": host.pk, "verified": host.is_verified, "verified_at": host.verified_at,
             "verified_by": host.verified_by_id, "method": host.verification_method}

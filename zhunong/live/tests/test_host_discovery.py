@@ -58,3 +58,19 @@ def test_a_channels_hosts_are_not_for_buyers_or_hosts(world):  # noqa: ANN001
     assert api.get(path).status_code == 401
     r = api.get("/api/v1/live/channels/987654/hosts", **bearer(world.operator))
     assert (r.status_code, r.json()["code"]) == (404, "channel_not_found")
+
+
+def test_unknown_hosts_and_channels_answer_their_documented_codes(world):  # noqa: ANN001
+    api = Client()
+    staff = bearer(world.operator)
+    start = timezone.now() + dt.timedelta(hours=1)
+    body = {"host_id": 987654, "title": "茶叶专场", "planned_start": start.isoformat(),
+            "planned_end": (start + dt.timedelta(hours=1)).isoformat()}
+    r = api.post("/api/v1/live/streams", body, content_type="application/json", **staff)
+    assert (r.status_code, r.json()["code"]) == (404, "host_not_found")
+    r = api.post("/api/v1/live/hosts/987654/verify", {"method": "id_card_in_person"}, content_type="application/json",
+                 **staff)
+    assert (r.status_code, r.json()["code"]) == (404, "host_not_found")
+    for method in ("post", "delete"):
+        r = getattr(api, method)("/api/v1/live/channels/987654/follow", **bearer(make_user()))
+        assert (r.status_code, r.json()["code"]) == (404, "channel_not_found")
