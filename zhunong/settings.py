@@ -328,6 +328,10 @@ STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.
 
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Inspection certificates: outside MEDIA_ROOT, handed out only as downloads (/certificates/<id>/); PDF, JPEG
+# or PNG by content, at most this many bytes.
+CERTIFICATE_ROOT = Path(os.environ.get("ZHUNONG_CERTIFICATE_ROOT", VAR_DIR / "certificates"))
+CERTIFICATE_MAX_BYTES = int(os.environ.get("ZHUNONG_CERTIFICATE_MAX_BYTES", 10 * 1024 * 1024))
 
 # Public base URL, used in QR codes and EPCIS identifiers.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

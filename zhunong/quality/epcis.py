@@ -27,7 +27,7 @@ from django.utils import timezone
 from zhunong.producers.models import HarvestBatch, Region
 
 from .models import TraceEvent
-from .selectors import base_url, batch_gtin, gtin14, public_lot, region_uri, trace_events
+from .selectors import base_url, batch_gtin, certificate_url_of, gtin14, public_lot, region_uri, trace_events
 
 CONTEXT_URL = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 
@@ -140,7 +140,7 @@ def _object_event(event: TraceEvent, batch: HarvestBatch, ids: _Ids, processed: 
         body["zhunong:sampleCode"] = p.get("sample_code", "")
         body["zhunong:lab"] = p.get("lab", "")
         if event.inspection_id and event.inspection.certificate:
-            body["certificationInfo"] = base_url() + event.inspection.certificate.url
+            body["certificationInfo"] = certificate_url_of(event.inspection)
         _where(body, event.region)
     else:  # shipping / receiving
         body["disposition"] = p.get("disposition", "in_transit")

@@ -34,3 +34,13 @@ class CannotRecordChain(PermissionDenied):
 class InputExceedsBatch(ValidationFailed):
     code = "input_exceeds_batch"
     message = "More of the batch would be processed than was harvested."
+
+
+class CertificateTypeNotAllowed(ValidationFailed):
+    code = "certificate_type_not_allowed"
+    message = "An inspection certificate is a PDF, JPEG or PNG file (judged by its content)."
+
+
+class CertificateTooLarge(ValidationFailed):
+    code = "certificate_too_large"
+    message = "The inspection certificate is larger than allowed."

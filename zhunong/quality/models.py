@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from zhunong.accounts.policy import Scope
 
+from .storage import certificate_storage
+
 
 class Inspection(models.Model):
     class Result(models.TextChoices):
@@ -22,7 +24,9 @@ class Inspection(models.Model):
     lab = models.CharField(_("检测机构"), max_length=100)
     sampled_on = models.DateField(_("抽样日期"))
     result = models.CharField(_("结论"), max_length=8, choices=Result.choices)
-    certificate = models.FileField(_("检测报告"), upload_to="certificates/%Y/", blank=True)
+    # Kept outside MEDIA_ROOT (storage.certificate_storage) and served only as a download (views.certificate).
+    certificate = models.FileField(_("检测报告"), upload_to="certificates/%Y/", blank=True, storage=certificate_storage,
+                                   max_length=200)
     notes = models.TextField(_("备注"), blank=True, max_length=2000)
     inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="inspections",
                                   verbose_name=_("抽检员"))

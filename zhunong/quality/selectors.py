@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,7 +28,7 @@ from zhunong.producers.trace_codes import is_valid_trace_code
 from . import products
 from .errors import TraceCodeNotFound
 from .models import Inspection, TraceEvent
-from .rules import in_unit, is_valid_lot
+from .rules import CERTIFICATE_KINDS, certificate_kind, in_unit, is_valid_lot
 
 UNIT_LABELS = dict(HarvestBatch.Unit.choices)
 
@@ -193,7 +194,7 @@ def trace_summary(batch: HarvestBatch) -> dict:
     base = base_url()
     certificate_url = None
     if inspection and inspection.certificate:
-        certificate_url = base + inspection.certificate.url
+        certificate_url = certificate_url_of(inspection)
     listed = list(listed_products_of(batch))
     return {
         "code": batch.trace_code,
@@ -278,3 +279,28 @@ def transformation_outputs(batch: HarvestBatch) -> dict[str, TraceEvent]:
     """Output lot → transformation event, for the lots made from this batch."""
     events = TraceEvent.objects.filter(linked_batches=batch, event_type=TraceEvent.EventType.TRANSFORMATION)
     return {e.payload["output"]["lot"]: e for e in events.order_by("event_time", "id")}
+
+
+def certificate_url_of(inspection: Inspection) -> str:
+    """The public download address of an inspection's certificate (views.certificate)."""
+    return base_url() + reverse("quality:certificate", args=[inspection.pk])
+
+
+def certificate_of(inspection_id: int) -> tuple[Any, str, str] | None:
+    """(open file, download name, content type) of an inspection's certificate, or None.
+
+    The content type comes from the file's first bytes; anything that is not a PDF, JPEG or PNG (an upload
+    from before uploads were checked) goes out as application/octet-stream.
+    """
+    inspection = Inspection.objects.filter(pk=inspection_id).exclude(certificate="").first()
+    if inspection is None:
+        return None
+    try:
+        handle = inspection.certificate.open("rb")
+    except OSError:
+        return None
+    kind = certificate_kind(handle.read(16))
+    handle.seek(0)
+    content_type = CERTIFICATE_KINDS[kind][1] if kind else "application/octet-stream"
+    safe_code = "".join(c if c.isalnum() or c in "-_" else "_" for c in inspection.sample_code)[:40] or "certificate"
+    return handle, f"{safe_code}.{kind or 'bin'}", content_type

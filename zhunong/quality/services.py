@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +22,8 @@ from zhunong.producers.models import HarvestBatch, Region
 
 from .errors import (
     CannotRecordChain,
+    CertificateTooLarge,
+    CertificateTypeNotAllowed,
     DuplicateSampleCode,
     InputExceedsBatch,
     InspectorOutsideRegion,
@@ -26,9 +31,11 @@ from .errors import (
     ResultContradictsItems,
 )
 from .models import Inspection, InspectionItem, TraceEvent
-from .rules import in_unit, is_valid_lot
+from .rules import CERTIFICATE_KINDS, certificate_kind, image_is_valid, in_unit, is_valid_lot
 from .selectors import consumed_quantity, transformation_outputs
 from .signals import inspection_recorded
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,22 @@ class ItemInput:
 
 def check_can_inspect(*, actor: User, batch: HarvestBatch) -> None:
     policy.require(actor, "inspection.record", batch, error=NotAnInspector, outside=InspectorOutsideRegion)
+
+
+def check_certificate(certificate: File) -> str:
+    """The certificate's kind ("pdf", "png", "jpg") by content; CertificateTooLarge / CertificateTypeNotAllowed."""
+    limit = settings.CERTIFICATE_MAX_BYTES
+    size = certificate.size
+    if size is None or size > limit:
+        raise CertificateTooLarge(details={"field": "certificate", "max_bytes": limit})
+    certificate.seek(0)
+    kind = certificate_kind(certificate.read(16))
+    certificate.seek(0)
+    if kind is None or (kind != "pdf" and not image_is_valid(certificate, kind)):
+        log.info("refused an inspection certificate of %d bytes: not a PDF, JPEG or PNG", size)
+        raise CertificateTypeNotAllowed(details={"field": "certificate",
+                                                 "allowed": [m for _k, (_b, m) in CERTIFICATE_KINDS.items()]})
+    return kind
 
 
 def _item_passes(value: Decimal, limit: Decimal | None, kind: str) -> bool:
@@ -58,6 +81,7 @@ def record_inspection(*, actor: User, batch: HarvestBatch, sample_code: str, lab
     (by catalog, on the `inspection_recorded` signal sent in this transaction)."""
     batch = HarvestBatch.objects.select_for_update().select_related("plot__producer__village").get(pk=batch.pk)
     check_can_inspect(actor=actor, batch=batch)
+    certificate_ext = check_certificate(certificate) if certificate is not None else None
     sample_code = clean_text(sample_code, field="sample_code", max_length=40)
     if Inspection.objects.filter(sample_code=sample_code).exists():
         raise DuplicateSampleCode()
@@ -89,7 +113,8 @@ def record_inspection(*, actor: User, batch: HarvestBatch, sample_code: str, lab
         inspector=actor,
     )
     if certificate is not None:
-        inspection.certificate.save(certificate.name or f"{sample_code}.pdf", certificate, save=True)
+        # Named by its content, never by the uploader: a random name with the kind's extension.
+        inspection.certificate.save(f"{uuid.uuid4().hex}.{certificate_ext}", certificate, save=True)
     InspectionItem.objects.bulk_create([
         InspectionItem(inspection=inspection, name=n, value=v, limit=lim, limit_kind=k, unit=u,
                        passed=_item_passes(v, lim, k))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import qrcode
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -65,3 +65,22 @@ def digital_link(request: HttpRequest, gtin: str, lot: str) -> HttpResponse:
     except TraceCodeNotFound:
         return _not_found(request)
     return redirect("quality:trace", code=batch.trace_code)
+
+
+@require_safe
+def certificate(request: HttpRequest, inspection_id: int) -> FileResponse:
+    """/certificates/<inspection id>/: the inspection's certificate, as a download.
+
+    Public like the trace page that links it. Never inline on the site's origin: attachment, the content
+    type of the kind the upload was checked to be, nosniff, and a sandboxing Content-Security-Policy in
+    case a browser renders it anyway.
+    """
+    found = selectors.certificate_of(inspection_id)
+    if found is None:
+        raise Http404()
+    handle, filename, content_type = found
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, max-age=300"
+    return response
