@@ -291,10 +291,6 @@ RESERVATION_MINUTES = int(os.environ.get("ZHUNONG_RESERVATION_MINUTES", 15))
 # of one product held in unpaid ordinary lines, when an order takes ordinary stock; 0 turns a cap off.
 MAX_OPEN_ORDERS_PER_BUYER = int(os.environ.get("ZHUNONG_MAX_OPEN_ORDERS_PER_BUYER", 5))
 MAX_UNITS_PER_PRODUCT_PER_BUYER = int(os.environ.get("ZHUNONG_MAX_UNITS_PER_PRODUCT_PER_BUYER", 20))
-# Hoarding caps (orders.purchase.check_holding_caps, docs/decisions/0010): per buyer, unpaid orders, and units
-# of one product held in unpaid ordinary lines, when an order takes ordinary stock; 0 turns a cap off.
-MAX_OPEN_ORDERS_PER_BUYER = int(os.environ.get("ZHUNONG_MAX_OPEN_ORDERS_PER_BUYER", 5))
-MAX_UNITS_PER_PRODUCT_PER_BUYER = int(os.environ.get("ZHUNONG_MAX_UNITS_PER_PRODUCT_PER_BUYER", 20))
 # Seconds each process may reuse the product/sale rows it priced an order with (0 = off; 1 for flash sales).
 ORDERS_CONTEXT_CACHE_SECONDS = float(os.environ.get("ZHUNONG_ORDERS_CACHE_SECONDS", 0))
 # With the Redis inventory backend, `POST /api/v1/orders` for a running flash sale is served by the purchase
