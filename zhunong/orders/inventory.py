@@ -380,7 +380,9 @@ return take_and_record(KEYS[1], ARGV[2], ARGV[1], ARGV[3], tonumber(ARGV[4]), ta
 """
 
 # KEYS: reservations hash. ARGV: token, key prefix, mode ("release" gives the stock back, "commit" keeps it).
-# Keys are built inside the script from the stored payload (one Redis, not a cluster).
+# Keys are built inside the script from the stored payload (one Redis, not a cluster). A pool whose counter
+# is missing (Redis lost it) is left alone: its rebuild counts from the database, where this reservation
+# is already released.
 RESOLVE_SCRIPT = """
 local payload = redis.call('HGET', KEYS[1], ARGV[1])
 if not payload then return 0 end
@@ -388,13 +390,43 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 if ARGV[3] == 'release' then
   local r = cjson.decode(payload)
   for _, item in ipairs(r['i']) do
-    redis.call('INCRBY', ARGV[2] .. item[1] .. ':stock', item[2])
-    if item[3] == 1 then
-      local left = redis.call('HINCRBY', ARGV[2] .. item[1] .. ':buyers', tostring(r['b']), -item[2])
-      if left <= 0 then redis.call('HDEL', ARGV[2] .. item[1] .. ':buyers', tostring(r['b'])) end
+    if redis.call('EXISTS', ARGV[2] .. item[1] .. ':stock') == 1 then
+      redis.call('INCRBY', ARGV[2] .. item[1] .. ':stock', item[2])
+      if item[3] == 1 then
+        local left = redis.call('HINCRBY', ARGV[2] .. item[1] .. ':buyers', tostring(r['b']), -item[2])
+        if left <= 0 then redis.call('HDEL', ARGV[2] .. item[1] .. ':buyers', tostring(r['b'])) end
+      end
     end
   end
 end
+return 1
+"""
+
+# Rebuild one pool after Redis lost its counter, all at once and only if nobody rebuilt it meanwhile.
+# KEYS: stock, buyers, reservations hash. ARGV: units left, pool, number of buyers n, then n (buyer, units)
+# pairs, then (token, buyer, epoch s, quantity, limited) per reservation the database holds for the pool:
+# each goes back into the reservations hash (merged into the token's entry if another pool's rebuild wrote
+# one), so releasing it later gives its units and its buyer's limit back. Returns 1, or 0 if it existed.
+_REBUILD = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2])
+local i = 4
+for _ = 1, tonumber(ARGV[3]) do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+while i <= #ARGV do
+  local token = ARGV[i]
+  local current = redis.call('HGET', KEYS[3], token)
+  local r
+  if current then r = cjson.decode(current) else r = {b = tonumber(ARGV[i + 1]), t = tonumber(ARGV[i + 2]), i = {}} end
+  local present = false
+  for _, item in ipairs(r['i']) do if item[1] == ARGV[2] then present = true end end
+  if not present then r['i'][#r['i'] + 1] = {ARGV[2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])} end
+  redis.call('HSET', KEYS[3], token, cjson.encode(r))
+  i = i + 5
+end
+redis.call('SET', KEYS[1], ARGV[1])
 return 1
 """
 
@@ -430,6 +462,7 @@ class RedisBackend(DbBackend):
         self._reserve = client.register_script(_RESERVE)
         self._resolve_script = client.register_script(RESOLVE_SCRIPT)
         self._drain = client.register_script(_DRAIN)
+        self._rebuild = client.register_script(_REBUILD)
 
     @property
     def client(self):  # noqa: ANN201
@@ -495,8 +528,13 @@ class RedisBackend(DbBackend):
         if pool.split(":", 1)[0] in self.external_kinds:
             transaction.on_commit(_set)
 
-    def rebuild(self, *, pool: str) -> None:
-        """Recreate a pool's counters from the database after Redis lost them (SET NX: first one wins)."""
+    def rebuild(self, *, pool: str) -> bool:
+        """Recreate a pool's counters after Redis lost them (restarted empty, flushed), from the database,
+        the record of every order: units left = the pool's size minus what held and committed reservations
+        took; each buyer's count; and the held reservations themselves back into the reservations hash, so
+        that cancelling or expiring an unpaid order still returns its units and its buyer's limit. One script,
+        so a concurrent rebuild of the same pool loses (its counter already exists). True if this one wrote.
+        """
         kind, pk = pool.split(":", 1)
         total = _pool_model(kind).objects.filter(pk=int(pk)).values_list(
             "quantity" if kind == "sale" else "total_quantity", flat=True).first()
@@ -509,12 +547,20 @@ class RedisBackend(DbBackend):
             sale = FlashSale.objects.get(pk=int(pk))
             if sale.settled_at is not None:
                 taken = total  # settled: what was left went back to the product
-        if not self.client.set(self.stock_key(pool), max(0, total - taken), nx=True):
-            return  # another process rebuilt it first
         per_buyer = taken_items.filter(limited=True).values("reservation__buyer_id").annotate(n=Sum("quantity"))
-        mapping = {str(r["reservation__buyer_id"]): r["n"] for r in per_buyer}
-        if mapping:
-            self.client.hset(self.buyers_key(pool), mapping=mapping)
+        args: list[object] = [max(0, total - taken), pool, len(per_buyer)]
+        for row in per_buyer:
+            args += [row["reservation__buyer_id"], row["n"]]
+        held = ReservationItem.objects.filter(pool=pool, reservation__state=ReservationState.HELD).values_list(
+            "reservation__token", "reservation__buyer_id", "reservation__created_at", "quantity", "limited")
+        for token, buyer_id, created_at, quantity, limited in held:
+            args += [token, buyer_id, int(created_at.timestamp()), quantity, int(limited)]
+        written = bool(self._rebuild(keys=[self.stock_key(pool), self.buyers_key(pool), self.reservations_key],
+                                     args=args))
+        if written:
+            log.warning("inventory pool %s rebuilt from the database: %s left, %s held reservations restored",
+                        pool, max(0, total - taken), len(held))
+        return written
 
     def remaining(self, pool: str) -> int:
         if pool.split(":", 1)[0] not in self.external_kinds:

@@ -52,3 +52,70 @@ def test_orphans_are_released_and_lost_releases_replayed(world, settings, django
     services.create_order(buyer=make_user(), lines=[{"product_id": product.pk, "quantity": 1}], stream=room.stream,
                           idempotency_key="after-loss")
     assert backend.remaining(pool) == 4
+
+
+def _flush(backend) -> None:  # noqa: ANN001
+    """Redis restarted empty (or was flushed): every key of ours is gone."""
+    for key in backend.client.scan_iter(f"{backend.prefix.split(':inv:')[0]}:*", count=1000):
+        backend.client.delete(key)
+
+
+def test_after_a_flush_held_units_and_limits_come_back_from_the_database(world, settings,  # noqa: ANN001
+                                                                         django_capture_on_commit_callbacks):
+    settings.INVENTORY_BACKEND = "redis"
+    product = world.listed_product(stock=50)
+    room = world.live_room([product], kind="county_head", pin=product)
+    sale = start_sale(room, product, quantity=6, limit=2)
+    backend = inventory.get_backend("redis")
+    pool = inventory.pool("sale", sale.pk)
+    holder, payer = make_user(), make_user()
+    with django_capture_on_commit_callbacks(execute=True):
+        held = services.create_order(buyer=holder, lines=[{"product_id": product.pk, "quantity": 2}],
+                                     stream=room.stream, idempotency_key="h")
+        paid = services.create_order(buyer=payer, lines=[{"product_id": product.pk, "quantity": 1}],
+                                     stream=room.stream, idempotency_key="p")
+        services.mark_paid(order=paid, amount=paid.total, payment_ref="pay-1")
+    assert backend.remaining(pool) == 3
+
+    _flush(backend)
+    with django_capture_on_commit_callbacks(execute=True):  # the next attempt rebuilds from the database
+        services.create_order(buyer=make_user(), lines=[{"product_id": product.pk, "quantity": 1}],
+                              stream=room.stream, idempotency_key="n")
+    assert backend.remaining(pool) == 2
+    assert backend.bought(pool, holder.pk) == 2 and backend.bought(pool, payer.pk) == 1
+
+    # The unpaid order is cancelled after the flush: its units and its buyer's limit come back.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_order(order=held, actor=holder, reason="")
+    assert backend.remaining(pool) == 4 and backend.bought(pool, holder.pk) == 0
+    # sold + remaining == the sale's quantity, in the database's reservations and in Redis
+    held_or_sold = sum(i.quantity for i in inventory.ReservationItem.objects.filter(
+        pool=pool, reservation__state__in=[ReservationState.HELD, ReservationState.COMMITTED]))
+    assert held_or_sold + backend.remaining(pool) == 6
+    with django_capture_on_commit_callbacks(execute=True):
+        report = inventory.reconcile_redis(grace_seconds=0)
+    assert report.orphans_released == 0 and backend.remaining(pool) == 4
+
+
+def test_a_release_while_the_counter_is_missing_leaves_the_rebuild_to_the_database(world, settings,  # noqa: ANN001
+                                                                                  django_capture_on_commit_callbacks):
+    settings.INVENTORY_BACKEND = "redis"
+    product = world.listed_product(stock=50)
+    room = world.live_room([product], kind="county_head", pin=product)
+    sale = start_sale(room, product, quantity=6, limit=2)
+    backend = inventory.get_backend("redis")
+    pool = inventory.pool("sale", sale.pk)
+    buyer = make_user()
+    with django_capture_on_commit_callbacks(execute=True):
+        order = services.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 2}],
+                                      stream=room.stream, idempotency_key="h")
+    # Redis lost the counters but (say, an eviction) not the reservation: a release must not invent a counter.
+    backend.client.delete(backend.stock_key(pool), backend.buyers_key(pool))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_order(order=order, actor=buyer, reason="")
+    assert backend.client.get(backend.stock_key(pool)) is None
+    assert backend.remaining(pool) == 6  # rebuilt below from the database, not 2
+    with django_capture_on_commit_callbacks(execute=True):
+        services.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 1}],
+                              stream=room.stream, idempotency_key="again")
+    assert backend.remaining(pool) == 5 and backend.bought(pool, buyer.pk) == 1
