@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from .resp import PipelinedRedis
 from .resp_redispy import RedisPyScripts
@@ -45,6 +46,23 @@ def client() -> Any:  # noqa: ANN401 - a redis.Redis
     import redis  # only when Redis is used: the embedded setup runs without it
 
     return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def require_noeviction(redis_client: Any, *, purpose: str) -> None:  # noqa: ANN401 - a redis.Redis
+    """Refuse a Redis that may evict keys: the inventory counters, reservations and in-flight marks must
+    never vanish under memory pressure (an evicted counter would be rebuilt, but an evicted in-flight
+    mark or reservation could sell a unit twice). Only `maxmemory-policy noeviction` is accepted: the
+    volatile-* policies would evict our records that carry a TTL (in-flight marks, remembered refusals).
+    Read through INFO, which managed Redis services leave enabled when they rename CONFIG.
+    (docs/decisions/0005-redis-noeviction.md)"""
+    policy = redis_client.info("memory").get("maxmemory_policy", "noeviction")
+    if isinstance(policy, bytes):
+        policy = policy.decode()
+    if policy != "noeviction":
+        raise ImproperlyConfigured(
+            f"The Redis at REDIS_URL has maxmemory-policy {policy!r}, which may evict keys; {purpose} needs "
+            f"'noeviction' (set `maxmemory-policy noeviction` in redis.conf, or run without REDIS_URL / with "
+            f"ZHUNONG_INVENTORY_BACKEND=db). See docs/deploy.md.")
 
 
 def pipelined() -> PipelinedRedis | RedisPyScripts:

@@ -389,6 +389,7 @@ class PurchaseFastPath:
         loop = asyncio.get_running_loop()
         state = self._loops.get(loop)
         if state is None:
+            inventory.get_backend("redis")  # refuses a Redis that may evict keys (core/redis.py)
             client = core_redis.pipelined()
             state = {"redis": client, "attempt": client.register(_ATTEMPT),
                      "release": client.register(inventory.RESOLVE_SCRIPT),

@@ -459,6 +459,7 @@ class RedisBackend(DbBackend):
         self.prefix = redis_prefix()
         self.reservations_key = reservations_key()
         client = redis.client()
+        redis.require_noeviction(client, purpose="the Redis inventory backend (ZHUNONG_INVENTORY_BACKEND=redis)")
         self._reserve = client.register_script(_RESERVE)
         self._resolve_script = client.register_script(RESOLVE_SCRIPT)
         self._drain = client.register_script(_DRAIN)

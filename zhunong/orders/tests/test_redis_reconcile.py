@@ -119,3 +119,20 @@ def test_a_release_while_the_counter_is_missing_leaves_the_rebuild_to_the_databa
         services.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 1}],
                               stream=room.stream, idempotency_key="again")
     assert backend.remaining(pool) == 5 and backend.bought(pool, buyer.pk) == 1
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lru", "volatile-lru", "allkeys-random", "volatile-ttl"])
+def test_the_redis_backend_refuses_a_redis_that_may_evict_keys(settings, monkeypatch, policy):  # noqa: ANN001
+    from django.core.exceptions import ImproperlyConfigured
+
+    from zhunong.core import redis as core_redis
+
+    settings.INVENTORY_BACKEND = "redis"
+    monkeypatch.setattr(inventory, "_INSTANCES", {})
+    real = core_redis.client()
+    monkeypatch.setattr(real, "info", lambda section=None: {"maxmemory_policy": policy})
+    with pytest.raises(ImproperlyConfigured, match="maxmemory-policy") as refused:
+        inventory.get_backend("redis")
+    assert policy in str(refused.value) and "REDIS_URL" in str(refused.value)
+    monkeypatch.setattr(real, "info", lambda section=None: {"maxmemory_policy": "noeviction"})
+    assert isinstance(inventory.get_backend("redis"), inventory.RedisBackend)
