@@ -27,6 +27,8 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
+# Demo mode: the sandbox payment gateway runs with DEBUG off (docs/decisions/0007-payment-provider.md).
+demo: export ZHUNONG_DEMO = 1
 demo: install
 	$(BIN)/zhunong migrate --noinput
 	$(BIN)/zhunong seed_demo

@@ -29,6 +29,9 @@ def pytest_configure(config):  # noqa: ANN001, ANN201
 
     # Password hashing is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The suite pays through the sandbox gateway, which runs with DEBUG off only in demo mode.
+    settings.PAYMENT_PROVIDER = "sandbox"
+    settings.DEMO = True
 
 
 def _has_postgres_and_redis() -> bool:

@@ -131,6 +131,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterato
         "DJANGO_SETTINGS_MODULE": "e2e.settings",
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
         "PUBLIC_BASE_URL": url,  # the sandbox gateway posts its webhooks here
+        "ZHUNONG_DEMO": "1",  # the sandbox payment gateway runs with DEBUG off only in demo mode
         "VIDEO_RTMP_PORT": str(RTMP_PORT),
         "VIDEO_HTTP_PORT": str(MEDIA_HTTP_PORT),
         # A stopped publisher ends the stream after this many seconds (production: 15).

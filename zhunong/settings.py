@@ -303,6 +303,19 @@ if FASTPATH_REDIS_CLIENT not in ("resp", "redis-py"):
     raise ImproperlyConfigured("ZHUNONG_FASTPATH_REDIS_CLIENT must be resp or redis-py")
 # Shared with the payment gateway for HMAC-SHA256 webhook signatures; derived from SECRET_KEY if unset.
 PAYMENT_WEBHOOK_SECRET = os.environ.get("PAYMENT_WEBHOOK_SECRET") or _derive_secret(SECRET_KEY, "payments.webhook")
+# Demo mode (`make demo`, `zhunong serve --demo-video`, CI's schemathesis and e2e runs): the only way the
+# sandbox payment gateway may run with DEBUG off (docs/decisions/0007-payment-provider.md).
+DEMO = env_bool("ZHUNONG_DEMO", False)
+# The payment provider: "alipay" or "sandbox". Unset: "sandbox" in demo mode, else none (checkout answers
+# 503 payments_unavailable). The sandbox with DEBUG off and without ZHUNONG_DEMO fails `zhunong check`
+# (payments.E001) and is refused at run time.
+PAYMENT_PROVIDER = os.environ.get("ZHUNONG_PAYMENT_PROVIDER", "").strip().lower() or ("sandbox" if DEMO else "")
+# Alipay (open platform, RSA2 public-key mode): the app id, the app's private key and Alipay's public key
+# (PEM files); ALIPAY_DEBUG=1 uses Alipay's own sandbox gateway (openapi-sandbox.dl.alipaydev.com).
+ALIPAY_APP_ID = os.environ.get("ALIPAY_APP_ID", "").strip()
+ALIPAY_APP_PRIVATE_KEY_FILE = os.environ.get("ALIPAY_APP_PRIVATE_KEY_FILE", "").strip()
+ALIPAY_PUBLIC_KEY_FILE = os.environ.get("ALIPAY_PUBLIC_KEY_FILE", "").strip()
+ALIPAY_DEBUG = env_bool("ALIPAY_DEBUG", False)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]

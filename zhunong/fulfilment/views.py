@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from zhunong.accounts import policy
 from zhunong.core.errors import DomainError
+from zhunong.payments import selectors as payments
 
 from . import selectors
 from .models import (
@@ -328,13 +329,15 @@ def complaint_status(request: HttpRequest, complaint_id: int) -> HttpResponse:
 
 @login_required
 def county(request: HttpRequest) -> HttpResponse:
-    """The county operator's view of fulfilment: late parcels, producers' records, pledge claims."""
+    """The county operator's view of fulfilment: late parcels, producers' records, pledge claims, and
+    refunds the payment provider would not pay back after every retry (to finish by hand)."""
     _county_staff_or_403(request.user)
     return render(request, "fulfilment/county.html", {
         "late": selectors.late_shipments(request.user).filter(status__in=Shipment.OPEN_STATUSES)[:100],
         "records": selectors.producer_records(request.user)[:200],
         "claims": selectors.claims_for(request.user).exclude(claimant=request.user)
         .exclude(status__in=["rejected", "compensated"])[:100],
+        "failed_refunds": payments.escalated_refunds(request.user)[:100],
     })
 
 

@@ -56,17 +56,18 @@ _WEBHOOK_BODY = {
 }
 
 
-@router.post("/payments/sandbox/webhook", response={200: WebhookOut, 400: ErrorOut}, auth=None,
+@router.post("/payments/sandbox/webhook", response={200: WebhookOut, 400: ErrorOut, 503: ErrorOut}, auth=None,
              summary="Webhook of the sandbox payment gateway (HMAC-signed)", openapi_extra=_WEBHOOK_BODY)
 def sandbox_webhook(request: HttpRequest):  # noqa: ANN201
     """Events are verified (signature, at most 5 minutes old), stored once per event id and applied once:
-    duplicates, replays and stale out-of-order events change nothing. Forged → 400 `invalid_signature`."""
+    duplicates, replays and stale out-of-order events change nothing. Forged → 400 `invalid_signature`;
+    503 `payments_unavailable` where the sandbox does not run (docs/decisions/0007-payment-provider.md)."""
     outcome = services.handle_webhook(provider_name="sandbox", body=request.body, headers=request.headers)
     return {"received": True, "outcome": outcome}
 
 
 @router.post("/orders/{order_id}/pay", response={201: PaymentSessionOut, 401: ErrorOut, 403: ErrorOut,
-                                                 404: ErrorOut, 409: ErrorOut},
+                                                 404: ErrorOut, 409: ErrorOut, 503: ErrorOut},
              auth=auth_required, tags=["orders"], summary="Start paying: a payment session with the gateway")
 def pay_order(request: HttpRequest, order_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     order = orders.order_for(request.auth, order_id)

@@ -10,7 +10,7 @@ class PaymentsConfig(AppConfig):
         # Imported here: these modules use models, which exist only once the app registry is ready.
         from zhunong.orders.signals import order_refunded, order_transitioned
 
-        from . import receivers, tasks
+        from . import checks, receivers, tasks  # noqa: F401 - checks registers the provider check
         from .signals import webhook_queued
 
         order_transitioned.connect(receivers.order_transitioned, dispatch_uid="payments.order_transitioned")

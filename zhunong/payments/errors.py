@@ -23,3 +23,21 @@ class UnknownSession(NotFound):
 class OrderNotPayable(Conflict):
     code = "order_not_payable"
     message = "Only a reserved order within its payment deadline can be paid."
+
+
+class PaymentsUnavailable(DomainError):
+    code = "payments_unavailable"
+    status = 503
+    message = "Payments are not available: no payment provider is configured."
+
+
+class NotifyAmountMismatch(DomainError):
+    code = "notify_amount_mismatch"
+    status = 400
+    message = "The payment notification's amount differs from the order's."
+
+
+class GatewayError(DomainError):
+    code = "gateway_error"
+    status = 502
+    message = "The payment provider refused or could not answer the request."

@@ -69,6 +69,10 @@ class Refund(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     provider_ref = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The provider's last refusal or failure, for the operator who must finish the refund by hand.
+    last_error = models.CharField(max_length=200, blank=True)
+    # When the retries ran out: an integrity flag was raised and the county operator's page lists it.
+    escalated_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

@@ -19,7 +19,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -27,11 +30,20 @@ from django.utils import timezone
 
 from zhunong.core.errors import DomainError
 
-from .errors import InvalidSignature, StaleSignature, UnknownSession
-from .models import SandboxPayment, SandboxRefund, SandboxWebhook
+from .errors import (
+    GatewayError,
+    InvalidSignature,
+    NotifyAmountMismatch,
+    PaymentsUnavailable,
+    StaleSignature,
+    UnknownSession,
+)
+from .models import PaymentSession, SandboxPayment, SandboxRefund, SandboxWebhook
 from .signals import webhook_queued
 
 SIGNATURE_HEADER = "Zhunong-Signature"
+# Alipay reads times in China's time zone.
+CHINA = ZoneInfo("Asia/Shanghai")
 # A signed request older than this is refused: a captured webhook cannot be replayed later.
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -247,11 +259,162 @@ def deliver_due(*, now: dt.datetime | None = None, send=None, limit: int = 200) 
     return len(hooks)
 
 
-_PROVIDERS: dict[str, PaymentProvider] = {"sandbox": SandboxGateway()}
+class AlipayGateway(PaymentProvider):
+    """Alipay's open platform (python-alipay-sdk, RSA2 in public-key mode).
+
+    - Checkout: `out_trade_no` is our session reference; the buyer goes to `/pay/alipay/<ref>/`, which
+      redirects to a freshly signed `alipay.trade.page.pay` URL (`page_pay_url`), so a reused session
+      never carries a stale request timestamp.
+    - Notifications (the async notify, form-encoded, answered with the text "success"): the RSA2 signature
+      must verify with Alipay's public key, the `app_id` must be ours (Alipay signs every merchant's
+      notifications with the same key), the trade must be one of our sessions and its `total_amount` the
+      session's amount. The event id is `notify_id`, so a replayed notification is a duplicate; a trade
+      already applied to its order is "already_applied" (services.apply_payment).
+    - Query and refund: synchronous signed calls whose answers are verified by the SDK; `out_request_no`
+      is the refund's reference, so a retried refund never pays twice.
+    """
+
+    name = "alipay"
+    PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
+    GATEWAYS = {False: "https://openapi.alipay.com/gateway.do",
+                True: "https://openapi-sandbox.dl.alipaydev.com/gateway.do"}
+
+    def __init__(self, *, app_id: str, app_private_key: str, alipay_public_key: str, debug: bool = False) -> None:
+        from alipay import AliPay  # only where Alipay is configured
+
+        self.app_id = app_id
+        self.gateway = self.GATEWAYS[bool(debug)]
+        self.client = AliPay(appid=app_id, app_private_key_string=app_private_key,
+                             alipay_public_key_string=alipay_public_key, sign_type="RSA2", debug=debug)
+
+    @classmethod
+    def from_settings(cls) -> AlipayGateway:
+        def read(path: str) -> str:
+            try:
+                return Path(path).read_text()
+            except OSError:
+                raise PaymentsUnavailable("The Alipay key files cannot be read.")
+
+        if not (settings.ALIPAY_APP_ID and settings.ALIPAY_APP_PRIVATE_KEY_FILE and settings.ALIPAY_PUBLIC_KEY_FILE):
+            raise PaymentsUnavailable("Alipay needs ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY_FILE and "
+                                      "ALIPAY_PUBLIC_KEY_FILE.")
+        return cls(app_id=settings.ALIPAY_APP_ID, app_private_key=read(settings.ALIPAY_APP_PRIVATE_KEY_FILE),
+                   alipay_public_key=read(settings.ALIPAY_PUBLIC_KEY_FILE), debug=settings.ALIPAY_DEBUG)
+
+    def create_session(self, *, merchant_reference: str, amount: Decimal, expires_at: dt.datetime,
+                       notify_url: str, return_url: str) -> ProviderSession:
+        ref = "zn" + secrets.token_hex(15)  # out_trade_no: letters and digits, at most 64
+        return ProviderSession(session_ref=ref, pay_url=f"{settings.PUBLIC_BASE_URL}/pay/alipay/{ref}/")
+
+    def page_pay_url(self, *, session_ref: str, merchant_reference: str, amount: Decimal, expires_at: dt.datetime,
+                     notify_url: str, return_url: str) -> str:
+        """The signed `alipay.trade.page.pay` request the buyer's browser is sent to."""
+        query = self.client.api_alipay_trade_page_pay(
+            subject=f"助农订单 {merchant_reference}", out_trade_no=session_ref, total_amount=f"{amount:.2f}",
+            return_url=return_url, notify_url=notify_url,
+            time_expire=timezone.localtime(expires_at, CHINA).strftime("%Y-%m-%d %H:%M:%S"))
+        return f"{self.gateway}?{query}"
+
+    def _call(self, api: str, **kwargs: Any) -> dict[str, Any]:
+        from alipay.exceptions import AliPayException, AliPayValidationError
+
+        try:
+            return getattr(self.client, api)(**kwargs)
+        except AliPayValidationError:
+            raise GatewayError("Alipay's answer is not signed by Alipay.", details={"api": api})
+        except AliPayException as exc:
+            raise GatewayError(details={"api": api, "error": str(exc)[:200]})
+
+    def query(self, *, session_ref: str) -> ProviderStatus:
+        answer = self._call("api_alipay_trade_query", out_trade_no=session_ref)
+        if answer.get("code") == "10000":
+            trade_status = answer.get("trade_status")
+            status = ("succeeded" if trade_status in self.PAID else
+                      "expired" if trade_status == "TRADE_CLOSED" else "pending")
+            return ProviderStatus(status=status, payment_ref=str(answer.get("trade_no", ""))[:64],
+                                  amount=Decimal(str(answer.get("total_amount", "0"))))
+        if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":  # the buyer never opened the pay page
+            session = PaymentSession.objects.filter(provider=self.name, session_ref=session_ref).first()
+            expired = session is None or session.expires_at <= timezone.now()
+            return ProviderStatus(status="expired" if expired else "pending", payment_ref="", amount=Decimal("0"))
+        raise GatewayError(details={"api": "trade.query", "code": answer.get("code"),
+                                    "sub_code": answer.get("sub_code")})
+
+    def refund(self, *, payment_ref: str, amount: Decimal, reference: str) -> ProviderRefund:
+        answer = self._call("api_alipay_trade_refund", refund_amount=f"{amount:.2f}", trade_no=payment_ref,
+                            out_request_no=reference)
+        if answer.get("code") != "10000":
+            raise GatewayError("Alipay refused the refund.", details={
+                "api": "trade.refund", "code": answer.get("code"), "sub_code": answer.get("sub_code")})
+        # A repeated out_request_no answers 10000 again without moving money (fund_change "N"): same refund.
+        return ProviderRefund(refund_ref=f"{payment_ref}/{reference}"[:64], status="succeeded")
+
+    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidSignature("Not an Alipay notification.")
+        if len(pairs) != len({key for key, _ in pairs}):
+            raise InvalidSignature("A field appears twice.")
+        data = dict(pairs)
+        signature = data.pop("sign", "")
+        if not signature or data.get("sign_type", "RSA2") != "RSA2":
+            raise InvalidSignature()
+        try:
+            valid = self.client.verify(dict(data), signature)
+        except Exception:  # a malformed base64 signature, an unknown sign type
+            valid = False
+        if not valid:
+            raise InvalidSignature()
+        if data.get("app_id") != self.app_id:
+            raise InvalidSignature("Signed by Alipay, but for another merchant's app.")
+        notify_id = data.get("notify_id", "")
+        if not notify_id:
+            raise InvalidSignature("Signed, but not a notification (no notify_id).")
+        ref = data.get("out_trade_no", "")
+        session = PaymentSession.objects.filter(provider=self.name, session_ref=ref).first()
+        try:
+            amount = Decimal(data.get("total_amount", ""))
+        except ArithmeticError:
+            raise NotifyAmountMismatch(details={"out_trade_no": ref[:64]})
+        if session is not None and amount != session.amount:
+            raise NotifyAmountMismatch(details={"out_trade_no": ref[:64], "amount": str(amount)[:20],
+                                                "expected": str(session.amount)})
+        trade_status = data.get("trade_status", "")
+        type_ = "payment.succeeded" if trade_status in self.PAID else f"alipay.{trade_status.lower()}"[:40]
+        return WebhookEvent(id=notify_id[:64], type=type_, created=int(time.time()),
+                            data={"session": ref, "payment": data.get("trade_no", ""), "amount": str(amount)},
+                            raw=data)
 
 
-def get_provider(name: str = "sandbox") -> PaymentProvider:
-    try:
-        return _PROVIDERS[name]
-    except KeyError:
-        raise UnknownSession(f"Unknown payment provider {name!r}.")
+def sandbox_allowed() -> bool:
+    """The sandbox gateway runs only when chosen, and with DEBUG off only in demo mode (ZHUNONG_DEMO=1)."""
+    return settings.PAYMENT_PROVIDER == "sandbox" and (settings.DEBUG or settings.DEMO)
+
+
+_SANDBOX = SandboxGateway()
+_ALIPAY: dict[tuple, AlipayGateway] = {}
+
+
+def get_provider(name: str | None = None) -> PaymentProvider:
+    """The configured provider (settings.PAYMENT_PROVIDER), or the one named, which must be the configured
+    one: a session opened with a provider the platform no longer runs cannot be paid or refunded through
+    it. Raises PaymentsUnavailable (503) otherwise, and for the sandbox outside DEBUG or demo mode."""
+    configured = settings.PAYMENT_PROVIDER
+    name = configured if name is None else name
+    if name == "sandbox" and not sandbox_allowed():
+        raise PaymentsUnavailable("The sandbox payment gateway runs only when chosen (ZHUNONG_PAYMENT_PROVIDER="
+                                  "sandbox), and with DEBUG off only in demo mode (ZHUNONG_DEMO=1).",
+                                  details={"provider": name})
+    if not name or name != configured:
+        raise PaymentsUnavailable(details={"provider": name or ""})
+    if name == "sandbox":
+        return _SANDBOX
+    if name == "alipay":
+        key = (settings.ALIPAY_APP_ID, settings.ALIPAY_APP_PRIVATE_KEY_FILE, settings.ALIPAY_PUBLIC_KEY_FILE,
+               settings.ALIPAY_DEBUG)
+        if key not in _ALIPAY:
+            _ALIPAY.clear()
+            _ALIPAY[key] = AlipayGateway.from_settings()
+        return _ALIPAY[key]
+    raise PaymentsUnavailable(f"Unknown payment provider {name!r}.", details={"provider": name[:20]})

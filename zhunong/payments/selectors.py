@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import PaymentSession, SandboxPayment
+from zhunong.accounts.models import User
+from zhunong.accounts.selectors import county_staff_q
+
+from .models import PaymentSession, Refund, SandboxPayment
 
 
 def sandbox_payment(session_ref: str) -> SandboxPayment | None:
@@ -20,3 +23,16 @@ def session_of(payment: SandboxPayment) -> PaymentSession | None:
 def open_sessions() -> QuerySet[PaymentSession]:
     """Checkout sessions still waiting for their payment (with their orders)."""
     return PaymentSession.objects.filter(status=PaymentSession.Status.OPEN).select_related("order")
+
+
+def alipay_session(session_ref: str) -> PaymentSession | None:
+    """The shop's Alipay checkout session (with its order) behind an out_trade_no, if any."""
+    return PaymentSession.objects.select_related("order").filter(provider="alipay", session_ref=session_ref).first()
+
+
+def escalated_refunds(user: User) -> QuerySet[Refund]:
+    """Refunds whose retries ran out and that have not gone through since, for the county staff of the
+    orders' products' regions (every one for a platform admin); oldest first."""
+    ids = Refund.objects.filter(escalated_at__isnull=False).exclude(status=Refund.Status.SUCCEEDED) \
+        .filter(county_staff_q(user, "order__lines__product__origin")).values("pk")
+    return Refund.objects.filter(pk__in=ids).select_related("order").order_by("escalated_at", "id")

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from zhunong.accounts.models import User
 from zhunong.core.errors import DomainError
+from zhunong.core.integrity import ConcernKind, report_concern
 from zhunong.orders import services as orders
 from zhunong.orders.errors import AlreadyPaid, NotYourOrder, ReservationExpired
 from zhunong.orders.models import Order, OrderLine, OrderStatus
@@ -37,11 +38,26 @@ from .providers import get_provider
 log = logging.getLogger(__name__)
 abuse_log = logging.getLogger("zhunong.abuse")
 
-PROVIDER = "sandbox"
+# A refund the provider keeps refusing is retried this many times (reconciliation, every 2 minutes), then
+# escalated: an integrity flag, and the county operator's page lists it until it succeeds.
+REFUND_MAX_ATTEMPTS = 20
+
+NOTIFY_PATHS = {"sandbox": "/api/v1/payments/sandbox/webhook", "alipay": "/payments/alipay/notify/"}
 
 
-def _notify_url() -> str:
-    return settings.PUBLIC_BASE_URL + "/api/v1/payments/sandbox/webhook"
+def notify_url(provider_name: str) -> str:
+    return settings.PUBLIC_BASE_URL + NOTIFY_PATHS[provider_name]
+
+
+def return_url(order: Order) -> str:
+    return settings.PUBLIC_BASE_URL + reverse("orders:detail", args=[order.pk])
+
+
+def _provider_of_payment(payment_ref: str):  # noqa: ANN202
+    """The provider that captured a payment (the one its session was opened with)."""
+    name = PaymentSession.objects.filter(payment_ref=payment_ref).exclude(payment_ref="") \
+        .values_list("provider", flat=True).first()
+    return get_provider(name)
 
 
 @transaction.atomic
@@ -59,15 +75,14 @@ def start_checkout(*, order: Order, actor: User) -> PaymentSession:
         raise OrderNotPayable(details={"status": order.status})
     if order.expires_at is not None and order.expires_at <= now:
         raise ReservationExpired(details={"order": order.number, "expired_at": order.expires_at.isoformat()})
-    existing = PaymentSession.objects.filter(order=order, status=PaymentSession.Status.OPEN,
+    provider = get_provider()  # the configured provider; PaymentsUnavailable (503) without one
+    existing = PaymentSession.objects.filter(order=order, status=PaymentSession.Status.OPEN, provider=provider.name,
                                              expires_at__gt=now, amount=order.total).first()
     if existing is not None:
         return existing
-    provider = get_provider(PROVIDER)
     expires_at = order.expires_at or now + dt.timedelta(minutes=settings.RESERVATION_MINUTES)
     session = provider.create_session(merchant_reference=order.number, amount=order.total, expires_at=expires_at,
-                                      notify_url=_notify_url(),
-                                      return_url=settings.PUBLIC_BASE_URL + reverse("orders:detail", args=[order.pk]))
+                                      notify_url=notify_url(provider.name), return_url=return_url(order))
     return PaymentSession.objects.create(order=order, provider=provider.name, session_ref=session.session_ref,
                                          amount=order.total, pay_url=session.pay_url, expires_at=expires_at)
 
@@ -172,36 +187,67 @@ def submit_refund(*, refund_id: int) -> Refund:
     refund = Refund.objects.get(pk=refund_id)
     if refund.status == Refund.Status.SUCCEEDED:
         return refund
-    provider = get_provider(PROVIDER)
     Refund.objects.filter(pk=refund.pk).update(attempts=F("attempts") + 1)
     try:
+        provider = _provider_of_payment(refund.payment_ref)
         result = provider.refund(payment_ref=refund.payment_ref, amount=refund.amount, reference=refund.reference)
     except DomainError as exc:  # the gateway said no (e.g. it never captured this payment)
         log.warning("refund %s refused by the gateway (%s); will retry", refund.reference, exc.code)
-        Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(status=Refund.Status.FAILED)
-        return Refund.objects.get(pk=refund.pk)
-    except Exception:
+        return _refund_failed(refund.pk, error=f"{exc.code}: {exc.details or exc.message}")
+    except Exception as exc:
         log.exception("refund %s failed at the gateway; will retry", refund.reference)
-        Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(status=Refund.Status.FAILED)
-        return Refund.objects.get(pk=refund.pk)
+        return _refund_failed(refund.pk, error=f"{type(exc).__name__}: {exc}")
     if result.status == "succeeded":
         Refund.objects.filter(pk=refund.pk).exclude(status=Refund.Status.SUCCEEDED).update(
             status=Refund.Status.SUCCEEDED, provider_ref=result.refund_ref, completed_at=timezone.now())
     return Refund.objects.get(pk=refund.pk)
 
 
+def _refund_failed(refund_id: int, *, error: str) -> Refund:
+    """Record a failed attempt; once the retries are used up, escalate it (never abandoned silently)."""
+    Refund.objects.filter(pk=refund_id, status=Refund.Status.PENDING).update(status=Refund.Status.FAILED)
+    Refund.objects.filter(pk=refund_id).exclude(status=Refund.Status.SUCCEEDED).update(last_error=error[:200])
+    refund = Refund.objects.get(pk=refund_id)
+    if refund.attempts >= REFUND_MAX_ATTEMPTS and refund.escalated_at is None:
+        escalate_refund(refund=refund)
+    return Refund.objects.get(pk=refund_id)
+
+
+@transaction.atomic
+def escalate_refund(*, refund: Refund) -> Refund:
+    """A refund the provider would not pay after every retry: an integrity flag (kind OTHER) for the
+    county, and `escalated_at`, which puts it on the county operator's page until it succeeds."""
+    refund = Refund.objects.select_for_update().select_related("order").get(pk=refund.pk)
+    if refund.escalated_at is not None or refund.status == Refund.Status.SUCCEEDED:
+        return refund
+    refund.escalated_at = timezone.now()
+    refund.save(update_fields=["escalated_at"])
+    line = refund.order.lines.select_related("product__origin").first()
+    report_concern(
+        kind=ConcernKind.OTHER,
+        summary=f"退款失败：订单 {refund.order.number} 的 ¥{refund.amount} 经 {refund.attempts} 次重试仍未退回，需人工处理",
+        subject=refund, region=line.product.origin if line is not None else None,
+        details={"order": refund.order.number, "refund": refund.reference, "amount": str(refund.amount),
+                 "attempts": refund.attempts, "last_error": refund.last_error})
+    log.error("refund %s of order %s escalated after %d attempts: %s", refund.reference, refund.order.number,
+              refund.attempts, refund.last_error)
+    return refund
+
+
 def reconcile_payments(*, older_than_seconds: int = 60, now: dt.datetime | None = None) -> dict[str, int]:
     """Ask the gateway about open sessions we have not heard of, and retry unfinished refunds."""
     now = now or timezone.now()
-    provider = get_provider(PROVIDER)
     report = {"checked": 0, "applied": 0, "expired": 0, "refunds_retried": 0}
     sessions = PaymentSession.objects.filter(status=PaymentSession.Status.OPEN,
                                              created_at__lte=now - dt.timedelta(seconds=older_than_seconds))
     for session in sessions.select_related("order")[:500]:
         report["checked"] += 1
         try:
-            status = provider.query(session_ref=session.session_ref)
+            status = get_provider(session.provider).query(session_ref=session.session_ref)
         except DomainError:
+            continue
+        except Exception:  # the provider unreachable: ask again next time
+            log.exception("could not query %s session %s", session.provider, session.session_ref)
             continue
         PaymentSession.objects.filter(pk=session.pk).update(checked_at=now)
         if status.status == "succeeded":
@@ -212,9 +258,13 @@ def reconcile_payments(*, older_than_seconds: int = 60, now: dt.datetime | None 
                 .update(status=PaymentSession.Status.EXPIRED)
     for refund in Refund.objects.filter(status__in=[Refund.Status.PENDING, Refund.Status.FAILED],
                                         created_at__lte=now - dt.timedelta(seconds=older_than_seconds),
-                                        attempts__lt=20)[:200]:
+                                        attempts__lt=REFUND_MAX_ATTEMPTS)[:200]:
         submit_refund(refund_id=refund.pk)
         report["refunds_retried"] += 1
+    # Retries used up but never escalated (e.g. the last attempt's process died): escalate now.
+    for refund in Refund.objects.filter(status__in=[Refund.Status.PENDING, Refund.Status.FAILED],
+                                        attempts__gte=REFUND_MAX_ATTEMPTS, escalated_at__isnull=True)[:200]:
+        escalate_refund(refund=refund)
     return report
 
 

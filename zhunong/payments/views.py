@@ -1,4 +1,7 @@
-"""The sandbox gateway's hosted pay page (the provider's side): QR code and a confirm button.
+"""Payment pages: the order page's pay button (to the configured provider's checkout), Alipay's way in
+(a freshly signed page-pay redirect) and its asynchronous notification, and the sandbox gateway's hosted
+pay page (the provider's side): QR code and a confirm button. The sandbox pages exist only where the
+sandbox is the chosen provider (DEBUG or ZHUNONG_DEMO=1; providers.sandbox_allowed).
 
 It stands for the provider's checkout, but it is also the shop's last step in the browser: it does not
 confirm a payment for an order that has no shipping address yet (the page says so and links back to the
@@ -14,13 +17,14 @@ import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from zhunong.core.errors import DomainError
 from zhunong.orders import selectors as orders
@@ -28,7 +32,7 @@ from zhunong.orders.addresses import has_address
 
 from . import selectors, services
 from .models import SandboxPayment
-from .providers import get_provider
+from .providers import AlipayGateway, get_provider, sandbox_allowed
 
 
 @login_required
@@ -44,7 +48,11 @@ def pay(request: HttpRequest, order_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return redirect("orders:detail", order.pk)
-    return redirect("payments:sandbox_pay", session.session_ref)
+    return redirect(PAGES[session.provider], session.session_ref)
+
+
+# The provider's checkout page for a session, by provider.
+PAGES = {"sandbox": "payments:sandbox_pay", "alipay": "payments:alipay_pay"}
 
 
 def _qr_svg(data: str) -> str:
@@ -53,6 +61,8 @@ def _qr_svg(data: str) -> str:
 
 
 def _payment(session_ref: str) -> SandboxPayment:
+    if not sandbox_allowed():  # the sandbox's pages exist only where it is the chosen provider (demo, DEBUG)
+        raise Http404()
     payment = selectors.sandbox_payment(session_ref)
     if payment is None:
         raise Http404()
@@ -100,3 +110,40 @@ def sandbox_confirm(request: HttpRequest, session_ref: str) -> HttpResponse:
         if path.startswith("/"):
             return redirect(path)
     return redirect("payments:sandbox_pay", payment.session_ref)
+
+
+@require_GET
+def alipay_pay(request: HttpRequest, session_ref: str) -> HttpResponse:
+    """A checkout session's way to Alipay: a freshly signed page-pay request (302 to Alipay's gateway). Like
+    the sandbox page, it waits for the order's shipping address."""
+    session = selectors.alipay_session(session_ref)
+    if session is None:
+        raise Http404()
+    order = session.order
+    if session.status != session.Status.OPEN or session.expires_at <= timezone.now():
+        messages.error(request, _("这个支付会话已结束，请回到订单页重新支付。"))
+        return redirect("orders:detail", order.pk)
+    if not has_address(order):
+        messages.error(request, _("请先在订单页填写收货地址，再确认支付。"))
+        return redirect("orders:detail", order.pk)
+    try:
+        gateway = get_provider("alipay")
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("orders:detail", order.pk)
+    assert isinstance(gateway, AlipayGateway)
+    return HttpResponseRedirect(gateway.page_pay_url(
+        session_ref=session.session_ref, merchant_reference=order.number, amount=session.amount,
+        expires_at=session.expires_at, notify_url=services.notify_url("alipay"), return_url=services.return_url(order)))
+
+
+@csrf_exempt  # Alipay's servers post it; the RSA2 signature is what authenticates it
+@require_POST
+def alipay_notify(request: HttpRequest) -> HttpResponse:
+    """Alipay's asynchronous notification. Answered with the text "success" once stored (Alipay retries
+    anything else for 25 hours); forged, foreign or mismatched notifications get "fail" and change nothing."""
+    try:
+        outcome = services.handle_webhook(provider_name="alipay", body=request.body, headers=request.headers)
+    except DomainError as exc:
+        return HttpResponse(f"fail {exc.code}", status=exc.status, content_type="text/plain")
+    return HttpResponse("success" if outcome else "fail", content_type="text/plain")

@@ -29,7 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="do not start the Huey worker")
         parser.add_argument("--no-media", action="store_true", help="do not start the media server")
         parser.add_argument("--demo-video", action="store_true",
-                            help="push a synthetic test stream into the demo live room (needs nginx-rtmp + ffmpeg)")
+                            help="push a synthetic test stream into the demo live room (needs nginx-rtmp + ffmpeg); "
+                                 "also demo mode (ZHUNONG_DEMO=1) for the server and worker")
 
     def handle(self, *args, **opts) -> None:  # noqa: ANN002, ANN003
         if opts["workers"] > 1 and not settings.REDIS_URL:
@@ -37,7 +38,10 @@ class Command(BaseCommand):
         if not 0 < opts["port"] < 65536:
             raise CommandError("--port must be 1-65535.")
         children: list[subprocess.Popen] = []
-        env = server_env(os.environ)
+        base_env = dict(os.environ)
+        if opts["demo_video"]:  # a demo: the sandbox payment gateway runs (docs/decisions/0007-payment-provider.md)
+            base_env["ZHUNONG_DEMO"] = "1"
+        env = server_env(base_env)
         if not opts["no_worker"]:
             relay = relay_url(host=opts["host"], port=opts["port"])
             if relay is None and not settings.REDIS_URL:
@@ -46,7 +50,7 @@ class Command(BaseCommand):
                                   f"or 0.0.0.0, or set REDIS_URL.")
             children.append(subprocess.Popen(
                 worker_command(),
-                env=worker_env(os.environ, relay_url=relay, redis_url=settings.REDIS_URL)))
+                env=worker_env(base_env, relay_url=relay, redis_url=settings.REDIS_URL)))
         if not opts["no_media"]:
             media = _media_process(platform_url=f"http://{opts['host']}:{opts['port']}", demo_video=opts["demo_video"])
             if media is not None:
