@@ -430,12 +430,16 @@ redis.call('SET', KEYS[1], ARGV[1])
 return 1
 """
 
-# KEYS: stock. Drain a pool: return what is left and leave 0 behind.
+# KEYS: stock, buyers. ARGV: seconds the drained pool's keys live on. Drain a pool: return what is left
+# and leave 0 behind, for a while: once they expire, a late attempt rebuilds them from the database, where
+# the sale is settled (0 left), so a pool's keys do not stay in Redis forever.
 _DRAIN = """
 local s = redis.call('GET', KEYS[1])
-redis.call('SET', KEYS[1], 0)
+redis.call('SET', KEYS[1], 0, 'EX', tonumber(ARGV[1]))
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
 return tonumber(s or '0')
 """
+DRAINED_TTL_SECONDS = 24 * 3600
 
 
 def redis_prefix() -> str:
@@ -578,7 +582,7 @@ class RedisBackend(DbBackend):
     def drain(self, *, pool: str) -> int:
         if pool.split(":", 1)[0] not in self.external_kinds:
             return super().drain(pool=pool)
-        left = int(self._drain(keys=[self.stock_key(pool)]))
+        left = int(self._drain(keys=[self.stock_key(pool), self.buyers_key(pool)], args=[DRAINED_TTL_SECONDS]))
         super().drain(pool=pool)  # keep the row's mirror at 0 as well
         return left
 

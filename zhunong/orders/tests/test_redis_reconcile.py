@@ -136,3 +136,28 @@ def test_the_redis_backend_refuses_a_redis_that_may_evict_keys(settings, monkeyp
     assert policy in str(refused.value) and "REDIS_URL" in str(refused.value)
     monkeypatch.setattr(real, "info", lambda section=None: {"maxmemory_policy": "noeviction"})
     assert isinstance(inventory.get_backend("redis"), inventory.RedisBackend)
+
+
+def test_keys_that_grow_with_attempts_expire(world, settings, django_capture_on_commit_callbacks):  # noqa: ANN001
+    from zhunong.orders.errors import LimitExceeded, SoldOut
+
+    settings.INVENTORY_BACKEND = "redis"
+    product = world.listed_product(stock=50)
+    room = world.live_room([product], kind="county_head", pin=product)
+    sale = start_sale(room, product, quantity=1, limit=1)
+    backend = inventory.get_backend("redis")
+    pool = inventory.pool("sale", sale.pk)
+    first, late = make_user(), make_user()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.create_order(buyer=first, lines=[{"product_id": product.pk, "quantity": 1}], stream=room.stream,
+                              idempotency_key="ok")
+    for buyer, key, error in [(late, "late", SoldOut), (first, "again", SoldOut), (late, "x" * 200, SoldOut)]:
+        with pytest.raises((error, LimitExceeded)):
+            services.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 1}],
+                                  stream=room.stream, idempotency_key=key)
+    idem = list(backend.client.scan_iter(f"{settings.REDIS_PREFIX}:idem:*"))
+    assert len(idem) == 3 and all(0 < backend.client.ttl(k) <= 24 * 3600 for k in idem)
+    # A settled sale's counters do not stay forever either (a lost counter is rebuilt: 0 left once settled).
+    backend.drain(pool=pool)
+    for key in (backend.stock_key(pool), backend.buyers_key(pool)):
+        assert 0 < backend.client.ttl(key) <= inventory.DRAINED_TTL_SECONDS
