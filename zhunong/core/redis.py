@@ -54,7 +54,7 @@ def require_noeviction(redis_client: Any, *, purpose: str) -> None:  # noqa: ANN
     mark or reservation could sell a unit twice). Only `maxmemory-policy noeviction` is accepted: the
     volatile-* policies would evict our records that carry a TTL (in-flight marks, remembered refusals).
     Read through INFO, which managed Redis services leave enabled when they rename CONFIG.
-    (docs/decisions/0005-redis-noeviction.md)"""
+    (docs/decisions/0013-redis-noeviction-and-rebuild-from-the-database.md)"""
     policy = redis_client.info("memory").get("maxmemory_policy", "noeviction")
     if isinstance(policy, bytes):
         policy = policy.decode()
