@@ -111,8 +111,9 @@ def room_state(hub) -> dict:  # noqa: ANN001
 def live_objects() -> dict:
     gc.collect()
     return {
-        "consumers": sum(1 for o in gc.get_objects() if isinstance(o, consumers.RoomConsumer)),
-        "buffers": sum(1 for o in gc.get_objects() if isinstance(o, consumers.SendBuffer)),
+        # type(), not isinstance(): isinstance asks for __class__, which evaluates lazy objects (SimpleLazyObject).
+        "consumers": sum(1 for o in gc.get_objects() if type(o) is consumers.RoomConsumer),
+        "buffers": sum(1 for o in gc.get_objects() if type(o) is consumers.SendBuffer),
         "tasks": len(asyncio.all_tasks()),
     }
 
