@@ -221,6 +221,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "zhunong.accounts.throttle.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "zhunong.accounts.throttle.client_ip_for_axes"
+AXES_USERNAME_CALLABLE = "zhunong.accounts.throttle.username_for_axes"
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not recorded (failures are)
 AXES_VERBOSE = False  # accounts.throttle logs the lockouts
 # Behind N reverse proxies that append to X-Forwarded-For, the client address is the N-th from the right

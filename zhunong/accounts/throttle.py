@@ -8,6 +8,7 @@ Registration is throttled per address here: at most `REGISTER_LIMIT` attempts pe
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 from datetime import timedelta
@@ -24,21 +25,44 @@ from .models import RegistrationAttempt
 log = logging.getLogger(__name__)
 
 
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client's address: REMOTE_ADDR, or, behind `TRUSTED_PROXY_COUNT` reverse proxies, the address the
-    outermost trusted proxy saw (counted from the right of X-Forwarded-For, which clients can forge on the left)."""
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    outermost trusted proxy saw (counted from the right of X-Forwarded-For, which clients can forge on the left).
+    "unknown" when there is no valid address (a request built in code, a malformed header)."""
+    remote = _valid_ip(request.META.get("REMOTE_ADDR", "") or "") or "unknown"
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies <= 0:
         return remote
     hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
     if len(hops) < proxies:
         return remote
-    return hops[-proxies][:45]
+    return _valid_ip(hops[-proxies]) or remote
 
 
-def client_ip_for_axes(request: HttpRequest) -> str:
-    return client_ip(request)
+def client_ip_for_axes(request: HttpRequest) -> str | None:
+    """axes stores the address in an IP field (PostgreSQL's inet): None rather than "unknown"."""
+    address = client_ip(request)
+    return None if address == "unknown" else address
+
+
+def username_for_axes(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The username axes counts failures under, cut to a username's longest length (150): axes stores it in a
+    255-character column, which PostgreSQL enforces (an over-long attempt must stay a 401, not a 500)."""
+    if credentials:
+        username = credentials.get("username")
+    else:
+        try:
+            username = request.POST.get("username")
+        except Exception:  # a malformed form body: nothing to count it under
+            username = None
+    return None if username is None else str(username)[:150]
 
 
 def cool_off_seconds() -> int:

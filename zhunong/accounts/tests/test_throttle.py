@@ -130,6 +130,30 @@ def test_client_address_behind_a_trusted_proxy(rf, settings):
     assert client_ip(request) == "10.0.0.2"
     settings.TRUSTED_PROXY_COUNT = 1
     assert client_ip(request) == "198.51.100.20"  # the left-most entry is whatever the client sent
+    forged = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, not-an-address")
+    assert client_ip(forged) == "10.0.0.2"
+
+
+def test_a_request_without_an_address_is_not_an_error(client):
+    """force_login and other code-built requests have no REMOTE_ADDR: axes gets None, never a bad IP value
+    (PostgreSQL's inet column refuses "unknown")."""
+    from zhunong.accounts.throttle import client_ip_for_axes
+    from zhunong.testing import make_admin
+
+    client.force_login(make_admin())
+    assert client.get("/admin/").status_code == 200
+
+    class Bare:
+        META: dict = {}
+
+    assert client_ip_for_axes(Bare()) is None
+
+
+def test_a_malformed_forwarded_address_is_not_a_server_error(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    resp = client.post(f"{API}/auth/token", data=json.dumps({"username": "nobody", "password": "wrong-password"}),
+                       content_type="application/json", HTTP_X_FORWARDED_FOR="<script>")
+    assert resp.status_code == 401
 
 
 def test_production_hashes_passwords_with_argon2(settings):
@@ -146,3 +170,11 @@ def test_a_failed_sign_in_with_a_malformed_form_content_type_is_not_a_server_err
                           content_type="multipart/form-data")
     assert resp.status_code == 401
     assert resp.json()["code"] == "bad_credentials"
+
+
+def test_an_over_long_username_is_a_401_not_a_server_error(client):
+    """axes' username column has 255 characters (enforced by PostgreSQL); the login page takes up to 150."""
+    resp = client.post("/accounts/login/", {"username": "x" * 300, "password": "nope-nope"})
+    assert resp.status_code == 200
+    resp = token(client, "y" * 150, "wrong-password")
+    assert resp.status_code == 401
