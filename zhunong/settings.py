@@ -91,7 +91,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "zhunong.accounts.security.CSPMiddleware",
     # Last: turns a locked-out sign-in into accounts.throttle.lockout_response (429 with Retry-After).
     "axes.middleware.AxesMiddleware",
 ]
