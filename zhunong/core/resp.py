@@ -88,7 +88,28 @@ class _Protocol(asyncio.Protocol):
                 future.set_exception(ConnectionError(str(self.lost)))
 
 
-class PipelinedRedis:
+class ScriptCalls:
+    """Registered Lua scripts run by digest, loaded again after a NOSCRIPT reply (e.g. after a Redis
+    restart). Shared by both fast-path clients; a subclass provides `scripts` and `execute`."""
+
+    scripts: dict[str, bytes]
+
+    def register(self, source: str) -> str:
+        sha = hashlib.sha1(source.encode()).hexdigest()
+        self.scripts[sha] = source.encode()
+        return sha
+
+    async def evalsha(self, sha: str, keys: list, args: list) -> Any:  # noqa: ANN401
+        try:
+            return await self.execute("EVALSHA", sha, len(keys), *keys, *args)
+        except RedisReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+            await self.execute("SCRIPT", "LOAD", self.scripts[sha])
+            return await self.execute("EVALSHA", sha, len(keys), *keys, *args)
+
+
+class PipelinedRedis(ScriptCalls):
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
         parts = urlparse(url)
         if parts.scheme not in ("redis", ""):
@@ -102,11 +123,6 @@ class PipelinedRedis:
         self.scripts: dict[str, bytes] = {}  # sha -> source
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Lock | None = None
-
-    def register(self, source: str) -> str:
-        sha = hashlib.sha1(source.encode()).hexdigest()
-        self.scripts[sha] = source.encode()
-        return sha
 
     async def _connection(self) -> _Protocol:
         protocol = self._protocol
@@ -159,15 +175,6 @@ class PipelinedRedis:
 
     async def execute(self, *args: Any) -> Any:  # noqa: ANN401
         return await self._send(await self._connection(), args)
-
-    async def evalsha(self, sha: str, keys: list, args: list) -> Any:  # noqa: ANN401
-        try:
-            return await self.execute("EVALSHA", sha, len(keys), *keys, *args)
-        except RedisReplyError as exc:
-            if not str(exc).startswith("NOSCRIPT"):
-                raise
-            await self.execute("SCRIPT", "LOAD", self.scripts[sha])
-            return await self.execute("EVALSHA", sha, len(keys), *keys, *args)
 
     def close(self) -> None:
         if self._protocol is not None and self._protocol.transport is not None:

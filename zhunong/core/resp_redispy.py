@@ -9,27 +9,21 @@ of its pool for each command, so concurrent requests travel on several connectio
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
-from .resp import RedisReplyError
+from .resp import RedisReplyError, ScriptCalls
 
 
-class RedisPyScripts:
+class RedisPyScripts(ScriptCalls):
     def __init__(self, url: str, *, timeout: float = 5.0, max_connections: int = 64) -> None:
         self.client = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
                                               max_connections=max_connections)
         # Raw replies, as core.resp returns them (redis-py would turn SET's OK into True, and so on).
         self.client.response_callbacks.clear()
         self.scripts: dict[str, bytes] = {}
-
-    def register(self, source: str) -> str:
-        sha = hashlib.sha1(source.encode()).hexdigest()
-        self.scripts[sha] = source.encode()
-        return sha
 
     async def execute(self, *args: Any) -> Any:  # noqa: ANN401
         # The fast path knows core.resp's errors: an error reply, or a built-in ConnectionError/TimeoutError
@@ -44,15 +38,6 @@ class RedisPyScripts:
             raise TimeoutError(str(exc)) from exc
         except redis_errors.ConnectionError as exc:
             raise ConnectionError(str(exc)) from exc
-
-    async def evalsha(self, sha: str, keys: list, args: list) -> Any:  # noqa: ANN401
-        try:
-            return await self.execute("EVALSHA", sha, len(keys), *keys, *args)
-        except RedisReplyError as exc:
-            if not str(exc).startswith("NOSCRIPT"):
-                raise
-            await self.execute("SCRIPT", "LOAD", self.scripts[sha])
-            return await self.execute("EVALSHA", sha, len(keys), *keys, *args)
 
     def close(self) -> None:
         # The pool's connections close with the process; the fast path closes its client only at shutdown.

@@ -37,34 +37,34 @@ def _settings_event(stream: Stream) -> dict[str, Any]:
     return {"t": "settings", "slow_mode": stream.slow_mode_seconds, "established_only": stream.established_minutes}
 
 
-@transaction.atomic
-def set_slow_mode(*, actor: User, stream: Stream, seconds: int, reason: str = "") -> Stream:
+def _set_room_setting(*, actor: User, stream: Stream, field: str, value: int, limit: int, unit: str,
+                      action: str, reason: str) -> Stream:
+    """Slow mode and established-only mode: a bounded whole number on the stream, recorded and announced."""
     stream = locked_stream(stream)
     require_moderator(actor, stream)
-    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_SLOW_MODE_SECONDS:
-        raise ValidationFailed(f"seconds: 0 (off) to {MAX_SLOW_MODE_SECONDS}.", details={"field": "seconds"})
-    stream.slow_mode_seconds = seconds
-    stream.save(update_fields=["slow_mode_seconds"])
-    ModerationAction.objects.create(stream=stream, actor=actor, action=ModerationAction.Action.SLOW_MODE,
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit:
+        raise ValidationFailed(f"{unit}: 0 (off) to {limit}.", details={"field": unit})
+    setattr(stream, field, value)
+    stream.save(update_fields=[field])
+    ModerationAction.objects.create(stream=stream, actor=actor, action=action,
                                     reason=clean_text(reason, field="reason", max_length=300, required=False),
-                                    details={"seconds": seconds})
+                                    details={unit: value})
     publish_room_event(stream.pk, _settings_event(stream))
     return stream
+
+
+@transaction.atomic
+def set_slow_mode(*, actor: User, stream: Stream, seconds: int, reason: str = "") -> Stream:
+    return _set_room_setting(actor=actor, stream=stream, field="slow_mode_seconds", value=seconds,
+                             limit=MAX_SLOW_MODE_SECONDS, unit="seconds",
+                             action=ModerationAction.Action.SLOW_MODE, reason=reason)
 
 
 @transaction.atomic
 def set_established_only(*, actor: User, stream: Stream, minutes: int, reason: str = "") -> Stream:
-    stream = locked_stream(stream)
-    require_moderator(actor, stream)
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 <= minutes <= MAX_ESTABLISHED_MINUTES:
-        raise ValidationFailed(f"minutes: 0 (off) to {MAX_ESTABLISHED_MINUTES}.", details={"field": "minutes"})
-    stream.established_minutes = minutes
-    stream.save(update_fields=["established_minutes"])
-    ModerationAction.objects.create(stream=stream, actor=actor, action=ModerationAction.Action.ESTABLISHED_ONLY,
-                                    reason=clean_text(reason, field="reason", max_length=300, required=False),
-                                    details={"minutes": minutes})
-    publish_room_event(stream.pk, _settings_event(stream))
-    return stream
+    return _set_room_setting(actor=actor, stream=stream, field="established_minutes", value=minutes,
+                             limit=MAX_ESTABLISHED_MINUTES, unit="minutes",
+                             action=ModerationAction.Action.ESTABLISHED_ONLY, reason=reason)
 
 
 # --- moderation ------------------------------------------------------------------------------------
