@@ -29,6 +29,12 @@ class IntegrityFlag(models.Model):
     subject = GenericForeignKey("subject_type", "subject_id")
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+")
+    # Detector flags (docs/supervision.md): which detector, how sure (0..1), the stream it is about, and
+    # the evidence: {"order_ids": [...], "session_ids": [...], "account_ids": [...], "why": ..., ...}.
+    detector = models.CharField(_("检测器"), max_length=40, blank=True)
+    score = models.FloatField(_("可疑度"), null=True, blank=True)
+    stream = models.ForeignKey("live.Stream", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    evidence = models.JSONField(_("证据"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
