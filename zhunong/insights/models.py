@@ -1,0 +1,146 @@
+"""Models of the data centre (insights).
+
+Several parts of the data centre keep their own tables here; each section says what it holds.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# --- Comment mining, forecasts, warnings, imports, jobs (feedback.py, forecasting.py, warnings.py,
+# imports.py, jobs.py) ---------------------------------------------------------------------------------
+
+
+class Job(models.Model):
+    """A background job of the data centre (Huey) and its progress, shown on the page that started it."""
+
+    class Kind(models.TextChoices):
+        FORECAST = "forecast", _("需求预测")
+        FEEDBACK = "feedback", _("评论分析")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("进行中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    region = models.ForeignKey("producers.Region", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} {self.status}"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else (100 if self.status == self.Status.DONE else 0)
+
+
+class CommentInsight(models.Model):
+    """One chat message or review, classified (zh.feedback): its themes, sentiment and the words behind them."""
+
+    class Source(models.TextChoices):
+        CHAT = "chat", _("直播间弹幕")
+        REVIEW = "review", _("评价")
+
+    source = models.CharField(max_length=8, choices=Source.choices)
+    source_id = models.PositiveBigIntegerField()
+    product = models.ForeignKey("catalog.Product", null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="comment_insights")
+    county = models.ForeignKey("producers.Region", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(max_length=500)
+    themes = models.JSONField(default=list)
+    sentiment = models.FloatField(default=0)
+    keywords = models.JSONField(default=list)
+    requested = models.CharField(max_length=50, blank=True, db_index=True)
+    said_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="commentinsight_once")]
+        indexes = [models.Index(fields=["product", "said_at"])]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class DemandForecast(models.Model):
+    """The latest daily demand forecast of one product, with its backtest against the seasonal-naive baseline."""
+
+    product = models.OneToOneField("catalog.Product", on_delete=models.CASCADE, related_name="demand_forecast")
+    model_name = models.CharField(max_length=40)
+    start = models.DateField()
+    # [{"date": "2026-01-01", "mean": 3.2, "lo": 1.0, "hi": 5.4}, ...] for `horizon` days from `start`.
+    points = models.JSONField(default=list)
+    level = models.PositiveSmallIntegerField(default=80)
+    history_days = models.PositiveIntegerField(default=0)
+    mean_daily = models.FloatField(default=0)
+    backtest = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"forecast of product {self.product_id} ({self.model_name})"
+
+
+class ImportFile(models.Model):
+    """One order export from another platform, imported whole (all rows or none)."""
+
+    source = models.CharField(max_length=16)
+    filename = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    county = models.ForeignKey("producers.Region", on_delete=models.PROTECT, related_name="+")
+    rows = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "sha256"], name="importfile_once")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.filename}"
+
+
+class ImportedOrderLine(models.Model):
+    """An order line sold through another platform; dashboards and income read these beside OrderLine.
+
+    Money is what the other platform paid for the line (`line_total` minus `refunded_amount`); `producer`
+    is the seller of record, as on OrderLine, so income attribution treats both alike.
+    """
+
+    file = models.ForeignKey(ImportFile, on_delete=models.PROTECT, related_name="lines")
+    source = models.CharField(max_length=16, db_index=True)
+    external_order = models.CharField(max_length=64)
+    external_line = models.CharField(max_length=32)
+    ordered_at = models.DateTimeField(db_index=True)
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="imported_lines")
+    producer = models.ForeignKey("producers.Producer", on_delete=models.PROTECT, related_name="imported_lines")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_order", "external_line"], name="importedline_once"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="importedline_quantity_positive"),
+            models.CheckConstraint(condition=models.Q(refunded_amount__gte=0), name="importedline_refund_nonneg"),
+        ]
+        indexes = [models.Index(fields=["product", "ordered_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.external_order}/{self.external_line}"
