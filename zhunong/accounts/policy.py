@@ -51,12 +51,13 @@ _RELATION_GRANTS = {OWN_STREAM: roles.HOST, OWN_ORDER: roles.BUYER}
 
 _A, _O, _R, _M = roles.PLATFORM_ADMIN, roles.COUNTY_OPERATOR, roles.REGULATOR, roles.PRODUCER_MANAGER
 _H, _B = roles.HOST, roles.BUYER
+_D = roles.DISCIPLINE_INSPECTOR
 
 # action -> {role: scope kind}. A role not listed is not granted the action. The "Permissions" table
 # in docs/architecture.md is this table (accounts/tests/test_policy.py checks that they agree).
 RULES: dict[str, dict[str, str]] = {
     # The back office (API /me/backoffice, staff pages) is open to the staff roles.
-    "backoffice.view": {_A: ANY, _O: ANY, _R: ANY, _M: ANY},
+    "backoffice.view": {_A: ANY, _O: ANY, _R: ANY, _M: ANY, _D: ANY},
     # Regions are the tree every path is built from; only admins rename them.
     "region.rename": {_A: ANY},
     # Register (or move) a producer in a village.
@@ -78,7 +79,7 @@ RULES: dict[str, dict[str, str]] = {
     "order.sell": {_A: ANY, _O: REGION, _M: MANAGED},
     # Act as the platform's staff over an order (e.g. complete it for the buyer).
     "order.oversee": {_A: ANY, _O: REGION},
-    "order.view": {_A: ANY, _O: REGION, _R: REGION, _M: MANAGED, _B: OWN_ORDER},
+    "order.view": {_A: ANY, _O: REGION, _R: REGION, _M: MANAGED, _B: OWN_ORDER, _D: REGION},
     # Pack and ship a producer's parcels and decide its after-sales requests.
     "shipment.handle": {_A: ANY, _O: REGION, _M: MANAGED_OR_COOP},
     # Confirm a delivery for the buyer, as the county office.
@@ -97,10 +98,16 @@ RULES: dict[str, dict[str, str]] = {
     # Run a stream's room (pins, bans, chat moderation) and see its ingest.
     "stream.moderate": {_A: ANY, _O: REGION, _H: OWN_STREAM},
     # Read a stream's full record (chat incl. blocked, moderation, per-minute series).
-    "stream.audit": {_A: ANY, _O: REGION, _R: REGION, _H: OWN_STREAM},
+    "stream.audit": {_A: ANY, _O: REGION, _R: REGION, _H: OWN_STREAM, _D: REGION},
     # The live operator pages and the ingest monitor.
     "live.operate": {_A: ANY, _O: ANY},
     "sensitive_words.edit": {_A: ANY, _O: ANY},
+    # A public servant's stream goes live only with an approval by the county's discipline-inspection office.
+    "stream.approve": {_D: REGION},
+    # The office's pages (flags, evidence, clean figures, exports): the office and, reading, regulators.
+    "integrity.view": {_A: ANY, _R: REGION, _D: REGION},
+    # Confirm or dismiss a flag: the office of the flag's region only.
+    "integrity.review": {_D: REGION},
 }
 
 ACTIONS = tuple(RULES)

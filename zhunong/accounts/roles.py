@@ -12,9 +12,11 @@ REGULATOR = "regulator"
 PRODUCER_MANAGER = "producer_manager"
 HOST = "host"
 BUYER = "buyer"
+# The county's discipline-inspection office (纪检监察): approves officials' streams, reviews integrity flags.
+DISCIPLINE_INSPECTOR = "discipline_inspector"
 
-ALL_ROLES = [PLATFORM_ADMIN, COUNTY_OPERATOR, REGULATOR, PRODUCER_MANAGER, HOST, BUYER]
-STAFF_ROLES = {PLATFORM_ADMIN, COUNTY_OPERATOR, REGULATOR, PRODUCER_MANAGER}
+ALL_ROLES = [PLATFORM_ADMIN, COUNTY_OPERATOR, REGULATOR, PRODUCER_MANAGER, HOST, BUYER, DISCIPLINE_INSPECTOR]
+STAFF_ROLES = {PLATFORM_ADMIN, COUNTY_OPERATOR, REGULATOR, PRODUCER_MANAGER, DISCIPLINE_INSPECTOR}
 
 # role -> {app_label.model: actions}
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -86,6 +88,23 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     HOST: {},
     BUYER: {},
+    # Reads the record of its county's streams and orders; flags and approvals are written through services.
+    DISCIPLINE_INSPECTOR: {
+        "producers.region": ("view",),
+        "catalog.product": ("view",),
+        "catalog.pricechange": ("view",),
+        "supervision.integrityflag": ("view",),
+        "live.host": ("view",),
+        "live.stream": ("view",),
+        "live.streamtransition": ("view",),
+        "live.streamapproval": ("view",),
+        "live.chatmessage": ("view",),
+        "live.announcement": ("view",),
+        "live.pin": ("view",),
+        "live.viewersession": ("view",),
+        "live.streamminute": ("view",),
+        "live.gift": ("view",),
+    },
 }
 
 ROLE_LABELS = {
@@ -95,6 +114,7 @@ ROLE_LABELS = {
     PRODUCER_MANAGER: "生产者/合作社管理人",
     HOST: "主播",
     BUYER: "买家",
+    DISCIPLINE_INSPECTOR: "纪检监察",
 }
 
 

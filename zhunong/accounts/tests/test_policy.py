@@ -17,7 +17,7 @@ from zhunong.testing import build_world, make_user, unique
 DOC = Path(__file__).resolve().parents[3] / "docs" / "architecture.md"
 COLUMNS = {"platform admin": roles.PLATFORM_ADMIN, "county operator": roles.COUNTY_OPERATOR,
            "regulator": roles.REGULATOR, "producer manager": roles.PRODUCER_MANAGER, "host": roles.HOST,
-           "buyer": roles.BUYER}
+           "buyer": roles.BUYER, "discipline inspector": roles.DISCIPLINE_INSPECTOR}
 
 
 def documented_table() -> dict[str, dict[str, str]]:
@@ -52,9 +52,10 @@ def test_every_cell_is_a_known_scope_kind() -> None:
 # ------------------------------------------------------------------------------------------ behaviour
 
 USERS = ["admin", "superuser", "operator", "other_operator", "regulator", "other_regulator", "manager",
-         "coop_manager", "host", "buyer", "anonymous", "inactive_operator"]
+         "coop_manager", "host", "buyer", "anonymous", "inactive_operator", "discipline", "other_discipline"]
 ADMINS = {"admin", "superuser"}
-STAFF = ADMINS | {"operator", "other_operator", "regulator", "other_regulator", "manager", "coop_manager"}
+STAFF = ADMINS | {"operator", "other_operator", "regulator", "other_regulator", "manager", "coop_manager",
+                  "discipline", "other_discipline"}
 
 # Who is allowed each action on an object of "our" county (what the predicates it replaces allowed).
 EXPECTED = {
@@ -70,7 +71,7 @@ EXPECTED = {
     "product.delist": ADMINS | {"operator", "regulator"},
     "order.sell": ADMINS | {"operator", "manager"},
     "order.oversee": ADMINS | {"operator"},
-    "order.view": ADMINS | {"operator", "regulator", "manager", "buyer"},
+    "order.view": ADMINS | {"operator", "regulator", "manager", "buyer", "discipline"},
     "shipment.handle": ADMINS | {"operator", "manager", "coop_manager"},
     "shipment.oversee": ADMINS | {"operator"},
     "complaint.view": ADMINS | {"operator", "regulator"},
@@ -81,9 +82,13 @@ EXPECTED = {
     "pledge_claim.decide": ADMINS | {"operator"},
     "channel.manage": ADMINS | {"operator"},
     "stream.moderate": ADMINS | {"operator", "host"},
-    "stream.audit": ADMINS | {"operator", "regulator", "host"},
+    "stream.audit": ADMINS | {"operator", "regulator", "host", "discipline"},
     "live.operate": ADMINS | {"operator", "other_operator"},
     "sensitive_words.edit": ADMINS | {"operator", "other_operator"},
+    # The discipline-inspection office of the county alone: not the platform, not the county's operators.
+    "stream.approve": {"discipline"},
+    "integrity.view": ADMINS | {"regulator", "discipline"},
+    "integrity.review": {"discipline"},
 }
 
 
@@ -107,6 +112,8 @@ def scene(world):  # noqa: ANN001, ANN201
         "buyer": make_user(roles.BUYER),
         "anonymous": None,
         "inactive_operator": make_user(roles.COUNTY_OPERATOR, region=world.county),
+        "discipline": make_user(roles.DISCIPLINE_INSPECTOR, region=world.county),
+        "other_discipline": make_user(roles.DISCIPLINE_INSPECTOR, region=other.county),
     }
     users["superuser"].is_superuser = True
     users["superuser"].save(update_fields=["is_superuser"])
@@ -149,6 +156,9 @@ def scene(world):  # noqa: ANN001, ANN201
         "stream.audit": stream,
         "live.operate": None,
         "sensitive_words.edit": None,
+        "stream.approve": stream,
+        "integrity.view": world.county,
+        "integrity.review": world.county,
     }
     return {"users": users, "objects": objects, "world": world, "other": other}
 
