@@ -413,3 +413,35 @@ class Gift(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = _("礼物记录")
         verbose_name_plural = _("礼物记录")
+
+
+class StreamApproval(models.Model):
+    """The discipline-inspection office's sign-off on a public servant's stream (live/approvals.py).
+
+    It covers exactly what `covers` names: the host (kind, title, public-servant flag) and the shelf with
+    each product's price and cost floor at the time. Any difference makes it void: a shelf change voids it
+    at once (`voided_at`), a price change is found by comparison when the stream goes live. A refusal is
+    kept the same way, so the record shows every decision, who took it, when and why.
+    """
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", _("批准")
+        REFUSED = "refused", _("不予批准")
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="approvals", verbose_name=_("直播"))
+    decision = models.CharField(_("决定"), max_length=10, choices=Decision.choices)
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("审批人"))
+    reason = models.CharField(_("理由"), max_length=500)
+    covers = models.JSONField(_("审批内容"), default=dict)
+    decided_at = models.DateTimeField(_("审批时间"), auto_now_add=True)
+    voided_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
+    void_reason = models.CharField(_("作废原因"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        verbose_name = _("公职人员直播审批")
+        verbose_name_plural = _("公职人员直播审批")
+
+    def __str__(self) -> str:
+        return f"{self.stream} · {self.get_decision_display()}"
