@@ -19,6 +19,7 @@ from ninja.renderers import JSONRenderer
 
 from zhunong.accounts.api import router as accounts_router
 from zhunong.catalog.api import router as catalog_router
+from zhunong.core.apidoc import complete_openapi
 from zhunong.core.errors import DomainError
 from zhunong.fulfilment.api import router as fulfilment_router
 from zhunong.live.api import router as live_router
@@ -46,7 +47,13 @@ class UTF8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+class ZhunongAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):  # noqa: ANN001, ANN201
+        # Every operation's generic answers (401, 422, 400) and exact error codes: core/apidoc.py.
+        return complete_openapi(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+
+
+api = ZhunongAPI(
     title="zhunong API",
     version="1",
     description="助农直播 platform API. Errors: {code, message, details}. Auth: `Authorization: Bearer <token>`"
