@@ -8,7 +8,6 @@ Registration is throttled per address here: at most `REGISTER_LIMIT` attempts pe
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 from datetime import timedelta
@@ -19,31 +18,18 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from zhunong.core.clientaddr import client_address
+
 from .errors import TooManyAttempts
 from .models import RegistrationAttempt
 
 log = logging.getLogger(__name__)
 
 
-def _valid_ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return None
-
-
 def client_ip(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or, behind `TRUSTED_PROXY_COUNT` reverse proxies, the address the
-    outermost trusted proxy saw (counted from the right of X-Forwarded-For, which clients can forge on the left).
-    "unknown" when there is no valid address (a request built in code, a malformed header)."""
-    remote = _valid_ip(request.META.get("REMOTE_ADDR", "") or "") or "unknown"
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies <= 0:
-        return remote
-    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
-    if len(hops) < proxies:
-        return remote
-    return _valid_ip(hops[-proxies]) or remote
+    """The client's address (core.clientaddr: REMOTE_ADDR, or the one the outermost of `TRUSTED_PROXY_COUNT`
+    proxies saw), "unknown" when there is no valid address (a request built in code, a malformed header)."""
+    return client_address(request) or "unknown"
 
 
 def client_ip_for_axes(request: HttpRequest) -> str | None:
