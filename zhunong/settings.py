@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Where an audited action came from (core.audit.record_action, called by services without the request).
+    "zhunong.core.audit.RequestAddressMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "zhunong.accounts.security.CSPMiddleware",
@@ -307,6 +309,10 @@ PAYMENT_WEBHOOK_SECRET = os.environ.get("PAYMENT_WEBHOOK_SECRET") or _derive_sec
 # Demo mode (`make demo`, `zhunong serve --demo-video`, CI's schemathesis and e2e runs): the only way the
 # sandbox payment gateway may run with DEBUG off (docs/decisions/0007-payment-provider.md).
 DEMO = env_bool("ZHUNONG_DEMO", False)
+# Hosts' resident ID numbers (accounts/idvault.py): Fernet keys, newest first, and the HMAC key of the
+# uniqueness digest. Unset: derived from SECRET_KEY, allowed only with DEBUG or DEMO (check live.E002).
+ID_KEYS = [k.strip() for k in os.environ.get("ZHUNONG_ID_KEYS", "").split(",") if k.strip()]
+ID_HASH_KEY = os.environ.get("ZHUNONG_ID_HASH_KEY", "").strip()
 # The payment provider: "alipay" or "sandbox". Unset: "sandbox" in demo mode, else none (checkout answers
 # 503 payments_unavailable). The sandbox with DEBUG off and without ZHUNONG_DEMO fails `zhunong check`
 # (payments.E001) and is refused at run time.

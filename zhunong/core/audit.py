@@ -17,6 +17,8 @@ label the pages show.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
@@ -49,10 +51,36 @@ ACTIONS: dict[str, str] = {
     "payments.refund": "退款",
     "fulfilment.after_sales_decided": "售后处理",
     "supervision.flag_reviewed": "预警复核",
+    # Integrity rules (supervision's "Rules"): the office's decisions and every refused attempt.
+    "live.stream_approved": "公职人员直播审批",
+    "live.stream_start_refused": "未经审批开播被拒",
+    "live.gift_refused": "向公职人员送礼被拒",
+    "catalog.below_cost_refused": "低于成本价未说明理由被拒",
+    "orders.coupon_refused": "优惠券被拒",
+    "fulfilment.pledge_refused": "公职人员赔付承诺被拒",
+    "payments.payout_refused": "向公职人员付款被拒",
+    "supervision.review_refused": "预警复核被拒",
     "export.personal_data": "导出含个人信息的数据",
 }
 
 _MAX_LABEL = 200
+
+# The request being served, so that services (which take no request) still record where an action came from.
+_current_request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
+
+
+class RequestAddressMiddleware:
+    """Makes the request being served known to record_action (settings.MIDDLEWARE)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:  # noqa: ANN401
+        token = _current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_request.reset(token)
 
 
 def _subject_fields(subject: Any) -> dict[str, str]:  # noqa: ANN401
@@ -87,12 +115,15 @@ def record_action(*, actor: Any, action: str, subject: Any = None, before: dict 
     """Append one entry. `actor`: the user (None or anonymous: the system); `subject`: the model instance
     acted on, or ("app.model", id); `region`: a producers.Region (default: the subject's policy scope);
     `before` / `after`: the changed fields (JSON-serialisable, Decimals and dates allowed); `request`: gives
-    the address (honouring TRUSTED_PROXY_COUNT); `outcome`: "done" or "refused"."""
+    the address (honouring TRUSTED_PROXY_COUNT; default: the request being served, through
+    RequestAddressMiddleware; none in a task); `outcome`: "done" or "refused"."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}: add it to core.audit.ACTIONS")
     if outcome not in (DONE, REFUSED):
         raise ValueError(f"audit outcome must be 'done' or 'refused', not {outcome!r}")
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    if request is None:
+        request = _current_request.get()
     if region is None and subject is not None and isinstance(subject, models.Model):
         region = _region_of(subject)
     AuditEntry.objects.create(

@@ -122,3 +122,18 @@ def test_postgresql_refuses_update_and_delete_whatever_the_client():
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [pk])
     assert AuditEntry.objects.get(pk=pk).outcome == "done"
+
+
+@pytest.mark.django_db
+def test_services_record_the_address_of_the_request_being_served():
+    from zhunong.core.audit import RequestAddressMiddleware
+
+    user = make_user()
+
+    def view(request):  # noqa: ANN001, ANN202
+        record_action(actor=user, action="accounts.roles_changed", subject=user)  # as a service would, no request
+        return "ok"
+
+    assert RequestAddressMiddleware(view)(_request("192.0.2.44")) == "ok"
+    record_action(actor=user, action="accounts.roles_changed", subject=user)  # outside a request: a task
+    assert list(AuditEntry.objects.order_by("id").values_list("address", flat=True)) == ["192.0.2.44", None]
