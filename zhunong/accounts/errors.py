@@ -28,3 +28,32 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
         super().__init__(message or f"Too many attempts. Try again in {retry_after} seconds.",
                          details={"retry_after": retry_after}, **kwargs)
+
+
+# Resident ID numbers (accounts/idnumber.py: GB 11643-1999 and the rules written there).
+
+
+class IdNumberMalformed(ValidationFailed):
+    code = "id_number_malformed"
+    message = "A resident ID number has 18 characters: 17 digits, then a digit or X."
+
+
+class IdNumberChecksum(ValidationFailed):
+    code = "id_number_checksum"
+    message = "The ID number's check character is wrong (GB 11643-1999, ISO 7064 MOD 11-2): check for a typo."
+
+
+class IdNumberBirthDate(ValidationFailed):
+    code = "id_number_birth_date"
+    message = "The ID number's birth date (characters 7-14) is not a real date between 1900 and today."
+
+
+class IdNumberRegion(ValidationFailed):
+    code = "id_number_region"
+    message = "The ID number's region code (first 6 digits) is not a mainland province's code."
+
+
+class IdKeysMissing(DomainError):
+    code = "id_keys_missing"
+    status = 503
+    message = "ID numbers cannot be stored: ZHUNONG_ID_KEYS and ZHUNONG_ID_HASH_KEY are not configured."

@@ -145,11 +145,14 @@ class HostVerification(models.Model):
     class Action(models.TextChoices):
         VERIFIED = "verified", _("认证通过")
         REVOKED = "revoked", _("撤销认证")
+        IDENTITY = "identity", _("登记实名信息")
 
     host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="verifications")
     action = models.CharField(_("操作"), max_length=12, choices=Action.choices)
     method = models.CharField(_("认证方式"), max_length=24, choices=Method.choices, blank=True)
     note = models.CharField(_("备注"), max_length=300, blank=True)
+    # The ID number this record is about, masked (the identity on file when it was made).
+    id_masked = models.CharField(_("身份证号（脱敏）"), max_length=18, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                               verbose_name=_("操作人"))
     at = models.DateTimeField(_("时间"), auto_now_add=True)
@@ -445,3 +448,142 @@ class StreamApproval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream} · {self.get_decision_display()}"
+
+
+# --- Real-name identity, training and the three thirds (docs/people.md "Hosts") ---------------------------
+
+
+class HostIdentity(models.Model):
+    """A host's real name and mainland resident ID number (accounts/idnumber.py checks it).
+
+    The number is stored only encrypted (accounts/idvault.py, Fernet under ZHUNONG_ID_KEYS) with a keyed
+    HMAC digest that is unique: one number belongs to one person. The masked form (region code and last
+    four characters) is what pages show; the birth date is not kept in clear (with the mask it would give
+    the whole number away)."""
+
+    host = models.OneToOneField(Host, on_delete=models.CASCADE, related_name="identity")
+    real_name = models.CharField(_("真实姓名"), max_length=50)
+    id_ciphertext = models.TextField(editable=False)
+    id_digest = models.CharField(max_length=64, unique=True, editable=False)
+    id_masked = models.CharField(_("身份证号（脱敏）"), max_length=18, editable=False)
+    # How the number's region code compares with the channel's county (idnumber.RegionAgreement).
+    region_agreement = models.CharField(_("户籍地与所在县"), max_length=16, editable=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("登记人"))
+    recorded_at = models.DateTimeField(_("登记时间"))
+
+    class Meta:
+        verbose_name = _("主播实名信息")
+        verbose_name_plural = _("主播实名信息")
+
+    def __str__(self) -> str:
+        return f"{self.real_name} {self.id_masked}"
+
+    def policy_scope(self) -> Scope:
+        return self.host.policy_scope()
+
+
+class Course(models.Model):
+    """A training course for hosts, run by a county's office (万村主播培养计划 and the like)."""
+
+    county = models.ForeignKey("producers.Region", on_delete=models.PROTECT, related_name="host_courses",
+                               verbose_name=_("县"))
+    title = models.CharField(_("课程名称"), max_length=100)
+    description = models.TextField(_("课程介绍"), blank=True, max_length=2000)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("培训课程")
+        verbose_name_plural = _("培训课程")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def policy_scope(self) -> Scope:
+        return Scope(regions=lambda: (self.county,))
+
+
+class TrainingSession(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("课程"))
+    topic = models.CharField(_("本节内容"), max_length=100)
+    starts_at = models.DateTimeField(_("开始"))
+    ends_at = models.DateTimeField(_("结束"))
+    place = models.CharField(_("地点"), max_length=100, blank=True)
+    trainer = models.CharField(_("讲师"), max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        verbose_name = _("培训课次")
+        verbose_name_plural = _("培训课次")
+        constraints = [models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
+                                              name="live_training_session_ends_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.course} · {self.topic}"
+
+    def policy_scope(self) -> Scope:
+        return self.course.policy_scope()
+
+
+class Attendance(models.Model):
+    """Whether a host attended one session (recorded by the county office after the session)."""
+
+    session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="attendance")
+    host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="attendance")
+    present = models.BooleanField(_("出勤"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["session", "host"]
+        verbose_name = _("培训签到")
+        verbose_name_plural = _("培训签到")
+        constraints = [models.UniqueConstraint(fields=["session", "host"], name="live_attendance_once")]
+
+
+class Certificate(models.Model):
+    """A course completed: every session of the course attended."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="certificates")
+    host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="certificates")
+    number = models.CharField(_("证书编号"), max_length=40, unique=True)
+    hours = models.DecimalField(_("学时"), max_digits=6, decimal_places=1)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(_("发证时间"))
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = _("结业证书")
+        verbose_name_plural = _("结业证书")
+        constraints = [models.UniqueConstraint(fields=["course", "host"], name="live_certificate_once")]
+
+
+class SegmentKind(models.TextChoices):
+    """The three thirds (三个三分之一) of a stream's time."""
+
+    HOUSEHOLD_PRODUCTS = "household_products", _("推介建档立卡户产品")
+    COACHING = "coaching", _("带动他人直播")
+    POLICY = "policy", _("宣讲政策")
+
+
+class StreamSegment(models.Model):
+    """A stretch of a live stream marked as one of the thirds, from started_at to ended_at (open: now)."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="segments")
+    kind = models.CharField(_("类别"), max_length=20, choices=SegmentKind.choices)
+    started_at = models.DateTimeField(db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        verbose_name = _("直播时段（三个三分之一）")
+        verbose_name_plural = _("直播时段（三个三分之一）")
+        constraints = [
+            models.UniqueConstraint(fields=["stream"], condition=models.Q(ended_at__isnull=True),
+                                    name="live_segment_one_open_per_stream"),
+        ]
