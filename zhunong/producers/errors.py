@@ -29,3 +29,28 @@ class PlotNotFound(NotFound):
 class BatchNotFound(NotFound):
     code = "batch_not_found"
     message = "No such harvest batch."
+
+
+class NotACooperative(ValidationFailed):
+    code = "not_a_cooperative"
+    message = "Only a co-operative has members and share schemes."
+
+
+class NotAMember(ValidationFailed):
+    code = "not_a_member"
+    message = "This household is not a member of the co-operative on that date."
+
+
+class AlreadyMember(ValidationFailed):
+    code = "already_member"
+    message = "This household is already a member of the co-operative."
+
+
+class ShareSchemeExists(ValidationFailed):
+    code = "share_scheme_exists"
+    message = "The co-operative already has a share scheme taking effect that day."
+
+
+class InvalidShares(ValidationFailed):
+    code = "invalid_shares"
+    message = "The fixed shares do not fit the co-operative's members."

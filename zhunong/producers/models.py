@@ -169,3 +169,102 @@ class HarvestBatch(models.Model):
 
     def policy_scope(self) -> Scope:
         return self.plot.producer.policy_scope()
+
+
+class Membership(models.Model):
+    """A household's membership of a co-operative, with its dates (the `members` relation is the current
+    list; these rows say since when and until when, which income attribution needs)."""
+
+    coop = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="memberships",
+                             verbose_name=_("合作社"))
+    member = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="coop_memberships",
+                               verbose_name=_("社员农户"))
+    joined_on = models.DateField(_("入社日期"))
+    left_on = models.DateField(_("退社日期"), null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["coop_id", "member_id", "joined_on"]
+        verbose_name = _("合作社社员")
+        verbose_name_plural = _("合作社社员")
+        constraints = [
+            models.UniqueConstraint(fields=["coop", "member"], condition=models.Q(left_on__isnull=True),
+                                    name="membership_one_open_per_member"),
+            models.CheckConstraint(condition=models.Q(left_on__isnull=True) | models.Q(left_on__gte=models.F("joined_on")),
+                                   name="membership_left_after_joined"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} @ {self.coop}"
+
+    def active_on(self, day) -> bool:  # noqa: ANN001
+        return self.joined_on <= day and (self.left_on is None or day < self.left_on)
+
+
+class ShareScheme(models.Model):
+    """How a co-op divides what it is paid among its members, from `effective_from` until its next scheme.
+
+    The co-op chooses; each choice is a new row, so the history of choices stays."""
+
+    class Basis(models.TextChoices):
+        BATCH = "batch", _("按供货批次")
+        QUANTITY = "quantity", _("按交售数量")
+        FIXED = "fixed", _("固定份额")
+
+    coop = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="share_schemes",
+                             verbose_name=_("合作社"))
+    basis = models.CharField(_("分配方式"), max_length=10, choices=Basis.choices)
+    effective_from = models.DateField(_("生效日期"))
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["coop_id", "-effective_from"]
+        verbose_name = _("收益分配方案")
+        verbose_name_plural = _("收益分配方案")
+        constraints = [models.UniqueConstraint(fields=["coop", "effective_from"], name="sharescheme_one_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.coop} {self.get_basis_display()} {self.effective_from}"
+
+
+class FixedShare(models.Model):
+    """A member's fixed share under a `fixed` scheme (a weight: shares are divided by their sum)."""
+
+    scheme = models.ForeignKey(ShareScheme, on_delete=models.CASCADE, related_name="fixed_shares")
+    member = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="+")
+    share = models.DecimalField(_("份额"), max_digits=9, decimal_places=4)
+
+    class Meta:
+        ordering = ["scheme_id", "member_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "member"], name="fixedshare_one_per_member"),
+            models.CheckConstraint(condition=models.Q(share__gt=0), name="fixedshare_positive"),
+        ]
+
+
+class MemberDelivery(models.Model):
+    """Produce a member delivered to the co-op (交售): the weights of a `quantity` scheme."""
+
+    coop = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="member_deliveries",
+                             verbose_name=_("合作社"))
+    member = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="deliveries_to_coops",
+                               verbose_name=_("社员农户"))
+    batch = models.ForeignKey(HarvestBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("采收批次"))
+    delivered_on = models.DateField(_("交售日期"))
+    quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2)
+    unit = models.CharField(_("单位"), max_length=8, choices=HarvestBatch.Unit.choices, default=HarvestBatch.Unit.JIN)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["coop_id", "delivered_on", "id"]
+        verbose_name = _("社员交售")
+        verbose_name_plural = _("社员交售")
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="memberdelivery_positive")]

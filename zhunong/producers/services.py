@@ -6,14 +6,23 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 
 from zhunong.accounts import policy, roles
 from zhunong.accounts.models import User
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.text import clean_decimal, clean_text
 
-from .errors import OutsideRegion, RegionLevelMismatch
-from .models import HarvestBatch, Plot, Producer, Region
+from .errors import (
+    AlreadyMember,
+    InvalidShares,
+    NotACooperative,
+    NotAMember,
+    OutsideRegion,
+    RegionLevelMismatch,
+    ShareSchemeExists,
+)
+from .models import FixedShare, HarvestBatch, MemberDelivery, Membership, Plot, Producer, Region, ShareScheme
 from .signals import batch_harvested
 from .trace_codes import new_trace_code
 
@@ -125,6 +134,7 @@ def create_producer(*, actor: User, name: str, village: Region, kind: str = Prod
         producer.managers.set(managers)
     if members:
         producer.members.set(members)
+        _sync_memberships(coop=producer, actor=actor)
     return producer
 
 
@@ -160,6 +170,7 @@ def update_producer(*, actor: User, producer: Producer, village: Region | None =
         producer.managers.set(managers)
     if members is not None:
         producer.members.set(members)
+        _sync_memberships(coop=producer, actor=actor)
     return producer
 
 
@@ -255,3 +266,139 @@ def rename_region(*, actor: User, region: Region, name: str) -> Region:
     region.name = clean_text(name, field="name", max_length=64)
     region.save(update_fields=["name"])
     return region
+
+
+# ------------------------------------------------------------------------------------ co-op membership
+# Who belongs to a co-op and since when (Membership), how the co-op divides what it is paid (ShareScheme,
+# FixedShare) and what members delivered to it (MemberDelivery). insights attributes the co-op's sales
+# to its member households with these (docs/insights.md "Income that reaches households").
+
+MAX_SHARE = Decimal("100000")
+
+
+def _check_coop(*, actor: User, coop: Producer) -> None:
+    if coop.kind != Producer.Kind.COOPERATIVE:
+        raise NotACooperative(details={"field": "coop"})
+    check_producer_writer(actor=actor, producer=coop)
+
+
+def _check_day(day: object, *, field: str) -> dt.date:
+    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+        raise ValidationFailed(f"{field}: must be a date.", details={"field": field})
+    if day < EARLIEST_HARVEST or day > dt.date.today() + dt.timedelta(days=366):
+        raise ValidationFailed(f"{field}: out of range.", details={"field": field})
+    return day
+
+
+def _sync_memberships(*, coop: Producer, actor: User) -> None:
+    """After the `members` relation was set directly (create/update_producer): open a membership from
+    today for each new member, close the open ones of those who left."""
+    today = dt.date.today()
+    current = set(coop.members.values_list("pk", flat=True))
+    open_rows = {m.member_id: m for m in Membership.objects.filter(coop=coop, left_on__isnull=True)}
+    for member_id in current - set(open_rows):
+        Membership.objects.create(coop=coop, member_id=member_id, joined_on=today, recorded_by=actor)
+    for member_id in set(open_rows) - current:
+        row = open_rows[member_id]
+        row.left_on = max(today, row.joined_on)
+        row.save(update_fields=["left_on"])
+
+
+@transaction.atomic
+def join_coop(*, actor: User, coop: Producer, member: Producer, joined_on: dt.date) -> Membership:
+    """A household joins a co-op (of its own county) on a date."""
+    _check_coop(actor=actor, coop=coop)
+    joined_on = _check_day(joined_on, field="joined_on")
+    check_members(kind=coop.kind, village=coop.village, members=[member], producer=coop)
+    Producer.objects.select_for_update().filter(pk=coop.pk).first()  # one membership change at a time
+    if Membership.objects.filter(coop=coop, member=member, left_on__isnull=True).exists():
+        raise AlreadyMember(details={"field": "member"})
+    if Membership.objects.filter(coop=coop, member=member, left_on__gt=joined_on).exists():
+        raise ValidationFailed("joined_on: overlaps an earlier membership.", details={"field": "joined_on"})
+    row = Membership.objects.create(coop=coop, member=member, joined_on=joined_on, recorded_by=actor)
+    coop.members.add(member)
+    return row
+
+
+@transaction.atomic
+def leave_coop(*, actor: User, coop: Producer, member: Producer, left_on: dt.date) -> Membership:
+    """A household leaves a co-op: from `left_on` on it gets no share of the co-op's sales."""
+    _check_coop(actor=actor, coop=coop)
+    left_on = _check_day(left_on, field="left_on")
+    row = Membership.objects.select_for_update().filter(coop=coop, member=member, left_on__isnull=True).first()
+    if row is None:
+        raise NotAMember(details={"field": "member"})
+    if left_on < row.joined_on:
+        raise ValidationFailed("left_on: before the member joined.", details={"field": "left_on"})
+    row.left_on = left_on
+    row.save(update_fields=["left_on"])
+    coop.members.remove(member)
+    return row
+
+
+def _members_on(coop: Producer, day: dt.date) -> set[int]:
+    """The members of the co-op on `day` (joined on or before it, not yet left)."""
+    return set(Membership.objects.filter(Q(left_on__isnull=True) | Q(left_on__gt=day), coop=coop,
+                                         joined_on__lte=day).values_list("member_id", flat=True))
+
+
+@transaction.atomic
+def set_share_scheme(*, actor: User, coop: Producer, basis: str, effective_from: dt.date,
+                     shares: dict[int, object] | None = None, note: str = "") -> ShareScheme:
+    """Record the co-op's choice of how its income is divided, from `effective_from` on.
+
+    `batch`: among the members whose harvest batches the product sold from, by batch quantity;
+    `quantity`: by the quantity each member delivered to the co-op since the scheme took effect;
+    `fixed`: by `shares` ({member id: weight}), one for every member on `effective_from`.
+    Earlier choices stay recorded; a day already holding a scheme is refused (record another day).
+    """
+    _check_coop(actor=actor, coop=coop)
+    if basis not in ShareScheme.Basis.values:
+        raise ValidationFailed("basis: batch, quantity or fixed.", details={"field": "basis"})
+    effective_from = _check_day(effective_from, field="effective_from")
+    note = clean_text(note, field="note", max_length=300, required=False)
+    Producer.objects.select_for_update().filter(pk=coop.pk).first()
+    if ShareScheme.objects.filter(coop=coop, effective_from=effective_from).exists():
+        raise ShareSchemeExists(details={"field": "effective_from"})
+    cleaned: dict[int, Decimal] = {}
+    if basis == ShareScheme.Basis.FIXED:
+        members = _members_on(coop, effective_from)
+        given = {int(k): v for k, v in (shares or {}).items()}
+        if not members:
+            raise InvalidShares("The co-operative has no members on that date.", details={"field": "shares"})
+        if set(given) != members:
+            missing, extra = sorted(members - set(given)), sorted(set(given) - members)
+            raise InvalidShares(details={"field": "shares", "missing": missing, "not_members": extra})
+        for member_id, value in given.items():
+            try:
+                cleaned[member_id] = clean_decimal(value, field="shares", max_value=MAX_SHARE, places=4)
+            except ValidationFailed:
+                raise InvalidShares("Every share is a number more than zero.",
+                                    details={"field": "shares", "member": member_id})
+    elif shares:
+        raise InvalidShares("Shares are given only for a fixed scheme.", details={"field": "shares"})
+    scheme = ShareScheme.objects.create(coop=coop, basis=basis, effective_from=effective_from, note=note,
+                                        recorded_by=actor)
+    FixedShare.objects.bulk_create(FixedShare(scheme=scheme, member_id=k, share=v) for k, v in sorted(cleaned.items()))
+    return scheme
+
+
+@transaction.atomic
+def record_delivery(*, actor: User, coop: Producer, member: Producer, delivered_on: dt.date, quantity: object,
+                    unit: str = HarvestBatch.Unit.JIN, batch: HarvestBatch | None = None) -> MemberDelivery:
+    """A member delivers produce to the co-op (交售); a `quantity` scheme divides income by these."""
+    _check_coop(actor=actor, coop=coop)
+    delivered_on = _check_day(delivered_on, field="delivered_on")
+    if delivered_on > dt.date.today() + dt.timedelta(days=1):
+        raise ValidationFailed("delivered_on: cannot be in the future.", details={"field": "delivered_on"})
+    if unit not in HarvestBatch.Unit.values:
+        raise ValidationFailed("unit: unknown unit.", details={"field": "unit"})
+    quantity = clean_decimal(quantity, field="quantity", max_value=Decimal("100000000"))
+    if quantity <= 0:
+        raise ValidationFailed("quantity: more than zero.", details={"field": "quantity"})
+    if member.pk not in _members_on(coop, delivered_on):
+        raise NotAMember(details={"field": "member"})
+    if batch is not None and batch.plot.producer_id != member.pk:
+        raise ValidationFailed("batch: not a batch of this member.", details={"field": "batch"})
+    return MemberDelivery.objects.create(coop=coop, member=member, batch=batch, delivered_on=delivered_on,
+                                         quantity=quantity, unit=unit, recorded_by=actor)
