@@ -21,6 +21,7 @@ from django.db import transaction
 
 from zhunong.accounts import policy
 from zhunong.accounts.models import User
+from zhunong.core.audit import record_action
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.integrity import ConcernKind, report_concern
 from zhunong.core.statemachine import TransitionTable
@@ -159,6 +160,8 @@ def create_product(*, actor: User, name: str, price: object, cost_floor: object,
     product.producers.set(producers)
     product.batches.set(batches)
     PriceChange.objects.create(product=product, price=product.price, actor=actor, reason="created")
+    record_action(actor=actor, action="catalog.product_changed", subject=product, before=None,
+                  after={f: _audit_value(v) for f, v in values.items()})
     if product.below_cost:
         _flag_below_cost(product, actor)
     reindex(product)
@@ -173,6 +176,22 @@ def check_keeps_a_batch(*, product: Product, batches: Iterable[HarvestBatch]) ->
 
 _PRODUCT_FIELDS = ("name", "description", "unit", "unit_size", "price", "cost_floor", "below_cost_reason",
                    "origin", "stock", "gtin", "featured", "producers", "batches")
+
+
+def _audit_value(value: object) -> object:
+    return value.pk if hasattr(value, "pk") else value
+
+
+def _audit_field_changes(actor: User, product: Product, values: dict[str, object]) -> None:
+    """Audit a product edit: stock on its own entry, the other changed fields together (prices: change_price)."""
+    changed = {f: v for f, v in values.items() if _audit_value(getattr(product, f)) != _audit_value(v)}
+    if "stock" in changed:
+        record_action(actor=actor, action="catalog.stock_changed", subject=product,
+                      before={"stock": product.stock}, after={"stock": changed.pop("stock")})
+    if changed:
+        record_action(actor=actor, action="catalog.product_changed", subject=product,
+                      before={f: _audit_value(getattr(product, f)) for f in changed},
+                      after={f: _audit_value(v) for f, v in changed.items()})
 
 
 @transaction.atomic
@@ -203,6 +222,7 @@ def update_product(*, actor: User, product: Product, **changes: object) -> Produ
 
     price_changed = values["price"] != product.price or values["cost_floor"] != product.cost_floor
     price, cost_floor, reason = values.pop("price"), values.pop("cost_floor"), values.pop("below_cost_reason")
+    _audit_field_changes(actor, product, values)
     for field_name, value in values.items():
         setattr(product, field_name, value)
     if not price_changed:
@@ -258,10 +278,16 @@ def change_price(*, actor: User, product: Product, price: object, cost_floor: ob
         cost_floor, field="cost_floor", max_value=MAX_PRICE, allow_zero=True)
     reason = clean_text(reason, field="reason", max_length=300, required=False)
     _check_price(price=price_d, cost_floor=cost_d, reason=reason)
+    before = {"price": product.price, "cost_floor": product.cost_floor}
     product.price, product.cost_floor = price_d, cost_d
     product.below_cost_reason = reason if price_d < cost_d else ""
     product.save(update_fields=["price", "cost_floor", "below_cost_reason", "updated_at"])
     PriceChange.objects.create(product=product, price=price_d, actor=actor, reason=reason)
+    after = {"price": price_d, "cost_floor": cost_d, "reason": reason}
+    if before["price"] != price_d:
+        record_action(actor=actor, action="catalog.price_changed", subject=product, before=before, after=after)
+    if before["cost_floor"] != cost_d:
+        record_action(actor=actor, action="catalog.cost_floor_changed", subject=product, before=before, after=after)
     if product.below_cost:
         _flag_below_cost(product, actor)
     return product
@@ -271,6 +297,8 @@ def _transition(product: Product, target: str, *, actor: User | None, reason: st
     LISTING.check(product.status, target)
     ListingTransition.objects.create(product=product, from_status=product.status, to_status=target,
                                      actor=actor, reason=reason[:300])
+    record_action(actor=actor, action="catalog.listing_changed", subject=product,
+                  before={"status": product.status}, after={"status": target, "reason": reason[:300]})
     product.status = target
     product.save(update_fields=["status", "updated_at"])
     return product

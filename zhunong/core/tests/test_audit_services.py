@@ -1,0 +1,56 @@
+"""The services that perform sensitive actions record them in the audit log (core.audit.record_action)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from zhunong.catalog import services as catalog
+from zhunong.core.models import AuditEntry
+
+
+def _entries(action: str) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(action=action).order_by("id"))
+
+
+@pytest.mark.django_db
+def test_price_cost_floor_stock_and_listing_changes_are_audited(world):  # noqa: ANN001
+    product = world.listed_product(price="39.90", cost_floor="20.00", stock=100)
+    created = _entries("catalog.product_changed")
+    assert len(created) == 1 and created[0].before is None and created[0].after["stock"] == 100
+    assert [e.after["status"] for e in _entries("catalog.listing_changed")] == ["awaiting_inspection", "listed"]
+
+    catalog.change_price(actor=world.operator, product=product, price="35.00", cost_floor="21.00")
+    [price] = _entries("catalog.price_changed")
+    assert price.actor == world.operator and price.region == world.county
+    assert price.before == {"price": "39.90", "cost_floor": "20.00"}
+    assert price.after == {"price": "35.00", "cost_floor": "21.00", "reason": ""}
+    assert len(_entries("catalog.cost_floor_changed")) == 1
+
+    catalog.update_product(actor=world.operator, product=product, stock=80, name="洋河蓝莓（大果）")
+    [stock] = _entries("catalog.stock_changed")
+    assert (stock.before, stock.after) == ({"stock": 100}, {"stock": 80})
+    edit = _entries("catalog.product_changed")[-1]
+    assert edit.before == {"name": "洋河蓝莓"} and edit.after == {"name": "洋河蓝莓（大果）"}
+
+    # The same price again changes nothing and records nothing.
+    catalog.change_price(actor=world.operator, product=product, price=Decimal("35.00"))
+    assert len(_entries("catalog.price_changed")) == 1
+
+    catalog.delist_product(actor=world.regulator, product=product, reason="抽检复核")
+    last = _entries("catalog.listing_changed")[-1]
+    assert (last.actor, last.before, last.after) == (
+        world.regulator, {"status": "listed"}, {"status": "delisted", "reason": "抽检复核"})
+
+
+@pytest.mark.django_db
+def test_a_refused_change_leaves_no_entry(world):  # noqa: ANN001
+    from zhunong.core.errors import DomainError
+    from zhunong.testing import build_world
+
+    product = world.listed_product()
+    before = AuditEntry.objects.count()
+    with pytest.raises(DomainError):
+        catalog.change_price(actor=build_world().operator, product=product, price="1.00")
+    assert AuditEntry.objects.count() == before
