@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from zhunong.accounts import roles
+from zhunong.accounts.idnumber import with_check_char
 from zhunong.accounts.models import User
 from zhunong.accounts.services import create_user, issue_token
 from zhunong.catalog import services as catalog
 from zhunong.catalog.models import Product
+from zhunong.live import approvals
 from zhunong.live import streams as live
 from zhunong.live.models import Channel, Host, Stream, StreamStatus
 from zhunong.live.store import forget_room
@@ -34,6 +36,14 @@ _seq = itertools.count(1)
 
 def unique(prefix: str) -> str:
     return f"{prefix}{next(_seq)}"
+
+
+def fake_id_number(region_code: str = "370281", *, born: dt.date = dt.date(1990, 1, 1)) -> str:
+    """A resident ID number with a valid check character, different on every call (region, birth date, then a
+    sequence counting up), for hosts in tests."""
+    n = next(_seq)
+    birth = born + dt.timedelta(days=n // 1000)
+    return with_check_char(f"{region_code}{birth:%Y%m%d}{n % 1000:03d}")
 
 
 def make_user(role: str = roles.BUYER, *, region: Region | None = None, username: str | None = None) -> User:
@@ -82,6 +92,13 @@ class World:
     def village(self) -> Region:
         return self.regions["village"]
 
+    @property
+    def discipline_inspector(self) -> User:
+        """The county's discipline-inspection office (纪检监察), made on first use."""
+        if "discipline_inspector" not in self.extra:
+            self.extra["discipline_inspector"] = make_user(roles.DISCIPLINE_INSPECTOR, region=self.county)
+        return self.extra["discipline_inspector"]
+
     def new_batch(self, **kwargs) -> HarvestBatch:  # noqa: ANN003
         values = {"harvested_on": timezone.localdate() - dt.timedelta(days=3), "quantity": "500", "unit": "jin",
                   "grade": "一级"}
@@ -128,7 +145,8 @@ class World:
         user = make_user(roles.BUYER)
         host = live.create_host(actor=self.operator, user=user, channel=channel, kind=kind, title=host_title)
         if verified:
-            live.verify_host(actor=self.operator, host=host, method="id_card_in_person", note="现场核验")
+            live.verify_host(actor=self.operator, host=host, method="id_card_in_person", note="现场核验",
+                             real_name="测试主播", id_number=fake_id_number())
         if isinstance(products, int):
             products = [self.listed_product(name=f"洋河蓝莓{i}号") for i in range(products)]
         start = timezone.now() + starts_in
@@ -137,6 +155,9 @@ class World:
         # Test databases reuse ids: a room kept in memory (or Redis) by an earlier test must not leak in.
         forget_room(stream.pk)
         if status in (StreamStatus.LIVE, StreamStatus.ENDED):
+            if host.is_public_servant:  # the county's discipline-inspection office signs off first
+                approvals.decide(actor=self.discipline_inspector, stream=stream, approve=True,
+                                 reason="主播、商品和价格已核实")
             stream = live.start_stream(stream=stream, actor=user)
             if pin is not None:
                 live.pin_product(actor=user, stream=stream, product=pin)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
-from zhunong.live import chat, moderation
+from zhunong.live import approvals, chat, moderation
 from zhunong.live import streams as live_streams
 from zhunong.live.models import Host, SensitiveWord, Stream, StreamStatus
 from zhunong.producers.models import Region
@@ -40,6 +40,16 @@ def _pick_host(channel, *, public_servant: bool | None, exclude: set[int], usern
         if preferred is not None:
             return preferred
     return hosts.order_by("pk").first()
+
+
+def _approve(stream: Stream, county: Region) -> None:
+    """A public servant's stream goes live only with the county discipline-inspection office's approval."""
+    if not approvals.needs_approval(stream):
+        return
+    office = User.objects.filter(groups__name=roles.DISCIPLINE_INSPECTOR, region=county).order_by("pk").first()
+    if office is not None:
+        approvals.decide(actor=office, stream=stream, approve=True,
+                         reason="演示：已核实主播身份（公职人员，不取报酬）、上架商品与价格均不低于成本")
 
 
 def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
@@ -70,6 +80,7 @@ def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
                 actor=operator, host=host, title="茶园直播：明前千两茶开饼", planned_start=now - dt.timedelta(minutes=5),
                 planned_end=now + dt.timedelta(hours=3), products=products,
                 description="驻村第一书记带着承包户在唐溪茶场直播，货款直达茶农。")
+            _approve(live, county)
             live_streams.start_stream(stream=live, actor=host.user)
             live_streams.pin_product(actor=host.user, stream=live, product=products[0])
             live_streams.post_announcement(actor=host.user, stream=live, text="今晚下单的千两茶，合作社三天内统一发货。")
@@ -103,6 +114,7 @@ def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
                                                  planned_start=now - dt.timedelta(minutes=30),
                                                  planned_end=now + dt.timedelta(minutes=30), products=products,
                                                  description="挂职副县长介绍安化黑茶产业和扶贫政策。")
+            _approve(ended, county)
             live_streams.start_stream(stream=ended, actor=host.user)
             for product in products[:2]:
                 live_streams.pin_product(actor=host.user, stream=ended, product=product)

@@ -196,6 +196,8 @@ class Seeder:
         if county.code == MAIN_COUNTY_CODE:
             op = self.user("operator", roles.COUNTY_OPERATOR, region=county, display_name=f"{county.name}运营")
             insp = self.user("inspector", roles.REGULATOR, region=county, display_name=f"{county.name}市场监管抽检员")
+            # The county's discipline-inspection office: approves officials' streams, reviews integrity flags.
+            self.user("jijian", roles.DISCIPLINE_INSPECTOR, region=county, display_name=f"{county.name}纪委监委")
         else:
             op = self.user(f"operator-{slug}", roles.COUNTY_OPERATOR, region=county,
                            display_name=f"{county.name}运营")
@@ -529,6 +531,7 @@ LOGINS = [
     ("inspector", "安化县市场监管抽检员"),
     ("coop", "安化县唐溪茶叶专业合作社管理人"),
     ("host", "唐溪村驻村第一书记（已认证主播）"),
+    ("jijian", "安化县纪委监委（纪检监察：审批公职人员直播、复核预警）"),
     ("buyer", "买家"),
 ]
 

@@ -108,3 +108,90 @@ class TooManyGifts(_Throttled, DomainError):
 class TooManyReports(_Throttled, DomainError):
     code = "too_many_reports"
     message = "Too many reports in a short time. Try again later."
+
+
+# --- approvals of public servants' streams by the discipline-inspection office (approvals.py) -----------
+
+
+class ApprovalRequired(Conflict):
+    code = "stream_approval_required"
+    message = ("The host is a public servant: the stream goes live only with an approval by the county's "
+               "discipline-inspection office.")
+
+
+class ApprovalOutdated(Conflict):
+    code = "stream_approval_outdated"
+    message = "The host, shelf or prices changed since the approval; the stream needs a new approval."
+
+
+class ApprovalNotNeeded(Conflict):
+    code = "stream_approval_not_needed"
+    message = "The host is not a public servant; the stream needs no approval."
+
+
+class StreamNotScheduled(Conflict):
+    code = "stream_not_scheduled"
+    message = "Only a scheduled stream can be approved."
+
+
+class ApprovedShelfLocked(Conflict):
+    code = "approved_shelf_locked"
+    message = "A public servant's live stream sells what was approved; its shelf cannot change while it is live."
+
+
+class NotApprover(PermissionDenied):
+    code = "not_discipline_inspector"
+    message = "Only the county's discipline-inspection office approves public servants' streams."
+
+
+class ApproverOutsideRegion(PermissionDenied):
+    code = "approver_outside_region"
+    message = "The stream is outside your county."
+
+
+# --- real-name hosts, training and the three thirds (realname.py, training.py, thirds.py) -----------------
+
+
+class HostUnderAge(ValidationFailed):
+    code = "host_under_age"
+    message = "Hosts must be at least 16 years old (by the birth date in the ID number)."
+
+
+class IdNumberInUse(Conflict):
+    code = "id_number_in_use"
+    message = "This ID number is already registered to another host: one ID number belongs to one person."
+
+
+class HostIdentityMissing(Conflict):
+    code = "host_identity_missing"
+    message = "Record the host's real name and ID number before verifying them."
+
+
+class NotVerifyingOperator(PermissionDenied):
+    code = "not_verifying_operator"
+    message = "Only the operator who verified this host (or recorded their identity) sees the full ID number."
+
+
+class CourseNotFound(NotFound):
+    code = "course_not_found"
+    message = "No such course."
+
+
+class HostNotInCounty(ValidationFailed):
+    code = "host_not_in_county"
+    message = "The host's channel is not in the course's county."
+
+
+class SessionNotOver(Conflict):
+    code = "session_not_over"
+    message = "Attendance is recorded once the session has started."
+
+
+class TrainingIncomplete(Conflict):
+    code = "training_incomplete"
+    message = "The host has not attended every session of the course (or the course has none)."
+
+
+class CertificateExists(Conflict):
+    code = "certificate_exists"
+    message = "The host already has this course's certificate."

@@ -26,15 +26,19 @@ from zhunong.accounts import policy, roles
 from zhunong.accounts.models import User
 from zhunong.accounts.services import grant_role
 from zhunong.catalog.models import ListingStatus, Product
+from zhunong.core.audit import REFUSED, record_action
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.events import publish_room_event
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_text
 from zhunong.producers.models import Region
 
-from . import payloads
+from . import approvals, payloads, realname, thirds
 from .errors import (
     AlreadyHost,
+    ApprovalOutdated,
+    ApprovalRequired,
+    ApprovedShelfLocked,
     ChannelExists,
     HostNotVerified,
     NotAuthenticated,
@@ -50,7 +54,6 @@ from .models import (
     ChatMessage,
     Gift,
     Host,
-    HostVerification,
     ModerationAction,
     Pin,
     Report,
@@ -195,34 +198,16 @@ def record_host_training(*, actor: User, host: Host, trained_at: dt.date | None)
     return host
 
 
-@transaction.atomic
-def verify_host(*, actor: User, host: Host, method: str, note: str = "") -> Host:
-    """Record an operator's identity check (who, when, how). Only verified hosts can go live."""
-    host = Host.objects.select_for_update().select_related("channel__county").get(pk=host.pk)
-    _require_manager(actor, host.channel)
-    if method not in HostVerification.Method.values:
-        raise ValidationFailed("method: unknown verification method.", details={"field": "method"})
-    note = clean_text(note, field="note", max_length=300, required=False)
-    record = HostVerification.objects.create(host=host, action=HostVerification.Action.VERIFIED, method=method,
-                                             note=note, actor=actor)
-    host.verified_at = record.at
-    host.verified_by = actor
-    host.verification_method = method
-    host.save(update_fields=["verified_at", "verified_by", "verification_method"])
-    return host
+def verify_host(*, actor: User, host: Host, method: str, note: str = "", real_name: str | None = None,
+                id_number: str | None = None) -> Host:
+    """An operator's real-name check of the host (who, when, how, which ID number): realname.verify_host.
+    Needs the identity on file, or `real_name` and `id_number` to record it first. Only verified hosts go live."""
+    return realname.verify_host(actor=actor, host=host, method=method, note=note, real_name=real_name,
+                                id_number=id_number)
 
 
-@transaction.atomic
 def revoke_host_verification(*, actor: User, host: Host, reason: str) -> Host:
-    host = Host.objects.select_for_update().select_related("channel__county").get(pk=host.pk)
-    _require_manager(actor, host.channel)
-    reason = clean_text(reason, field="reason", max_length=300)
-    HostVerification.objects.create(host=host, action=HostVerification.Action.REVOKED, note=reason, actor=actor)
-    host.verified_at = None
-    host.verified_by = None
-    host.verification_method = ""
-    host.save(update_fields=["verified_at", "verified_by", "verification_method"])
-    return host
+    return realname.revoke_host_verification(actor=actor, host=host, reason=reason)
 
 
 # --- streams and their state machine ---------------------------------------------------------------
@@ -277,11 +262,15 @@ def set_stream_products(*, actor: User, stream: Stream, products: Iterable[Produ
     if stream.status not in (S.SCHEDULED, S.LIVE):
         raise StreamNotLive("The stream is over; its shelf is part of the record.")
     products = _check_products(stream.channel, products)
+    changed = {p.pk for p in products} != set(stream.products.values_list("pk", flat=True))
+    if changed and stream.status == S.LIVE and approvals.needs_approval(stream):
+        raise ApprovedShelfLocked(details={"stream_id": stream.pk})
     current = current_pin_locked(stream)
     if current is not None and current.product_id not in {p.pk for p in products}:
         raise ValidationFailed("products: the pinned product cannot be removed; unpin it first.",
                                details={"field": "products"})
     stream.products.set(products)
+    approvals.void_for_shelf_change(stream)
     publish_room_event(stream.pk, {"t": "shelf", "products": payloads.shelf(stream)})
     return stream
 
@@ -294,15 +283,28 @@ def _transition(stream: Stream, target: str, *, actor: User | None, reason: str 
     return stream
 
 
-@transaction.atomic
 def start_stream(*, stream: Stream, actor: User | None = None) -> Stream:
-    """scheduled → live. `actor` None is the media server (nginx-rtmp on_publish), already authorised."""
+    """scheduled → live. `actor` None is the media server (nginx-rtmp on_publish), already authorised.
+
+    A public servant's stream needs a current approval (approvals.py); a refusal for want of one is
+    recorded in the audit log after the transaction is over, so the rollback does not take it along."""
+    try:
+        return _start_stream(stream=stream, actor=actor)
+    except (ApprovalRequired, ApprovalOutdated) as refused:
+        record_action(actor=actor, action="live.stream_start_refused", subject=stream, outcome=REFUSED,
+                      after={"code": refused.code, **refused.details})
+        raise
+
+
+@transaction.atomic
+def _start_stream(*, stream: Stream, actor: User | None) -> Stream:
     stream = locked_stream(stream)
     if actor is not None:
         require_moderator(actor, stream)
     STREAM.check(stream.status, S.LIVE)
     if not stream.host.is_verified:
         raise HostNotVerified()
+    approvals.check_can_go_live(stream)
     _transition(stream, S.LIVE, actor=actor, reason="started" if actor else "started by the media server")
     stream.started_at = timezone.now()
     stream.save(update_fields=["status", "started_at"])
@@ -320,6 +322,7 @@ def end_stream(*, stream: Stream, actor: User | None = None, reason: str = "") -
     STREAM.check(stream.status, S.ENDED)
     now = timezone.now()
     _close_pin(stream, actor=actor, at=now)
+    thirds.close_open_segment(stream, at=now, actor=actor)
     _transition(stream, S.ENDED, actor=actor, reason=reason or ("ended" if actor else "ended by the media server"))
     stream.ended_at = now
     stream.save(update_fields=["status", "ended_at"])
