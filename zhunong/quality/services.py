@@ -16,6 +16,7 @@ from django.utils import timezone
 from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.accounts.selectors import is_platform_admin, user_covers_region
+from zhunong.core.audit import record_action
 from zhunong.core.errors import ValidationFailed
 from zhunong.core.text import clean_decimal, clean_text
 from zhunong.producers.models import HarvestBatch, Region
@@ -133,6 +134,13 @@ def record_inspection(*, actor: User, batch: HarvestBatch, sample_code: str, lab
                  "sample_code": sample_code, "lab": inspection.lab},
         recorded_by=actor,
     )
+    # Before the signal: the listing changes catalog makes in answer are audited after the result they follow.
+    record_action(actor=actor, action="quality.inspection_recorded", subject=inspection,
+                  region=batch.plot.producer.village, before=None,
+                  after={"batch": batch.trace_code, "sample_code": sample_code, "lab": inspection.lab,
+                         "sampled_on": sampled_on, "result": result,
+                         "items": [{"name": n, "value": v, "limit": lim, "limit_kind": k, "unit": u}
+                                   for n, v, lim, k, u in parsed]})
     inspection_recorded.send(sender=Inspection, batch=batch, inspection=inspection, passed=inspection.passed,
                              actor=actor)
     return inspection

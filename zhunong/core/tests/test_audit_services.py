@@ -54,3 +54,15 @@ def test_a_refused_change_leaves_no_entry(world):  # noqa: ANN001
     with pytest.raises(DomainError):
         catalog.change_price(actor=build_world().operator, product=product, price="1.00")
     assert AuditEntry.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_inspection_results_are_audited_before_the_listing_changes_they_cause(world):  # noqa: ANN001
+    product = world.draft_product()
+    catalog.submit_for_inspection(actor=world.operator, product=product)
+    inspection = world.inspect(result="pass")
+    [entry] = _entries("quality.inspection_recorded")
+    assert (entry.actor, entry.subject_id, entry.region) == (world.regulator, str(inspection.pk), world.village)
+    assert entry.after["result"] == "pass" and entry.after["items"][0]["limit"] == "0.05"
+    listed = _entries("catalog.listing_changed")[-1]
+    assert listed.after["status"] == "listed" and listed.pk > entry.pk
