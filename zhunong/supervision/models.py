@@ -44,3 +44,39 @@ class IntegrityFlag(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.get_kind_display()}] {self.summary}"
+
+
+class FlagReview(models.Model):
+    """The office's verdict on one flag: confirmed (属实) or dismissed (不属实), with the reviewer's reason.
+
+    One per flag (a second review is refused, and the database's unique key backs the rule), and never
+    changed afterwards: `save()` of an existing row and `delete()` raise, and the admin is read-only.
+    """
+
+    class Decision(models.TextChoices):
+        CONFIRMED = "confirmed", _("属实")
+        DISMISSED = "dismissed", _("不属实")
+
+    flag = models.OneToOneField(IntegrityFlag, on_delete=models.PROTECT, related_name="review",
+                                verbose_name=_("线索"))
+    decision = models.CharField(_("结论"), max_length=12, choices=Decision.choices)
+    reason = models.TextField(_("理由"), max_length=2000)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("复核人"))
+    reviewed_at = models.DateTimeField(_("复核时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        verbose_name = _("线索复核")
+        verbose_name_plural = _("线索复核")
+
+    def __str__(self) -> str:
+        return f"{self.flag_id}: {self.get_decision_display()}"
+
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("a flag review is kept as it was given and cannot be edited")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        raise ValueError("a flag review cannot be deleted")
