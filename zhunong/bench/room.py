@@ -36,6 +36,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from zhunong.accounts import roles
+from zhunong.accounts.idnumber import with_check_char
 from zhunong.accounts.models import User
 from zhunong.accounts.services import create_user
 from zhunong.catalog import services as catalog
@@ -121,7 +122,11 @@ def _setup(run_id: str, chatters: int) -> dict[str, Any]:
     channel = services.create_channel(actor=operator, county=county, name=f"压测频道 {run_id}")
     host_user = create_user(username=f"bench_host_{run_id}", password=secrets.token_urlsafe(16), role=roles.HOST)
     host = services.create_host(actor=operator, user=host_user, channel=channel, kind="villager", title="压测主播")
-    services.verify_host(actor=operator, host=host, method="video_call", note="benchmark")
+    # A checksum-valid ID number, random so that repeated runs on one database do not reuse one.
+    id_number = with_check_char(f"370281{dt.date(1970, 1, 1) + dt.timedelta(days=secrets.randbelow(10_000)):%Y%m%d}"
+                                f"{secrets.randbelow(1000):03d}")
+    services.verify_host(actor=operator, host=host, method="video_call", note="benchmark", real_name="压测主播",
+                         id_number=id_number)
     now = timezone.now()
     stream = services.schedule_stream(actor=operator, host=host, title=f"[bench] {run_id}",
                                       planned_start=now, planned_end=now + dt.timedelta(hours=2), products=products)

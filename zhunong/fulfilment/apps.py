@@ -16,3 +16,9 @@ class FulfilmentConfig(AppConfig):
 
         # Retention (live, video) keeps the records of a stream an open case is about.
         provide_held_streams("fulfilment", streams_with_open_cases)
+        # live's host record page shows the sales, refunds and complaints of a host's streams.
+        from zhunong.live.hooks import provide_host_figures
+
+        from .hostfigures import figures_of_streams
+
+        provide_host_figures("fulfilment", figures_of_streams)

@@ -29,3 +29,28 @@ def held_streams(stream_ids: Iterable[int]) -> set[int]:
     for provider in _providers.values():
         held.update(provider(ids))
     return held
+
+
+# --- a host's sales, refunds and complaints (the host record page); orders and fulfilment sit above live ---
+
+HostFigures = Callable[[list[int]], dict]
+
+_figures: dict[str, HostFigures] = {}
+
+
+def provide_host_figures(name: str, provider: HostFigures) -> None:
+    """`provider(stream_ids)` answers {"orders": int, "sales": Decimal, "refunded": Decimal, "complaints": int}
+    for the orders placed in those streams (fulfilment provides it in `FulfilmentConfig.ready`)."""
+    _figures[name] = provider
+
+
+def host_figures(stream_ids: Iterable[int]) -> dict | None:
+    """The figures of the orders placed in `stream_ids`, or None when no app provides them."""
+    if not _figures:
+        return None
+    ids = list(stream_ids)
+    total: dict = {}
+    for provider in _figures.values():
+        for key, value in provider(ids).items():
+            total[key] = total.get(key, 0) + value
+    return total
