@@ -144,3 +144,60 @@ class ImportedOrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.external_order}/{self.external_line}"
+
+
+# --- Income and dashboards (rollups.py, income.py, dashboards.py) -----------------------------------------
+# Rollups kept as orders change (receivers of orders' signals, rollups.py), so dashboards never scan order
+# lines (docs/decisions/0018-dashboard-rollups.md). Money is in fen (integers): sums stay exact on every
+# database, and the totals reconcile to the fen with the payments ledger.
+
+PLATFORM = ""  # `source` of this platform's own orders; imports carry their platform's name
+
+
+class SalesDay(models.Model):
+    """What one producer was paid and refunded for one product on one day, per stream (none: not in a stream).
+
+    Dated by the money's event, as the ledger is: a sale on its payment's day, a refund on the refund's."""
+
+    day = models.DateField()
+    source = models.CharField(max_length=16, blank=True, default=PLATFORM)
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    producer = models.ForeignKey("producers.Producer", on_delete=models.CASCADE, related_name="+")
+    stream = models.ForeignKey("live.Stream", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    gross_fen = models.BigIntegerField(default=0)
+    refunded_fen = models.BigIntegerField(default=0)
+    units = models.BigIntegerField(default=0)
+    lines = models.BigIntegerField(default=0)
+    refunds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "source", "product", "producer", "stream"],
+                                    condition=models.Q(stream__isnull=False), name="salesday_key_stream"),
+            models.UniqueConstraint(fields=["day", "source", "product", "producer"],
+                                    condition=models.Q(stream__isnull=True), name="salesday_key_nostream"),
+        ]
+        indexes = [models.Index(fields=["day"]), models.Index(fields=["producer", "day"]),
+                   models.Index(fields=["product", "day"]), models.Index(fields=["stream", "day"])]
+
+
+class IncomeDay(models.Model):
+    """What reached one recipient on one day from one payer's sales of one product.
+
+    The payer is the producer the ledger pays (a household, a co-op, an enterprise). A household paid
+    directly is its own recipient; a co-op's money goes to its members by its share scheme, or stays with
+    the co-op (`retained`) when nobody can be credited. Rows of one (day, source, product, payer) always add
+    up to that payer's net sales of the product that day."""
+
+    day = models.DateField()
+    source = models.CharField(max_length=16, blank=True, default=PLATFORM)
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    payer = models.ForeignKey("producers.Producer", on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey("producers.Producer", on_delete=models.CASCADE, related_name="+")
+    amount_fen = models.BigIntegerField()
+    retained = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "source", "product", "payer", "recipient"],
+                                               name="incomeday_key")]
+        indexes = [models.Index(fields=["day"]), models.Index(fields=["recipient", "day"])]

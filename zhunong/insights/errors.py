@@ -1,0 +1,23 @@
+"""Stable error codes of the data centre (insights)."""
+
+from zhunong.core.errors import NotFound, PermissionDenied, ValidationFailed
+
+
+class InvalidDateRange(ValidationFailed):
+    code = "invalid_date_range"
+    message = "Give a start and an end date (YYYY-MM-DD), the start not after the end, at most 3 years apart."
+
+
+class UnknownExportFormat(ValidationFailed):
+    code = "unknown_export_format"
+    message = "Export as csv or xlsx."
+
+
+class NotInYourRegion(PermissionDenied):
+    code = "outside_region"
+    message = "This is outside your region."
+
+
+class DashboardNotFound(NotFound):
+    code = "dashboard_not_found"
+    message = "No such stream, host, product, producer or region."
