@@ -10,6 +10,7 @@ from .backoffice import scoped_choices
 from .models import ApiToken, User
 from .roles import ROLE_LABELS
 from .selectors import is_platform_admin, regions_visible_to
+from .services import access_of, audit_access_change
 
 admin.site.site_header = "助农直播 · 后台"
 admin.site.site_title = "助农直播 · 后台"
@@ -59,6 +60,16 @@ class UserAdmin(DjangoUserAdmin):
         if db_field.name == "region":
             scoped_choices(field, regions_visible_to(request.user))
         return field
+
+    def save_model(self, request, obj, form, change):  # noqa: ANN001, ANN201
+        # Roles (groups) are saved after the user, in save_related: the audit compares there.
+        stored = User.objects.filter(pk=obj.pk).select_related("region").first() if change else None
+        form._access_before = access_of(stored) if stored is not None else access_of(User())
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):  # noqa: ANN001, ANN201
+        super().save_related(request, form, formsets, change)
+        audit_access_change(actor=request.user, user=form.instance, before=form._access_before)
 
 
 @admin.register(ApiToken)

@@ -15,6 +15,7 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 
+from zhunong.core.audit import record_action
 from zhunong.core.errors import ValidationFailed
 from zhunong.core.text import clean_text
 
@@ -46,16 +47,49 @@ def create_user(*, username: str, password: str, role: str = roles.BUYER, displa
     user.set_password(password)
     user.is_staff = role in roles.STAFF_ROLES if is_staff is None else is_staff
     user.save()
-    grant_role(user=user, role=role)
+    _add_group(user, role)
+    if role != roles.BUYER:  # a staff or host account: its roles and region are audited from the start
+        audit_access_change(actor=None, user=user, before=access_of(User()))
     return user
 
 
 @transaction.atomic
-def grant_role(*, user: User, role: str) -> None:
+def grant_role(*, user: User, role: str, actor: User | None = None) -> None:
+    """Add `role` to the user's roles; audited unless it is the buyer role every account starts with."""
+    before = access_of(user)
+    _add_group(user, role)
+    if role != roles.BUYER:
+        audit_access_change(actor=actor, user=user, before=before)
+
+
+def _add_group(user: User, role: str) -> None:
     group, _ = Group.objects.get_or_create(name=role)
     user.groups.add(group)
     if hasattr(user, "_role_cache"):
         del user._role_cache
+
+
+def access_of(user: User) -> dict[str, object]:
+    """What a user may reach: roles, region, staff and superuser flags, whether the account is active
+    (the before/after of the audit log's role and region entries)."""
+    region = user.region if user.region_id else None
+    return {"roles": sorted(user.groups.values_list("name", flat=True)) if user.pk else [],
+            "region": getattr(region, "path", None), "is_staff": user.is_staff,
+            "is_superuser": user.is_superuser, "is_active": user.is_active}
+
+
+def audit_access_change(*, actor: User | None, user: User, before: dict[str, object]) -> None:
+    """Record a change of the user's roles (and flags) and of their region, compared with `before`
+    (access_of taken before the change). Called by grant_role and the user admin."""
+    user = User.objects.select_related("region").get(pk=user.pk)
+    after = access_of(user)
+    role_keys = ("roles", "is_staff", "is_superuser", "is_active")
+    if any(before[k] != after[k] for k in role_keys):
+        record_action(actor=actor, action="accounts.roles_changed", subject=user, region=user.region,
+                      before={k: before[k] for k in role_keys}, after={k: after[k] for k in role_keys})
+    if before["region"] != after["region"]:
+        record_action(actor=actor, action="accounts.region_changed", subject=user, region=user.region,
+                      before={"region": before["region"]}, after={"region": after["region"]})
 
 
 def register_buyer(*, username: str, password: str, display_name: str = "") -> User:

@@ -49,10 +49,10 @@ def test_a_refused_change_leaves_no_entry(world):  # noqa: ANN001
     from zhunong.core.errors import DomainError
     from zhunong.testing import build_world
 
-    product = world.listed_product()
+    product, stranger = world.listed_product(), build_world().operator
     before = AuditEntry.objects.count()
     with pytest.raises(DomainError):
-        catalog.change_price(actor=build_world().operator, product=product, price="1.00")
+        catalog.change_price(actor=stranger, product=product, price="1.00")
     assert AuditEntry.objects.count() == before
 
 
@@ -66,3 +66,37 @@ def test_inspection_results_are_audited_before_the_listing_changes_they_cause(wo
     assert entry.after["result"] == "pass" and entry.after["items"][0]["limit"] == "0.05"
     listed = _entries("catalog.listing_changed")[-1]
     assert listed.after["status"] == "listed" and listed.pk > entry.pk
+
+
+@pytest.mark.django_db
+def test_role_and_region_changes_are_audited_in_services_and_the_admin(world, client):  # noqa: ANN001
+    from django.contrib.auth.models import Group
+
+    from zhunong.accounts import roles
+    from zhunong.accounts.services import grant_role
+    from zhunong.testing import make_admin, make_user
+
+    buyer = make_user(roles.BUYER)
+    assert not _entries("accounts.roles_changed") or all(
+        e.subject_id != str(buyer.pk) for e in _entries("accounts.roles_changed"))  # a buyer signing up: not audited
+    grant_role(user=buyer, role=roles.HOST, actor=world.operator)
+    entry = _entries("accounts.roles_changed")[-1]
+    assert (entry.actor, entry.subject_id) == (world.operator, str(buyer.pk))
+    assert entry.before["roles"] == ["buyer"] and entry.after["roles"] == ["buyer", "host"]
+
+    admin = make_admin()
+    client.force_login(admin)
+    staff = make_user(roles.COUNTY_OPERATOR, region=world.county)
+    response = client.post(f"/admin/accounts/user/{staff.pk}/change/", {
+        "username": staff.username, "display_name": "", "email": "", "phone": "",
+        "groups": [Group.objects.get(name=roles.REGULATOR).pk], "region": world.village.pk,
+        "is_active": "on", "is_staff": "on",
+    }, REMOTE_ADDR="198.51.100.20")
+    assert response.status_code == 302, response.content[:2000]
+    roles_entry = _entries("accounts.roles_changed")[-1]
+    assert (roles_entry.actor, roles_entry.address) == (admin, "198.51.100.20")
+    assert (roles_entry.before["roles"], roles_entry.after["roles"]) == (["county_operator"], ["regulator"])
+    created, region_entry = [e for e in _entries("accounts.region_changed") if e.subject_id == str(staff.pk)]
+    assert (created.actor, created.before, created.after) == (None, {"region": None}, {"region": world.county.path})
+    assert region_entry.before == {"region": world.county.path}
+    assert region_entry.after == {"region": world.village.path}
