@@ -108,6 +108,9 @@ RULES: dict[str, dict[str, str]] = {
     "integrity.view": {_A: ANY, _R: REGION, _D: REGION},
     # Confirm or dismiss a flag: the office of the flag's region only.
     "integrity.review": {_D: REGION},
+    # The data centre (大数据中心): dashboards, household income and their exports over a region. A producer's
+    # own board also opens with producer.view_sales, a stream's with stream.audit.
+    "insights.view": {_A: ANY, _O: REGION, _R: REGION},
 }
 
 ACTIONS = tuple(RULES)

@@ -89,6 +89,7 @@ EXPECTED = {
     "stream.approve": {"discipline"},
     "integrity.view": ADMINS | {"regulator", "discipline"},
     "integrity.review": {"discipline"},
+    "insights.view": ADMINS | {"operator", "regulator"},
 }
 
 
@@ -159,6 +160,7 @@ def scene(world):  # noqa: ANN001, ANN201
         "stream.approve": stream,
         "integrity.view": world.county,
         "integrity.review": world.county,
+        "insights.view": world.county,
     }
     return {"users": users, "objects": objects, "world": world, "other": other}
 
