@@ -15,9 +15,9 @@ from django.utils import timezone
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
-from zhunong.live import approvals, chat, moderation
+from zhunong.live import approvals, chat, moderation, thirds
 from zhunong.live import streams as live_streams
-from zhunong.live.models import Host, SensitiveWord, Stream, StreamStatus
+from zhunong.live.models import Host, SegmentKind, SensitiveWord, Stream, StreamStatus
 from zhunong.producers.models import Region
 
 MAIN_COUNTY_CODE = "430923"  # 安化县 (zhunong.demo.world)
@@ -83,6 +83,8 @@ def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
             _approve(live, county)
             live_streams.start_stream(stream=live, actor=host.user)
             live_streams.pin_product(actor=host.user, stream=live, product=products[0])
+            # The three thirds: the room starts on registered households' tea; the console switches the mark.
+            thirds.mark_segment(actor=host.user, stream=live, kind=SegmentKind.HOUSEHOLD_PRODUCTS)
             live_streams.post_announcement(actor=host.user, stream=live, text="今晚下单的千两茶，合作社三天内统一发货。")
             chat.save_chat_batch(stream_id=live.pk, items=[
                 chat.ChatIn(user_id=host.user_id, user_name=str(host.user), text="欢迎来到唐溪茶场！",
@@ -118,6 +120,8 @@ def seed(*, stdout, dry_run: bool) -> None:  # noqa: ANN001
             live_streams.start_stream(stream=ended, actor=host.user)
             for product in products[:2]:
                 live_streams.pin_product(actor=host.user, stream=ended, product=product)
+            for kind in (SegmentKind.HOUSEHOLD_PRODUCTS, SegmentKind.COACHING, SegmentKind.POLICY):
+                thirds.mark_segment(actor=host.user, stream=ended, kind=kind)
             live_streams.post_announcement(actor=host.user, stream=ended, text="公益直播：县领导带货不取任何报酬。")
             chat.save_chat_batch(stream_id=ended.pk, items=[
                 chat.ChatIn(user_id=host.user_id, user_name=str(host.user), text="感谢大家支持安化茶农！",

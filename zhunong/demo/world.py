@@ -13,8 +13,9 @@ Province, city and county codes are the national administrative division codes; 
 village codes below them are placeholders in the same format.
 
 Everything goes through the real services (accounts, producers, catalog, quality, and live for channels
-and hosts: create_channel, create_host, verify_host), so the demo obeys every rule the platform
-enforces; only a trained host's training date is set directly (no service records training). Each step
+and hosts: create_channel, create_host, verify_host, training), so the demo obeys every rule the platform
+enforces; hosts are verified with invented names and checksum-valid ID numbers (`demo_identity`), and
+trained hosts attend their county's training course and get its certificate (live.training). Each step
 first looks for what it would create (by a natural key: region code, username, producer name in its
 village, plot name, batch lot number, product name and origin, inspection sample code …), so running it
 again changes nothing.
@@ -23,6 +24,7 @@ again changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,12 +32,14 @@ from typing import Any
 from django.utils import timezone
 
 from zhunong.accounts import roles
+from zhunong.accounts.idnumber import PROVINCES, with_check_char
 from zhunong.accounts.models import User
 from zhunong.accounts.services import create_user
 from zhunong.catalog import services as catalog
 from zhunong.catalog.models import ListingStatus, Product
 from zhunong.live import streams as live
-from zhunong.live.models import Channel, Host, HostVerification
+from zhunong.live import training
+from zhunong.live.models import Channel, Course, Host, HostVerification
 from zhunong.producers import services as producers
 from zhunong.producers.models import HarvestBatch, Plot, Producer, Region
 from zhunong.quality import services as quality
@@ -43,6 +47,24 @@ from zhunong.quality.models import Inspection, TraceEvent
 
 PASSWORD = "zhunong-demo"
 MAIN_COUNTY_CODE = "430923"  # 安化县: the operator, inspector, co-op and host logins work here
+
+
+TRAINING_COURSE = "万村主播培养计划 · 县级直播培训班"
+# Invented real names for the demo hosts (never the persons in the news reports).
+DEMO_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+DEMO_GIVEN_NAMES = ("建国", "海燕", "志强", "秀英", "晓东", "春梅", "卫东", "敏", "磊", "静怡", "小龙", "丽娟",
+                    "文华", "红霞", "振宇", "玉兰")
+
+
+def demo_identity(username: str, county_code: str, kind: str) -> tuple[str, str]:
+    """An invented name and an ID number with a valid check character for a demo host, fixed by the username:
+    the county's code as region (or 安化's), a birth date by role (officials born 1968-75, others 1994-2001)."""
+    digest = hashlib.sha256(username.encode()).digest()
+    name = DEMO_SURNAMES[digest[0] % len(DEMO_SURNAMES)] + DEMO_GIVEN_NAMES[digest[1] % len(DEMO_GIVEN_NAMES)]
+    first_year = 1968 if kind in Host.PUBLIC_SERVANT_KINDS else 1994
+    born = dt.date(first_year, 1, 1) + dt.timedelta(days=int.from_bytes(digest[2:4], "big") % (365 * 8))
+    region = county_code if len(county_code) == 6 and county_code[:2] in PROVINCES else MAIN_COUNTY_CODE
+    return name, with_check_char(f"{region}{born:%Y%m%d}{int.from_bytes(digest[4:6], 'big') % 1000:03d}")
 
 
 def gtin13(body: str) -> str:
@@ -183,11 +205,30 @@ class Seeder:
         host = live.create_host(actor=verified_by, user=user, channel=channel, kind=kind, title=title, bio=bio)
         method = (HostVerification.Method.WORK_UNIT_LETTER if host.is_public_servant
                   else HostVerification.Method.ID_CARD_IN_PERSON)
-        host = live.verify_host(actor=verified_by, host=host, method=method, note="演示数据：县级运营现场核验")
+        real_name, id_number = demo_identity(username, channel.county.code, kind)
+        host = live.verify_host(actor=verified_by, host=host, method=method, note="演示数据：县级运营现场核验",
+                                real_name=real_name, id_number=id_number)
         if trained:
-            # No service records training yet (the live app has none); the date is all there is to it.
-            Host.objects.filter(pk=host.pk).update(trained_at=self.today - dt.timedelta(days=60))
+            self.train(host, channel.county, verified_by)
         return host
+
+    def train(self, host: Host, county: Region, operator: User) -> None:
+        """The county's host-training course (two sessions two months ago), attended, with its certificate."""
+        course = Course.objects.filter(county=county, title=TRAINING_COURSE).first()
+        if course is None:
+            self.created["courses"] += 1
+            course = training.create_course(actor=operator, county=county, title=TRAINING_COURSE,
+                                            description="县委宣传部、商务局联合举办：手机直播基础、农产品讲解、"
+                                                        "网络直播合规与政策宣讲。")
+            start = timezone.make_aware(dt.datetime.combine(self.today - dt.timedelta(days=61), dt.time(9)))
+            for day, topic in enumerate(("手机直播基础与选品", "政策宣讲与直播合规")):
+                training.add_session(actor=operator, course=course, topic=topic,
+                                     starts_at=start + dt.timedelta(days=day),
+                                     ends_at=start + dt.timedelta(days=day, hours=3), place="县电商服务中心",
+                                     trainer="县电商服务中心讲师")
+        for session in course.sessions.all():
+            training.record_attendance(actor=operator, session=session, host=host, present=True)
+        training.issue_certificate(actor=operator, course=course, host=host)
 
     # --- staff per county -----------------------------------------------------------------------
 
