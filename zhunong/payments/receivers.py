@@ -24,4 +24,4 @@ def order_transitioned(sender: type, *, order: Order, from_status: str, to_statu
 def order_refunded(sender: type, *, order: Order, amounts: Mapping[int, Decimal], reason: str,
                    **kwargs: Any) -> None:  # noqa: ANN401
     """Money goes back from an order's lines: record the refund, debit the producers, ask the gateway."""
-    services.start_refund(order=order, amounts=amounts, reason=reason)
+    services.start_refund(order=order, amounts=amounts, reason=reason, actor=kwargs.get("actor"))

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from zhunong.accounts.models import User
+from zhunong.core.audit import record_action
 from zhunong.core.errors import DomainError
 from zhunong.core.integrity import ConcernKind, report_concern
 from zhunong.orders import services as orders
@@ -154,6 +155,8 @@ def _refund_unapplied(*, order: Order, payment_ref: str, amount: Decimal, why: s
         defaults={"order": order, "payment_ref": payment_ref, "amount": amount, "unapplied": True,
                   "reason": f"payment not applied: {why}"})
     if created:
+        record_action(actor=None, action="payments.refund", subject=refund, region=_order_region(order),
+                      after={"order": order.number, "amount": amount, "unapplied": True, "reason": refund.reason})
         transaction.on_commit(lambda: submit_refund(refund_id=refund.pk))
     return refund
 
@@ -166,10 +169,10 @@ def credit_producers(*, order: Order) -> list[LedgerEntry]:
     return LedgerEntry.objects.bulk_create(entries)
 
 
-def start_refund(*, order: Order, amounts: Mapping[int, Decimal], reason: str) -> Refund:
+def start_refund(*, order: Order, amounts: Mapping[int, Decimal], reason: str, actor: User | None = None) -> Refund:
     """When an order refunds lines (receivers.order_refunded, inside the refund's transaction): record,
-    debit producers, then ask the gateway after commit (the refund's reference makes the gateway call
-    safe to repeat)."""
+    debit producers, audit (who decided it: `actor`, None for the system), then ask the gateway after commit
+    (the refund's reference makes the gateway call safe to repeat)."""
     total = sum(amounts.values(), Decimal("0"))
     refund = Refund.objects.create(order=order, payment_ref=order.payment_ref or "", reference=uuid.uuid4().hex,
                                    amount=total, lines={str(k): str(v) for k, v in amounts.items()},
@@ -178,8 +181,17 @@ def start_refund(*, order: Order, amounts: Mapping[int, Decimal], reason: str) -
     LedgerEntry.objects.bulk_create(
         LedgerEntry(producer_id=lines[pk].producer_id, order_line=lines[pk], kind=LedgerEntry.Kind.REFUND,
                     amount=-amount, refund=refund) for pk, amount in amounts.items())
+    record_action(actor=actor, action="payments.refund", subject=refund, region=_order_region(order),
+                  before={"refunded_total": order.refunded_total - total},
+                  after={"order": order.number, "amount": total, "lines": refund.lines, "reason": refund.reason,
+                         "refunded_total": order.refunded_total})
     transaction.on_commit(lambda: submit_refund(refund_id=refund.pk))
     return refund
+
+
+def _order_region(order: Order):  # noqa: ANN202
+    line = order.lines.select_related("product__origin").first()
+    return line.product.origin if line is not None else None
 
 
 def submit_refund(*, refund_id: int) -> Refund:

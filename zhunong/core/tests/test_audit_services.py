@@ -100,3 +100,26 @@ def test_role_and_region_changes_are_audited_in_services_and_the_admin(world, cl
     assert (created.actor, created.before, created.after) == (None, {"region": None}, {"region": world.county.path})
     assert region_entry.before == {"region": world.county.path}
     assert region_entry.after == {"region": world.village.path}
+
+
+@pytest.mark.django_db
+def test_refunds_are_audited(world, buyer):  # noqa: ANN001
+    import uuid
+
+    from zhunong.orders import services as orders
+    from zhunong.payments import services as payments
+    from zhunong.payments.models import PaymentSession
+
+    product = world.listed_product(stock=10, price="25.00")
+    order = orders.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 2}],
+                                idempotency_key=uuid.uuid4().hex)
+    session = payments.start_checkout(order=order, actor=buyer)
+    payments.apply_payment(session=PaymentSession.objects.get(pk=session.pk), amount=order.total,
+                           payment_ref="pay-audit-1")
+    order.refresh_from_db()
+    line = order.lines.get()
+    orders.refund(order=order, actor=world.operator, amounts={line.pk: Decimal("20.00")}, reason="坏果")
+    [entry] = _entries("payments.refund")
+    assert entry.subject_type == "payments.refund" and entry.region == world.county
+    assert entry.after["amount"] == "20.00" and entry.after["reason"] == "坏果"
+    assert (entry.before, entry.after["refunded_total"]) == ({"refunded_total": "0.00"}, "20.00")
