@@ -123,3 +123,23 @@ def test_refunds_are_audited(world, buyer):  # noqa: ANN001
     assert entry.subject_type == "payments.refund" and entry.region == world.county
     assert entry.after["amount"] == "20.00" and entry.after["reason"] == "坏果"
     assert (entry.before, entry.after["refunded_total"]) == ({"refunded_total": "0.00"}, "20.00")
+
+
+@pytest.mark.django_db
+def test_after_sales_decisions_are_audited(world):  # noqa: ANN001
+    from zhunong.fulfilment.services import after_sales
+    from zhunong.fulfilment.tests.conftest import paid_order
+    from zhunong.testing import make_user
+
+    buyer = make_user()
+    product = world.listed_product(price="25.00")
+    order = paid_order(buyer, [(product, 2)])
+    line = order.lines.get()
+    request = after_sales.request_after_sales(actor=buyer, line=line, kind="refund_only", reason="quality",
+                                              evidence="蓝莓有一半是软烂的", amount="10.00")
+    after_sales.reject_after_sales(actor=world.operator, request=request, note="照片看不出问题")
+    [entry] = _entries("fulfilment.after_sales_decided")
+    assert (entry.actor, entry.region, entry.subject_id) == (world.operator, world.village, str(request.pk))
+    assert (entry.before, entry.after["status"], entry.after["note"]) == (
+        {"status": "requested"}, "rejected", "照片看不出问题")
+    assert entry.after["order"] == order.number

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from zhunong.accounts import policy
 from zhunong.accounts.models import User
+from zhunong.core.audit import record_action
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text
@@ -102,6 +103,13 @@ def _move_request(request: AfterSalesRequest, target: str, *, actor: User | None
     request.status = target
 
 
+def _audit_decision(request: AfterSalesRequest, *, actor: User, before: str) -> None:
+    record_action(actor=actor, action="fulfilment.after_sales_decided", subject=request,
+                  region=request.producer.village, before={"status": before},
+                  after={"status": request.status, "order": request.order.number, "amount": request.amount,
+                         "note": request.decision_note})
+
+
 @transaction.atomic
 def approve_after_sales(*, actor: User, request: AfterSalesRequest, note: str = "",
                         refund_now: bool = True) -> AfterSalesRequest:
@@ -109,9 +117,11 @@ def approve_after_sales(*, actor: User, request: AfterSalesRequest, note: str = 
     request = _lock_request(request)
     _require_after_sales_handler(actor, request)
     note = clean_text(note, field="note", max_length=300, required=False)
+    before = request.status
     _move_request(request, A.APPROVED, actor=actor, reason=note or "approved")
     request.decision_note, request.decided_by, request.decided_at = note, actor, timezone.now()
     request.save(update_fields=["status", "decision_note", "decided_by", "decided_at"])
+    _audit_decision(request, actor=actor, before=before)
     if refund_now:
         return _refund(request, actor=actor)
     return request
@@ -146,9 +156,11 @@ def reject_after_sales(*, actor: User, request: AfterSalesRequest, note: str) ->
     request = _lock_request(request)
     _require_after_sales_handler(actor, request)
     note = clean_text(note, field="note", max_length=300)
+    before = request.status
     _move_request(request, A.REJECTED, actor=actor, reason=note)
     request.decision_note, request.decided_by, request.decided_at = note, actor, timezone.now()
     request.save(update_fields=["status", "decision_note", "decided_by", "decided_at"])
+    _audit_decision(request, actor=actor, before=before)
     order = request.order
     order.refresh_from_db(fields=["status"])
     others_open = AfterSalesRequest.objects.filter(order=order, status__in=AfterSalesRequest.OPEN_STATUSES).exists()
