@@ -23,7 +23,7 @@ from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.core.audit import record_action
 from zhunong.core.errors import PermissionDenied, ValidationFailed
-from zhunong.core.integrity import ConcernKind, report_concern
+from zhunong.core.integrity import ConcernKind, refusals_recorded, report_concern
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text
 from zhunong.producers.errors import OutsideRegion
@@ -146,6 +146,7 @@ def clean_product_fields(*, actor: User, name: str, price: object, cost_floor: o
     }
 
 
+@refusals_recorded("catalog.below_cost_refused", BelowCostWithoutReason)
 @transaction.atomic
 def create_product(*, actor: User, name: str, price: object, cost_floor: object, origin: Region,
                    producers: Iterable[Producer], batches: Iterable[HarvestBatch] = (), unit: str = "jin",
@@ -194,6 +195,7 @@ def _audit_field_changes(actor: User, product: Product, values: dict[str, object
                       after={f: _audit_value(v) for f, v in changed.items()})
 
 
+@refusals_recorded("catalog.below_cost_refused", BelowCostWithoutReason, subject="product")
 @transaction.atomic
 def update_product(*, actor: User, product: Product, **changes: object) -> Product:
     """Change a product; only the keyword arguments given (not None) change. Status never changes here
@@ -268,6 +270,7 @@ def delete_product_image(*, actor: User, image: ProductImage) -> None:
     image.delete()
 
 
+@refusals_recorded("catalog.below_cost_refused", BelowCostWithoutReason, subject="product")
 @transaction.atomic
 def change_price(*, actor: User, product: Product, price: object, cost_floor: object | None = None,
                  reason: str = "") -> Product:

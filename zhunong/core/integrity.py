@@ -9,11 +9,16 @@ that same transaction, so a rolled-back write leaves no flag behind.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db import models
 from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
+
+from .audit import REFUSED, record_action
+from .errors import DomainError
 
 
 class ConcernKind(models.TextChoices):
@@ -39,3 +44,32 @@ def report_concern(*, kind: ConcernKind | str, summary: str, subject: models.Mod
         raise ValueError(f"unknown integrity concern {kind!r}")
     concern_raised.send(sender=report_concern, kind=str(kind), summary=summary, subject=subject,
                         region=region, details=details or {}, raised_by=raised_by, once_within=once_within)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def refusals_recorded(action: str, *errors: type[DomainError], actor: str = "actor",
+                      subject: str | None = None) -> Callable[[F], F]:
+    """Record each refusal of a rule (one of `errors`) in the audit log with outcome "refused": who (the
+    `actor` keyword argument), what (`action`, the `subject` keyword argument, the error's code and details)
+    and when. Put it outside the service's `@transaction.atomic`, so the entry is written after the refused
+    transaction has rolled back and is not taken along with it. (A caller that wraps the call in its own
+    transaction and rolls that back takes the entry too; pages and the API do not.)"""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+            try:
+                return func(*args, **kwargs)
+            except errors as refused:
+                target = kwargs.get(subject) if subject else None
+                record_action(actor=kwargs.get(actor), action=action,
+                              subject=target if isinstance(target, models.Model) else None, outcome=REFUSED,
+                              after={"code": refused.code, "message": str(refused.message),
+                                     "details": refused.details})
+                raise
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -15,7 +15,7 @@ from django.utils import timezone
 from zhunong.accounts.models import User
 from zhunong.core.errors import ValidationFailed
 from zhunong.core.events import publish_room_event
-from zhunong.core.integrity import ConcernKind, report_concern
+from zhunong.core.integrity import ConcernKind, refusals_recorded, report_concern
 
 from . import payloads
 from .errors import GiftRefused, NotAuthenticated, StreamNotLive, TooManyGifts
@@ -29,6 +29,7 @@ S = StreamStatus
 # --- gifts (refused for public servants) -----------------------------------------------------------
 
 
+@refusals_recorded("live.gift_refused", GiftRefused, actor="user", subject="stream")
 def send_gift(*, user: User, stream: Stream, kind: str, via: str) -> Gift:
     """Send a gift. To a public-servant host it is refused, recorded and flagged for the integrity office.
 

@@ -26,14 +26,14 @@ from zhunong.accounts import policy, roles
 from zhunong.accounts.models import User
 from zhunong.accounts.services import grant_role
 from zhunong.catalog.models import ListingStatus, Product
-from zhunong.core.audit import REFUSED, record_action
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.events import publish_room_event
+from zhunong.core.integrity import refusals_recorded
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_text
 from zhunong.producers.models import Region
 
-from . import approvals, payloads, realname, thirds
+from . import approvals, payloads, quota, realname, thirds
 from .errors import (
     AlreadyHost,
     ApprovalOutdated,
@@ -252,6 +252,8 @@ def schedule_stream(*, actor: User, host: Host, title: str, planned_start: dt.da
     stream.products.set(products)
     StreamTransition.objects.create(stream=stream, from_status="", to_status=S.SCHEDULED, actor=actor,
                                     reason="scheduled")
+    quota.flag_quota_text(stream=stream, text=f"{stream.title}\n{stream.description}", where="标题或介绍",
+                          subject=stream, actor=actor)
     return stream
 
 
@@ -283,21 +285,13 @@ def _transition(stream: Stream, target: str, *, actor: User | None, reason: str 
     return stream
 
 
+@refusals_recorded("live.stream_start_refused", ApprovalRequired, ApprovalOutdated, subject="stream")
+@transaction.atomic
 def start_stream(*, stream: Stream, actor: User | None = None) -> Stream:
     """scheduled → live. `actor` None is the media server (nginx-rtmp on_publish), already authorised.
 
     A public servant's stream needs a current approval (approvals.py); a refusal for want of one is
     recorded in the audit log after the transaction is over, so the rollback does not take it along."""
-    try:
-        return _start_stream(stream=stream, actor=actor)
-    except (ApprovalRequired, ApprovalOutdated) as refused:
-        record_action(actor=actor, action="live.stream_start_refused", subject=stream, outcome=REFUSED,
-                      after={"code": refused.code, **refused.details})
-        raise
-
-
-@transaction.atomic
-def _start_stream(*, stream: Stream, actor: User | None) -> Stream:
     stream = locked_stream(stream)
     if actor is not None:
         require_moderator(actor, stream)
@@ -401,6 +395,7 @@ def post_announcement(*, actor: User, stream: Stream, text: str) -> Announcement
         raise StreamNotLive()
     text = clean_text(text, field="text", max_length=300)
     item = Announcement.objects.create(stream=stream, author=actor, text=text)
+    quota.flag_quota_text(stream=stream, text=text, where="公告", subject=item, actor=actor)
     publish_room_event(stream.pk, {"t": "announce", **payloads.announcement(item)})
     return item
 

@@ -165,6 +165,12 @@ class CouponUsed(Conflict):
     message = "The coupon was already used."
 
 
+class CouponRefusedPublicServant(PermissionDenied):
+    code = "coupon_refused_public_servant"
+    message = ("A stream's own host, and public servants hosting in its channel, take no coupons of it "
+               "(公益直播: officials receive nothing); the attempt was recorded.")
+
+
 class CouponBelowCost(Conflict):
     code = "coupon_below_cost"
     message = ("The coupon would take a line below the product's cost floor; only a coupon released with a "

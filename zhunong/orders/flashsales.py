@@ -38,11 +38,11 @@ from zhunong.catalog.errors import BelowCostWithoutReason
 from zhunong.catalog.models import PriceChange, Product
 from zhunong.core.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from zhunong.core.events import publish_room_event
-from zhunong.core.integrity import ConcernKind, report_concern
+from zhunong.core.integrity import ConcernKind, refusals_recorded, report_concern
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text
 from zhunong.live.errors import StreamNotLive
-from zhunong.live.models import Stream, StreamStatus
+from zhunong.live.models import Host, Stream, StreamStatus
 from zhunong.live.payloads import esc
 from zhunong.live.selectors import current_pin
 
@@ -50,6 +50,7 @@ from . import hotsales, inventory
 from .errors import (
     CouponAlreadyClaimed,
     CouponExpired,
+    CouponRefusedPublicServant,
     CouponsGone,
     FakeDiscount,
     InsufficientStock,
@@ -431,16 +432,28 @@ def release_coupon(*, actor: User, stream, kind: str, value: object, total_quant
                                    below_cost_reason=reason,
                                    valid_until=now + dt.timedelta(minutes=valid_minutes), created_by=actor)
     inventory.get_backend().load(pool=inventory.pool("coupon", coupon.pk), quantity=total_quantity)
+    if reason:
+        # Declared below cost when released: the office sees it at once, before any order uses it.
+        report_concern(kind=ConcernKind.BELOW_COST,
+                       summary=f"直播《{stream.title}》发放优惠券 {coupon.code}，声明可低于成本：{reason}",
+                       subject=coupon, region=stream.channel.county, raised_by=actor,
+                       details={"coupon_code": coupon.code, "kind": kind, "value": str(value_d),
+                                "min_spend": str(min_spend_d), "reason": reason, "stream_id": stream.pk})
     publish_room_event(stream.pk, {"t": "sale", "event": "coupon", **_coupon_payload(coupon)}, important=True)
     return coupon
 
 
+@refusals_recorded("orders.coupon_refused", CouponRefusedPublicServant, actor="buyer", subject="coupon")
 def claim_coupon(*, buyer: User, coupon: Coupon) -> CouponClaim:
-    """One per buyer, never more than released: taken through the inventory engine like stock."""
+    """One per buyer, never more than released: taken through the inventory engine like stock. The stream's
+    host, and public servants hosting in its channel, are refused: a coupon is money off."""
     if buyer is None or not buyer.is_authenticated:
         raise PermissionDenied("Log in to claim coupons.")
     now = timezone.now()
-    coupon = Coupon.objects.get(pk=coupon.pk)
+    coupon = Coupon.objects.select_related("stream__host").get(pk=coupon.pk)
+    if buyer.pk == coupon.stream.host.user_id or Host.objects.filter(
+            user=buyer, is_public_servant=True, channel_id=coupon.stream.channel_id).exists():
+        raise CouponRefusedPublicServant(details={"coupon_code": coupon.code, "stream_id": coupon.stream_id})
     if not coupon.valid_from <= now < coupon.valid_until:
         raise CouponExpired()
     if CouponClaim.objects.filter(coupon=coupon, buyer=buyer).exists():

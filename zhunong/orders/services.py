@@ -37,7 +37,7 @@ from django.utils import timezone
 from zhunong.accounts.models import User
 from zhunong.core.errors import InvalidTransition, PermissionDenied
 from zhunong.core.events import publish_on_commit
-from zhunong.core.integrity import ConcernKind, report_concern
+from zhunong.core.integrity import ConcernKind, refusals_recorded, report_concern
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text
 
@@ -45,6 +45,7 @@ from . import coupons, idempotency, inventory, pricing
 from .errors import (
     AlreadyPaid,
     AmountMismatch,
+    CouponBelowCost,
     IdempotencyKeyReused,
     InvalidRefund,
     LimitExceeded,
@@ -185,6 +186,7 @@ def _replay(buyer: User, key: str, fingerprint: str) -> Order | None:
     return None
 
 
+@refusals_recorded("orders.coupon_refused", CouponBelowCost, actor="buyer", subject="stream")
 def create_order(*, buyer: User, lines: Sequence[Mapping[str, int]] | Sequence[tuple[int, int]], stream=None,  # noqa: ANN001
                  idempotency_key: str, coupon_code: str | None = None) -> Order:
     """Reserve stock and create a `reserved` order, exactly once per (buyer, idempotency_key).

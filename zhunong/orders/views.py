@@ -221,7 +221,8 @@ def release_coupon(request: HttpRequest, stream_id: int) -> HttpResponse:
     try:
         coupon = services.release_coupon(actor=request.user, stream=stream, kind=request.POST.get("kind", ""),
                                          value=request.POST.get("value", ""),
-                                         min_spend=request.POST.get("min_spend", "") or "0", **numbers)
+                                         min_spend=request.POST.get("min_spend", "") or "0",
+                                         below_cost_reason=request.POST.get("below_cost_reason", ""), **numbers)
     except DomainError as exc:
         field = (exc.details or {}).get("field")
         messages.error(request, str(_COUPON_FIELDS[field]) if exc.code == "invalid" and field in _COUPON_FIELDS

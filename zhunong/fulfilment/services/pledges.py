@@ -19,6 +19,7 @@ from zhunong.accounts import policy
 from zhunong.accounts.models import User
 from zhunong.catalog.models import Product
 from zhunong.core.errors import PermissionDenied, ValidationFailed
+from zhunong.core.integrity import refusals_recorded
 from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text
 from zhunong.live.models import Host, Stream, StreamStatus
@@ -58,6 +59,7 @@ CLAIM_ORDER_STATUSES = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIV
                         OrderStatus.REFUND_REQUESTED}
 
 
+@refusals_recorded("fulfilment.pledge_refused", PublicServantMustUseFund, subject="stream")
 @transaction.atomic
 def create_pledge(*, actor: User, stream: Stream, terms: str, max_per_claim: object, funded_by: str,
                   product: Product | None = None, total_cap: object | None = None) -> Pledge:
@@ -88,6 +90,7 @@ def create_pledge(*, actor: User, stream: Stream, terms: str, max_per_claim: obj
                                  max_per_claim=max_d, total_cap=cap_d, funded_by=funded_by, created_by=actor)
 
 
+@refusals_recorded("fulfilment.pledge_refused", HostCannotReceive, subject="pledge")
 @transaction.atomic
 def submit_claim(*, actor: User, pledge: Pledge, order: Order, amount: object, text: str) -> PledgeClaim:
     """A buyer who paid for an order in the pledge's stream claims compensation."""

@@ -68,6 +68,8 @@ def test_a_coupon_released_with_a_reason_may_go_below_cost_and_raises_the_flag(r
     assert coupon.below_cost_reason == "新品试吃，平台补贴"
     order = _order(room, product, coupon, buyer)
     assert order.total == Decimal("0.01")
-    flag = IntegrityFlag.objects.get(kind=IntegrityFlag.Kind.BELOW_COST)
+    released, ordered = IntegrityFlag.objects.filter(kind=IntegrityFlag.Kind.BELOW_COST).order_by("pk")
+    assert released.subject == coupon and released.details["reason"] == "新品试吃，平台补贴"  # at release
+    flag = ordered  # and for the order it took below cost
     assert flag.details["coupon_code"] == coupon.code and flag.details["reason"] == "新品试吃，平台补贴"
     assert flag.details["order"] == order.number
