@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from zhunong.accounts.models import User
+from zhunong.core.audit import record_action
 from zhunong.core.errors import DomainError
 from zhunong.core.events import publish_room_event
 from zhunong.core.statemachine import TransitionTable
@@ -137,9 +138,13 @@ def rotate_key(*, stream: Stream, actor: User) -> Ingest:
     ensure_ingest(stream=stream)
     ingest = Ingest.objects.select_for_update().get(stream=stream)
     RetiredKey.objects.create(ingest=ingest, key_digest=ingest.key_digest, retired_by=actor)
+    old_digest = ingest.key_digest
     key = new_stream_key()
     ingest.stream_key, ingest.key_digest, ingest.key_created_at = key, key_digest(key), timezone.now()
     ingest.save(update_fields=["stream_key", "key_digest", "key_created_at"])
+    # The log names the keys by the start of their SHA-256 digests, never the keys.
+    record_action(actor=actor, action="live.stream_key_rotated", subject=stream,
+                  before={"key_digest": old_digest[:12]}, after={"key_digest": ingest.key_digest[:12]})
     log.info("stream key rotated for stream %s by user %s", stream.pk, actor.pk)
     if ingest.state == I.PUBLISHING:
         _drop_publisher_on_commit(ingest)

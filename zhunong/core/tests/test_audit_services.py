@@ -143,3 +143,18 @@ def test_after_sales_decisions_are_audited(world):  # noqa: ANN001
     assert (entry.before, entry.after["status"], entry.after["note"]) == (
         {"status": "requested"}, "rejected", "照片看不出问题")
     assert entry.after["order"] == order.number
+
+
+@pytest.mark.django_db
+def test_stream_key_rotations_are_audited_without_the_key(world):  # noqa: ANN001
+    from zhunong.video import services as video
+
+    room = world.live_room(1)
+    before = video.ensure_ingest(stream=room.stream)
+    old_key = before.stream_key
+    ingest = video.rotate_key(stream=room.stream, actor=room.host.user)
+    [entry] = _entries("live.stream_key_rotated")
+    assert (entry.actor, entry.subject_type, entry.region) == (room.host.user, "live.stream", world.county)
+    assert entry.before == {"key_digest": before.key_digest[:12]}
+    assert entry.after == {"key_digest": ingest.key_digest[:12]}
+    assert old_key not in str(entry.before) + str(entry.after) and ingest.stream_key not in str(entry.after)
