@@ -11,12 +11,13 @@ from django.http.multipartparser import MultiPartParserError
 from ninja import Router, Schema, Status
 from pydantic import Field, field_validator
 
+from zhunong.core.apidoc import responses
 from zhunong.core.errors import PermissionDenied
 from zhunong.core.text import has_control_chars
 
 from . import policy, selectors, services, throttle
 from .auth import auth_required, bearer
-from .errors import TooManyAttempts
+from .errors import BadCredentials, TooManyAttempts, UsernameTaken, WeakPassword
 from .models import ApiToken, User
 
 router = Router(tags=["auth"])
@@ -115,7 +116,7 @@ class TokenInfoOut(Schema):
     current: bool = Field(description="True for the token that authenticated this request.")
 
 
-@router.post("/auth/token", response={200: TokenOut, **error_responses(400, 401, 422, 429)}, auth=None)
+@router.post("/auth/token", response=responses({200: TokenOut}, BadCredentials, TooManyAttempts), auth=None)
 def obtain_token(request, payload: TokenIn):  # noqa: ANN001, ANN201
     """A new bearer token, valid for `API_TOKEN_TTL_DAYS` days. Failed attempts are throttled per username and
     address: over the limit, `429 too_many_attempts` with `Retry-After` (docs/api.md)."""
@@ -130,14 +131,14 @@ def obtain_token(request, payload: TokenIn):  # noqa: ANN001, ANN201
     return {"token": raw, "user_id": user.id, "username": user.username}
 
 
-@router.delete("/auth/token", response={204: None, 401: ErrorOut}, auth=bearer)
+@router.delete("/auth/token", response=responses({204: None}), auth=bearer)
 def revoke_token(request):  # noqa: ANN001, ANN201
     """Revoke the bearer token this request presents (sign out of this client)."""
     services.revoke_token(raw=bearer.presented(request))
     return Status(204, None)
 
 
-@router.get("/auth/tokens", response={200: list[TokenInfoOut], 401: ErrorOut}, auth=auth_required)
+@router.get("/auth/tokens", response=responses({200: list[TokenInfoOut]}), auth=auth_required)
 def list_tokens(request):  # noqa: ANN001, ANN201
     """The caller's live tokens, newest first (never the secret)."""
     presented = bearer.presented(request)
@@ -147,7 +148,8 @@ def list_tokens(request):  # noqa: ANN001, ANN201
             for t in selectors.live_tokens(request.user)]
 
 
-@router.post("/auth/register", response={201: UserOut, **error_responses(400, 409, 422, 429)}, auth=None)
+@router.post("/auth/register", response=responses({201: UserOut}, UsernameTaken, WeakPassword, TooManyAttempts),
+             auth=None)
 def register(request, payload: RegisterIn):  # noqa: ANN001, ANN201
     """Register a buyer. Throttled per address: over the limit, `429 too_many_attempts` with `Retry-After`."""
     try:
@@ -164,7 +166,7 @@ class MeOut(UserOut):
                                             "(null for an account that is not a host)")
 
 
-@router.get("/auth/me", response={200: MeOut, 401: ErrorOut}, auth=auth_required)
+@router.get("/auth/me", response=responses({200: MeOut}), auth=auth_required)
 def me(request):  # noqa: ANN001, ANN201
     # The reverse one-to-one of live's Host (accounts sits below live and does not import it).
     host = getattr(request.user, "host_profile", None)

@@ -13,15 +13,25 @@ from typing import Annotated, Literal
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from zhunong.accounts.api import Id, back_office_user, error_responses, text_field
+from zhunong.accounts.api import Id, back_office_user, text_field
 from zhunong.accounts.auth import auth_required
-from zhunong.core.errors import ValidationFailed
+from zhunong.core.apidoc import responses
+from zhunong.core.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from zhunong.core.text import has_control_chars
 from zhunong.producers import backoffice as producer_backoffice
 from zhunong.producers import selectors as producer_selectors
 from zhunong.producers.api import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, RegionCode, page
+from zhunong.producers.errors import BatchNotFound, OutsideRegion, ProducerNotFound, UnknownRegion
 
 from . import backoffice, selectors, services
+from .errors import (
+    BatchStillNeeded,
+    BelowCostWithoutReason,
+    GtinTaken,
+    NoBatches,
+    NotInspected,
+    ProductNotFound,
+)
 from .models import ListingStatus, Product
 
 router = Router(tags=["products"])
@@ -203,7 +213,7 @@ def _clean_query(q: str | None) -> str | None:
 
 # --- public -------------------------------------------------------------------------------------
 
-@router.get("/products", response={200: ProductPage, **error_responses(404, 422)}, auth=None)
+@router.get("/products", response=responses({200: ProductPage}, UnknownRegion), auth=None)
 def list_products(request, q: str | None = SearchQuery, region: RegionCode | None = RegionFilter,  # noqa: ANN001, ANN201
                   limit: int = Limit, offset: int = Offset):
     """Listed products, optionally searched (`q`) and limited to a region's subtree (`region`)."""
@@ -217,7 +227,7 @@ def list_products(request, q: str | None = SearchQuery, region: RegionCode | Non
     return page(qs, limit, offset, product_out)
 
 
-@router.get("/products/{product_id}", response={200: ProductOut, **error_responses(404, 422)}, auth=None)
+@router.get("/products/{product_id}", response=responses({200: ProductOut}, ProductNotFound), auth=None)
 def get_product(request, product_id: Id):  # noqa: ANN001, ANN201
     """A listed product; anything else (draft, awaiting inspection, delisted, unknown) is 404."""
     return product_out(selectors.get_listed_product(product_id))
@@ -225,7 +235,7 @@ def get_product(request, product_id: Id):  # noqa: ANN001, ANN201
 
 # --- back office -----------------------------------------------------------------------------------
 
-@router.get("/backoffice/products", response={200: StaffProductPage, **error_responses(401, 403, 404, 422)},
+@router.get("/backoffice/products", response=responses({200: StaffProductPage}, PermissionDenied, UnknownRegion),
             auth=auth_required)
 def list_staff_products(request, status: ListingState | None = Query(None, description="Listing status."),  # noqa: ANN001, ANN201, B008
                         q: str | None = SearchQuery, region: RegionCode | None = RegionFilter,
@@ -243,8 +253,8 @@ def list_staff_products(request, status: ListingState | None = Query(None, descr
     return page(qs, limit, offset, staff_product_out)
 
 
-@router.get("/backoffice/products/{product_id}", response={200: StaffProductOut,
-                                                            **error_responses(401, 403, 404, 422)},
+@router.get("/backoffice/products/{product_id}",
+            response=responses({200: StaffProductOut}, PermissionDenied, ProductNotFound),
             auth=auth_required)
 def get_staff_product(request, product_id: Id):  # noqa: ANN001, ANN201
     """One product in any status, with its listing history."""
@@ -256,7 +266,8 @@ def _respond(user, product_id: int) -> dict:  # noqa: ANN001
     return staff_product_out(backoffice.get_visible_product(user, product_id, with_history=True), history=True)
 
 
-@router.post("/products", response={201: StaffProductOut, **error_responses(400, 401, 403, 404, 409, 422)},
+@router.post("/products", response=responses({201: StaffProductOut}, PermissionDenied, OutsideRegion, UnknownRegion,
+                                             ProducerNotFound, BatchNotFound, GtinTaken, BelowCostWithoutReason),
              auth=auth_required)
 def create_product(request, payload: ProductIn):  # noqa: ANN001, ANN201
     """Create a draft product (county operators, platform admins). A price below `cost_floor` needs
@@ -270,8 +281,9 @@ def create_product(request, payload: ProductIn):  # noqa: ANN001, ANN201
     return Status(201, _respond(user, product.pk))
 
 
-@router.patch("/products/{product_id}", response={200: StaffProductOut,
-                                                  **error_responses(400, 401, 403, 404, 409, 422)},
+@router.patch("/products/{product_id}", response=responses(
+                  {200: StaffProductOut}, PermissionDenied, OutsideRegion, ProductNotFound, ProducerNotFound,
+                  BatchNotFound, GtinTaken, BatchStillNeeded, InvalidTransition, BelowCostWithoutReason),
               auth=auth_required)
 def update_product(request, product_id: Id, payload: ProductPatch):  # noqa: ANN001, ANN201
     """Change the fields given. A new price goes through the price rules (history, below-cost reason and
@@ -291,8 +303,8 @@ def update_product(request, product_id: Id, payload: ProductPatch):  # noqa: ANN
     return _respond(user, product_id)
 
 
-@router.post("/products/{product_id}/submit", response={200: StaffProductOut,
-                                                        **error_responses(401, 403, 404, 409, 422)},
+@router.post("/products/{product_id}/submit", response=responses(
+                 {200: StaffProductOut}, PermissionDenied, OutsideRegion, ProductNotFound, NoBatches, InvalidTransition),
              auth=auth_required)
 def submit_product(request, product_id: Id):  # noqa: ANN001, ANN201
     """Draft or delisted → awaiting inspection; listed at once if every batch has passed inspection."""
@@ -301,8 +313,9 @@ def submit_product(request, product_id: Id):  # noqa: ANN001, ANN201
     return _respond(user, product_id)
 
 
-@router.post("/products/{product_id}/list", response={200: StaffProductOut,
-                                                      **error_responses(401, 403, 404, 409, 422)},
+@router.post("/products/{product_id}/list", response=responses(
+                 {200: StaffProductOut}, PermissionDenied, OutsideRegion, ProductNotFound, NoBatches, NotInspected,
+                 InvalidTransition),
              auth=auth_required)
 def list_product(request, product_id: Id):  # noqa: ANN001, ANN201
     """Awaiting inspection → listed; 409 `not_inspected` unless every batch passed its latest inspection."""
@@ -311,8 +324,8 @@ def list_product(request, product_id: Id):  # noqa: ANN001, ANN201
     return _respond(user, product_id)
 
 
-@router.post("/products/{product_id}/delist", response={200: StaffProductOut,
-                                                        **error_responses(400, 401, 403, 404, 409, 422)},
+@router.post("/products/{product_id}/delist", response=responses(
+                 {200: StaffProductOut}, PermissionDenied, OutsideRegion, ProductNotFound, InvalidTransition),
              auth=auth_required)
 def delist_product(request, product_id: Id, payload: DelistIn):  # noqa: ANN001, ANN201
     """Take a product off sale, with a reason (its county's operators and regulators)."""
@@ -322,8 +335,9 @@ def delist_product(request, product_id: Id, payload: DelistIn):  # noqa: ANN001,
     return _respond(user, product_id)
 
 
-@router.post("/products/{product_id}/batches", response={200: StaffProductOut,
-                                                         **error_responses(400, 401, 403, 404, 409, 422)},
+@router.post("/products/{product_id}/batches", response=responses(
+                 {200: StaffProductOut}, PermissionDenied, OutsideRegion, ProductNotFound, BatchNotFound,
+                 InvalidTransition),
              auth=auth_required)
 def add_product_batch(request, product_id: Id, payload: AddBatchIn):  # noqa: ANN001, ANN201
     """Sell from one more batch; a listed product goes back to awaiting inspection until it passes."""

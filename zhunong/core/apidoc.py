@@ -22,7 +22,8 @@ the codes that status can carry. The answers every operation of a kind can give 
 |---|---|
 | a security requirement (a token is needed) | 401 `not_authenticated` |
 | path, query, header or body parameters | 422 `invalid` (the schema's own validation) |
-| a JSON request body | 400 `bad_request` (not JSON, or a lone UTF-16 surrogate) |
+| a JSON request body | 400 `bad_request` (not a JSON object, or a lone UTF-16 surrogate) |
+| the session cookie as a way in, and a method that changes data | 403 `permission_denied` (CSRF check) |
 
 Declare everything else the operation's code can raise: 403 `permission_denied` when a policy check
 refuses, each `*NotFound`, each conflict. zhunong/core/tests/test_apidoc.py walks the document and the error
@@ -131,16 +132,24 @@ def _inline_error(codes: list[str] | None) -> dict:
     }
 
 
-def generic_statuses(operation: dict) -> dict[int, tuple[str, ...]]:
+def generic_statuses(operation: dict, method: str = "get", schemes: dict | None = None) -> dict[int, tuple[str, ...]]:
     """The answers the API layer gives to any operation of this shape (see the module's table)."""
     extra: dict[int, tuple[str, ...]] = {}
+    schemes = schemes or {}
     if operation.get("security"):
         extra[401] = GENERIC_CODES[401]
     if operation.get("parameters") or operation.get("requestBody"):
         extra[422] = GENERIC_CODES[422]
     if "application/json" in operation.get("requestBody", {}).get("content", {}):
         extra[400] = GENERIC_CODES[400]
+    if method not in _SAFE_METHODS and any(
+            schemes.get(name, {}).get("in") == "cookie" for requirement in operation.get("security") or []
+            for name in requirement):
+        extra[403] = GENERIC_CODES[403]
     return extra
+
+
+_SAFE_METHODS = {"get", "head", "options"}
 
 
 def complete_openapi(schema: dict) -> dict:
@@ -150,8 +159,9 @@ def complete_openapi(schema: dict) -> dict:
     dropped (they were only carriers of their codes).
     """
     components = schema.get("components", {}).get("schemas", {})
+    schemes = schema.get("components", {}).get("securitySchemes", {})
     for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
+        for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             answers = operation["responses"]
@@ -159,7 +169,7 @@ def complete_openapi(schema: dict) -> dict:
             for status, response in answers.items():
                 if int(status) >= 400:
                     codes[int(status)] = _codes_of(response, components)
-            for status, generic in generic_statuses(operation).items():
+            for status, generic in generic_statuses(operation, method, schemes).items():
                 if status not in codes:
                     codes[status] = list(generic)
                 elif codes[status] is not None:

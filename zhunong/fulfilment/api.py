@@ -17,10 +17,16 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from zhunong.accounts import policy
-from zhunong.accounts.api import Id, error_responses, text_field
+from zhunong.accounts.api import Id, text_field
 from zhunong.accounts.auth import auth_required
-from zhunong.orders.errors import OrderNotFound
+from zhunong.catalog.errors import ProductNotFound
+from zhunong.core.apidoc import responses
+from zhunong.core.errors import InvalidTransition, PermissionDenied
+from zhunong.live.errors import StreamNotFound
+from zhunong.orders.errors import NotYourOrder, OrderNotFound, ProductNotInStream, RefundExceedsPaid
+from zhunong.payments.errors import GatewayError
 
+from . import errors as E  # noqa: N812
 from . import selectors
 from .errors import (
     AfterSalesNotFound,
@@ -394,7 +400,7 @@ def _fresh(shipment: Shipment) -> Shipment:
 # ---------------------------------------------------------------- shipments
 
 
-@router.get("/fulfilment/shipments", response={200: list[ShipmentOut], **error_responses(401, 422)}, auth=auth_required,
+@router.get("/fulfilment/shipments", response=responses({200: list[ShipmentOut]}), auth=auth_required,
             summary="The caller's packing list (producer managers, county staff)")
 def list_shipments(request, filters: Query[ShipmentFilter]):  # noqa: ANN001, ANN201
     qs = selectors.shipments_for(request.auth).prefetch_related("items__line__product").order_by("deadline", "id")
@@ -405,20 +411,20 @@ def list_shipments(request, filters: Query[ShipmentFilter]):  # noqa: ANN001, AN
     return [_shipment_out(s) for s in qs[filters.offset:filters.offset + filters.limit]]
 
 
-@router.get("/fulfilment/shipments/{shipment_id}", response={200: ShipmentOut, **error_responses(401, 403, 404, 422)},
+@router.get("/fulfilment/shipments/{shipment_id}", response=responses({200: ShipmentOut}, ShipmentNotFound, NotYourShipment),
             auth=auth_required)
 def get_shipment(request, shipment_id: Id):  # noqa: ANN001, ANN201
     return _shipment_out(_fresh(_visible_shipment(shipment_id, request.auth)))
 
 
-@router.post("/fulfilment/shipments/{shipment_id}/pack", response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/shipments/{shipment_id}/pack", response=responses({200: ShipmentOut}, ShipmentNotFound, NotYourShipment, InvalidTransition),
              auth=auth_required)
 def pack(request, shipment_id: Id):  # noqa: ANN001, ANN201
     shipment = shipment_services.pack_shipment(actor=request.auth, shipment=_reachable_shipment(shipment_id, request.auth))
     return _shipment_out(_fresh(shipment))
 
 
-@router.post("/fulfilment/shipments/{shipment_id}/ship", response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/shipments/{shipment_id}/ship", response=responses({200: ShipmentOut}, ShipmentNotFound, NotYourShipment, InvalidTransition, E.BadTrackingNumber, E.UnknownCarrier, E.TrackingNumberInUse),
              auth=auth_required, summary="Hand the parcel to the courier: courier and waybill number")
 def ship(request, shipment_id: Id, payload: ShipmentShipIn):  # noqa: ANN001, ANN201
     shipment = shipment_services.ship_shipment(actor=request.auth, shipment=_reachable_shipment(shipment_id, request.auth),
@@ -427,7 +433,7 @@ def ship(request, shipment_id: Id, payload: ShipmentShipIn):  # noqa: ANN001, AN
 
 
 @router.post("/fulfilment/shipments/{shipment_id}/exception",
-             response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({200: ShipmentOut}, ShipmentNotFound, NotYourShipment, InvalidTransition), auth=auth_required)
 def exception(request, shipment_id: Id, payload: ShipmentExceptionIn):  # noqa: ANN001, ANN201
     shipment = shipment_services.report_exception(actor=request.auth, shipment=_reachable_shipment(shipment_id, request.auth),
                                                   reason=payload.reason)
@@ -435,14 +441,14 @@ def exception(request, shipment_id: Id, payload: ShipmentExceptionIn):  # noqa: 
 
 
 @router.post("/fulfilment/shipments/{shipment_id}/confirm",
-             response={200: ShipmentOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required,
+             response=responses({200: ShipmentOut}, ShipmentNotFound, NotYourOrder, InvalidTransition, E.NothingToConfirm), auth=auth_required,
              summary="The buyer confirms this parcel arrived")
 def confirm(request, shipment_id: Id):  # noqa: ANN001, ANN201
     shipment = shipment_services.confirm_delivery(actor=request.auth, shipment=_reachable_shipment(shipment_id, request.auth))
     return _shipment_out(_fresh(shipment))
 
 
-@router.get("/fulfilment/orders/{order_id}/shipments", response={200: list[ShipmentOut], **error_responses(401, 403, 404, 422)},
+@router.get("/fulfilment/orders/{order_id}/shipments", response=responses({200: list[ShipmentOut]}, OrderNotFound, NotYourOrder),
             auth=auth_required, summary="The parcels of one order (its buyer or the producers' handlers)")
 def order_shipments(request, order_id: Id):  # noqa: ANN001, ANN201
     order = _reachable_order(order_id, request.auth)
@@ -455,7 +461,7 @@ def order_shipments(request, order_id: Id):  # noqa: ANN001, ANN201
 
 
 @router.post("/fulfilment/orders/{order_id}/confirm-delivery",
-             response={200: list[ShipmentOut], **error_responses(401, 403, 404, 409, 422)}, auth=auth_required,
+             response=responses({200: list[ShipmentOut]}, OrderNotFound, NotYourOrder, E.NothingToConfirm), auth=auth_required,
              summary="The buyer confirms every shipped parcel of the order arrived")
 def confirm_order(request, order_id: Id):  # noqa: ANN001, ANN201
     order = _reachable_order(order_id, request.auth)
@@ -466,7 +472,7 @@ def confirm_order(request, order_id: Id):  # noqa: ANN001, ANN201
 # ---------------------------------------------------------------- after-sales
 
 
-@router.post("/fulfilment/after-sales", response={201: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/after-sales", response=responses({201: AfterSalesOut}, LineNotFound, NotYourOrder, E.AfterSalesNotAllowed, E.AfterSalesOpen, (422, RefundExceedsPaid)),
              auth=auth_required, summary="Ask for a refund (or return and refund) of one order line")
 def request_after_sales(request, payload: AfterSalesIn):  # noqa: ANN001, ANN201
     line = _own_line(payload.order_line_id, request.auth)
@@ -475,7 +481,7 @@ def request_after_sales(request, payload: AfterSalesIn):  # noqa: ANN001, ANN201
     return Status(201, _after_sales_out(req))
 
 
-@router.get("/fulfilment/after-sales", response={200: list[AfterSalesOut], **error_responses(401, 422)}, auth=auth_required,
+@router.get("/fulfilment/after-sales", response=responses({200: list[AfterSalesOut]}), auth=auth_required,
             summary="The caller's own requests, and those they decide (producers, county staff)")
 def list_after_sales(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
     qs = selectors.own_and_handled_after_sales(request.auth)
@@ -483,7 +489,7 @@ def list_after_sales(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN
 
 
 @router.post("/fulfilment/after-sales/{request_id}/approve",
-             response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({200: AfterSalesOut}, AfterSalesNotFound, PermissionDenied, InvalidTransition, RefundExceedsPaid, GatewayError), auth=auth_required)
 def approve(request, request_id: Id, payload: AfterSalesApproveIn):  # noqa: ANN001, ANN201
     req = after_sales_services.approve_after_sales(actor=request.auth, request=_reachable_after_sales(request_id, request.auth),
                                                    note=payload.note, refund_now=payload.refund_now)
@@ -491,7 +497,7 @@ def approve(request, request_id: Id, payload: AfterSalesApproveIn):  # noqa: ANN
 
 
 @router.post("/fulfilment/after-sales/{request_id}/reject",
-             response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({200: AfterSalesOut}, AfterSalesNotFound, PermissionDenied, InvalidTransition), auth=auth_required)
 def reject(request, request_id: Id, payload: AfterSalesRejectIn):  # noqa: ANN001, ANN201
     req = after_sales_services.reject_after_sales(actor=request.auth, request=_reachable_after_sales(request_id, request.auth),
                                                   note=payload.note)
@@ -499,7 +505,7 @@ def reject(request, request_id: Id, payload: AfterSalesRejectIn):  # noqa: ANN00
 
 
 @router.post("/fulfilment/after-sales/{request_id}/refund",
-             response={200: AfterSalesOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({200: AfterSalesOut}, AfterSalesNotFound, PermissionDenied, InvalidTransition, RefundExceedsPaid, GatewayError), auth=auth_required)
 def refund(request, request_id: Id):  # noqa: ANN001, ANN201
     req = after_sales_services.refund_after_sales(actor=request.auth, request=_reachable_after_sales(request_id, request.auth))
     return _after_sales_out(req)
@@ -508,7 +514,7 @@ def refund(request, request_id: Id):  # noqa: ANN001, ANN201
 # ---------------------------------------------------------------- complaints
 
 
-@router.post("/fulfilment/complaints", response={201: ComplaintOut, **error_responses(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/complaints", response=responses({201: ComplaintOut}, OrderNotFound, NotYourOrder, E.OrderNotPaid, E.ComplaintLimit),
              auth=auth_required, summary="Complain (投诉) about an order to the county office")
 def file_complaint(request, payload: ComplaintIn):  # noqa: ANN001, ANN201
     order = _own_order(payload.order_id, request.auth)
@@ -522,7 +528,7 @@ def file_complaint(request, payload: ComplaintIn):  # noqa: ANN001, ANN201
     return Status(201, _complaint_out(complaint))
 
 
-@router.get("/fulfilment/complaints", response={200: list[ComplaintOut], **error_responses(401, 422)}, auth=auth_required,
+@router.get("/fulfilment/complaints", response=responses({200: list[ComplaintOut]}), auth=auth_required,
             summary="The caller's own complaints, or the county's (county staff)")
 def list_complaints(request, page: Query[FulfilmentPage], status: ComplaintStatusLit | None = None):  # noqa: ANN001, ANN201
     qs = selectors.own_and_handled_complaints(request.auth)
@@ -533,7 +539,7 @@ def list_complaints(request, page: Query[FulfilmentPage], status: ComplaintStatu
 
 
 @router.post("/fulfilment/complaints/{complaint_id}/status",
-             response={200: ComplaintOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({200: ComplaintOut}, ComplaintNotFound, PermissionDenied, InvalidTransition), auth=auth_required)
 def complaint_status(request, complaint_id: Id, payload: ComplaintStatusIn):  # noqa: ANN001, ANN201
     complaint = complaint_services.update_complaint(actor=request.auth, complaint=_reachable_complaint(complaint_id, request.auth),
                                                     status=payload.status, note=payload.note)
@@ -543,7 +549,7 @@ def complaint_status(request, complaint_id: Id, payload: ComplaintStatusIn):  # 
 # ---------------------------------------------------------------- reviews
 
 
-@router.post("/fulfilment/reviews", response={201: ReviewOut, **error_responses(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/reviews", response=responses({201: ReviewOut}, LineNotFound, NotYourOrder, E.ReviewNotAllowed, E.AlreadyReviewed, E.BadRating),
              auth=auth_required, summary="Review a delivered order line (once)")
 def create_review(request, payload: ReviewIn):  # noqa: ANN001, ANN201
     line = _own_line(payload.order_line_id, request.auth)
@@ -551,7 +557,7 @@ def create_review(request, payload: ReviewIn):  # noqa: ANN001, ANN201
     return Status(201, _review_out(review))
 
 
-@router.get("/fulfilment/products/{product_id}/reviews", response={200: ReviewListOut, **error_responses(404, 422)},
+@router.get("/fulfilment/products/{product_id}/reviews", response=responses({200: ReviewListOut}, ProductNotFound),
             auth=None, summary="Public reviews of a product, with its rating")
 def product_reviews(request, product_id: Id, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
     product = selectors.get_product(product_id)
@@ -566,14 +572,14 @@ def product_reviews(request, product_id: Id, page: Query[FulfilmentPage]):  # no
 # ---------------------------------------------------------------- pledges
 
 
-@router.get("/fulfilment/streams/{stream_id}/pledges", response={200: list[PledgeOut], **error_responses(404, 422)},
+@router.get("/fulfilment/streams/{stream_id}/pledges", response=responses({200: list[PledgeOut]}, StreamNotFound),
             auth=None, summary="The host's pledges (先行赔付) carried by a stream")
 def list_pledges(request, stream_id: Id):  # noqa: ANN001, ANN201
     return [_pledge_out(p) for p in selectors.stream_pledges(selectors.get_stream(stream_id))]
 
 
 @router.post("/fulfilment/streams/{stream_id}/pledges",
-             response={201: PledgeOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({201: PledgeOut}, StreamNotFound, PermissionDenied, E.StreamClosed, E.PublicServantMustUseFund, ProductNotInStream), auth=auth_required)
 def create_pledge(request, stream_id: Id, payload: PledgeIn):  # noqa: ANN001, ANN201
     stream = selectors.get_stream(stream_id)
     product = None
@@ -585,7 +591,7 @@ def create_pledge(request, stream_id: Id, payload: PledgeIn):  # noqa: ANN001, A
     return Status(201, _pledge_out(pledge))
 
 
-@router.post("/fulfilment/pledges/{pledge_id}/claims", response={201: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)},
+@router.post("/fulfilment/pledges/{pledge_id}/claims", response=responses({201: PledgeClaimOut}, E.PledgeNotFound, OrderNotFound, NotYourOrder, E.NotBoughtInStream, E.HostCannotReceive, E.ClaimExists, E.ProductNotInOrder, E.ClaimExceedsPledge),
              auth=auth_required, summary="A buyer of the stream claims against its pledge")
 def submit_claim(request, pledge_id: Id, payload: PledgeClaimIn):  # noqa: ANN001, ANN201
     pledge = selectors.get_pledge(pledge_id)
@@ -595,20 +601,20 @@ def submit_claim(request, pledge_id: Id, payload: PledgeClaimIn):  # noqa: ANN00
     return Status(201, _claim_out(claim))
 
 
-@router.get("/fulfilment/pledge-claims", response={200: list[PledgeClaimOut], **error_responses(401, 422)}, auth=auth_required)
+@router.get("/fulfilment/pledge-claims", response=responses({200: list[PledgeClaimOut]}), auth=auth_required)
 def list_claims(request, page: Query[FulfilmentPage]):  # noqa: ANN001, ANN201
     qs = selectors.claims_for(request.auth).order_by("-created_at", "-id")
     return [_claim_out(c) for c in qs[page.offset:page.offset + page.limit]]
 
 
 @router.post("/fulfilment/pledge-claims/{claim_id}/review",
-             response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({200: PledgeClaimOut}, ClaimNotFound, PermissionDenied, E.ConflictOfInterest, InvalidTransition), auth=auth_required)
 def review_claim(request, claim_id: Id):  # noqa: ANN001, ANN201
     return _claim_out(pledge_services.start_claim_review(actor=request.auth, claim=_reachable_claim(claim_id, request.auth)))
 
 
 @router.post("/fulfilment/pledge-claims/{claim_id}/decision",
-             response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({200: PledgeClaimOut}, ClaimNotFound, PermissionDenied, E.ConflictOfInterest, InvalidTransition), auth=auth_required)
 def decide_claim(request, claim_id: Id, payload: PledgeClaimDecisionIn):  # noqa: ANN001, ANN201
     claim = pledge_services.decide_claim(actor=request.auth, claim=_reachable_claim(claim_id, request.auth), upheld=payload.upheld,
                                          reason=payload.reason)
@@ -616,7 +622,7 @@ def decide_claim(request, claim_id: Id, payload: PledgeClaimDecisionIn):  # noqa
 
 
 @router.post("/fulfilment/pledge-claims/{claim_id}/compensation",
-             response={200: PledgeClaimOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({200: PledgeClaimOut}, ClaimNotFound, PermissionDenied, E.ConflictOfInterest, InvalidTransition, E.ClaimExceedsPledge, E.PledgeCapExceeded), auth=auth_required)
 def compensate_claim(request, claim_id: Id, payload: PledgeCompensationIn):  # noqa: ANN001, ANN201
     claim = pledge_services.compensate_claim(actor=request.auth, claim=_reachable_claim(claim_id, request.auth),
                                              amount=payload.amount, reference=payload.reference)

@@ -14,11 +14,13 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from zhunong.accounts import policy
-from zhunong.accounts.api import Id, error_responses, text_field
+from zhunong.accounts.api import Id, text_field
 from zhunong.accounts.auth import auth_required
-from zhunong.core.errors import PermissionDenied, ValidationFailed
+from zhunong.core.apidoc import responses
+from zhunong.core.errors import InvalidTransition, PermissionDenied, ValidationFailed
 
 from . import chat, moderation, selectors, streams
+from . import errors as E  # noqa: N812
 from .errors import ChannelNotFound, HostNotFound
 from .models import Channel, Gift, Host, HostVerification, Report, Stream
 
@@ -191,7 +193,7 @@ def _stream(stream_id: int) -> Stream:
     return selectors.get_stream(stream_id)
 
 
-@router.get("/live/streams", response={200: StreamPage, **error_responses(422)}, auth=None)
+@router.get("/live/streams", response=responses({200: StreamPage}), auth=None)
 def list_streams(request, status: StatusName = StatusQuery, limit: int = Limit, offset: int = Offset):  # noqa: ANN001, ANN201
     qs = {"live": selectors.live_streams(), "scheduled": selectors.upcoming_streams(),
           "ended": selectors.ended_streams()}.get(status)
@@ -200,12 +202,12 @@ def list_streams(request, status: StatusName = StatusQuery, limit: int = Limit, 
     return {"count": qs.count(), "items": [_stream_out(s) for s in qs[offset:offset + limit]]}
 
 
-@router.get("/live/streams/{stream_id}", response={200: StreamOut, **error_responses(404, 422)}, auth=None)
+@router.get("/live/streams/{stream_id}", response=responses({200: StreamOut}, E.StreamNotFound), auth=None)
 def get_stream(request, stream_id: Id):  # noqa: ANN001, ANN201
     return _stream_out(_stream(stream_id))
 
 
-@router.post("/live/streams", response={201: StreamOut, **error_responses(400, 401, 403, 404, 409, 422)},
+@router.post("/live/streams", response=responses({201: StreamOut}, HostNotFound, PermissionDenied, E.ProductNotListed),
              auth=auth_required)
 def schedule_stream(request, payload: ScheduleIn):  # noqa: ANN001, ANN201
     host = _host(payload.host_id)
@@ -218,22 +220,24 @@ def schedule_stream(request, payload: ScheduleIn):  # noqa: ANN001, ANN201
     return Status(201, _stream_out(selectors.get_stream(stream.pk)))
 
 
-@router.post("/live/streams/{stream_id}/start", response={200: StreamOut, **error_responses(401, 403, 404, 409, 422)},
-             auth=auth_required)
+@router.post("/live/streams/{stream_id}/start", response=responses(
+                 {200: StreamOut}, E.StreamNotFound, E.NotModerator, InvalidTransition, E.HostNotVerified,
+                 E.ApprovalRequired, E.ApprovalOutdated), auth=auth_required)
 def start_stream(request, stream_id: Id):  # noqa: ANN001, ANN201
     streams.start_stream(stream=_stream(stream_id), actor=request.auth)
     return _stream_out(_stream(stream_id))
 
 
-@router.post("/live/streams/{stream_id}/end", response={200: StreamOut, **error_responses(401, 403, 404, 409, 422)},
-             auth=auth_required)
+@router.post("/live/streams/{stream_id}/end", response=responses({200: StreamOut}, E.StreamNotFound, E.NotModerator,
+                                                                   InvalidTransition), auth=auth_required)
 def end_stream(request, stream_id: Id, payload: ReasonIn):  # noqa: ANN001, ANN201
     streams.end_stream(stream=_stream(stream_id), actor=request.auth, reason=payload.reason)
     return _stream_out(_stream(stream_id))
 
 
 @router.post("/live/streams/{stream_id}/cancel",
-             response={200: StreamOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({200: StreamOut}, E.StreamNotFound, PermissionDenied, InvalidTransition),
+             auth=auth_required)
 def cancel_stream(request, stream_id: Id, payload: ReasonIn):  # noqa: ANN001, ANN201
     streams.cancel_stream(actor=request.auth, stream=_stream(stream_id), reason=payload.reason or "cancelled")
     return _stream_out(_stream(stream_id))
@@ -244,14 +248,15 @@ def _pin_out(pin) -> dict:  # noqa: ANN001
             "pinned_at": pin.pinned_at, "unpinned_at": pin.unpinned_at}
 
 
-@router.get("/live/streams/{stream_id}/pins", response={200: list[PinOut], **error_responses(404, 422)}, auth=None)
+@router.get("/live/streams/{stream_id}/pins", response=responses({200: list[PinOut]}, E.StreamNotFound), auth=None)
 def list_pins(request, stream_id: Id):  # noqa: ANN001, ANN201
     """Every pin of the stream in order; the last without `unpinned_at` is the current one."""
     return [_pin_out(p) for p in selectors.pins(_stream(stream_id))]
 
 
 @router.post("/live/streams/{stream_id}/pins",
-             response={201: PinOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({201: PinOut}, E.StreamNotFound, E.NotModerator, E.StreamNotLive, E.ProductNotOnShelf),
+             auth=auth_required)
 def pin_product(request, stream_id: Id, payload: PinIn):  # noqa: ANN001, ANN201
     stream = _stream(stream_id)
     product = selectors.product_by_id(payload.product_id)
@@ -260,21 +265,23 @@ def pin_product(request, stream_id: Id, payload: PinIn):  # noqa: ANN001, ANN201
 
 
 @router.delete("/live/streams/{stream_id}/pins/current",
-               response={204: None, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+               response=responses({204: None}, E.StreamNotFound, E.NotModerator, E.StreamNotLive),
+               auth=auth_required)
 def unpin_product(request, stream_id: Id):  # noqa: ANN001, ANN201
     streams.unpin_product(actor=request.auth, stream=_stream(stream_id))
     return Status(204, None)
 
 
 @router.post("/live/streams/{stream_id}/announcements",
-             response={201: IdOut, **error_responses(401, 403, 404, 409, 422)}, auth=auth_required)
+             response=responses({201: IdOut}, E.StreamNotFound, E.NotModerator, E.StreamNotLive), auth=auth_required)
 def announce(request, stream_id: Id, payload: AnnouncementIn):  # noqa: ANN001, ANN201
     item = streams.post_announcement(actor=request.auth, stream=_stream(stream_id), text=payload.text)
     return Status(201, {"id": item.pk})
 
 
 @router.post("/live/streams/{stream_id}/reports",
-             response={201: IdOut, **error_responses(401, 404, 422, 429)}, auth=auth_required)
+             response=responses({201: IdOut}, E.StreamNotFound, E.NotAuthenticated, E.MessageNotFound,
+                                E.TooManyReports), auth=auth_required)
 def report(request, stream_id: Id, payload: ReportIn):  # noqa: ANN001, ANN201
     item = moderation.report(reporter=request.auth, stream=_stream(stream_id), reason=payload.reason,
                              message_id=payload.message_id, user_id=payload.user_id if payload.message_id is None else None,
@@ -283,7 +290,8 @@ def report(request, stream_id: Id, payload: ReportIn):  # noqa: ANN001, ANN201
 
 
 @router.post("/live/streams/{stream_id}/gifts",
-             response={201: GiftOut, **error_responses(401, 403, 404, 409, 422, 429)}, auth=auth_required)
+             response=responses({201: GiftOut}, E.StreamNotFound, E.NotAuthenticated, E.GiftRefused, E.StreamNotLive,
+                                E.TooManyGifts), auth=auth_required)
 def send_gift(request, stream_id: Id, payload: GiftIn):  # noqa: ANN001, ANN201
     """Gifts to a public-servant host are refused (403 gift_refused_public_servant), stored and flagged."""
     gift = chat.send_gift(user=request.auth, stream=_stream(stream_id), kind=payload.kind, via=Gift.Via.API)
@@ -291,7 +299,7 @@ def send_gift(request, stream_id: Id, payload: GiftIn):  # noqa: ANN001, ANN201
 
 
 @router.get("/live/streams/{stream_id}/minutes",
-            response={200: list[MinuteOut], **error_responses(401, 403, 404, 422)}, auth=auth_required)
+            response=responses({200: list[MinuteOut]}, E.StreamNotFound, PermissionDenied), auth=auth_required)
 def minutes(request, stream_id: Id):  # noqa: ANN001, ANN201
     """The per-minute series (moderators of the stream, regulators, platform admins)."""
     stream = _stream(stream_id)
@@ -306,13 +314,13 @@ def _channel_out(channel: Channel) -> dict:
             "county": channel.county.name, "followers": channel.followers.count()}
 
 
-@router.get("/live/channels", response={200: list[ChannelOut]}, auth=None)
+@router.get("/live/channels", response=responses({200: list[ChannelOut]}), auth=None)
 def list_channels(request):  # noqa: ANN001, ANN201
     return [_channel_out(c) for c in selectors.channels()[:500]]
 
 
 @router.get("/live/channels/{channel_id}/hosts",
-            response={200: list[ChannelHostOut], **error_responses(401, 403, 404, 422)}, auth=auth_required,
+            response=responses({200: list[ChannelHostOut]}, ChannelNotFound, PermissionDenied), auth=auth_required,
             summary="A channel's hosts, with the host_id POST /live/streams takes (staff who manage the channel)")
 def channel_hosts(request, channel_id: Id):  # noqa: ANN001, ANN201
     """Platform admins and the county operators of the channel's county (`channel.manage`); anyone else →
@@ -327,7 +335,7 @@ def channel_hosts(request, channel_id: Id):  # noqa: ANN001, ANN201
 
 
 @router.post("/live/channels/{channel_id}/follow",
-             response={200: FollowOut, **error_responses(401, 404, 422)}, auth=auth_required)
+             response=responses({200: FollowOut}, ChannelNotFound, E.NotAuthenticated), auth=auth_required)
 def follow(request, channel_id: Id):  # noqa: ANN001, ANN201
     channel = _channel(channel_id)
     streams.follow_channel(user=request.auth, channel=channel)
@@ -335,7 +343,7 @@ def follow(request, channel_id: Id):  # noqa: ANN001, ANN201
 
 
 @router.delete("/live/channels/{channel_id}/follow",
-               response={200: FollowOut, **error_responses(401, 404, 422)}, auth=auth_required)
+               response=responses({200: FollowOut}, ChannelNotFound, E.NotAuthenticated), auth=auth_required)
 def unfollow(request, channel_id: Id):  # noqa: ANN001, ANN201
     channel = _channel(channel_id)
     streams.unfollow_channel(user=request.auth, channel=channel)
@@ -343,7 +351,8 @@ def unfollow(request, channel_id: Id):  # noqa: ANN001, ANN201
 
 
 @router.post("/live/hosts/{host_id}/verify",
-             response={200: VerifyOut, **error_responses(401, 403, 404, 422)}, auth=auth_required)
+             response=responses({200: VerifyOut}, HostNotFound, PermissionDenied, E.HostIdentityMissing,
+                                E.HostUnderAge, E.IdNumberInUse), auth=auth_required)
 def verify_host(request, host_id: Id, payload: VerifyIn):  # noqa: ANN001, ANN201
     host = _host(host_id)
     host = streams.verify_host(actor=request.auth, host=host, method=payload.method, note=payload.note)

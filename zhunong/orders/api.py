@@ -11,21 +11,19 @@ from ninja import Header, Path, Query, Router, Schema, Status
 from pydantic import Field
 
 from zhunong.accounts.auth import auth_required
-from zhunong.live.errors import StreamNotFound
+from zhunong.catalog.errors import BelowCostWithoutReason
+from zhunong.core.apidoc import responses
+from zhunong.core.errors import InvalidTransition, PermissionDenied
+from zhunong.live.errors import StreamNotFound, StreamNotLive
 
 from . import addresses, selectors, services
+from . import errors as E  # noqa: N812
 from .errors import ProductUnavailable
 
 router = Router(tags=["orders"])
 
 ID = Field(ge=1, le=2**53)
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    details: dict | None = None
 
 
 class LineIn(Schema):
@@ -128,8 +126,13 @@ def _detail(order, viewer) -> dict:  # noqa: ANN001
     return body
 
 
-@router.post("/orders", response={201: OrderOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
-                                  422: ErrorOut}, auth=auth_required, summary="Place an order (reserves stock)")
+@router.post("/orders", response=responses(
+                 {201: OrderOut}, PermissionDenied, ProductUnavailable, StreamNotFound, E.CouponNotFound,
+                 E.SoldOut, E.LimitExceeded, E.IdempotencyKeyReused, E.RequestInProgress, E.SaleNotStarted,
+                 E.SaleNotActive, StreamNotLive, E.CouponNotApplicable, E.CouponExpired, E.CouponNotClaimed,
+                 E.CouponUsed, E.CouponBelowCost, E.TooManyOpenOrders, E.HoldingCapExceeded,
+                 E.IdempotencyKeyRequired, E.InvalidQuantity, E.InvalidLines, E.ProductNotInStream),
+             auth=auth_required, summary="Place an order (reserves stock)")
 def create_order(request: HttpRequest, payload: OrderIn,
                  idempotency_key: str | None = Header(
                      None, alias="Idempotency-Key",
@@ -159,20 +162,22 @@ def create_order(request: HttpRequest, payload: OrderIn,
     return response
 
 
-@router.get("/orders", response={200: OrderListOut, 401: ErrorOut}, auth=auth_required, summary="My orders")
+@router.get("/orders", response=responses({200: OrderListOut}), auth=auth_required, summary="My orders")
 def list_orders(request: HttpRequest, limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0, le=10**6)):  # noqa: ANN201
     qs = selectors.orders_of(request.auth)
     return {"count": qs.count(), "items": [selectors.order_payload(o) for o in qs[offset:offset + limit]]}
 
 
-@router.get("/orders/{order_id}", response={200: OrderDetailOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+@router.get("/orders/{order_id}", response=responses({200: OrderDetailOut}, E.OrderNotFound),
             auth=auth_required, summary="One order (its buyer, the selling side or staff over it)")
 def get_order(request: HttpRequest, order_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     return _detail(selectors.order_for(request.auth, order_id), request.auth)
 
 
 @router.put("/orders/{order_id}/shipping-address",
-            response={200: OrderDetailOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+            response=responses({200: OrderDetailOut}, E.OrderNotFound, E.NotYourOrder, PermissionDenied,
+                               E.ShippingAddressLocked, E.InvalidShipToName, E.InvalidShipToPhone,
+                               E.InvalidShipToAddress),
             auth=auth_required, summary="Give or change the order's shipping address (its buyer)")
 def put_shipping_address(request: HttpRequest, payload: ShippingAddressIn,  # noqa: ANN201
                          order_id: int = Path(..., ge=1, le=2**53)):
@@ -193,8 +198,8 @@ def put_shipping_address(request: HttpRequest, payload: ShippingAddressIn,  # no
     return _detail(selectors.order_for(request.auth, order_id), request.auth)
 
 
-@router.post("/orders/{order_id}/cancel", response={200: OrderOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
-                                                    409: ErrorOut, 422: ErrorOut},
+@router.post("/orders/{order_id}/cancel", response=responses({200: OrderOut}, E.OrderNotFound, E.NotYourOrder,
+                                                              PermissionDenied, InvalidTransition),
              auth=auth_required, summary="Cancel (the buyer before paying; the seller with a reason)")
 def cancel(request: HttpRequest, payload: CancelIn, order_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     order = selectors.order_for(request.auth, order_id)
@@ -247,8 +252,10 @@ def _stream(stream_id: int):  # noqa: ANN202
     return stream
 
 
-@router.post("/streams/{stream_id}/flash-sales", response={201: FlashSaleOut, 401: ErrorOut, 403: ErrorOut,
-                                                           404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+@router.post("/streams/{stream_id}/flash-sales", response=responses(
+                 {201: FlashSaleOut}, StreamNotFound, ProductUnavailable, E.NotHostOfStream, StreamNotLive,
+                 E.ProductNotPinned, E.SaleAlreadyRunning, E.InsufficientStock, E.FakeDiscount,
+                 BelowCostWithoutReason),
              auth=auth_required, tags=["flash sales"], summary="The host starts a flash sale of the pinned product")
 def start_flash_sale(request: HttpRequest, payload: FlashSaleIn, stream_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     stream = _stream(stream_id)
@@ -263,14 +270,15 @@ def start_flash_sale(request: HttpRequest, payload: FlashSaleIn, stream_id: int 
     return Status(201, selectors.sale_payload(sale))
 
 
-@router.get("/streams/{stream_id}/flash-sales", response={200: list[FlashSaleOut], 404: ErrorOut}, auth=None,
+@router.get("/streams/{stream_id}/flash-sales", response=responses({200: list[FlashSaleOut]}, StreamNotFound),
+            auth=None,
             tags=["flash sales"], summary="Flash sales of a stream, newest first")
 def stream_flash_sales(request: HttpRequest, stream_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     _stream(stream_id)
     return [selectors.sale_payload(s) for s in selectors.sales_of_stream(stream_id)[:50]]
 
 
-@router.get("/flash-sales/{sale_id}", response={200: FlashSaleOut, 404: ErrorOut}, auth=None,
+@router.get("/flash-sales/{sale_id}", response=responses({200: FlashSaleOut}, E.FlashSaleNotFound), auth=None,
             tags=["flash sales"], summary="A flash sale: price, stock left, countdown")
 def get_flash_sale(request: HttpRequest, sale_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     sale = selectors.get_sale(sale_id)
@@ -279,8 +287,8 @@ def get_flash_sale(request: HttpRequest, sale_id: int = Path(..., ge=1, le=2**53
     return selectors.sale_payload(sale)
 
 
-@router.post("/flash-sales/{sale_id}/cancel", response={200: FlashSaleOut, 401: ErrorOut, 403: ErrorOut,
-                                                        404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+@router.post("/flash-sales/{sale_id}/cancel", response=responses({200: FlashSaleOut}, E.FlashSaleNotFound,
+                                                                  E.NotHostOfStream, InvalidTransition),
              auth=auth_required, tags=["flash sales"], summary="The host cancels a sale")
 def cancel_flash_sale(request: HttpRequest, payload: FlashSaleCancelIn, sale_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     sale = services.cancel_flash_sale(actor=request.auth, sale=selectors.get_sale(sale_id), reason=payload.reason)
@@ -320,8 +328,8 @@ class ClaimOut(Schema):
     claimed_at: dt.datetime
 
 
-@router.post("/streams/{stream_id}/coupons", response={201: CouponOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
-                                                       409: ErrorOut, 422: ErrorOut},
+@router.post("/streams/{stream_id}/coupons", response=responses({201: CouponOut}, StreamNotFound,
+                                                                 E.NotHostOfStream, StreamNotLive),
              auth=auth_required, tags=["coupons"], summary="The host releases in-room coupons")
 def release_coupon(request: HttpRequest, payload: CouponIn, stream_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     coupon = services.release_coupon(actor=request.auth, stream=_stream(stream_id), kind=payload.kind,
@@ -331,15 +339,16 @@ def release_coupon(request: HttpRequest, payload: CouponIn, stream_id: int = Pat
     return Status(201, selectors.coupon_payload(coupon))
 
 
-@router.get("/streams/{stream_id}/coupons", response={200: list[CouponOut], 404: ErrorOut}, auth=None,
+@router.get("/streams/{stream_id}/coupons", response=responses({200: list[CouponOut]}, StreamNotFound), auth=None,
             tags=["coupons"], summary="Coupons that can be claimed in a stream now")
 def stream_coupons(request: HttpRequest, stream_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     _stream(stream_id)
     return [selectors.coupon_payload(c) for c in selectors.open_coupons(stream_id)[:50]]
 
 
-@router.post("/coupons/{coupon_id}/claim", response={201: ClaimOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
-                                                     409: ErrorOut},
+@router.post("/coupons/{coupon_id}/claim", response=responses({201: ClaimOut}, E.CouponNotFound, PermissionDenied,
+                                                               E.CouponExpired, E.CouponAlreadyClaimed,
+                                                               E.CouponsGone),
              auth=auth_required, tags=["coupons"], summary="Claim a coupon (one per buyer)")
 def claim_coupon(request: HttpRequest, coupon_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     claim = services.claim_coupon(buyer=request.auth, coupon=selectors.get_coupon(coupon_id))

@@ -11,18 +11,22 @@ from ninja import Path, Router, Schema, Status
 from pydantic import Field
 
 from zhunong.accounts.auth import auth_required
+from zhunong.core.apidoc import responses
 from zhunong.orders import selectors as orders
+from zhunong.orders.errors import NotYourOrder, OrderNotFound, ReservationExpired
 
 from . import services
+from .errors import (
+    GatewayError,
+    InvalidSignature,
+    OrderNotPayable,
+    PaymentsUnavailable,
+    StaleSignature,
+    UnknownSession,
+)
 from .providers import SIGNATURE_HEADER
 
 router = Router(tags=["payments"])
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    details: dict | None = None
 
 
 class PaymentSessionOut(Schema):
@@ -56,7 +60,9 @@ _WEBHOOK_BODY = {
 }
 
 
-@router.post("/payments/sandbox/webhook", response={200: WebhookOut, 400: ErrorOut, 503: ErrorOut}, auth=None,
+@router.post("/payments/sandbox/webhook", response=responses(
+                 {200: WebhookOut}, InvalidSignature, StaleSignature, UnknownSession, (409, "session_expired"),
+                 OrderNotPayable, PaymentsUnavailable), auth=None,
              summary="Webhook of the sandbox payment gateway (HMAC-signed)", openapi_extra=_WEBHOOK_BODY)
 def sandbox_webhook(request: HttpRequest):  # noqa: ANN201
     """Events are verified (signature, at most 5 minutes old), stored once per event id and applied once:
@@ -66,8 +72,9 @@ def sandbox_webhook(request: HttpRequest):  # noqa: ANN201
     return {"received": True, "outcome": outcome}
 
 
-@router.post("/orders/{order_id}/pay", response={201: PaymentSessionOut, 401: ErrorOut, 403: ErrorOut,
-                                                 404: ErrorOut, 409: ErrorOut, 503: ErrorOut},
+@router.post("/orders/{order_id}/pay", response=responses(
+                 {201: PaymentSessionOut}, OrderNotFound, NotYourOrder, ReservationExpired, OrderNotPayable,
+                 (409, "session_expired"), PaymentsUnavailable, GatewayError),
              auth=auth_required, tags=["orders"], summary="Start paying: a payment session with the gateway")
 def pay_order(request: HttpRequest, order_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     order = orders.order_for(request.auth, order_id)

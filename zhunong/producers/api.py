@@ -16,10 +16,13 @@ from django.db.models import QuerySet
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from zhunong.accounts.api import Id, back_office_user, error_responses, text_field
+from zhunong.accounts.api import Id, back_office_user, text_field
 from zhunong.accounts.auth import auth_required
+from zhunong.core.apidoc import responses
+from zhunong.core.errors import PermissionDenied
 
 from . import backoffice, selectors, services
+from .errors import OutsideRegion, ProducerNotFound, RegionLevelMismatch, UnknownRegion
 from .models import HarvestBatch, Plot, Producer, Region
 
 router = Router()
@@ -178,7 +181,7 @@ def plot_out(plot: Plot) -> dict:
 
 # --- regions (public) ----------------------------------------------------------------------------
 
-@router.get("/regions", response={200: RegionPage, **error_responses(404, 422)}, auth=None, tags=["regions"])
+@router.get("/regions", response=responses({200: RegionPage}, UnknownRegion), auth=None, tags=["regions"])
 def list_regions(request, parent: RegionCode | None = Query(None, description="Code of the parent region."),  # noqa: ANN001, ANN201, B008
                  level: RegionLevel | None = Query(None, description="With `parent`: every region of this "  # noqa: B008
                                                    "level in the parent's subtree, not just its children."),
@@ -193,7 +196,7 @@ def list_regions(request, parent: RegionCode | None = Query(None, description="C
     return page(qs.order_by("path"), limit, offset, _region_out)
 
 
-@router.get("/regions/tree", response={200: list[RegionNode], **error_responses(404, 422)}, auth=None,
+@router.get("/regions/tree", response=responses({200: list[RegionNode]}, UnknownRegion), auth=None,
             tags=["regions"])
 def region_tree(request, root: RegionCode | None = Query(None, description="Code of the subtree's root; "  # noqa: ANN001, ANN201, B008
                                                             "the whole tree without it.")):
@@ -214,7 +217,7 @@ def _producers(user) -> QuerySet[Producer]:  # noqa: ANN001
     return backoffice.visible_producers(user).prefetch_related("managers")
 
 
-@router.get("/producers", response={200: ProducerPage, **error_responses(401, 403, 404, 422)},
+@router.get("/producers", response=responses({200: ProducerPage}, PermissionDenied, UnknownRegion),
             auth=auth_required, tags=["producers"])
 def list_producers(request, region: RegionCode | None = Query(None, description="Region code: producers "  # noqa: ANN001, ANN201, B008
                                                                  "in its subtree."),
@@ -226,7 +229,8 @@ def list_producers(request, region: RegionCode | None = Query(None, description=
     return page(qs, limit, offset, producer_out)
 
 
-@router.post("/producers", response={201: ProducerOut, **error_responses(400, 401, 403, 404, 422)},
+@router.post("/producers", response=responses({201: ProducerOut}, PermissionDenied, OutsideRegion, UnknownRegion,
+                                              RegionLevelMismatch),
              auth=auth_required, tags=["producers"])
 def create_producer(request, payload: ProducerIn):  # noqa: ANN001, ANN201
     """Register a producer in a village of the caller's county (county operators, platform admins)."""
@@ -237,7 +241,7 @@ def create_producer(request, payload: ProducerIn):  # noqa: ANN001, ANN201
     return Status(201, producer_out(_producers(user).get(pk=producer.pk)))
 
 
-@router.get("/producers/{producer_id}", response={200: ProducerOut, **error_responses(401, 403, 404, 422)},
+@router.get("/producers/{producer_id}", response=responses({200: ProducerOut}, PermissionDenied, ProducerNotFound),
             auth=auth_required, tags=["producers"])
 def get_producer(request, producer_id: Id):  # noqa: ANN001, ANN201
     user = back_office_user(request)
@@ -245,7 +249,8 @@ def get_producer(request, producer_id: Id):  # noqa: ANN001, ANN201
     return producer_out(_producers(user).get(pk=producer_id))
 
 
-@router.patch("/producers/{producer_id}", response={200: ProducerOut, **error_responses(400, 401, 403, 404, 422)},
+@router.patch("/producers/{producer_id}", response=responses({200: ProducerOut}, PermissionDenied, OutsideRegion,
+                                                              ProducerNotFound, UnknownRegion, RegionLevelMismatch),
               auth=auth_required, tags=["producers"])
 def update_producer(request, producer_id: Id, payload: ProducerPatch):  # noqa: ANN001, ANN201
     """Change the fields given; moving to another village needs rights there too."""
@@ -260,7 +265,7 @@ def update_producer(request, producer_id: Id, payload: ProducerPatch):  # noqa: 
 
 # --- plots ----------------------------------------------------------------------------------------
 
-@router.get("/plots", response={200: PlotPage, **error_responses(401, 403, 404, 422)}, auth=auth_required,
+@router.get("/plots", response=responses({200: PlotPage}, PermissionDenied, ProducerNotFound), auth=auth_required,
             tags=["plots"])
 def list_plots(request, producer_id: Id | None = Query(None), limit: int = Limit, offset: int = Offset):  # noqa: ANN001, ANN201, B008
     user = back_office_user(request)
@@ -270,7 +275,8 @@ def list_plots(request, producer_id: Id | None = Query(None), limit: int = Limit
     return page(qs, limit, offset, plot_out)
 
 
-@router.post("/plots", response={201: PlotOut, **error_responses(400, 401, 403, 404, 422)}, auth=auth_required,
+@router.post("/plots", response=responses({201: PlotOut}, PermissionDenied, OutsideRegion, ProducerNotFound),
+             auth=auth_required,
              tags=["plots"])
 def create_plot(request, payload: PlotIn):  # noqa: ANN001, ANN201
     """Add a plot to a producer (its county's operator, its manager, a platform admin)."""

@@ -16,19 +16,26 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from zhunong.accounts import policy
-from zhunong.accounts.api import Id, back_office_user, error_responses, text_field
+from zhunong.accounts.api import Id, back_office_user, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.accounts.selectors import user_covers_region
+from zhunong.core.apidoc import responses
 from zhunong.core.errors import PermissionDenied
 from zhunong.producers import backoffice as producer_backoffice
 from zhunong.producers import services as producer_services
 from zhunong.producers.api import BatchUnit, Limit, Offset, Quantity, page
-from zhunong.producers.errors import OutsideRegion
+from zhunong.producers.errors import OutsideRegion, PlotNotFound, ProducerNotFound
 from zhunong.producers.models import HarvestBatch
 
 from . import products, selectors, services
 from .epcis import epcis_document
-from .errors import InspectorOutsideRegion
+from .errors import (
+    DuplicateSampleCode,
+    InspectorOutsideRegion,
+    NotAnInspector,
+    ResultContradictsItems,
+    TraceCodeNotFound,
+)
 from .models import Inspection
 
 router = Router(tags=["quality"])
@@ -39,16 +46,6 @@ LimitKind = Literal["max", "min"]
 Result = Literal["pass", "fail"]
 # Same bounds the service enforces (clean_decimal, 4 places), stated up front in the schema.
 Measure = Annotated[Decimal, Field(ge=0, le=99_999_999, max_digits=12, decimal_places=4)]
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    details: dict | None = None
-
-
-def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
-    return {status: ErrorOut for status in statuses}
 
 
 # --- schemas: trace ------------------------------------------------------------------------------
@@ -117,13 +114,13 @@ class TraceOut(Schema):
     products: list[ProductRefOut] = Field(description="Listed products sold from this batch.")
 
 
-@router.get("/trace/{code}", response={200: TraceOut, **errors(404, 422)}, auth=None,
+@router.get("/trace/{code}", response=responses({200: TraceOut}, TraceCodeNotFound), auth=None,
             summary="Public trace summary of a batch")
 def trace(request, code: TraceCode):  # noqa: ANN001, ANN201
     return selectors.trace_summary(selectors.batch_by_trace_code(code))
 
 
-@router.get("/trace/{code}/epcis", response={200: dict[str, Any], **errors(404, 422)}, auth=None,
+@router.get("/trace/{code}/epcis", response=responses({200: dict[str, Any]}, TraceCodeNotFound), auth=None,
             summary="The batch's chain as a GS1 EPCIS 2.0 JSON-LD document")
 def trace_epcis(request, code: TraceCode):  # noqa: ANN001, ANN201
     """An `EPCISDocument` (schemaVersion 2.0) whose `epcisBody.eventList` holds the ObjectEvents
@@ -199,7 +196,8 @@ def _inspection_out(inspection: Inspection) -> dict:
     }
 
 
-@router.post("/inspections", response={201: InspectionOut, **errors(400, 401, 403, 404, 409, 422)},
+@router.post("/inspections", response=responses({201: InspectionOut}, TraceCodeNotFound, NotAnInspector,
+                                                InspectorOutsideRegion, DuplicateSampleCode, ResultContradictsItems),
              auth=auth_required, summary="Record an inspection (regulators)")
 def create_inspection(request, payload: InspectionIn):  # noqa: ANN001, ANN201
     """A market-regulation inspector records a sample inspection of a batch in their region. Products
@@ -222,7 +220,8 @@ class InspectionFilters(Schema):
     offset: int = Field(0, ge=0, le=1_000_000)
 
 
-@router.get("/inspections", response={200: InspectionPage, **errors(400, 401, 403, 404, 422)},
+@router.get("/inspections", response=responses({200: InspectionPage}, (403, "cannot_view_inspections"),
+                                               InspectorOutsideRegion, OutsideRegion, TraceCodeNotFound),
             auth=auth_required, summary="Inspections in your region")
 def list_inspections(request, filters: Query[InspectionFilters]):  # noqa: ANN001, ANN201
     """Regulators and county operators see their region's inspections, producer managers their own
@@ -295,7 +294,8 @@ def batch_out(batch: HarvestBatch) -> dict:
 # --- harvest batches with their latest inspection (moved from producers: inspections are quality's) ---
 # The operation ids stay those the endpoints were published with, so generated clients keep their names.
 
-@router.get("/batches", response={200: BatchPage, **error_responses(401, 403, 404, 422)}, auth=auth_required,
+@router.get("/batches", response=responses({200: BatchPage}, PermissionDenied, PlotNotFound, ProducerNotFound),
+            auth=auth_required,
             tags=["batches"], operation_id="zhunong_producers_api_list_batches")
 def list_batches(request, plot_id: Id | None = Query(None), producer_id: Id | None = Query(None),  # noqa: ANN001, ANN201, B008
                  limit: int = Limit, offset: int = Offset):
@@ -308,7 +308,7 @@ def list_batches(request, plot_id: Id | None = Query(None), producer_id: Id | No
     return page(qs, limit, offset, batch_out)
 
 
-@router.post("/batches", response={201: BatchOut, **error_responses(400, 401, 403, 404, 422)},
+@router.post("/batches", response=responses({201: BatchOut}, PermissionDenied, PlotNotFound),
              auth=auth_required, tags=["batches"], operation_id="zhunong_producers_api_create_batch")
 def create_batch(request, payload: BatchIn):  # noqa: ANN001, ANN201
     """Record a harvest; the batch gets its trace code. Batches are not edited afterwards."""

@@ -8,14 +8,16 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from zhunong.accounts import policy
-from zhunong.accounts.api import Id, error_responses
+from zhunong.accounts.api import Id
 from zhunong.accounts.auth import auth_required
-from zhunong.core.errors import NotFound, PermissionDenied
+from zhunong.core.apidoc import responses
+from zhunong.core.errors import PermissionDenied
 from zhunong.live.errors import StreamNotFound
 from zhunong.live.models import Stream
 
 from . import selectors, services
 from .conf import video_settings
+from .errors import NoIngest, NotStreamHost, ReplayNotFound
 
 router = Router(tags=["video"])
 
@@ -102,14 +104,14 @@ def _replay_out(replay) -> dict:  # noqa: ANN001
             "chapters": selectors.chapters_json(replay)}
 
 
-@router.get("/video/streams/{stream_id}/playback", response={200: PlaybackOut, **error_responses(404, 422)},
+@router.get("/video/streams/{stream_id}/playback", response=responses({200: PlaybackOut}, StreamNotFound),
             auth=None)
 def playback(request, stream_id: Id):  # noqa: ANN001, ANN201
     """Player state and playlist URL; the room page polls this."""
     return selectors.playback(_stream(stream_id)).as_dict()
 
 
-@router.get("/video/streams/{stream_id}/key", response={200: StreamKeyOut, **error_responses(401, 403, 404, 422)},
+@router.get("/video/streams/{stream_id}/key", response=responses({200: StreamKeyOut}, StreamNotFound, NotStreamHost),
             auth=auth_required)
 def stream_key(request, stream_id: Id):  # noqa: ANN001, ANN201
     """The stream's RTMP URL and secret key — for the stream's own host only."""
@@ -119,7 +121,7 @@ def stream_key(request, stream_id: Id):  # noqa: ANN001, ANN201
 
 
 @router.post("/video/streams/{stream_id}/key/rotate",
-             response={200: StreamKeyOut, **error_responses(401, 403, 404, 422)}, auth=auth_required)
+             response=responses({200: StreamKeyOut}, StreamNotFound, NotStreamHost), auth=auth_required)
 def rotate_stream_key(request, stream_id: Id):  # noqa: ANN001, ANN201
     """A new key; the old one stops working at once and a publisher using it is dropped."""
     ingest = services.rotate_key(stream=_stream(stream_id), actor=request.auth)
@@ -127,7 +129,8 @@ def rotate_stream_key(request, stream_id: Id):  # noqa: ANN001, ANN201
             "key_created_at": ingest.key_created_at, "obs": _obs()}
 
 
-@router.get("/video/streams/{stream_id}/ingest", response={200: IngestOut, **error_responses(401, 403, 404, 422)},
+@router.get("/video/streams/{stream_id}/ingest", response=responses({200: IngestOut}, StreamNotFound, PermissionDenied,
+                                                                   NoIngest),
             auth=auth_required)
 def ingest_status(request, stream_id: Id):  # noqa: ANN001, ANN201
     """Publisher state and health, for the host and operators (never the key)."""
@@ -136,16 +139,16 @@ def ingest_status(request, stream_id: Id):  # noqa: ANN001, ANN201
         raise PermissionDenied("Only the host and the county's operators see this stream's ingest.")
     ingest = selectors.ingest_of(stream)
     if ingest is None:
-        raise NotFound("This stream has no video ingest yet.", code="no_ingest")
+        raise NoIngest("This stream has no video ingest yet.")
     return _ingest_out(ingest)
 
 
-@router.get("/video/replays", response={200: ReplayPage, **error_responses(422)}, auth=None)
+@router.get("/video/replays", response=responses({200: ReplayPage}), auth=None)
 def replays(request, limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0, le=100_000)):  # noqa: ANN001, ANN201, B008
     qs = selectors.replays_ready()
     return {"count": qs.count(), "items": [_replay_out(r) for r in qs[offset:offset + limit]]}
 
 
-@router.get("/video/replays/{replay_id}", response={200: ReplayOut, **error_responses(404, 422)}, auth=None)
+@router.get("/video/replays/{replay_id}", response=responses({200: ReplayOut}, ReplayNotFound), auth=None)
 def replay(request, replay_id: Id):  # noqa: ANN001, ANN201
     return _replay_out(selectors.replay_detail(replay_id))
