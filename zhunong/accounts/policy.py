@@ -111,6 +111,8 @@ RULES: dict[str, dict[str, str]] = {
     # The data centre (大数据中心): dashboards, household income and their exports over a region. A producer's
     # own board also opens with producer.view_sales, a stream's with stream.audit.
     "insights.view": {_A: ANY, _O: REGION, _R: REGION},
+    # Import order exports of other platforms into the data centre (insights.imports): the county's operator.
+    "insights.import": {_A: ANY, _O: REGION},
 }
 
 ACTIONS = tuple(RULES)
