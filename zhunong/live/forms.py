@@ -46,6 +46,30 @@ class HostForm(forms.Form):
 class VerifyForm(forms.Form):
     method = forms.ChoiceField(label=_("认证方式"), choices=HostVerification.Method.choices)
     note = forms.CharField(label=_("备注"), max_length=300, required=False)
+    # Needed unless the identity is on file already (live/realname.py checks the number).
+    real_name = forms.CharField(label=_("真实姓名"), max_length=50, required=False)
+    id_number = forms.CharField(label=_("居民身份证号码"), max_length=24, required=False,
+                                widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}))
+
+
+class IdentityForm(forms.Form):
+    real_name = forms.CharField(label=_("真实姓名"), max_length=50)
+    id_number = forms.CharField(label=_("居民身份证号码"), max_length=24,
+                                widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+
+class CourseForm(forms.Form):
+    title = forms.CharField(label=_("课程名称"), max_length=100)
+    description = forms.CharField(label=_("课程介绍"), max_length=2000, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SessionForm(forms.Form):
+    topic = forms.CharField(label=_("本节内容"), max_length=100)
+    starts_at = forms.DateTimeField(label=_("开始"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    ends_at = forms.DateTimeField(label=_("结束"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    place = forms.CharField(label=_("地点"), max_length=100, required=False)
+    trainer = forms.CharField(label=_("讲师"), max_length=50, required=False)
 
 
 class ReasonForm(forms.Form):

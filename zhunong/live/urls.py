@@ -5,7 +5,7 @@ from django.urls import path
 from django.utils import translation
 from django.views.i18n import JavaScriptCatalog
 
-from . import views
+from . import views, views_hosts
 
 app_name = "live"
 
@@ -34,6 +34,15 @@ urlpatterns = [
     path("live/manage/schedule/", views.schedule, name="schedule"),
     path("live/manage/hosts/", views.hosts, name="hosts"),
     path("live/manage/hosts/<int:host_id>/verify/", views.verify_host, name="verify_host"),
+    path("live/manage/hosts/<int:host_id>/identity/", views_hosts.host_identity, name="host_identity"),
+    path("live/manage/hosts/<int:host_id>/id-number/", views_hosts.reveal_id_number, name="reveal_id_number"),
+    path("live/manage/training/", views_hosts.training_list, name="training"),
+    path("live/manage/training/<int:course_id>/", views_hosts.course_detail, name="course"),
+    path("live/manage/training/<int:course_id>/certificates/", views_hosts.issue_certificate, name="certificate"),
+    path("live/manage/training/sessions/<int:session_id>/attendance/", views_hosts.record_attendance,
+         name="attendance"),
+    path("live/hosts/<int:host_id>/record/", views_hosts.host_record, name="host_record"),
+    path("live/<int:stream_id>/thirds/", views_hosts.mark_thirds, name="thirds"),
     path("live/channels/<int:channel_id>/", views.channel_detail, name="channel"),
     path("live/channels/<int:channel_id>/follow/", views.follow, name="follow"),
     path("live/reports/<int:report_id>/handle/", views.handle_report, name="handle_report"),

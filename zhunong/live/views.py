@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from zhunong.accounts import policy
 from zhunong.core.errors import DomainError
 
-from . import moderation, selectors, streams
+from . import moderation, realname, selectors, streams, views_hosts
 from .errors import StreamNotFound
 from .forms import ChannelForm, HostForm, ReasonForm, ReportForm, ScheduleForm, VerifyForm
 from .models import Report
@@ -34,7 +34,8 @@ RECORD_TABS = {
 # The video app may provide this template (an HLS player for the room); the room works without it.
 PLAYER_TEMPLATE = "video/room_player.html"
 # Other apps' panels for the host console, included when they exist (context: stream, is_host, user).
-CONSOLE_PANELS = ["video/_ingest_panel.html", "orders/_console_sale.html", "orders/_console_coupon.html"]
+CONSOLE_PANELS = ["video/_ingest_panel.html", "orders/_console_sale.html", "orders/_console_coupon.html",
+                  "live/_console_thirds.html"]
 
 
 def _stream_or_404(stream_id: int):  # noqa: ANN202
@@ -129,6 +130,7 @@ def console(request: HttpRequest, stream_id: int) -> HttpResponse:
         "is_host": selectors.is_stream_host(request.user, stream),
         "player_template": _player_template(),
         "panels": [name for name in CONSOLE_PANELS if _optional_template(name)],
+        **views_hosts.thirds_context(stream),
     })
 
 
@@ -294,8 +296,11 @@ def hosts(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("主播已添加，请完成实名认证后再安排直播。"))
                 return redirect("live:hosts")
+    host_list = list(selectors.hosts_for_staff(request.user).select_related("identity"))
     return render(request, "live/hosts.html", {
-        "hosts": list(selectors.hosts_for_staff(request.user)),
+        "hosts": host_list,
+        # Whose full ID number this user may open: the hosts they verified or whose identity they recorded.
+        "revealable": {h.pk for h in host_list if realname.may_see_full_number(request.user, h)},
         "channels": channels,
         "form": form,
         "verify_form": VerifyForm(),
@@ -315,10 +320,11 @@ def verify_host(request: HttpRequest, host_id: int) -> HttpResponse:
             form = VerifyForm(request.POST)
             if not form.is_valid():
                 raise DomainError(_("请选择认证方式。"))
-            streams.verify_host(actor=request.user, host=host, method=form.cleaned_data["method"],
-                                note=form.cleaned_data["note"])
+            data = form.cleaned_data
+            streams.verify_host(actor=request.user, host=host, method=data["method"], note=data["note"],
+                                real_name=data["real_name"] or None, id_number=data["id_number"] or None)
             messages.success(request, _("主播 %(name)s 已通过实名认证。") % {"name": host.user})
     except DomainError as exc:
-        messages.error(request, str(exc.message))
+        messages.error(request, views_hosts.error_text(exc))
     return redirect("live:hosts")
 

@@ -12,7 +12,7 @@ from zhunong.accounts import roles
 from zhunong.live import chat, streams
 from zhunong.live.models import Gift, HostVerification, Stream
 from zhunong.supervision.models import IntegrityFlag
-from zhunong.testing import make_admin, make_user
+from zhunong.testing import fake_id_number, make_admin, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +96,8 @@ def test_operator_adds_and_verifies_a_host(world):
     assert r.status_code == 302
     host = Host.objects.get(user=candidate)
     assert host.is_public_servant and not host.is_verified
-    op.post(f"/live/manage/hosts/{host.pk}/verify/", {"method": "gov_real_name", "note": "政务平台"})
+    op.post(f"/live/manage/hosts/{host.pk}/verify/", {"method": "gov_real_name", "note": "政务平台",
+                                                      "real_name": "王五", "id_number": fake_id_number()})
     host.refresh_from_db()
     assert host.is_verified and host.verified_by == world.operator
     assert HostVerification.objects.filter(host=host, method="gov_real_name").exists()
