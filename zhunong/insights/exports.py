@@ -96,9 +96,9 @@ def to_xlsx(table: Table) -> bytes:
         ws.append(cells)
     for i, column in enumerate(table.columns, start=1):
         if column.numeric:
+            money = any(isinstance(r.get(column.key), Decimal) for r in table.rows)
             for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                cell.number_format = "0.00" if any(isinstance(r.get(column.key), Decimal) for r in table.rows) \
-                    else "0"
+                cell.number_format = "0.00" if money else "0"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
