@@ -90,6 +90,8 @@ EXPECTED = {
     "integrity.view": ADMINS | {"regulator", "discipline"},
     "integrity.review": {"discipline"},
     "insights.view": ADMINS | {"operator", "regulator"},
+    "insights.import": ADMINS | {"operator"},
+    "audit.view": ADMINS | {"discipline"},
 }
 
 
@@ -161,6 +163,8 @@ def scene(world):  # noqa: ANN001, ANN201
         "integrity.view": world.county,
         "integrity.review": world.county,
         "insights.view": world.county,
+        "insights.import": world.county,
+        "audit.view": world.county,
     }
     return {"users": users, "objects": objects, "world": world, "other": other}
 
