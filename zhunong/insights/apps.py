@@ -15,3 +15,9 @@ class InsightsConfig(AppConfig):
         # The sales and income rollups follow every payment and refund, inside its transaction.
         order_transitioned.connect(rollups.on_order_transitioned, dispatch_uid="insights.rollups.transitioned")
         order_refunded.connect(rollups.on_order_refunded, dispatch_uid="insights.rollups.refunded")
+
+        # Forecast and comment-mining jobs started from a page run in Huey (jobs.py -> tasks.py).
+        from .jobs import job_queued
+        from .tasks import schedule_job
+
+        job_queued.connect(schedule_job, dispatch_uid="insights.jobs.queued")

@@ -21,3 +21,14 @@ class NotInYourRegion(PermissionDenied):
 class DashboardNotFound(NotFound):
     code = "dashboard_not_found"
     message = "No such stream, host, product, producer or region."
+
+
+class ImportRejected(ValidationFailed):
+    # details: {"errors": [{"line": n, "reason": "..."}]}; nothing of the file was imported.
+    code = "import_rejected"
+    message = "The file was not imported: each bad row is listed with its line and reason."
+
+
+class UnknownImportSource(ValidationFailed):
+    code = "unknown_import_source"
+    message = "Unknown source of the order export."

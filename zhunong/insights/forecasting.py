@@ -69,15 +69,18 @@ def _trim_leading_zeros(y: np.ndarray) -> np.ndarray:
 
 
 def run_forecasts(*, county: Region | None = None, horizon: int = HORIZON, workers: int | None = None,
-                  progress: Callable[[int, int], None] | None = None, end: date | None = None) -> dict:
-    """Forecast every product (of one county, or all) and store each forecast; returns the backtest summary."""
+                  progress: Callable[[int, int], None] | None = None, end: date | None = None,
+                  store: bool = True) -> dict:
+    """Forecast every product (of one county, or all) and store each forecast; returns the backtest summary.
+
+    With `store=False` nothing is written (the command's --dry-run)."""
     end = end or today()
     ids = list(products_of(county).values_list("pk", flat=True))
     history = demand_history(ids, end=end)
     series = {pid: _trim_leading_zeros(y) for pid, y in history.items()}
     results = forecast_core.forecast_many(series, h=horizon, level=LEVEL, workers=workers, progress=progress)
     with transaction.atomic():
-        for pid, result in results.items():
+        for pid, result in results.items() if store else ():
             points = [{"date": (end + timedelta(days=i)).isoformat(), "mean": result.mean[i], "lo": result.lo[i],
                        "hi": result.hi[i]} for i in range(horizon)]
             DemandForecast.objects.update_or_create(product_id=pid, defaults={
