@@ -6,6 +6,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from zhunong.core.models import AuditEntry
+
+from . import policy
+from .auditlog import entries_visible_to
 from .backoffice import scoped_choices
 from .models import ApiToken, User
 from .roles import ROLE_LABELS
@@ -107,3 +111,39 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read-only (core.audit): nothing here adds, changes or deletes an entry. Admins see
+    every entry, the discipline-inspection office those of its region (accounts.auditlog)."""
+
+    list_display = ["at", "action", "outcome", "actor_label", "address", "subject_label", "region"]
+    list_filter = ["outcome", "action"]
+    search_fields = ["actor_label", "subject_label", "subject_id"]
+    date_hierarchy = "at"
+    fields = ["at", "action", "outcome", "actor", "actor_label", "address", "subject_type", "subject_id",
+              "subject_label", "region", "before", "after"]
+    readonly_fields = fields
+    list_select_related = ["region"]
+
+    def get_queryset(self, request):  # noqa: ANN001, ANN201
+        return entries_visible_to(request.user)
+
+    def has_module_permission(self, request):  # noqa: ANN001, ANN201
+        return policy.may_hold(request.user, "audit.view")
+
+    def has_view_permission(self, request, obj=None):  # noqa: ANN001, ANN201
+        return policy.may_hold(request.user, "audit.view")
+
+    def has_add_permission(self, request):  # noqa: ANN001, ANN201
+        return False
+
+    def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # noqa: ANN001, ANN201
+        return False
+
+    def get_actions(self, request):  # noqa: ANN001, ANN201
+        return {}  # not even the bulk "delete selected"

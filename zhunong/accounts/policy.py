@@ -113,6 +113,8 @@ RULES: dict[str, dict[str, str]] = {
     "insights.view": {_A: ANY, _O: REGION, _R: REGION},
     # Import order exports of other platforms into the data centre (insights.imports): the county's operator.
     "insights.import": {_A: ANY, _O: REGION},
+    # The audit log (core.audit): the platform's admins, and the discipline-inspection office over its region.
+    "audit.view": {_A: ANY, _D: REGION},
 }
 
 ACTIONS = tuple(RULES)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import audit_views, views
 
 app_name = "accounts"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/register/", views.register, name="register"),
+    path("backoffice/audit/", audit_views.audit_log, name="audit_log"),
 ]
