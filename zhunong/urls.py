@@ -14,6 +14,7 @@ from zhunong.live import urls as live_urls
 from zhunong.orders import urls as orders_urls
 from zhunong.payments import urls as payments_urls
 from zhunong.quality import urls as quality_urls
+from zhunong.supervision import urls as supervision_urls
 from zhunong.video import urls as video_urls
 
 from .api import api
@@ -26,7 +27,7 @@ urlpatterns = [
 
 # Apps whose pages are mounted at the root, in this order; each urls.py chooses its own prefixes.
 for _urls in [core_urls, accounts_urls, catalog_urls, producers_urls, quality_urls, live_urls, video_urls,
-              orders_urls, payments_urls, fulfilment_urls, insights_urls]:
+              orders_urls, payments_urls, fulfilment_urls, insights_urls, supervision_urls]:
     urlpatterns.append(path("", include(_urls)))
 
 if settings.DEBUG or settings.MEDIA_ROOT:
