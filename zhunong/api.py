@@ -25,10 +25,12 @@ from zhunong.core.apidoc import complete_openapi, declared_codes
 from zhunong.core.errors import DomainError
 from zhunong.fulfilment.api import router as fulfilment_router
 from zhunong.live.api import router as live_router
+from zhunong.live.api_hosts import router as live_hosts_router
 from zhunong.orders.api import router as orders_router
 from zhunong.payments.api import router as payments_router
 from zhunong.producers.api import router as producers_router
 from zhunong.quality.api import router as quality_router
+from zhunong.supervision.api import router as supervision_router
 from zhunong.video.api import router as video_router
 
 log = logging.getLogger(__name__)
@@ -158,6 +160,6 @@ def _server_error(request, exc: Exception):  # noqa: ANN001, ANN201
 
 
 # Mounted in this order (it is the order of the OpenAPI document); each router chooses its own prefixes.
-for _router in [accounts_router, producers_router, catalog_router, quality_router, live_router, video_router,
-                orders_router, payments_router, fulfilment_router]:
+for _router in [accounts_router, producers_router, catalog_router, quality_router, live_router, live_hosts_router,
+                video_router, orders_router, payments_router, fulfilment_router, supervision_router]:
     api.add_router("/", _router)

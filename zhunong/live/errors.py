@@ -172,11 +172,6 @@ class NotVerifyingOperator(PermissionDenied):
     message = "Only the operator who verified this host (or recorded their identity) sees the full ID number."
 
 
-class CourseNotFound(NotFound):
-    code = "course_not_found"
-    message = "No such course."
-
-
 class HostNotInCounty(ValidationFailed):
     code = "host_not_in_county"
     message = "The host's channel is not in the course's county."

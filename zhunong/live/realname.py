@@ -31,9 +31,13 @@ from .errors import HostIdentityMissing, HostUnderAge, IdNumberInUse, NotVerifyi
 from .models import Host, HostIdentity, HostVerification
 
 MIN_HOST_AGE = 16
-# A real name: at least two characters, no digits or punctuation other than the middle dot of
-# transliterated minority and foreign names (e.g. 阿依古丽·买买提).
-_NAME = re.compile(r"^[^\d!-/:-@\[-`{-~，。！？、；：（）]{2,50}$")
+# A real name: two to fifty characters once trimmed, no digits, control characters or punctuation other than
+# the middle dot of transliterated minority and foreign names (e.g. 阿依古丽·买买提). NAME_PATTERN is the same
+# rule on the untrimmed text, for the API's schema.
+_NAME_FORBIDDEN = ("0-9\uff10-\uff19!-/:-@\\[-`{-~\uff0c\u3002\uff01\uff1f\u3001\uff1b\uff1a\uff08\uff09"
+                   "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069")
+_NAME = re.compile(f"^[^{_NAME_FORBIDDEN}]{{2,50}}$")
+NAME_PATTERN = f"^\\s*[^{_NAME_FORBIDDEN}\\s][^{_NAME_FORBIDDEN}]*[^{_NAME_FORBIDDEN}\\s]\\s*$"
 
 T = TypeVar("T")
 
