@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, When
 from django.utils import timezone
 
@@ -130,8 +131,11 @@ def reconcile(*, start: dt.date, end: dt.date) -> dict[str, Decimal]:
     tz = timezone.get_current_timezone()
     lo = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
     hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    ledger = sum((e for e in LedgerEntry.objects.filter(created_at__gte=lo, created_at__lt=hi)
-                  .values_list("amount", flat=True)), Decimal("0"))
+    entries = LedgerEntry.objects.filter(created_at__gte=lo, created_at__lt=hi)
+    if connection.vendor == "postgresql":  # numeric sums are exact there
+        ledger = entries.aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    else:  # SQLite sums decimals as floating point: add them up here instead
+        ledger = sum(entries.values_list("amount", flat=True), Decimal("0"))
     income = IncomeDay.objects.filter(day__gte=start, day__lte=end, source=PLATFORM).aggregate(s=Sum("amount_fen"))
     rolled = yuan(income["s"])
     return {"ledger": ledger.quantize(Decimal("0.01")), "income": rolled, "difference": rolled - ledger}
