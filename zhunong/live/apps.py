@@ -20,3 +20,7 @@ class LiveConfig(AppConfig):
         from .streams import check_record_retention
 
         checks.register(check_record_retention, "live")
+        # Hosts' ID numbers need their keys outside DEBUG and demo mode (live.E002, accounts/idvault.py).
+        from zhunong.accounts.idvault import check_id_keys
+
+        checks.register(check_id_keys, "live")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,6 +42,8 @@ def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         # A production payment provider (payments' own checks), with throwaway keys.
         "ZHUNONG_PAYMENT_PROVIDER": "alipay", "ALIPAY_APP_ID": "2021000000000000",
         "ALIPAY_APP_PRIVATE_KEY_FILE": str(app_private), "ALIPAY_PUBLIC_KEY_FILE": str(alipay_public),
+        # Hosts' ID numbers (live.E002 without them).
+        "ZHUNONG_ID_KEYS": Fernet.generate_key().decode(), "ZHUNONG_ID_HASH_KEY": secrets.token_urlsafe(32),
     })
     env.update(extra)
     return env
