@@ -10,13 +10,14 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from zhunong.bench import filtering, flash_sale, forecast, room, video
+from zhunong.bench import dashboards, filtering, flash_sale, forecast, room, video
 
 BENCHMARKS = {
     "room": (room, "viewers, chat and pins in one live room"),
     "flash-sale": (flash_sale, "purchase attempts against a flash sale, with a naive baseline"),
     "video": (video, "glass-to-glass latency of the HLS pipeline"),
     "filtering": (filtering, "the room's sensitive-word filter: pyahocorasick against the hand-written automaton"),
+    "dashboards": (dashboards, "every data-centre page over 10 million order lines (bulk-generated), rollups vs raw"),
     "forecast": (forecast, "daily demand forecasts (statsforecast) of 1,000 product series with backtests"),
 }
 
