@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from zhunong.accounts import policy
@@ -33,7 +33,7 @@ from .models import FlagReview, IntegrityFlag
 router = Router(tags=["integrity"])
 
 Kind = Literal["below_cost", "quota", "inflated_traffic", "fake_order", "gift_to_official", "other"]
-Status = Literal["open", "confirmed", "dismissed"]
+FlagStatus = Literal["open", "confirmed", "dismissed"]
 
 
 class IntegrityReviewOut(Schema):
@@ -46,7 +46,7 @@ class IntegrityReviewOut(Schema):
 class IntegrityFlagOut(Schema):
     id: int
     kind: Kind
-    status: Status
+    status: FlagStatus
     summary: str
     detector: str
     score: float | None
@@ -60,7 +60,7 @@ class IntegrityFlagOut(Schema):
 
 class IntegrityFlagQuery(Schema):
     kind: Kind | None = None
-    status: Status | None = None
+    status: FlagStatus | None = None
     stream_id: Id | None = None
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=1_000_000)
@@ -136,7 +136,7 @@ def review_flag(request: HttpRequest, flag_id: Id, payload: IntegrityReviewIn): 
     """Confirm or dismiss a flag, with a reason. One review per flag; it cannot be changed afterwards."""
     review = services.review_flag(actor=request.auth, flag=flag_id, decision=payload.decision,
                                   reason=payload.reason, request=request)
-    return 201, _review_out(review)
+    return Status(201, _review_out(review))
 
 
 @router.post("/integrity/streams/{stream_id}/approval",
@@ -150,6 +150,6 @@ def decide_approval(request: HttpRequest, stream_id: Id, payload: StreamApproval
         raise StreamNotFound()
     approval: StreamApproval = approvals.decide(actor=request.auth, stream=stream, approve=payload.approve,
                                                 reason=payload.reason)
-    return 201, {"id": approval.pk, "stream_id": stream.pk, "decision": approval.decision,
-                 "approver": str(approval.approver), "reason": approval.reason, "decided_at": approval.decided_at,
-                 "covers": approval.covers}
+    return Status(201, {"id": approval.pk, "stream_id": stream.pk, "decision": approval.decision,
+                        "approver": str(approval.approver), "reason": approval.reason,
+                        "decided_at": approval.decided_at, "covers": approval.covers})

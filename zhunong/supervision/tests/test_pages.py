@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -156,5 +157,5 @@ def test_pages_fit_a_phone(client, scene) -> None:  # noqa: ANN001
     assert tables and html.count('class="scroll"') + html.count('class="card scroll"') >= tables
     from django.contrib.staticfiles import finders
 
-    css = open(finders.find("supervision/office.css"), encoding="utf-8").read()
+    css = Path(finders.find("supervision/office.css")).read_text(encoding="utf-8")
     assert ".scroll { overflow-x: auto" in css and ".chart { width: 100%" in css
