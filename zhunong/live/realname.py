@@ -205,3 +205,28 @@ def reveal_id_number(*, actor: User, host: Host) -> str:
         return idvault.decrypt(identity.id_ciphertext)
 
     return _audited("live.host_id_number_viewed", actor, host, run)
+
+
+def rotate_keys(*, dry_run: bool = False) -> dict[str, int]:
+    """Re-encrypt every stored number under the newest key of ZHUNONG_ID_KEYS and recompute its digest under
+    ZHUNONG_ID_HASH_KEY (`zhunong rotate-id-keys`). All or nothing: a number no configured key opens stops
+    the run (InvalidToken) before anything is written."""
+    counts = {"identities": 0, "re_encrypted": 0, "digests_changed": 0}
+    with transaction.atomic():
+        rows = list(HostIdentity.objects.select_for_update().order_by("pk"))
+        for identity in rows:
+            number = idvault.decrypt(identity.id_ciphertext)  # raises before any write if a key is missing
+            identity.id_ciphertext = idvault.rotate(identity.id_ciphertext)
+            new_digest = idvault.digest(number)
+            counts["identities"] += 1
+            counts["re_encrypted"] += 1
+            counts["digests_changed"] += new_digest != identity.id_digest
+            identity.id_digest = new_digest
+        if not dry_run:
+            # Digests are unique: move them out of the way first, so two swapped values never collide mid-way.
+            for identity in rows:
+                HostIdentity.objects.filter(pk=identity.pk).update(id_digest=f"rotating-{identity.pk}")
+            for identity in rows:
+                HostIdentity.objects.filter(pk=identity.pk).update(id_ciphertext=identity.id_ciphertext,
+                                                                   id_digest=identity.id_digest)
+    return counts
