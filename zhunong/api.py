@@ -26,6 +26,7 @@ from zhunong.core.errors import DomainError
 from zhunong.fulfilment.api import router as fulfilment_router
 from zhunong.live.api import router as live_router
 from zhunong.live.api_hosts import router as live_hosts_router
+from zhunong.notifications.api import router as notifications_router
 from zhunong.orders.api import router as orders_router
 from zhunong.payments.api import router as payments_router
 from zhunong.producers.api import router as producers_router
@@ -161,5 +162,6 @@ def _server_error(request, exc: Exception):  # noqa: ANN001, ANN201
 
 # Mounted in this order (it is the order of the OpenAPI document); each router chooses its own prefixes.
 for _router in [accounts_router, producers_router, catalog_router, quality_router, live_router, live_hosts_router,
-                video_router, orders_router, payments_router, fulfilment_router, supervision_router]:
+                video_router, orders_router, payments_router, fulfilment_router, supervision_router,
+                notifications_router]:
     api.add_router("/", _router)

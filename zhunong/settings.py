@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "zhunong.fulfilment",
     "zhunong.supervision",
     "zhunong.insights",
+    "zhunong.notifications",
     "zhunong.bench",
     "zhunong.demo",
 ]
@@ -376,3 +377,10 @@ LOGGING = {
         "huey": {"level": "WARNING", "handlers": ["console"], "propagate": False},
     },
 }
+
+# Notifications (zhunong/notifications, docs/people.md): email through Django's backend (the console by default:
+# messages are printed, nothing leaves the machine until a real backend is configured) and SMS through a
+# provider ("sandbox" records messages in the database: the only provider until a gateway is contracted).
+EMAIL_BACKEND = os.environ.get("ZHUNONG_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("ZHUNONG_FROM_EMAIL", "noreply@zhunong.local")
+NOTIFICATIONS_SMS_PROVIDER = os.environ.get("ZHUNONG_SMS_PROVIDER", "sandbox")

@@ -11,6 +11,7 @@ from zhunong.core import urls as core_urls
 from zhunong.fulfilment import urls as fulfilment_urls
 from zhunong.insights import urls as insights_urls
 from zhunong.live import urls as live_urls
+from zhunong.notifications import urls as notifications_urls
 from zhunong.orders import urls as orders_urls
 from zhunong.payments import urls as payments_urls
 from zhunong.quality import urls as quality_urls
@@ -27,7 +28,7 @@ urlpatterns = [
 
 # Apps whose pages are mounted at the root, in this order; each urls.py chooses its own prefixes.
 for _urls in [core_urls, accounts_urls, catalog_urls, producers_urls, quality_urls, live_urls, video_urls,
-              orders_urls, payments_urls, fulfilment_urls, insights_urls, supervision_urls]:
+              orders_urls, payments_urls, fulfilment_urls, insights_urls, supervision_urls, notifications_urls]:
     urlpatterns.append(path("", include(_urls)))
 
 if settings.DEBUG or settings.MEDIA_ROOT:

@@ -1,0 +1,2 @@
+from zhunong.fulfilment.tests.conftest import fw  # noqa: F401
+from zhunong.testing_fixtures import _clean_redis_inventory, _huey_in_memory, buyer  # noqa: F401
