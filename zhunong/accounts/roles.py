@@ -54,6 +54,14 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "live.streamminute": ("view",),
         "live.gift": ("view",),
         "live.sensitiveword": ("view", "add", "change", "delete"),
+        # Hosts' identities (masked, read-only), training (courses and sessions added through live.training),
+        # attendance and certificates (kept on the training pages), three-thirds marks (stream records).
+        "live.hostidentity": ("view",),
+        "live.course": ("view", "add", "change"),
+        "live.trainingsession": ("view", "add"),
+        "live.attendance": ("view",),
+        "live.certificate": ("view",),
+        "live.streamsegment": ("view",),
     },
     REGULATOR: {
         "producers.region": ("view",),
@@ -68,6 +76,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "fulfilment.review": ("view",),
         "quality.traceevent": ("view",),
         "supervision.integrityflag": ("view",),
+        "supervision.flagreview": ("view",),
         # live: a stream's record can be audited (inflated traffic, gifts to officials).
         "live.stream": ("view",),
         "live.streamtransition": ("view",),
@@ -75,6 +84,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "live.moderationaction": ("view",),
         "live.streamminute": ("view",),
         "live.gift": ("view",),
+        "live.streamsegment": ("view",),
     },
     PRODUCER_MANAGER: {
         "producers.producer": ("view",),
@@ -94,6 +104,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "catalog.product": ("view",),
         "catalog.pricechange": ("view",),
         "supervision.integrityflag": ("view",),
+        "supervision.flagreview": ("view",),
         "live.host": ("view",),
         "live.stream": ("view",),
         "live.streamtransition": ("view",),

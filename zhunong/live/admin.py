@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhunong.accounts import policy
 from zhunong.accounts.backoffice import run_action
-from zhunong.accounts.selectors import county_staff_q, is_platform_admin
+from zhunong.accounts.selectors import county_staff_q, is_platform_admin, region_q
 from zhunong.core.errors import DomainError
 
 from . import moderation, streams
@@ -34,6 +34,7 @@ from .models import (
     RoomRestriction,
     SensitiveWord,
     Stream,
+    StreamApproval,
     StreamMinute,
     StreamTransition,
     ViewerSession,
@@ -332,6 +333,21 @@ class GiftAdmin(RecordAdmin):
     readonly_fields = ("stream", "user", "kind", "via", "refused", "reason", "created_at")
 
 
+@admin.register(StreamApproval)
+class StreamApprovalAdmin(RecordAdmin):
+    """The discipline-inspection office's decisions on officials' streams (made on /office/approvals/)."""
+
+    list_display = ("decided_at", "stream", "decision", "approver", "reason", "voided_at")
+    list_filter = ("decision",)
+    readonly_fields = ("stream", "decision", "approver", "reason", "covers", "decided_at", "voided_at", "void_reason")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The office is region-scoped like the county staff, but is not county staff (county_staff_q).
+        qs = StreamApproval.objects.select_related("stream", "approver")
+        q = region_q(request.user, self.county_field)
+        return qs if q is None else qs.filter(q)
+
+
 @admin.register(StreamTransition)
 class StreamTransitionAdmin(RecordAdmin):
     list_display = ("at", "stream", "from_status", "to_status", "actor", "reason")
@@ -371,3 +387,6 @@ class SensitiveWordAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset) -> None:  # noqa: ANN001
         for obj in queryset:
             moderation.delete_sensitive_word(actor=request.user, word=obj)
+
+# The hosts' admin (identities, training, three-thirds marks) lives in its own module.
+from . import admin_hosts  # noqa: E402, F401

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import IntegrityFlag
+from .models import FlagReview, IntegrityFlag
 from .selectors import flags_visible_to
 
 
@@ -29,11 +29,12 @@ class RegionFilter(admin.SimpleListFilter):
 
 @admin.register(IntegrityFlag)
 class IntegrityFlagAdmin(admin.ModelAdmin):
-    list_display = ["raised_at", "kind", "status", "summary", "region_name", "raiser"]
+    list_display = ["raised_at", "kind", "status", "score", "summary", "region_name", "raiser"]
     list_filter = ["kind", "status", RegionFilter]
     search_fields = ["summary"]
     date_hierarchy = "created_at"
-    fields = ["kind", "status", "summary", "details", "region_full", "subject", "raiser", "raised_at"]
+    fields = ["kind", "status", "summary", "details", "detector", "score", "stream", "evidence", "region_full",
+              "subject", "raiser", "raised_at", "review_text"]
     readonly_fields = fields
 
     @admin.display(description=_("时间"), ordering="created_at")
@@ -52,6 +53,13 @@ class IntegrityFlagAdmin(admin.ModelAdmin):
     def subject(self, obj: IntegrityFlag) -> str:
         return f"{obj.subject_type.name} #{obj.subject_id}" if obj.subject_type else "—"
 
+    @admin.display(description=_("复核"))
+    def review_text(self, obj: IntegrityFlag) -> str:
+        review = FlagReview.objects.filter(flag=obj).select_related("reviewer").first()
+        if review is None:
+            return "—"
+        return f"{review.get_decision_display()} · {review.reviewer} · {review.reviewed_at:%Y-%m-%d %H:%M} · {review.reason}"
+
     @admin.display(description=_("提出者"))
     def raiser(self, obj: IntegrityFlag) -> str:
         return str(obj.raised_by) if obj.raised_by else _("系统")
@@ -61,6 +69,28 @@ class IntegrityFlagAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):  # noqa: ANN001, ANN201
         return False  # raised by services (e.g. a below-cost price), never typed in
+
+    def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # noqa: ANN001, ANN201
+        return False
+
+
+@admin.register(FlagReview)
+class FlagReviewAdmin(admin.ModelAdmin):
+    """The office's reviews: kept as given (reviews are made on the office's pages, never here)."""
+
+    list_display = ["reviewed_at", "flag", "decision", "reviewer"]
+    list_filter = ["decision"]
+    fields = ["flag", "decision", "reason", "reviewer", "reviewed_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):  # noqa: ANN001, ANN201
+        return FlagReview.objects.filter(flag__in=flags_visible_to(request.user)).select_related("flag", "reviewer")
+
+    def has_add_permission(self, request):  # noqa: ANN001, ANN201
+        return False
 
     def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201
         return False

@@ -159,3 +159,19 @@ def test_pages_fit_a_phone(client, scene) -> None:  # noqa: ANN001
 
     css = Path(finders.find("supervision/office.css")).read_text(encoding="utf-8")
     assert ".scroll { overflow-x: auto" in css and ".chart { width: 100%" in css
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_reviews_and_approvals_read_only(client, scene) -> None:  # noqa: ANN001
+    from zhunong.accounts.roles import ensure_roles
+    from zhunong.supervision.services import review_flag
+
+    ensure_roles()
+    review_flag(actor=scene.inspector, flag=scene.flag, decision="confirmed", reason="属实")
+    client.force_login(scene.inspector)
+    for url in ("/admin/supervision/flagreview/", "/admin/live/streamapproval/",
+                f"/admin/supervision/integrityflag/{scene.flag.pk}/change/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert "属实" in client.get("/admin/supervision/flagreview/").content.decode()
+    assert client.post(f"/admin/supervision/flagreview/{scene.flag.review.pk}/delete/").status_code == 403
