@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from zhunong.demo import fulfilment, live, orders, video
+from zhunong.demo import fulfilment, income, live, orders, video
 from zhunong.demo import world as demo
 
 # Demo data on top of the counties, in this order: streams, their stream keys, orders, then the orders'
-# parcels and reviews; each is called with `seed(stdout=..., dry_run=...)`.
-SEEDERS = [live, video, orders, fulfilment]
+# parcels and reviews, then the co-op's members and the orders that reach them (income); each is called with
+# `seed(stdout=..., dry_run=...)`.
+SEEDERS = [live, video, orders, fulfilment, income]
 
 
 class _DryRun(Exception):
