@@ -61,3 +61,26 @@ def test_certificate_refused_without_attendance_and_outsiders_kept_out(world):
     r = op.post(f"/live/manage/training/{course.pk}/", {"topic": "x", "starts_at": "2026-01-01T10:00",
                                                         "ends_at": "2026-01-01T09:00"})
     assert r.status_code == 200 and not course.sessions.exists()
+
+
+def test_admin_pages_for_identities_training_and_segments(world):
+    room = world.live_room()
+    op = client_for(world.operator)
+    for model in ("hostidentity", "course", "attendance", "certificate", "streamsegment"):
+        r = op.get(f"/admin/live/{model}/")
+        assert r.status_code == 200, model
+    page = op.get("/admin/live/hostidentity/").content.decode()
+    identity = room.host.identity
+    assert identity.id_masked in page and identity.id_ciphertext not in page
+    r = op.post("/admin/live/course/add/", {
+        "county": world.county.pk, "title": "后台开设的课程", "description": "",
+        "sessions-TOTAL_FORMS": "1", "sessions-INITIAL_FORMS": "0", "sessions-MIN_NUM_FORMS": "0",
+        "sessions-MAX_NUM_FORMS": "1000", "sessions-0-topic": "第一课", "sessions-0-starts_at_0": "2026-11-01",
+        "sessions-0-starts_at_1": "09:00:00", "sessions-0-ends_at_0": "2026-11-01", "sessions-0-ends_at_1": "11:00:00",
+        "sessions-0-place": "", "sessions-0-trainer": ""})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    course = Course.objects.get(title="后台开设的课程")
+    assert course.created_by == world.operator and course.sessions.get().topic == "第一课"
+    # Another county's operator sees none of it.
+    other = client_for(make_user(roles.COUNTY_OPERATOR, region=make_regions()["county"]))
+    assert "后台开设的课程" not in other.get("/admin/live/course/").content.decode()
