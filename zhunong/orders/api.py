@@ -8,8 +8,9 @@ from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Header, Path, Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictBool
 
+from zhunong.accounts.api import decimal_field, line_pattern
 from zhunong.accounts.auth import auth_required
 from zhunong.catalog.errors import BelowCostWithoutReason
 from zhunong.core.apidoc import responses
@@ -30,7 +31,7 @@ class LineIn(Schema):
     product_id: int = Field(ge=1, le=2**53)
     # Validated by the service (1-99) so that a bad quantity gets the code `invalid_quantity`.
     quantity: int = Field(description="1-99; anything else is refused with code invalid_quantity",
-                          ge=-(2**53), le=2**53)
+                          ge=-(2**53), le=2**53, json_schema_extra={"minimum": 1, "maximum": 99})
 
 
 class OrderIn(Schema):
@@ -103,12 +104,16 @@ class CancelIn(Schema):
 
 
 class ShippingAddressIn(Schema):
-    # Lengths and formats are checked by the service so that each field gets its own error code.
-    ship_to_name: str = Field(max_length=1000, description="收货人: 1-50 characters, else 422 invalid_ship_to_name")
+    # Lengths and formats are checked by the service so that each field gets its own error code; the
+    # document states them (json_schema_extra), so a request the schema allows is never refused.
+    ship_to_name: str = Field(max_length=1000, description="收货人: 1-50 characters, else 422 invalid_ship_to_name",
+                              json_schema_extra={"maxLength": 50, "pattern": line_pattern(1, 50)})
     ship_to_phone: str = Field(max_length=1000, description="a mainland mobile number, 11 digits starting with 1 "
-                               "(spaces, hyphens and a +86 prefix are accepted), else 422 invalid_ship_to_phone")
-    ship_to_address: str = Field(max_length=2000, description="5-200 characters, else 422 invalid_ship_to_address")
-    save_as_default: bool = Field(default=False, description="also keep it as the buyer's default address, which "
+                               "(spaces, hyphens and a +86 prefix are accepted), else 422 invalid_ship_to_phone",
+                               json_schema_extra={"maxLength": 40, "pattern": r"^(\+86|0086)?1[0-9]{10}$"})
+    ship_to_address: str = Field(max_length=2000, description="5-200 characters, else 422 invalid_ship_to_address",
+                                 json_schema_extra={"maxLength": 200, "pattern": line_pattern(5, 200)})
+    save_as_default: StrictBool = Field(default=False, description="also keep it as the buyer's default address, which "
                                                              "pre-fills the address form of their next orders")
 
 
@@ -132,7 +137,14 @@ def _detail(order, viewer) -> dict:  # noqa: ANN001
                  E.SaleNotActive, StreamNotLive, E.CouponNotApplicable, E.CouponExpired, E.CouponNotClaimed,
                  E.CouponUsed, E.CouponBelowCost, E.TooManyOpenOrders, E.HoldingCapExceeded,
                  E.IdempotencyKeyRequired, E.InvalidQuantity, E.InvalidLines, E.ProductNotInStream),
-             auth=auth_required, summary="Place an order (reserves stock)")
+             auth=auth_required, summary="Place an order (reserves stock)", openapi_extra={"parameters": [
+                 # Required, though the handler reads it as optional: a missing key is answered with its own
+                 # code (422 idempotency_key_required), not the schema's generic `invalid`.
+                 {"in": "header", "name": "Idempotency-Key", "required": True,
+                  "description": "1-255 printable characters (a UUID per checkout); missing, empty or malformed → "
+                                 "422 idempotency_key_required",
+                  "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+                             "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"}}]})
 def create_order(request: HttpRequest, payload: OrderIn,
                  idempotency_key: str | None = Header(
                      None, alias="Idempotency-Key",
@@ -216,7 +228,7 @@ SALE_STATUSES = Literal["scheduled", "live", "sold_out", "ended", "cancelled"]
 class FlashSaleIn(Schema):
     product_id: int = Field(ge=1, le=2**53)
     quantity: int = Field(ge=1, le=100_000)
-    sale_price: Decimal = Field(gt=0, le=1_000_000, max_digits=10, decimal_places=2)
+    sale_price: decimal_field(gt=0, le=1_000_000)  # type: ignore[valid-type]
     per_buyer_limit: int = Field(ge=1, le=99)
     countdown_seconds: int = Field(ge=10, le=300)
     duration_minutes: int = Field(ge=1, le=20)
@@ -301,9 +313,9 @@ def cancel_flash_sale(request: HttpRequest, payload: FlashSaleCancelIn, sale_id:
 
 class CouponIn(Schema):
     kind: Literal["amount", "percent"]
-    value: Decimal = Field(gt=0, le=10_000, max_digits=7, decimal_places=2,
-                           description="yuan off (amount) or whole percent off, 1-90 (percent)")
-    min_spend: Decimal = Field(default=Decimal("0"), ge=0, le=1_000_000, max_digits=9, decimal_places=2)
+    value: decimal_field(gt=0, le=10_000,  # type: ignore[valid-type]
+                         description="yuan off (amount) or whole percent off, 1-90 (percent)")
+    min_spend: decimal_field(ge=0, le=1_000_000) = Decimal("0")  # type: ignore[valid-type]
     total_quantity: int = Field(ge=1, le=100_000)
     valid_minutes: int = Field(ge=1, le=1440)
     below_cost_reason: str = Field(default="", max_length=300,
@@ -348,7 +360,7 @@ def stream_coupons(request: HttpRequest, stream_id: int = Path(..., ge=1, le=2**
 
 @router.post("/coupons/{coupon_id}/claim", response=responses({201: ClaimOut}, E.CouponNotFound, PermissionDenied,
                                                                E.CouponExpired, E.CouponAlreadyClaimed,
-                                                               E.CouponsGone),
+                                                               E.CouponsGone, E.CouponRefusedPublicServant),
              auth=auth_required, tags=["coupons"], summary="Claim a coupon (one per buyer)")
 def claim_coupon(request: HttpRequest, coupon_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     claim = services.claim_coupon(buyer=request.auth, coupon=selectors.get_coupon(coupon_id))

@@ -266,3 +266,27 @@ def test_approvals_need_a_scheduled_start_in_the_future_only_through_the_stream(
                            starts_in=dt.timedelta(days=1))
     assert room.stream.status == StreamStatus.SCHEDULED and room.stream.planned_start > timezone.now()
     assert approvals.approval_state(room.stream)["needed"] is True
+
+
+@pytest.mark.django_db
+def test_the_coupon_api_refuses_an_official_with_its_declared_code(client, world) -> None:  # noqa: ANN001
+    from zhunong.testing import api_auth
+
+    room = world.live_room(1, kind=Host.Kind.COUNTY_HEAD)
+    coupon = orders.release_coupon(actor=room.host_user, stream=room.stream, kind="amount", value="5",
+                                   total_quantity=10, valid_minutes=30)
+    response = client.post(f"/api/v1/coupons/{coupon.pk}/claim", **api_auth(room.host_user))
+    assert (response.status_code, response.json()["code"]) == (403, "coupon_refused_public_servant")
+
+
+def test_no_payee_but_producers_and_the_payer() -> None:
+    """Money leaves the platform only to producers (the ledger) or back to the order's own payment (refunds):
+    neither model has a field that could name a host, a public servant or any other account."""
+    from zhunong.payments.models import LedgerEntry, Refund
+
+    def relations(model) -> set[str]:  # noqa: ANN001
+        return {f.name for f in model._meta.get_fields() if f.is_relation and f.many_to_one}
+
+    assert relations(LedgerEntry) <= {"producer", "order_line", "refund"}
+    assert relations(Refund) <= {"order"}
+    assert "payment_ref" in {f.name for f in Refund._meta.get_fields()}
