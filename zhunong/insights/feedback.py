@@ -24,7 +24,7 @@ from zhunong.fulfilment.models import Review
 from zhunong.live.models import ChatMessage, Pin
 from zhunong.producers.models import Region
 from zhunong.zh import feedback as classifier
-from zhunong.zh.text import to_simplified
+from zhunong.zh.text import has_cjk, segment, to_simplified
 
 from .models import CommentInsight
 
@@ -36,11 +36,25 @@ def _county_of(region: Region | None) -> Region | None:
     return region.ancestor_at(Region.Level.COUNTY) if region else None
 
 
-def _chat_product(message: ChatMessage, products: list[Product], pins: list[Pin]) -> Product | None:
+def _name_words(products: list[Product]) -> dict[int, set[str]]:
+    """Per product, the words of its name that no other product of the stream shares ("茯砖茶", not "安化")."""
+    words = {p.pk: {w for w in segment(p.name) if len(w) >= 2 and has_cjk(w)} for p in products}
+    out = {}
+    for pid, own in words.items():
+        others = set().union(*(w for q, w in words.items() if q != pid)) if len(words) > 1 else set()
+        out[pid] = own - others
+    return out
+
+
+def _chat_product(message: ChatMessage, products: list[Product], words: dict[int, set[str]],
+                  pins: list[Pin]) -> Product | None:
+    """The product the message names (its full name, else a word only its name has), else the one pinned."""
     text = to_simplified(message.text)
     named = [p for p in products if to_simplified(p.name) in text]
+    if not named:
+        named = [p for p in products if any(w in text for w in words.get(p.pk, ()))]
     if named:
-        return max(named, key=lambda p: len(p.name))
+        return max(named, key=lambda p: max((len(w) for w in words.get(p.pk, ()) if w in text), default=len(p.name)))
     for pin in reversed(pins):
         if pin.pinned_at <= message.created_at and (pin.unpinned_at is None or message.created_at < pin.unpinned_at):
             return pin.product
@@ -83,6 +97,7 @@ def mine_comments(*, county: Region | None = None, progress: Progress | None = N
     stored = Counter()
     stream_products: dict[int, list[Product]] = {}
     stream_pins: dict[int, list[Pin]] = {}
+    stream_words: dict[int, dict[int, set[str]]] = {}
     for ids in _chunks(chat_ids, BATCH):
         rows = []
         for message in ChatMessage.objects.filter(pk__in=ids).select_related("stream__channel__county"):
@@ -90,10 +105,11 @@ def mine_comments(*, county: Region | None = None, progress: Progress | None = N
             if sid not in stream_products:
                 stream_products[sid] = list(message.stream.products.all())
                 stream_pins[sid] = list(Pin.objects.filter(stream_id=sid).select_related("product"))
+                stream_words[sid] = _name_words(stream_products[sid])
             result = classifier.classify(message.text)
             rows.append(CommentInsight(
                 source=CommentInsight.Source.CHAT, source_id=message.pk,
-                product=_chat_product(message, stream_products[sid], stream_pins[sid]),
+                product=_chat_product(message, stream_products[sid], stream_words[sid], stream_pins[sid]),
                 county=message.stream.channel.county, text=message.text[:500], themes=result.themes,
                 sentiment=result.sentiment, keywords=result.keywords, requested=result.requested[:50],
                 said_at=message.created_at))

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from . import views
+from . import centre_views, views
 
 
 class _IdConverter:
@@ -30,4 +30,14 @@ urlpatterns = [
     path("insights/products/<insights_id:product_id>/", views.product_page, name="product"),
     path("insights/producers/<insights_id:producer_id>/", views.producer_page, name="producer"),
     path("insights/regions/<str:code>/", views.region_page, name="region"),
+    # Forecasts, warnings, season plans, comment mining, imports and their jobs (centre_views.py)
+    path("insights/forecasts/", centre_views.forecasts_page, name="forecasts"),
+    path("insights/forecasts/<insights_id:product_id>/", centre_views.forecast_page, name="forecast"),
+    path("insights/warnings/", centre_views.warnings_page, name="warnings"),
+    path("insights/plans/", centre_views.plans_page, name="plans"),
+    path("insights/feedback/", centre_views.feedback_page, name="feedback"),
+    path("insights/imports/", centre_views.imports_page, name="imports"),
+    path("insights/imports/upload/", centre_views.upload_import, name="upload_import"),
+    path("insights/jobs/<str:kind>/start/", centre_views.start_job, name="start_job"),
+    path("insights/jobs/<insights_id:job_id>/", centre_views.job_progress, name="job"),
 ]

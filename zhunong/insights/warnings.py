@@ -4,12 +4,13 @@ For each harvest batch still within its shelf life:
 
 - stock: the batch's quantity less what its products sold since the harvest. A product selling from several
   batches sells them first-in first-out (oldest harvest first); product units are converted to the batch's
-  unit when both are weights (斤, 千克; a product unit_size such as "5斤装" says how much one unit weighs),
-  else one product unit is one batch unit.
+  unit when both are weights (斤, 千克; a product's unit_size or name such as "5斤装" or "125克×4盒" says
+  how much one unit weighs), else one product unit is one batch unit.
 - demand: the forecast units of the batch's products from today to the batch's last good day (past the
   forecast's horizon, the horizon's last week repeats), again first-in first-out across a product's batches.
-- expected unsold = stock - demand. A batch warns when that is more than WARN_SHARE of its stock (and at
-  least one unit); "high" when half or more would go unsold or three days or fewer are left.
+- expected unsold = stock - demand. A batch whose shelf life ends within WARN_WITHIN_DAYS warns when that is
+  more than WARN_SHARE of its stock (and at least one unit); "high" when half or more would go unsold or
+  three days or fewer are left.
 
 Suggested actions, each with its figures: schedule a stream when none is planned before the produce
 expires; a flash sale of the surplus when time is short or the surplus large; a price cut sized by an
@@ -37,23 +38,28 @@ from .forecasting import DEMAND_STATUSES, expected_demand, today
 from .models import DemandForecast, ImportedOrderLine
 
 WARN_SHARE = 0.10
+# Only batches whose shelf life ends within this many days are judged: far beyond the forecast's horizon the
+# figures say little, and a warning a year ahead is noise (tea and rice keep for years).
+WARN_WITHIN_DAYS = 60
 HIGH_SHARE = 0.5
 SHORT_DAYS = 3
 FLASH_SALE_DAYS = 7
 ELASTICITY = 1.5  # |%Δquantity / %Δprice|, assumed for fresh produce
 MAX_CUT = 0.30
 _WEIGHT_IN_JIN = {"jin": Decimal(1), "kg": Decimal(2)}
-_UNIT_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(斤|千克|公斤|kg|KG|Kg)")
+_UNIT_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(千克|公斤|kg|斤|克|g)(?:\s*[×xX*]\s*(\d+))?", re.IGNORECASE)
+_JIN_PER = {"千克": Decimal(2), "公斤": Decimal(2), "kg": Decimal(2), "斤": Decimal(1), "克": Decimal("0.002"),
+            "g": Decimal("0.002")}
 
 
 def weight_in_jin(product: Product) -> Decimal | None:
     """How many 斤 one unit of the product holds, when that can be told."""
     if product.unit in _WEIGHT_IN_JIN:
         return _WEIGHT_IN_JIN[product.unit]
-    m = _UNIT_SIZE.search(product.unit_size or "")
+    m = _UNIT_SIZE.search(product.unit_size or "") or _UNIT_SIZE.search(product.name or "")
     if m:
-        amount = Decimal(m.group(1))
-        return amount if m.group(2) == "斤" else amount * 2
+        count = Decimal(m.group(3)) if m.group(3) else Decimal(1)
+        return Decimal(m.group(1)) * _JIN_PER[m.group(2).lower()] * count
     return None
 
 
@@ -98,6 +104,10 @@ def _batches_in(county: Region | None, on: date):  # noqa: ANN202
     if county is not None:
         qs = qs.filter(plot__producer__village__path__startswith=county.path)
     return [b for b in qs.order_by("harvested_on", "pk") if b.harvested_on + timedelta(days=b.shelf_life_days) > on]
+
+
+def _judged(batch: HarvestBatch, on: date) -> bool:
+    return (batch.harvested_on + timedelta(days=batch.shelf_life_days) - on).days <= WARN_WITHIN_DAYS
 
 
 def _sold_since(product_ids: list[int], since: date) -> dict[int, float]:
@@ -184,7 +194,7 @@ def batch_warnings(*, county: Region | None = None, on: date | None = None) -> l
     for b in batches:
         stock = remaining[b.pk]
         unsold = max(0.0, stock - demand[b.pk])
-        if stock <= 0 or unsold < 1 or unsold <= WARN_SHARE * stock:
+        if not _judged(b, on) or stock <= 0 or unsold < 1 or unsold <= WARN_SHARE * stock:
             continue
         expires_on = b.harvested_on + timedelta(days=b.shelf_life_days)
         days_left = (expires_on - on).days
