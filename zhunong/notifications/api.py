@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from zhunong.accounts.api import Id
@@ -112,19 +112,19 @@ def follow(request, payload: FollowIn):  # noqa: ANN001, ANN201
     followed."""
     if payload.target == "channel":
         channel = services.follow_channel(user=request.auth, channel_id=payload.id)
-        return 201, {"target": "channel", "id": channel.pk}
+        return Status(201, {"target": "channel", "id": channel.pk})
     if payload.target == "host":
         host = services.follow_host(user=request.auth, host_id=payload.id)
     else:
         host = services.follow_stream_host(user=request.auth, stream_id=payload.id)
-    return 201, {"target": "host", "id": host.pk}
+    return Status(201, {"target": "host", "id": host.pk})
 
 
 @router.delete("/me/follows/hosts/{host_id}", response=responses({204: None}, HostNotFound), auth=auth_required,
                summary="Stop following a host")
 def unfollow_host(request, host_id: Id):  # noqa: ANN001, ANN201
     services.unfollow_host(user=request.auth, host_id=host_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.put("/me/notification-preferences/{kind}", response=responses({200: PreferenceOut}), auth=auth_required,
