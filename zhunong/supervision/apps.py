@@ -15,3 +15,8 @@ class SupervisionConfig(AppConfig):
 
         # Lower apps report concerns without importing supervision (the layers in pyproject.toml).
         concern_raised.connect(record_concern, dispatch_uid="supervision.record_concern")
+
+        # After each stream: the detectors' scan (tasks.py), heard through live's transition records.
+        from .tasks import connect as connect_post_stream_scan
+
+        connect_post_stream_scan()

@@ -2,14 +2,23 @@
 cancelled or refunded soon after the stream.
 
 1. The graph: accounts x stream-product cells, an edge when the account ordered that product in that
-   stream. FRAUDAR's greedy peeling (fraudar.py) finds the densest blocks, with the paper's column
-   weighting so that also buying best sellers does not hide a ring.
-2. Density alone is not abuse (loyal buyers of one host form blocks too). A block is flagged when its
-   orders were undone (cancelled, or refunded, before the stream's end + UNDO_DAYS) at a rate far above
-   normal: a one-sided binomial test against the normal rate, which is the median rate over the log's
-   stream-product cells with at least 10 orders (a median, so that a few brushed cells do not move it).
-3. In a flagged block, the accounts that undid at least one of their block orders are flagged with all
-   their block orders (the kept ones too: a brushing order that is never refunded is still fake).
+   stream and the order was undone soon after the stream (cancelled or refunded between the stream's
+   end and UNDO_DAYS later).
+   FRAUDAR's greedy peeling (fraudar.py) finds the densest blocks, with the paper's column weighting so
+   that also undoing orders of best sellers does not hide a ring.
+2. Density alone is not abuse, and every member of such a block undid something by construction. What
+   a ring does and honest buyers rarely do is undo *again*: a block is flagged when its members' undone
+   orders beyond each one's first outnumber chance. Under the null each order is undone independently at
+   the normal rate (the median rate over the log's stream-product cells with at least 10 orders; a median,
+   so that a few brushed cells do not move it); an account with n orders that undid one undoes
+   E[K | K >= 1] - 1 more, K ~ Binomial(n, rate); the block's count is tested against the sum of those
+   (one-sided Poisson tail), and at least three accounts must have undone two or more.
+3. The accounts that undid two or more are flagged with all their orders in the block's cells (the kept
+   ones too: a brushing order that is never refunded is still fake), and so is an account outside the
+   block that ordered two or more times in the block's streams and undid one of them in the block's
+   cells, or undid two or more there, with its orders there (peeling keeps a ring's core, not its edge;
+   an honest buyer does either at about the normal rate, which is small once unpaid orders lapsing
+   during the stream are not counted).
 
 The baseline in docs/supervision.md is Shopee's brushing rule (`shopee_rule`): in a stream and clock
 hour, orders / unique buyers >= 3.
@@ -21,7 +30,7 @@ from collections import defaultdict
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import binom
+from scipy.stats import binom, poisson
 
 from zhunong.supervision.eventlog import EventLog, Order
 
@@ -31,8 +40,8 @@ from .fraudar import dense_blocks
 DETECTOR = "fake_order.fraudar_undone"
 UNDO_DAYS = 3.0
 P_MAX = 1e-6
-RATE_FACTOR = 3.0  # the block's undo rate must also be at least this many times the normal rate
 MIN_CELL_ORDERS = 10
+MIN_REPEATERS = 3  # a ring is more than two accounts
 
 
 def stream_ends(log: EventLog) -> dict[str, float]:
@@ -47,8 +56,10 @@ def stream_ends(log: EventLog) -> dict[str, float]:
 
 
 def undone_soon(order: Order, stream_end: float) -> bool:
+    """Cancelled or refunded after the stream ended and within UNDO_DAYS of it. An unpaid order that
+    lapses while the stream is on is ordinary; brushing is undone once the stream's figures are shown."""
     undone = order.undone_at
-    return undone is not None and undone <= stream_end + UNDO_DAYS * 86400
+    return undone is not None and stream_end <= undone <= stream_end + UNDO_DAYS * 86400
 
 
 def detect(log: EventLog) -> list[dict]:
@@ -68,40 +79,61 @@ def detect(log: EventLog) -> list[dict]:
             edge_cols.append(c)
             edge_order.append(idx)
     edge_rows_a, edge_cols_a, edge_order_a = np.array(edge_rows), np.array(edge_cols), np.array(edge_order)
+    cells_of: list[set[int]] = [set() for _ in orders]
+    for c, i in zip(edge_cols, edge_order, strict=True):
+        cells_of[i].add(c)
     # The normal rate: median over well-filled cells (each order counted once per cell it touches).
     cell_n = np.bincount(edge_cols_a, minlength=len(cells))
     cell_k = np.bincount(edge_cols_a, weights=undone[edge_order_a].astype(float), minlength=len(cells))
     full = cell_n >= MIN_CELL_ORDERS
     normal = float(np.median(cell_k[full] / cell_n[full])) if full.any() else float(undone.mean())
     normal = max(normal, 0.01)  # never assume undoing is impossible
-    matrix = sp.csr_matrix((np.ones(len(edge_rows_a)), (edge_rows_a, edge_cols_a)),
+    # The graph of undone orders: honest cancellations are scattered, a ring's are dense. (On the graph of
+    # all orders, a big host's many repeat buyers make a block as dense as a small ring.)
+    undone_edge = undone[edge_order_a]
+    matrix = sp.csr_matrix((np.ones(int(undone_edge.sum())), (edge_rows_a[undone_edge], edge_cols_a[undone_edge])),
                            shape=(len(accounts), len(cells)))
     matrix.data[:] = 1.0  # an edge, however many orders
     cell_keys = list(cells)
     flags = []
+    n_all = np.bincount(np.array([accounts[o.account_id] for o in orders]), minlength=len(accounts))
+    k_all = np.bincount(np.array([accounts[o.account_id] for o in orders]), weights=undone.astype(float),
+                        minlength=len(accounts))
+    # How many more orders an account undoes by chance, given that it undid one (the block was found among
+    # undone orders, so every member undid at least one): E[K | K >= 1] - 1, K ~ Binomial(n, normal).
+    p_one = 1 - binom.pmf(0, n_all, normal)
+    extra_by_chance = np.where(p_one > 0, n_all * normal / np.maximum(p_one, 1e-300) - 1, 0.0)
     for block in dense_blocks(matrix, blocks=3):
         rows, cols = set(block.rows.tolist()), set(block.cols.tolist())
         inside = np.isin(edge_rows_a, list(rows)) & np.isin(edge_cols_a, list(cols))
         block_orders = sorted(set(edge_order_a[inside].tolist()))
         n = len(block_orders)
         k = int(undone[block_orders].sum())
-        if n == 0:
-            continue
-        p = float(binom.sf(k - 1, n, normal))
-        if p > P_MAX or k / n < RATE_FACTOR * normal:
+        members = np.array(sorted(rows))
+        repeaters = members[k_all[members] >= 2]
+        extra = int((k_all[members] - 1).sum())
+        expected = float(extra_by_chance[members].sum())
+        # Again and again: the members' undone orders beyond their first, against chance (Poisson tail).
+        p = float(poisson.sf(extra - 1, max(expected, 1e-9))) if extra else 1.0
+        if p > P_MAX or len(repeaters) < MIN_REPEATERS:
             continue
         by_account: dict[str, list[int]] = defaultdict(list)
         for i in block_orders:
             by_account[orders[i].account_id].append(i)
-        flagged_accounts = [a for a, idx in by_account.items() if undone[idx].any()]
+        names = list(accounts)
+        flagged_accounts = [names[r] for r in repeaters.tolist()]
         # Peeling keeps the ring's core; members with fewer orders fall off the edge. An account outside
-        # the block that undid two or more orders in the block's cells is one of them (an honest buyer
-        # doing that is rare: the normal rate squared).
-        in_cells = np.isin(edge_cols_a, list(cols)) & ~np.isin(edge_rows_a, list(rows))
+        # the block that undid two or more orders in the block's streams is one of them (an honest buyer
+        # doing that is rare: about the normal rate squared).
+        block_streams = {cell_keys[c][0] for c in cols}
         outside: dict[str, set[int]] = defaultdict(set)
-        for i in set(edge_order_a[in_cells].tolist()):
-            outside[orders[i].account_id].add(i)
-        extended = [a for a, idx in outside.items() if int(undone[sorted(idx)].sum()) >= 2]
+        member_names = {names[r] for r in rows}
+        for i, o in enumerate(orders):
+            if o.stream_id in block_streams and o.account_id not in member_names:
+                outside[o.account_id].add(i)
+        extended = [a for a, idx in outside.items()
+                    if int(undone[sorted(idx)].sum()) >= 2
+                    or (len(idx) >= 2 and any(undone[i] and cells_of[i] & cols for i in idx))]
         for a in extended:
             by_account[a] = sorted(outside[a])
         flagged_accounts += extended
@@ -117,12 +149,32 @@ def detect(log: EventLog) -> list[dict]:
                        "refunded soon after the stream far more often than normal",
                 "streams": streams, "cells": [list(cell_keys[c]) for c in sorted(cols)][:50],
                 "block_accounts": len(rows), "accounts_beside_block": len(extended), "block_density": round(float(block.density), 4),
-                "block_orders": n, "undone_soon": k, "undone_rate": round(k / n, 3),
+                "block_orders": n, "undone_soon": k, "undone_rate": round(k / n, 3) if n else 0.0,
+                "accounts_undoing_again": len(repeaters), "undone_again": extra,
+                "undone_again_by_chance": round(expected, 3),
                 "normal_undone_rate": round(normal, 4), "p_value": p,
                 "streams_per_account_median": float(np.median(per_account_streams)) if per_account_streams else 0,
                 "undo_window_days": UNDO_DAYS,
             }))
-    return flags
+    return _merge(flags)
+
+
+def _merge(flags: list[dict]) -> list[dict]:
+    """A ring split over two blocks (say, its two products) is one finding: flags sharing accounts merge."""
+    merged: list[dict] = []
+    for f in sorted(flags, key=lambda f: -f["score"]):
+        home = next((m for m in merged if set(m["account_ids"]) & set(f["account_ids"])), None)
+        if home is None:
+            merged.append(f)
+            continue
+        for key in ("order_ids", "account_ids"):
+            home[key] = sorted(set(home[key]) | set(f[key]))
+        ev = home["evidence"]
+        ev["streams"] = sorted(set(ev["streams"]) | set(f["evidence"]["streams"]))
+        ev["cells"] = (ev["cells"] + f["evidence"]["cells"])[:50]
+        ev["blocks"] = ev.get("blocks", 1) + 1
+        ev["stream_id"] = ev["streams"][0] if len(ev["streams"]) == 1 else None
+    return merged
 
 
 def shopee_rule(log: EventLog, *, ratio: float = 3.0) -> list[dict]:

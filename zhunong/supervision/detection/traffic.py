@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+from scipy.optimize import isotonic_regression
 from scipy.stats import binom
 
 from zhunong.supervision.eventlog import EventLog, Session
@@ -59,15 +60,20 @@ def _silent_groups(stream_id: str, sessions: list[Session], interval: float) -> 
         return []
     engaged = np.array([s.engaged for s in sessions])
     share = max(float(engaged.mean()), 1e-3)
-    # Who stays longer takes part more: each session's expected chance to engage is the stream's share
-    # among sessions of similar length (deciles), so a group of long, silent sessions stands out more
-    # than a group of short ones.
+    # Who stays longer has more chances to take part: each session's expected chance to engage is the
+    # stream's share among sessions of similar length (deciles), made non-decreasing in length by isotonic
+    # regression (pool adjacent violators). The monotone fit also keeps a decile filled by bots of one
+    # length from lowering its own expectation.
     length = np.array([s.last_seen - s.joined for s in sessions])
     # A session that never sent a heartbeat nor left has no known length: it is held to the stream's share.
     unknown = np.array([s.heartbeats == 0 and s.left is None for s in sessions])
     edges = np.unique(np.quantile(length, np.linspace(0, 1, 11)[1:-1]))
     bucket = np.searchsorted(edges, length, side="right")
-    per_bucket = np.bincount(bucket, weights=engaged.astype(float)) / np.maximum(np.bincount(bucket), 1)
+    sizes = np.bincount(bucket, minlength=len(edges) + 1).astype(float)
+    raw = np.bincount(bucket, weights=engaged.astype(float), minlength=len(edges) + 1) / np.maximum(sizes, 1)
+    filled = sizes > 0
+    per_bucket = raw.copy()
+    per_bucket[filled] = isotonic_regression(raw[filled], weights=sizes[filled], increasing=True).x
     expected = np.clip(np.where(unknown, share, per_bucket[bucket]), 1e-3, 1 - 1e-3)
     ghost = np.array([s.heartbeats == 0 and (s.left is None or s.left - s.joined > 2 * interval)
                       for s in sessions])
