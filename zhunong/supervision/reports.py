@@ -23,7 +23,7 @@ from zhunong.live.models import Host, Stream, StreamMinute, ViewerSession
 from zhunong.orders.models import Order, OrderStatus
 
 from .models import IntegrityFlag
-from .selectors import alive_per_minute, evidence_ids, stream_minutes
+from .selectors import alive_per_minute, evidence_ids, evidence_order_pks, stream_minutes
 
 COUNTING = (IntegrityFlag.Status.OPEN, IntegrityFlag.Status.CONFIRMED)
 NOT_SALES = (OrderStatus.RESERVED, OrderStatus.CANCELLED)
@@ -76,7 +76,7 @@ def stream_report(stream: Stream) -> StreamReport:
     flagged_sessions: set[int] = set()
     order_type = ContentType.objects.get_for_model(Order)
     for flag in counting:
-        flagged_orders.update(evidence_ids(flag, "order_ids"))
+        flagged_orders.update(evidence_order_pks(flag)[0])
         flagged_sessions.update(evidence_ids(flag, "session_ids"))
         if flag.subject_type_id == order_type.pk and flag.subject_id.isdigit():
             flagged_orders.add(int(flag.subject_id))

@@ -117,33 +117,56 @@ def hosts_for_office(user: User) -> QuerySet[Host]:
     return qs if q is None else qs.filter(q)
 
 
+# How the platform's own event log (detection/export.py) names things, and so how detector flags do:
+# orders by number, sessions "vs<id>", accounts "u<id>". Plain integers are ids too.
+_ID_PREFIX = {"order_ids": "", "session_ids": "vs", "account_ids": "u"}
+
+
 def evidence_ids(flag: IntegrityFlag, key: str) -> list[int]:
-    """The platform ids (integers) a flag's evidence names under `key` (order_ids, session_ids, account_ids).
-    Ids of an imported log (strings that are not numbers) name nothing on this platform and are skipped."""
-    values = (flag.evidence or {}).get(key, []) or []
-    return [int(v) for v in values if not isinstance(v, bool) and (isinstance(v, int) or str(v).isdigit())]
+    """The platform ids a flag's evidence names under `key` (order_ids, session_ids, account_ids)."""
+    prefix = _ID_PREFIX.get(key, "")
+    out: list[int] = []
+    for value in (flag.evidence or {}).get(key, []) or []:
+        if isinstance(value, bool):
+            continue
+        text = str(value)
+        if prefix and text.startswith(prefix):
+            text = text[len(prefix):]
+        if text.isdigit() and len(text) < 16:
+            out.append(int(text))
+    return out
+
+
+def evidence_order_numbers(flag: IntegrityFlag) -> list[str]:
+    """The order numbers a flag's evidence names (what is not a plain id)."""
+    return [str(v) for v in (flag.evidence or {}).get("order_ids", []) or []
+            if isinstance(v, str) and not v.isdigit()]
+
+
+def evidence_order_pks(flag: IntegrityFlag) -> tuple[set[int], list[str]]:
+    """(pks of the orders the evidence names that exist, what it names that does not exist)."""
+    ids, numbers = evidence_ids(flag, "order_ids"), evidence_order_numbers(flag)
+    found = dict(Order.objects.filter(Q(pk__in=ids) | Q(number__in=numbers)).values_list("pk", "number"))
+    missing = [f"order #{pk}" for pk in ids if pk not in found] + [
+        f"order {n}" for n in numbers if n not in set(found.values())]
+    return set(found), missing
 
 
 def evidence_of(flag: IntegrityFlag) -> dict[str, Any]:
     """The orders, sessions and accounts a flag names, as rows for the page (platform ids only; what an
     imported log names is shown as given), and the ids it names that are gone."""
-    order_ids = evidence_ids(flag, "order_ids")
+    order_pks, missing = evidence_order_pks(flag)
     subject = flag.subject if flag.subject_type_id else None
     if isinstance(subject, Order):
-        order_ids.append(subject.pk)
+        order_pks.add(subject.pk)
     number = (flag.details or {}).get("order")
-    orders = list(Order.objects.select_related("buyer").filter(Q(pk__in=order_ids) | Q(number=number or "-"))
+    orders = list(Order.objects.select_related("buyer").filter(Q(pk__in=order_pks) | Q(number=number or "-"))
                   .order_by("created_at"))
     sessions = list(ViewerSession.objects.select_related("user").filter(pk__in=evidence_ids(flag, "session_ids"))
                     .order_by("first_seen")[:500])
     account_ids = set(evidence_ids(flag, "account_ids")) | {o.buyer_id for o in orders}
     accounts = list(User.objects.filter(pk__in=account_ids).order_by("date_joined")[:500])
-    found_orders = {o.pk for o in orders}
-    imported = {key: [v for v in (flag.evidence or {}).get(key, []) or [] if not str(v).isdigit()][:200]
-                for key in ("order_ids", "session_ids", "account_ids")}
-    return {"orders": orders, "sessions": sessions, "accounts": accounts,
-            "missing_orders": [pk for pk in evidence_ids(flag, "order_ids") if pk not in found_orders],
-            "imported": {k: v for k, v in imported.items() if v},
+    return {"orders": orders, "sessions": sessions, "accounts": accounts, "missing_orders": missing,
             "why": (flag.evidence or {}).get("why", "")}
 
 

@@ -14,11 +14,10 @@ from zhunong.core.audit import record_action
 from zhunong.core.errors import ValidationFailed
 from zhunong.core.integrity import refusals_recorded
 from zhunong.core.text import clean_text
-from zhunong.orders.models import Order
 
 from .errors import FlagAlreadyReviewed, FlagEvidenceMissing, FlagNotFound, NotReviewer, ReviewerOutsideRegion
 from .models import FlagReview, IntegrityFlag
-from .selectors import evidence_ids
+from .selectors import evidence_order_pks
 
 
 @transaction.atomic
@@ -52,11 +51,7 @@ def _evidence_gone(flag: IntegrityFlag) -> list[str]:
         model = flag.subject_type.model_class()
         if model is None or not model._default_manager.filter(pk=flag.subject_id).exists():
             gone.append(f"subject {flag.subject_type.model} #{flag.subject_id}")
-    order_ids = evidence_ids(flag, "order_ids")
-    if order_ids:
-        found = set(Order.objects.filter(pk__in=order_ids).values_list("pk", flat=True))
-        gone += [f"order #{pk}" for pk in order_ids if pk not in found]
-    return gone
+    return gone + evidence_order_pks(flag)[1]
 
 
 @refusals_recorded("supervision.review_refused", NotReviewer, ReviewerOutsideRegion, FlagAlreadyReviewed,

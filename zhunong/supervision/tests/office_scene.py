@@ -67,11 +67,12 @@ def build(world: World) -> Scene:
     flag = IntegrityFlag.objects.create(
         kind=IntegrityFlag.Kind.FAKE_ORDER, summary="同一批账号反复下单后退款", region=world.county, stream=stream,
         detector="fraudar", score=0.93,
-        evidence={"order_ids": [o.pk for o in fake], "account_ids": [o.buyer_id for o in fake],
+        # Named as the platform's event log names them (detection/export.py): order numbers, "u<id>", "vs<id>".
+        evidence={"order_ids": [o.number for o in fake], "account_ids": [f"u{o.buyer_id}" for o in fake],
                   "session_ids": [], "why": "dense buyer-product block"})
     traffic_flag = IntegrityFlag.objects.create(
         kind=IntegrityFlag.Kind.INFLATED_TRAFFIC, summary="在线人数与心跳不符", region=world.county, stream=stream,
-        detector="heartbeat_gap", score=0.88, evidence={"session_ids": [s.pk for s in bots], "why": "no heartbeats"})
+        detector="heartbeat_gap", score=0.88, evidence={"session_ids": [f"vs{s.pk}" for s in bots], "why": "no heartbeats"})
     assert stream.status == StreamStatus.LIVE
     return Scene(world=world, room=room, honest=honest, fake=fake, refunded=refunded, sessions=sessions, bots=bots,
                  flag=flag, traffic_flag=traffic_flag)

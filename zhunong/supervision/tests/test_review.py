@@ -87,7 +87,7 @@ def test_a_flag_on_a_deleted_order_cannot_be_reviewed(scene) -> None:  # noqa: A
     Order.objects.filter(pk=gone.pk).delete()
     with pytest.raises(FlagEvidenceMissing) as info:
         services.review_flag(actor=scene.inspector, flag=scene.flag, decision="confirmed", reason="属实")
-    assert info.value.details["missing"] == [f"order #{gone.pk}"]
+    assert info.value.details["missing"] == [f"order {gone.number}"]
     assert unchanged(scene.flag)
 
 
@@ -97,7 +97,12 @@ def test_a_concern_about_an_order_that_is_gone_cannot_be_reviewed(scene) -> None
 
     order = scene.honest[0]
     flag = raise_flag(kind="below_cost", summary="优惠券低于成本", subject=order, region=scene.world.county)
+    by_id = IntegrityFlag.objects.create(kind="fake_order", summary="按编号", region=scene.world.county,
+                                         evidence={"order_ids": [order.pk]})
     Order.objects.filter(pk=order.pk).delete()
+    with pytest.raises(FlagEvidenceMissing) as info:
+        services.review_flag(actor=scene.inspector, flag=by_id, decision="confirmed", reason="属实")
+    assert info.value.details["missing"] == [f"order #{order.pk}"]
     with pytest.raises(FlagEvidenceMissing):
         services.review_flag(actor=scene.inspector, flag=flag, decision="confirmed", reason="属实")
     assert unchanged(flag)

@@ -23,7 +23,7 @@ def test_flags_of_the_region_with_their_evidence(client, scene) -> None:  # noqa
     assert response.status_code == 200
     (flag,) = response.json()
     assert flag["id"] == scene.flag.pk and flag["stream_id"] == scene.room.stream.pk and flag["score"] == 0.93
-    assert flag["evidence"]["order_ids"] == [o.pk for o in scene.fake] and flag["review"] is None
+    assert flag["evidence"]["order_ids"] == [o.number for o in scene.fake] and flag["review"] is None
     other = make_user(roles.DISCIPLINE_INSPECTOR, region=build_world().county)
     assert client.get("/api/v1/integrity/flags", **api_auth(other)).json() == []
     missing = client.get(f"/api/v1/integrity/flags/{scene.flag.pk}", **api_auth(other))
