@@ -208,10 +208,16 @@ def product_feedback(product: Product, *, weeks: int = 8, now: datetime | None =
         themes = [t for t in row.themes if t != "request"]
         return themes[0] if themes and row.sentiment > 0.2 else None
 
+    own_words = sorted((w for w in segment(product.name) if len(w) >= 2 and has_cjk(w)), key=len, reverse=True)
+
     def request(row: CommentInsight) -> str | None:
+        """What is asked for, without the product's own name ("小包装的茯砖茶" -> "小包装")."""
         if "request" not in row.themes:
             return None
-        return row.requested or next((k for k in row.keywords), "request")
+        item = row.requested or (row.keywords[-1] if row.keywords else "")
+        for word in own_words:
+            item = item.replace(word, "")
+        return item.strip("的 ") or "补货/上架"
 
     return ProductFeedback(
         product=product, comments=len(rows),
