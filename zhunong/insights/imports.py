@@ -9,8 +9,9 @@ skipped, and a file imported before is recognised by its SHA-256, so importing a
 
 Imported lines are ImportedOrderLine rows marked with their source; the product is found by GTIN,
 "ZN<id>" (our product id) or its exact name within the county, and the seller of record is the product's
-payee as on the platform's own orders (orders.pricing.producer_for). `orders_imported` is sent inside
-the import's transaction with the new lines, for anything that keeps totals of sales.
+payee as on the platform's own orders (orders.pricing.producer_for). The dashboards' and income rollups
+count the new lines in the import's transaction (rollups.add_imported_lines); `orders_imported` is sent
+there too, with the file and its lines, for anything else that keeps totals of sales.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from zhunong.catalog.models import Product
 from zhunong.orders.pricing import producer_for
 from zhunong.producers.models import Region
 
+from . import rollups
 from .errors import ImportRejected, NotInYourRegion, UnknownImportSource
 from .models import ImportedOrderLine, ImportFile
 
@@ -333,6 +335,8 @@ def import_orders(*, user, county: Region, source: str, filename: str, content: 
                                    unit_price=r["unit_price"], line_total=r["line_total"],
                                    refunded_amount=r["refunded_amount"]) for r in fresh]
         ImportedOrderLine.objects.bulk_create(lines, batch_size=1000)
+        # The dashboards' and income rollups count the lines under their source, in this transaction.
+        rollups.add_imported_lines(lines=lines)
         result.file, result.lines = file, lines
         orders_imported.send(sender=ImportFile, file=file, lines=lines)
     return result

@@ -183,3 +183,15 @@ def test_the_command(scene, tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(CommandError):
         call_command("import_orders", str(bad), "--source", "generic", "--county", world.county.code, stderr=err)
     assert "line 2:" in err.getvalue()
+
+
+def test_imported_sales_reach_the_dashboards_rollups(scene) -> None:  # noqa: ANN001
+    from zhunong.insights.models import SalesDay
+
+    world, product = scene
+    imports.import_orders(user=None, county=world.county, source="generic", filename="a.csv",
+                          content=csv_bytes(good_rows(product)))
+    rows = SalesDay.objects.filter(source="generic", product=product)
+    assert sum(r.units for r in rows) == 2 + 1 + 3 + 1
+    assert sum(r.gross_fen for r in rows) == 9980 + 4990 + 14970 + 4990
+    assert sum(r.refunded_fen for r in rows) == 4990 + 4990
