@@ -170,8 +170,11 @@ def stream_board(stream: Stream) -> dict:
     pins = [{"product": p.product.name, "at": timezone.localtime(p.pinned_at),
              "until": timezone.localtime(p.unpinned_at) if p.unpinned_at else None}
             for p in Pin.objects.filter(stream=stream).select_related("product").order_by("pinned_at")]
+    # Units sold from paid lines (a sale's `remaining` lags behind under the Redis inventory backend).
+    sold = dict(paid_lines.filter(flash_sale__isnull=False).values("flash_sale_id")
+                .annotate(u=Sum("quantity")).values_list("flash_sale_id", "u"))
     sales = [{"product": s.product.name, "at": timezone.localtime(s.starts_at), "until": timezone.localtime(s.ends_at),
-              "price": s.sale_price, "quantity": s.quantity, "sold": s.quantity - s.remaining,
+              "price": s.sale_price, "quantity": s.quantity, "sold": sold.get(s.pk, 0),
               "status": s.get_status_display()}
              for s in FlashSale.objects.filter(stream=stream).select_related("product").order_by("starts_at")]
     viewers = ViewerSession.objects.filter(stream=stream).count()
