@@ -57,3 +57,23 @@ class IdKeysMissing(DomainError):
     code = "id_keys_missing"
     status = 503
     message = "ID numbers cannot be stored: ZHUNONG_ID_KEYS and ZHUNONG_ID_HASH_KEY are not configured."
+
+
+class AccountDeletionBlocked(DomainError):
+    """Orders still under way need the buyer's address and contact: the account is deleted once they end."""
+
+    code = "account_deletion_blocked"
+    status = 409
+    message = "Some of your orders are still under way; the account can be deleted once they are completed."
+
+
+class StaffAccountNotDeletable(DomainError):
+    code = "staff_account_not_deletable"
+    status = 409
+    message = "Staff and host accounts are closed by the platform's administrators, not deleted by their owner."
+
+
+class WrongPassword(DomainError):
+    code = "wrong_password"
+    status = 403
+    message = "The password is not right."

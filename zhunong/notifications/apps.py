@@ -7,6 +7,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = "通知"
 
     def ready(self) -> None:
-        from . import receivers, tasks  # noqa: F401 - tasks connects deliveries_queued
+        from . import personal_data, receivers, tasks  # noqa: F401 - tasks connects deliveries_queued
 
         receivers.connect()
+        personal_data.register()
