@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
+from zhunong.core.errors import DomainError
 from zhunong.insights import rollups
 from zhunong.live.models import Stream, StreamStatus
 from zhunong.orders import services as orders
@@ -123,7 +124,11 @@ def _orders(coop: Producer, operator: User, today: dt.date, created: Counter) ->
               .order_by("id").first())
     if stream is not None:
         shelf = list(stream.products.filter(status=ListingStatus.LISTED).order_by("id"))
-        for n, product in enumerate(shelf[:2] * 3):
-            if _pay(buyers[n % len(buyers)], product, 1, f"demo-income-live-{n}", stream=stream) is not None:
+        for n, product in enumerate(shelf * 2):
+            try:
+                order = _pay(buyers[n % len(buyers)], product, 1, f"demo-income-live-{n}", stream=stream)
+            except DomainError:  # e.g. the pinned product's flash sale is still counting down: not sold yet
+                continue
+            if order is not None:
                 created["stream orders"] += 1
     rollups.rebuild()
