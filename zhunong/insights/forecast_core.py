@@ -75,6 +75,19 @@ def _fit(name: str, y: np.ndarray, h: int, level: int, spec: str = ETS_SEARCH) -
     raise ValueError(name)
 
 
+def _final_fit(name: str, y: np.ndarray, h: int, level: int, spec: str) -> dict:
+    """The chosen model on the whole history. Components that cannot fit it (a multiplicative error once the
+    history has days without sales) give way to a new search, then to seasonal naive."""
+    if name == "SeasonalNaive":
+        return {"mean": seasonal_naive(y, h)}
+    for attempt in ([spec, ETS_SEARCH] if name == "AutoETS" else [spec]):
+        try:
+            return _fit(name, y, h, level, attempt)
+        except ValueError:
+            continue
+    return {"mean": seasonal_naive(y, h)}
+
+
 def _components(spec: str) -> list[str]:
     """"AAdA" -> ["A", "Ad", "A"]: error, trend, season."""
     return [spec[0], spec[1:-1], spec[-1]]
@@ -109,7 +122,11 @@ def forecast_one(key: int, y: np.ndarray, h: int, level: int = 80) -> SeriesFore
         best_name, best_pred = "SeasonalNaive", seasonal_naive(train, BACKTEST_DAYS)
         best_mae = baseline_mae
     # The final fit on the whole history keeps the components the backtest chose (ETS(A,Ad,A) ...).
-    final = _fit(best_name, y, h, level, spec) if best_name != "SeasonalNaive" else {"mean": seasonal_naive(y, h)}
+    final = _final_fit(best_name, y, h, level, spec)
+    if final.get("spec"):
+        spec = final["spec"]
+    elif best_name == "AutoETS":
+        best_name = "SeasonalNaive"
     if best_name == "AutoETS":
         best_name = f"ETS({','.join(_components(spec))})"
     mean = np.maximum(0.0, np.asarray(final["mean"], dtype=float))

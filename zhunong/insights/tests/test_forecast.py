@@ -165,3 +165,11 @@ def test_the_product_forecast_page(world) -> None:  # noqa: ANN001
 def test_the_benchmark_runs_small() -> None:
     result = bench.run({"series": 8, "horizon": 7, "workers": 1, "seed": 2}, io.StringIO())
     assert result["series"] == 8 and result["backtest"]["backtested"] == 8 and result["seconds"] > 0
+
+
+def test_components_that_cannot_fit_the_whole_history_give_way() -> None:
+    # A multiplicative error fits a history without zero days, not one with them: a new search is made.
+    y = weekly(60, level=20)
+    result = forecast_core._final_fit("AutoETS", np.concatenate([y, [0.0, 0.0]]), 7, 80, "MNA")
+    assert result.get("spec") and not result["spec"].startswith("M")
+    assert forecast_core._final_fit("SeasonalNaive", y, 7, 80, "")["mean"].tolist() == y[-7:].tolist()
