@@ -50,6 +50,7 @@ class Summary:
     via_coops: Decimal  # households' shares of co-ops' sales
     retained: Decimal  # co-ops' money nobody could be credited with (no members, no scheme)
     enterprises: Decimal
+    imported: Decimal  # of `total`, sold through other platforms (imported order exports, not in the ledger)
     households_reached: int
     poor_reached: int
 
@@ -64,13 +65,15 @@ def summary(user: User, *, start: dt.date, end: dt.date, region: Region | None =
         via=Sum(_VIA_COOP, filter=hh),
         retained=Sum("amount_fen", filter=Q(retained=True)),
         enterprises=Sum("amount_fen", filter=Q(recipient__kind=Producer.Kind.ENTERPRISE)),
+        imported=Sum("amount_fen", filter=~Q(source=PLATFORM)),
     )
     per_household = (qs.filter(hh).values("recipient_id", "recipient__registered_poor")
                      .annotate(s=Sum("amount_fen")).filter(s__gt=0))
     reached = [(row["recipient__registered_poor"]) for row in per_household]
     return Summary(total=yuan(agg["total"]), households=yuan(agg["households"]), poor=yuan(agg["poor"]),
                    via_coops=yuan(agg["via"]), retained=yuan(agg["retained"]),
-                   enterprises=yuan(agg["enterprises"]), households_reached=len(reached),
+                   enterprises=yuan(agg["enterprises"]), imported=yuan(agg["imported"]),
+                   households_reached=len(reached),
                    poor_reached=sum(1 for poor in reached if poor))
 
 

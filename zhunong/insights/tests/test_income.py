@@ -97,7 +97,7 @@ def test_co_op_sales_reach_member_households_by_fixed_shares(coop):
     s = income.summary(coop.world.operator, **today_range())
     assert (s.total, s.households, s.poor, s.via_coops, s.retained) == (
         Decimal("30.00"), Decimal("30.00"), Decimal("26.67"), Decimal("10.00"), Decimal("0.00"))
-    assert (s.households_reached, s.poor_reached) == (3, 2)
+    assert (s.households_reached, s.poor_reached, s.imported) == (3, 2, Decimal("0.00"))
     assert income.reconcile(**today_range())["difference"] == 0
 
 
