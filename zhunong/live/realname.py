@@ -90,6 +90,7 @@ def _record(*, actor: User, host: Host, real_name: str, id_number: str) -> HostI
     if current is not None and current.id_digest == digest and current.real_name == name:
         return current  # the same identity again: nothing changes
     number_changed = current is None or current.id_digest != digest
+    revoke = current is not None and number_changed and host.is_verified
     identity = current or HostIdentity(host=host)
     identity.real_name = name
     identity.id_ciphertext = idvault.encrypt(rid.number) if number_changed else identity.id_ciphertext
@@ -105,7 +106,7 @@ def _record(*, actor: User, host: Host, real_name: str, id_number: str) -> HostI
         raise IdNumberInUse() from None
     HostVerification.objects.create(host=host, action=HostVerification.Action.IDENTITY, actor=actor,
                                     id_masked=rid.masked, note="changed" if current else "recorded")
-    if current is not None and host.is_verified and number_changed:
+    if revoke:
         # A new number is a new identity: verified again before the host goes live.
         HostVerification.objects.create(host=host, action=HostVerification.Action.REVOKED, actor=actor,
                                         id_masked=current.id_masked, note="ID number changed")
@@ -113,7 +114,7 @@ def _record(*, actor: User, host: Host, real_name: str, id_number: str) -> HostI
         host.save(update_fields=["verified_at", "verified_by", "verification_method"])
     record_action(actor=actor, action="live.host_identity_recorded", subject=host, before=before,
                   after={"real_name": name, "id_masked": rid.masked, "region_agreement": identity.region_agreement,
-                         "verification_revoked": bool(current is not None and number_changed and before)})
+                         "verification_revoked": revoke})
     return identity
 
 

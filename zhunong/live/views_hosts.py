@@ -194,8 +194,8 @@ def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
 def record_attendance(request: HttpRequest, session_id: int) -> HttpResponse:
     session = get_object_or_404(TrainingSession.objects.select_related("course__county"), pk=session_id)
     course = _course_or_404(request, session.course_id)
-    host = records.course_hosts(course).filter(pk=request.POST.get("host") or 0).first() \
-        if str(request.POST.get("host", "")).isdigit() else None
+    raw = str(request.POST.get("host", ""))
+    host = records.course_hosts(course).filter(pk=raw).first() if raw.isdigit() else None
     if host is None:
         messages.error(request, _("请选择主播。"))
         return redirect("live:course", course_id=course.pk)

@@ -164,3 +164,13 @@ def test_revocation_is_audited(world):
     streams.revoke_host_verification(actor=world.operator, host=room.host, reason="身份存疑")
     entry = AuditEntry.objects.get(action="live.host_verification_revoked")
     assert entry.before["verified"] is True and entry.after == {"verified": False, "reason": "身份存疑"}
+
+
+def test_changing_an_unverified_hosts_number_revokes_nothing(world, new_host):
+    realname.record_identity(actor=world.operator, host=new_host, real_name="李四", id_number=fake_id_number())
+    realname.record_identity(actor=world.operator, host=new_host, real_name="李四", id_number=fake_id_number())
+    entry = AuditEntry.objects.filter(action="live.host_identity_recorded").latest("id")
+    assert entry.before is not None and entry.after["verification_revoked"] is False
+    assert not HostVerification.objects.filter(host=new_host, action="revoked").exists()
+    assert list(HostVerification.objects.filter(host=new_host).values_list("note", flat=True)) == ["changed",
+                                                                                                   "recorded"]
