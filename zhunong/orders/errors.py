@@ -5,7 +5,14 @@ those objects); NotYourOrder, OrderNotFound, ProductNotInStream and RefundExceed
 and used by fulfilment too.
 """
 
-from zhunong.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from zhunong.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 
 
 class SoldOut(Conflict):
@@ -211,3 +218,17 @@ class TooManyOpenOrders(Conflict):
 class HoldingCapExceeded(Conflict):
     code = "units_cap_exceeded"
     message = "You would hold more units of this product in unpaid orders than one buyer may."
+
+
+class InventoryUnavailable(DomainError):
+    """The Redis that holds flash-sale stock cannot be reached (restarting, a network fault): nothing was
+    taken; `details.retry_after` (and the Retry-After header) says when to try again with the same key."""
+
+    code = "inventory_unavailable"
+    status = 503
+    message = "Stock cannot be reserved right now; retry in a moment with the same Idempotency-Key."
+    RETRY_AFTER_SECONDS = 2
+
+    def __init__(self, message: str | None = None, **kwargs) -> None:  # noqa: ANN003
+        kwargs.setdefault("details", {"retry_after": self.RETRY_AFTER_SECONDS})
+        super().__init__(message, **kwargs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ from .errors import LimitExceeded, SaleNotStarted, SoldOut
 
 TTL_SECONDS = 24 * 3600
 FP_LENGTH = 64  # a SHA-256 hex digest (request_fingerprint)
+
+log = logging.getLogger(__name__)
 
 REPLAYABLE = {cls.code: cls for cls in (SoldOut, LimitExceeded, SaleNotStarted)}
 
@@ -105,14 +108,25 @@ def _redis():  # noqa: ANN202
 
 
 def remember_failure(*, buyer_id: int, key: str, fingerprint: str, code: str, details: dict | None) -> None:
+    """Remember a refusal for a day. Best effort: where the record lives (Redis, or Django's cache without
+    REDIS_URL) may be unreachable, and then a retry with the key is decided again instead of replayed;
+    the refusal itself stands and is answered (docs/reliability.md, "cache Redis unreachable")."""
     value = failure(fingerprint, code, details)
-    if settings.REDIS_URL:
-        _redis().set(redis_key(buyer_id, key), value, ex=TTL_SECONDS)
-    else:
-        cache.set(_cache_key(buyer_id, key), value, timeout=TTL_SECONDS)
+    try:
+        if settings.REDIS_URL:
+            _redis().set(redis_key(buyer_id, key), value, ex=TTL_SECONDS)
+        else:
+            cache.set(_cache_key(buyer_id, key), value, timeout=TTL_SECONDS)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.warning("could not remember a refusal of buyer %s's key", buyer_id, exc_info=True)
 
 
 def recall(*, buyer_id: int, key: str) -> Record | None:
-    if settings.REDIS_URL:
-        return parse(_redis().get(redis_key(buyer_id, key)))
-    return parse(cache.get(_cache_key(buyer_id, key)))
+    """The remembered refusal of this key, if any; None when there is none or it cannot be read (the
+    attempt is then decided again: a created order's record is the database's, never only this one)."""
+    try:
+        raw = _redis().get(redis_key(buyer_id, key)) if settings.REDIS_URL else cache.get(_cache_key(buyer_id, key))
+    except Exception as exc:  # noqa: BLE001 - an unreachable store: decide the attempt again (docstring)
+        log.warning("could not read the idempotency record of buyer %s's key: %s", buyer_id, exc)
+        return None
+    return parse(raw)

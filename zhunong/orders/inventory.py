@@ -36,7 +36,7 @@ from zhunong.accounts.models import User
 from zhunong.catalog.models import Product
 from zhunong.core import redis
 
-from .errors import LimitExceeded, SoldOut
+from .errors import InventoryUnavailable, LimitExceeded, SoldOut
 from .models import BuyerCount, Coupon, FlashSale, InventoryReservation, ReservationItem, ReservationState
 
 log = logging.getLogger(__name__)
@@ -239,6 +239,52 @@ def give_back_unless_recorded(backend: InventoryBackend, *, token: str) -> bool:
         return False
     backend.undo_outside(token=token)
     return True
+
+
+class ReservationsLost(Exception):  # noqa: N818 - a condition the purchase paths handle, not a bug
+    """Redis lost stock taken for these tokens (restarted empty, flushed) before their orders committed: a
+    rebuild from the database may already have handed those units out again, so the orders must not be
+    created; the caller rolls back and takes stock afresh (docs/decisions/0014)."""
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        self.tokens = list(tokens)
+        super().__init__(f"{len(self.tokens)} reservation(s) lost by Redis before their commit")
+
+
+def confirm_held(*, reservations: Sequence[tuple[str, str, Sequence[Take]]]) -> None:
+    """Inside a purchase's transaction, last before its commit: (backend, token, takes) of its reservations.
+    For those whose stock Redis holds: lock their pools' rows against a rebuild (FOR KEY SHARE; a rebuild
+    holds FOR UPDATE while it counts), then check Redis still holds every token. If Redis lost one, raise
+    ReservationsLost. Either the rebuild counts this order (it waits for the commit) or this order is not
+    created: a unit is never sold twice however a flush or restart falls (docs/decisions/0014)."""
+    held = [(token, takes) for name, token, takes in reservations if name == "redis"
+            and any(t.kind in RedisBackend.external_kinds for t in takes)]
+    if not held:
+        return
+    backend = get_backend("redis")
+    assert isinstance(backend, RedisBackend)
+    if connection.vendor == "postgresql":
+        by_table: dict[str, set[int]] = {}
+        for _token, takes in held:
+            for take in takes:
+                if take.kind in backend.external_kinds:
+                    by_table.setdefault(_pool_table(take.kind)[0], set()).add(take.pool_id)
+        qn = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            for table in sorted(by_table):
+                ids = sorted(by_table[table])
+                cursor.execute(f"SELECT id FROM {qn(table)} WHERE id IN ({', '.join(['%s'] * len(ids))}) "
+                               f"ORDER BY id FOR KEY SHARE", ids)
+    tokens = [token for token, _takes in held]
+    try:
+        found = backend.client.hmget(backend.reservations_key, tokens)
+    except backend._unreachable as exc:  # cannot tell: do not create orders that may be sold twice
+        log.warning("cannot confirm reservations in Redis: %s", exc)
+        raise ReservationsLost(tokens)
+    missing = [token for token, value in zip(tokens, found, strict=True) if value is None]
+    if missing:
+        log.warning("Redis lost %d reservation(s) before their orders committed; taking stock again", len(missing))
+        raise ReservationsLost(missing)
 
 
 @dataclass(frozen=True)
@@ -464,6 +510,10 @@ class RedisBackend(DbBackend):
         self.reservations_key = reservations_key()
         client = redis.client()
         redis.require_noeviction(client, purpose="the Redis inventory backend (ZHUNONG_INVENTORY_BACKEND=redis)")
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        self._unreachable = (RedisConnectionError, RedisTimeoutError)
         self._reserve = client.register_script(_RESERVE)
         self._resolve_script = client.register_script(RESOLVE_SCRIPT)
         self._drain = client.register_script(_DRAIN)
@@ -490,13 +540,19 @@ class RedisBackend(DbBackend):
         args: list[object] = [token, self.prefix, buyer_id, int(time.time())]
         for take in external:
             args += [take.pool, take.quantity, -1 if take.limit is None else take.limit]
-        for _attempt in range(2):
-            result = self._reserve(keys=keys, args=args)
-            code = int(result[0])
-            if code == -3:  # the counter is missing (Redis restarted empty): rebuild it from the database
-                self.rebuild(pool=external[int(result[1]) - 1].pool)
-                continue
-            break
+        try:
+            for _attempt in range(2):
+                result = self._reserve(keys=keys, args=args)
+                code = int(result[0])
+                if code == -3:  # the counter is missing (Redis restarted empty): rebuild it from the database
+                    self.rebuild(pool=external[int(result[1]) - 1].pool)
+                    continue
+                break
+        except self._unreachable as exc:
+            # Nothing was taken (the script never ran, or ran and its answer was lost: then reconcile_redis
+            # releases the unrecorded token after its grace period). The buyer retries with the same key.
+            log.warning("the Redis inventory is unreachable: %s", exc)
+            raise InventoryUnavailable()
         if code == -1:
             raise SoldOut(details={"pool": external[int(result[1]) - 1].pool})
         if code == -2:
@@ -540,8 +596,14 @@ class RedisBackend(DbBackend):
         that cancelling or expiring an unpaid order still returns its units and its buyer's limit. One script,
         so a concurrent rebuild of the same pool loses (its counter already exists). True if this one wrote.
         """
+        with transaction.atomic():
+            return self._rebuild_locked(pool)
+
+    def _rebuild_locked(self, pool: str) -> bool:
         kind, pk = pool.split(":", 1)
-        total = _pool_model(kind).objects.filter(pk=int(pk)).values_list(
+        # The pool's row, FOR UPDATE: purchases that took stock from the lost counter hold it FOR KEY SHARE
+        # until they commit (confirm_held), so this waits for them and counts them (docs/decisions/0014).
+        total = _pool_model(kind).objects.select_for_update().filter(pk=int(pk)).values_list(
             "quantity" if kind == "sale" else "total_quantity", flat=True).first()
         if total is None:
             raise SoldOut(details={"pool": pool})
@@ -567,15 +629,32 @@ class RedisBackend(DbBackend):
                         pool, max(0, total - taken), len(held))
         return written
 
+    def _counter(self, pool: str) -> bytes | None:
+        """The pool's counter; a missing one (Redis restarted empty or was flushed) is rebuilt from the
+        database first. Never the database's mirror instead: it is only as fresh as the last sweep, so a
+        sold-out sale whose units came back after a flush would stay sold out on a stale 0 (its units
+        stranded, and lost when it settles), and one flushed before its first sweep would reopen on a
+        stale full count (docs/reliability.md, "Redis flushed mid-sale")."""
+        value = self.client.get(self.stock_key(pool))
+        if value is None:
+            try:
+                self.rebuild(pool=pool)
+            except SoldOut:  # no such pool
+                return None
+            value = self.client.get(self.stock_key(pool))
+        return value
+
     def remaining(self, pool: str) -> int:
         if pool.split(":", 1)[0] not in self.external_kinds:
             return super().remaining(pool)
-        value = self.client.get(self.stock_key(pool))
+        value = self._counter(pool)
         return super().remaining(pool) if value is None else int(value)
 
     def bought(self, pool: str, buyer_id: int) -> int:
         if pool.split(":", 1)[0] not in self.external_kinds:
             return super().bought(pool, buyer_id)
+        if self._counter(pool) is None:
+            return 0
         value = self.client.hget(self.buyers_key(pool), str(buyer_id))
         return int(value or 0)
 

@@ -120,7 +120,8 @@ def write_purchases(*, purchases: Sequence[Purchase], now: dt.datetime | None = 
     """Inside the caller's transaction, after stock was taken: the reservations' records, the `reserved`
     orders and their lines, each order's first history row, the coupon claims used, and the idempotency
     records holding each order's first response (`order.first_response`). Stock frames and sell-out go
-    out after commit, once per sale with its lowest count. Raises CouponUsed if a claim was used meanwhile.
+    out after commit, once per sale with its lowest count. Raises CouponUsed if a claim was used meanwhile,
+    and inventory.ReservationsLost if Redis lost stock taken for them (inventory.confirm_held).
     """
     now = now or timezone.now()
     check_holding_caps(purchases=purchases, now=now)
@@ -151,6 +152,7 @@ def write_purchases(*, purchases: Sequence[Purchase], now: dt.datetime | None = 
         records.append(IdempotencyRecord(buyer_id=p.buyer_id, key=p.key, request_hash=p.fingerprint, order=order,
                                          response=order.first_response))
     IdempotencyRecord.objects.bulk_create(records)
+    inventory.confirm_held(reservations=[(p.backend, p.token, p.takes) for p in purchases])
     _announce_stock(purchases)
     return orders
 

@@ -48,6 +48,7 @@ from .errors import (
     CouponBelowCost,
     IdempotencyKeyReused,
     InvalidRefund,
+    InventoryUnavailable,
     LimitExceeded,
     NotYourOrder,
     RefundExceedsPaid,
@@ -211,8 +212,17 @@ def create_order(*, buyer: User, lines: Sequence[Mapping[str, int]] | Sequence[t
         return replay
     now = timezone.now()
     try:
-        return _create(buyer=buyer, clean=clean, stream=stream, key=key, code=code, fingerprint=fingerprint,
-                       now=now)
+        try:
+            return _create(buyer=buyer, clean=clean, stream=stream, key=key, code=code, fingerprint=fingerprint,
+                           now=now)
+        except inventory.ReservationsLost:
+            # Redis lost the stock taken for this order before it committed (a flush, a restart): nothing
+            # was created; take stock again from the rebuilt counter, once (docs/decisions/0014).
+            try:
+                return _create(buyer=buyer, clean=clean, stream=stream, key=key, code=code,
+                               fingerprint=fingerprint, now=now)
+            except inventory.ReservationsLost:
+                raise InventoryUnavailable()
     except (SoldOut, LimitExceeded, SaleNotStarted) as exc:
         # Remember deterministic refusals, so a retry with this key answers the same (as Stripe does).
         idempotency.remember_failure(buyer_id=buyer.pk, key=key, fingerprint=fingerprint, code=exc.code,
