@@ -155,13 +155,36 @@ def county_home(user: User, *, region: Region, today: dt.date | None = None) -> 
             "series": daily(sales_rows(user, start=last_start, end=today, region=region), start=last_start, end=today)}
 
 
+MAX_MINUTES = 24 * 60
+
+
+def _minutes(stream: Stream, seen: set[dt.datetime]) -> list[dt.datetime]:
+    """Every minute from the stream's start (or first figure) to its end (or now, or the last figure), so
+    pins and flash sales fall on the axis even in minutes without figures; at most a day."""
+    def floor(t: dt.datetime) -> dt.datetime:
+        return t.replace(second=0, microsecond=0)
+
+    starts = [floor(t) for t in (stream.started_at, min(seen, default=None)) if t is not None]
+    if not starts:
+        return []
+    first = min(starts)
+    ends = [floor(t) for t in (stream.ended_at or (timezone.now() if stream.started_at else None),
+                               max(seen, default=None)) if t is not None]
+    last = min(max(ends, default=first), first + dt.timedelta(minutes=MAX_MINUTES - 1))
+    out, t = [], first
+    while t <= last:
+        out.append(t)
+        t += dt.timedelta(minutes=1)
+    return out
+
+
 def stream_board(stream: Stream) -> dict:
     minutes = list(StreamMinute.objects.filter(stream=stream).order_by("minute")
                    .values("minute", "concurrent_viewers", "chat_messages", "likes", "product_clicks", "new_viewers"))
     paid_lines = OrderLine.objects.filter(order__stream=stream, order__paid_at__isnull=False)
     gmv = {r["m"]: r["g"] for r in paid_lines.annotate(m=TruncMinute("order__paid_at")).values("m")
            .annotate(g=Sum(F("line_total") - F("discount_share")))}
-    timeline = sorted(set(m["minute"] for m in minutes) | set(gmv))
+    timeline = _minutes(stream, set(m["minute"] for m in minutes) | set(gmv))
     by_minute = {m["minute"]: m for m in minutes}
     series = [{"minute": timezone.localtime(t), "viewers": by_minute.get(t, {}).get("concurrent_viewers", 0),
                "chat": by_minute.get(t, {}).get("chat_messages", 0), "likes": by_minute.get(t, {}).get("likes", 0),

@@ -5,7 +5,7 @@
 
   function lineOption(spec) {
     var series = spec.series.map(function (s, i) {
-      var out = { name: s.name, type: spec.type, data: s.data, showSymbol: spec.x.length < 40, smooth: spec.type === "line" };
+      var out = { name: s.name, type: spec.type, data: s.data, showSymbol: spec.x.length < 40 };
       if (i === 0 && spec.marks && spec.marks.length) {
         out.markLine = { symbol: "none", silent: true, label: { formatter: "{b}", fontSize: 10 },
           data: spec.marks.map(function (m) { return { name: m.label, xAxis: m.x }; }) };
