@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from django.http import JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from ninja import Router, Schema, Status
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator
 
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import PermissionDenied
@@ -39,6 +41,8 @@ class ErrorOut(Schema):
 _FORBIDDEN = "\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069"
 _LINE_FORBIDDEN = "\\x00-\\x08\\x0a-\\x1f" + _FORBIDDEN  # tab allowed; no line breaks
 _TEXT_FORBIDDEN = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f" + _FORBIDDEN  # tab, LF and CR allowed
+# Text without the characters has_control_chars refuses (a search query, a password).
+TEXT_PATTERN = f"^[^{_TEXT_FORBIDDEN}]*$"
 
 
 def text_field(default: object = ..., *, max_length: int, required: bool = False, multiline: bool = False,
@@ -48,6 +52,54 @@ def text_field(default: object = ..., *, max_length: int, required: bool = False
     pattern = f"^[^{bad}]*[^{bad}\\s][^{bad}]*$" if required else f"^[^{bad}]*$"
     return Field(default, min_length=1 if required else None, max_length=max_length, description=description,
                  json_schema_extra={"pattern": pattern})
+
+
+# Searched like the document's patterns are (JSON Schema tools in Python use re.search, whose `$` also
+# matches before a final newline, which Decimal then ignores).
+_DECIMAL_FORM = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+
+def line_pattern(min_length: int, max_length: int) -> str:
+    """One line of text as core.text.clean_text takes it: `min_length`-`max_length` characters once stripped,
+    no control characters (for a field whose service gives its own error code, so pydantic must not refuse)."""
+    bad = _LINE_FORBIDDEN
+    return f"^(?=[^{bad}]{{{min_length},{max_length}}}$)[^{bad}\\s]([^{bad}]*[^{bad}\\s])?$"
+
+
+def decimal_field(*, le: int, places: int = 2, gt: int | None = None, ge: int | None = None,
+                  description: str | None = None):  # noqa: ANN201
+    """A money or quantity amount, as a JSON number or a decimal string, whose schema states every bound.
+
+    `le` is a power of ten (1000000) or one less (99999999); the lower bound is `gt=0` or `ge=0`. The string
+    form is plain digits with at most `places` decimals ("12.50"): exactly what the pattern in the document
+    says, so a string the schema allows is never refused and one it refuses is never taken ("1e3", "+5", " 5").
+    """
+    digits = len(str(le))
+    fraction = rf"(\.[0-9]{{1,{places}}})?"
+    if le == 10 ** (digits - 1):
+        body = rf"[0-9]{{1,{digits - 1}}}{fraction}|{le}(\.0{{1,{places}}})?"
+    elif le == 10 ** digits - 1:
+        body = rf"[0-9]{{1,{digits - 1}}}{fraction}|[0-9]{{{digits}}}"  # whole numbers only at the top digit count
+    else:
+        raise ValueError("le: a power of ten, or one less")
+    pattern = ("^(?!0+(\\.0+)?$)" if gt is not None else "^") + f"(?:{body})$"
+    number: dict = {"type": "number", "maximum": le, "multipleOf": float(Decimal(1).scaleb(-places))}
+    number["exclusiveMinimum" if gt is not None else "minimum"] = gt if gt is not None else ge
+
+    def check(value: object) -> object:
+        # The form only; pydantic then checks the bounds and decimals (with its usual messages).
+        if isinstance(value, bool):
+            raise ValueError("must be a number")  # noqa: TRY004 (pydantic reports ValueError as a field error)
+        if isinstance(value, str) and not _DECIMAL_FORM.search(value):
+            raise ValueError(f"a number with at most {places} decimals written as digits, e.g. \"12.50\"")
+        return value
+
+    schema = {"anyOf": [number, {"type": "string", "pattern": pattern}]}
+    if description:
+        schema["description"] = description
+    return Annotated[Decimal, BeforeValidator(check),
+                     Field(gt=gt, ge=ge, le=le, decimal_places=places, max_digits=digits + places),
+                     WithJsonSchema(schema)]
 
 
 def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
@@ -64,8 +116,8 @@ def back_office_user(request) -> User:  # noqa: ANN001
 
 
 class TokenIn(Schema):
-    username: str = Field(min_length=1, max_length=150)
-    password: str = Field(min_length=1, max_length=128)
+    username: str = Field(min_length=1, max_length=150, json_schema_extra={"pattern": f"^[^{_TEXT_FORBIDDEN}]*$"})
+    password: str = Field(min_length=1, max_length=128, json_schema_extra={"pattern": f"^[^{_TEXT_FORBIDDEN}]*$"})
 
     @field_validator("username", "password")
     @classmethod
@@ -84,9 +136,22 @@ class TokenOut(Schema):
 
 
 class RegisterIn(Schema):
-    username: str = Field(min_length=3, max_length=150)
-    password: str = Field(min_length=8, max_length=128)
-    display_name: str = Field(default="", max_length=50)
+    # The service's own rules (accounts/services.py), stated here; what depends on the password validators
+    # (a common password, one like the username, digits only) is 422 weak_password.
+    username: str = Field(min_length=3, max_length=150, json_schema_extra={"pattern": r"^[\w.@+-]{3,150}$"},
+                          description="3-150 letters, digits or . @ + - _ (unique, case-insensitive: 409 username_taken)")
+    password: str = Field(min_length=8, max_length=128, json_schema_extra={"pattern": f"^[^{_TEXT_FORBIDDEN}]*$"},
+                          description="at least 8 characters; a common password, one like the username or digits "
+                                      "only is refused with 422 weak_password")
+    display_name: str = text_field("", max_length=50)
+
+    @field_validator("password")
+    @classmethod
+    def _password_text(cls, value: str) -> str:
+        # What the document's pattern says of a password, so a schema-violating one is refused.
+        if has_control_chars(value):
+            raise ValueError("contains control characters")
+        return value
 
 
 class UserOut(Schema):

@@ -7,13 +7,12 @@ and who may act on which region. Public responses carry no payee or phone data a
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictBool
 
-from zhunong.accounts.api import Id, back_office_user, text_field
+from zhunong.accounts.api import TEXT_PATTERN, Id, back_office_user, decimal_field, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import InvalidTransition, PermissionDenied, ValidationFailed
@@ -38,16 +37,16 @@ router = Router(tags=["products"])
 
 ProductUnit = Literal[tuple(Product.Unit.values)]  # type: ignore[valid-type]
 ListingState = Literal[tuple(ListingStatus.values)]  # type: ignore[valid-type]
-Price = Annotated[Decimal, Field(gt=0, le=services.MAX_PRICE, max_digits=9, decimal_places=2,
-                                 description="Yuan, more than 0, up to 2 decimals.")]
-CostFloor = Annotated[Decimal, Field(ge=0, le=services.MAX_PRICE, max_digits=9, decimal_places=2,
-                                     description="Yuan, 0 or more, up to 2 decimals.")]
+Price = decimal_field(gt=0, le=int(services.MAX_PRICE), description="Yuan, more than 0, up to 2 decimals.")
+CostFloor = decimal_field(ge=0, le=int(services.MAX_PRICE), description="Yuan, 0 or more, up to 2 decimals.")
 Gtin = Annotated[str, Field(pattern=r"^[0-9]{8}([0-9]{4,6})?$", description="8, 12, 13 or 14 digits.")]
 
 Limit = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Page size, 1-{MAX_LIMIT}.")
 Offset = Query(0, ge=0, le=MAX_OFFSET, description="Items to skip.")
 SearchQuery = Query(None, max_length=selectors.MAX_QUERY_LENGTH,
                     description="Search text, simplified or traditional Chinese (藍莓 finds 蓝莓).")
+# The characters the search refuses (422 invalid), stated in the document.
+SearchText = Annotated[str, Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 RegionFilter = Query(None, description="Region code: products from its subtree (origin or a producer's village).")
 
 
@@ -140,7 +139,7 @@ class ProductIn(Schema):
     batch_ids: list[Id] = Field(default_factory=list, max_length=200)
     stock: int = Field(0, ge=0, le=10_000_000)
     gtin: Gtin | None = None
-    featured: bool = False
+    featured: StrictBool = False
 
 
 class ProductPatch(Schema):
@@ -154,7 +153,7 @@ class ProductPatch(Schema):
         None, max_length=300, description="Required when the new price is below the cost floor.")
     stock: int | None = Field(None, ge=0, le=10_000_000)
     gtin: Gtin | Literal[""] | None = Field(None, description="\"\" removes the GTIN.")
-    featured: bool | None = None
+    featured: StrictBool | None = None
     producer_ids: list[Id] | None = Field(None, min_length=1, max_length=50)
     batch_ids: list[Id] | None = Field(None, max_length=200)
 
@@ -214,7 +213,7 @@ def _clean_query(q: str | None) -> str | None:
 # --- public -------------------------------------------------------------------------------------
 
 @router.get("/products", response=responses({200: ProductPage}, UnknownRegion), auth=None)
-def list_products(request, q: str | None = SearchQuery, region: RegionCode | None = RegionFilter,  # noqa: ANN001, ANN201
+def list_products(request, q: SearchText | None = SearchQuery, region: RegionCode | None = RegionFilter,  # noqa: ANN001, ANN201
                   limit: int = Limit, offset: int = Offset):
     """Listed products, optionally searched (`q`) and limited to a region's subtree (`region`)."""
     q = _clean_query(q)
@@ -238,7 +237,7 @@ def get_product(request, product_id: Id):  # noqa: ANN001, ANN201
 @router.get("/backoffice/products", response=responses({200: StaffProductPage}, PermissionDenied, UnknownRegion),
             auth=auth_required)
 def list_staff_products(request, status: ListingState | None = Query(None, description="Listing status."),  # noqa: ANN001, ANN201, B008
-                        q: str | None = SearchQuery, region: RegionCode | None = RegionFilter,
+                        q: SearchText | None = SearchQuery, region: RegionCode | None = RegionFilter,
                         limit: int = Limit, offset: int = Offset):
     """Products in every status that the caller may see (their region, or their producers')."""
     user = back_office_user(request)

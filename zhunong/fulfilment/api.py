@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from zhunong.accounts import policy
-from zhunong.accounts.api import Id, text_field
+from zhunong.accounts.api import Id, decimal_field, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.catalog.errors import ProductNotFound
 from zhunong.core.apidoc import responses
@@ -61,7 +60,7 @@ from .services import shipments as shipment_services
 router = Router(tags=["fulfilment"])
 abuse_log = logging.getLogger("zhunong.abuse")
 
-Money = Annotated[Decimal, Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)]
+Money = decimal_field(gt=0, le=1_000_000)
 
 ShipmentStatusLit = Literal["pending", "packed", "shipped", "delivered", "exception", "cancelled"]
 CarrierLit = Literal["sf", "ems", "yto", "zto", "sto", "yunda", "jd", "jt", "other"]
@@ -144,7 +143,7 @@ class AfterSalesOut(Schema):
 
 class AfterSalesApproveIn(Schema):
     note: str = text_field("", max_length=300)
-    refund_now: bool = Field(default=True, description="Approve and refund in one step.")
+    refund_now: StrictBool = Field(default=True, description="Approve and refund in one step.")
 
 
 class AfterSalesRejectIn(Schema):
@@ -241,7 +240,7 @@ class PledgeClaimOut(Schema):
 
 
 class PledgeClaimDecisionIn(Schema):
-    upheld: bool
+    upheld: StrictBool
     reason: str = text_field(max_length=500, required=True, multiline=True)
 
 
@@ -579,7 +578,8 @@ def list_pledges(request, stream_id: Id):  # noqa: ANN001, ANN201
 
 
 @router.post("/fulfilment/streams/{stream_id}/pledges",
-             response=responses({201: PledgeOut}, StreamNotFound, PermissionDenied, E.StreamClosed, E.PublicServantMustUseFund, ProductNotInStream), auth=auth_required)
+             response=responses({201: PledgeOut}, StreamNotFound, ProductNotFound, PermissionDenied, E.StreamClosed,
+                                E.PublicServantMustUseFund, ProductNotInStream), auth=auth_required)
 def create_pledge(request, stream_id: Id, payload: PledgeIn):  # noqa: ANN001, ANN201
     stream = selectors.get_stream(stream_id)
     product = None

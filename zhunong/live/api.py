@@ -107,7 +107,7 @@ class ReportIn(Schema):
 
 
 class GiftIn(Schema):
-    kind: str = text_field(max_length=24, required=True)
+    kind: Literal[tuple(Gift.Kind.values)]  # type: ignore[valid-type]
 
 
 class GiftOut(Schema):
@@ -138,7 +138,7 @@ class ChannelHostOut(HostOut):
     verified_at: dt.datetime | None
 
 
-class FollowOut(Schema):
+class ChannelFollowOut(Schema):
     channel_id: int
     following: bool
     followers: int
@@ -335,7 +335,7 @@ def channel_hosts(request, channel_id: Id):  # noqa: ANN001, ANN201
 
 
 @router.post("/live/channels/{channel_id}/follow",
-             response=responses({200: FollowOut}, ChannelNotFound, E.NotAuthenticated), auth=auth_required)
+             response=responses({200: ChannelFollowOut}, ChannelNotFound, E.NotAuthenticated), auth=auth_required)
 def follow(request, channel_id: Id):  # noqa: ANN001, ANN201
     channel = _channel(channel_id)
     streams.follow_channel(user=request.auth, channel=channel)
@@ -343,7 +343,7 @@ def follow(request, channel_id: Id):  # noqa: ANN001, ANN201
 
 
 @router.delete("/live/channels/{channel_id}/follow",
-               response=responses({200: FollowOut}, ChannelNotFound, E.NotAuthenticated), auth=auth_required)
+               response=responses({200: ChannelFollowOut}, ChannelNotFound, E.NotAuthenticated), auth=auth_required)
 def unfollow(request, channel_id: Id):  # noqa: ANN001, ANN201
     channel = _channel(channel_id)
     streams.unfollow_channel(user=request.auth, channel=channel)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, Path, Query, Router, Schema, Status
+from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field, StrictBool
 
 from zhunong.accounts.api import decimal_field, line_pattern
@@ -85,7 +85,8 @@ class OrderDetailOut(OrderOut):
     ship_to_name: str = Field(description="收货人; empty until the buyer gives the shipping address")
     ship_to_phone: str = Field(description="11 digits for the order's buyer; anyone else who may see the order gets "
                                            "it masked (138****5678)")
-    ship_to_address: str
+    ship_to_address: str = Field(description="in full for the order's buyer; anyone else who may see the order "
+                                             "gets the area only, e.g. 山东省青岛市市南区****")
     shipping_address_editable: bool = Field(
         description="whether the buyer may still give or change the address (reserved, or paid with no parcel "
                     "shipped)")
@@ -120,11 +121,11 @@ class ShippingAddressIn(Schema):
 def _detail(order, viewer) -> dict:  # noqa: ANN001
     body = selectors.order_payload(order)
     body["ship_to_name"] = order.ship_to_name
-    # The buyer gave the number; everyone else who may read the order sees only its end (the producer's
-    # packing slip carries it in full).
+    # The buyer gave the number and address; everyone else who may read the order sees only the number's end
+    # and the address's area (the producer's packing slip carries both in full).
     is_buyer = viewer is not None and viewer.pk == order.buyer_id
     body["ship_to_phone"] = order.ship_to_phone if is_buyer else addresses.mask_phone(order.ship_to_phone)
-    body["ship_to_address"] = order.ship_to_address
+    body["ship_to_address"] = order.ship_to_address if is_buyer else addresses.mask_address(order.ship_to_address)
     body["shipping_address_editable"] = addresses.is_editable(order)
     body["history"] = [{"from_status": t.from_status, "to_status": t.to_status, "actor_id": t.actor_id,
                         "reason": t.reason, "at": t.at} for t in order.history.all()]
@@ -145,11 +146,7 @@ def _detail(order, viewer) -> dict:  # noqa: ANN001
                                  "422 idempotency_key_required",
                   "schema": {"type": "string", "minLength": 1, "maxLength": 255,
                              "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"}}]})
-def create_order(request: HttpRequest, payload: OrderIn,
-                 idempotency_key: str | None = Header(
-                     None, alias="Idempotency-Key",
-                     description="Required: 1-255 printable characters. Missing, empty or malformed → 422 "
-                                 "idempotency_key_required.")):  # noqa: ANN201
+def create_order(request: HttpRequest, payload: OrderIn):  # noqa: ANN201
     """Reserve stock and create an order in status `reserved`, payable until `expires_at`.
 
     `Idempotency-Key` makes this exactly-once: the same key with the same body returns the first
@@ -164,7 +161,7 @@ def create_order(request: HttpRequest, payload: OrderIn,
             raise StreamNotFound()
     order = services.create_order(
         buyer=request.auth, lines=[{"product_id": x.product_id, "quantity": x.quantity} for x in payload.lines],
-        stream=stream, idempotency_key=idempotency_key, coupon_code=payload.coupon_code)
+        stream=stream, idempotency_key=request.headers.get("Idempotency-Key"), coupon_code=payload.coupon_code)
     # The body as first sent (stored with the idempotency record), byte-for-byte the same on replays and
     # on the purchase fast path (selectors.order_json is the one serialiser of this body).
     response = HttpResponse(selectors.order_json(order.first_response), status=201,

@@ -9,14 +9,13 @@ accounts are only ever returned masked.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.db.models import QuerySet
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictBool
 
-from zhunong.accounts.api import Id, back_office_user, text_field
+from zhunong.accounts.api import Id, back_office_user, decimal_field, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import PermissionDenied
@@ -37,9 +36,8 @@ RegionLevel = Literal[tuple(Region.LEVEL_ORDER)]  # type: ignore[valid-type]
 ProducerKind = Literal[tuple(Producer.Kind.values)]  # type: ignore[valid-type]
 BatchUnit = Literal[tuple(HarvestBatch.Unit.values)]  # type: ignore[valid-type]
 RegionCode = Annotated[str, Field(min_length=1, max_length=selectors.MAX_REGION_CODE_LENGTH)]
-Area = Annotated[Decimal, Field(gt=0, le=1_000_000, max_digits=9, decimal_places=2,
-                                description="Area in mu (亩), up to 2 decimals.")]
-Quantity = Annotated[Decimal, Field(gt=0, le=100_000_000, max_digits=11, decimal_places=2)]
+Area = decimal_field(gt=0, le=1_000_000, description="Area in mu (亩), up to 2 decimals.")
+Quantity = decimal_field(gt=0, le=100_000_000)
 
 Limit = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Page size, 1-{MAX_LIMIT}.")
 Offset = Query(0, ge=0, le=MAX_OFFSET, description="Items to skip.")
@@ -102,7 +100,7 @@ class ProducerIn(Schema):
     name: str = text_field(max_length=100, required=True)
     village_id: Id
     kind: ProducerKind = "household"
-    registered_poor: bool = False
+    registered_poor: StrictBool = False
     description: str = text_field("", max_length=2000, multiline=True)
     contact_name: str = text_field("", max_length=50)
     contact_phone: str = text_field("", max_length=20)
@@ -115,7 +113,7 @@ class ProducerPatch(Schema):
     name: str | None = text_field(None, max_length=100, required=True)
     village_id: Id | None = None
     kind: ProducerKind | None = None
-    registered_poor: bool | None = None
+    registered_poor: StrictBool | None = None
     description: str | None = text_field(None, max_length=2000, multiline=True)
     contact_name: str | None = text_field(None, max_length=50)
     contact_phone: str | None = text_field(None, max_length=20)

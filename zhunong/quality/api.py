@@ -9,14 +9,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from zhunong.accounts import policy
-from zhunong.accounts.api import Id, back_office_user, text_field
+from zhunong.accounts.api import Id, back_office_user, decimal_field, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.accounts.selectors import user_covers_region
 from zhunong.core.apidoc import responses
@@ -45,7 +44,7 @@ ProducerKind = Literal["household", "cooperative", "enterprise"]
 LimitKind = Literal["max", "min"]
 Result = Literal["pass", "fail"]
 # Same bounds the service enforces (clean_decimal, 4 places), stated up front in the schema.
-Measure = Annotated[Decimal, Field(ge=0, le=99_999_999, max_digits=12, decimal_places=4)]
+Measure = decimal_field(ge=0, le=99_999_999, places=4)
 
 
 # --- schemas: trace ------------------------------------------------------------------------------
