@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Avg, Count, F, Q, QuerySet, Sum
+from django.db.models import Avg, Count, F, QuerySet, Sum
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
@@ -266,19 +266,3 @@ def recent_streams(user: User, *, region: Region, limit: int = 20) -> list[Strea
         qs = qs.filter(scope)
     return list(qs.select_related("host__user").order_by("-planned_start")[:limit])
 
-
-def hosts_of(user: User, *, region: Region) -> list[Host]:
-    qs = Host.objects.filter(channel__county__path__startswith=region.path)
-    scope = region_q(user, "channel__county")
-    if scope is not None:
-        qs = qs.filter(scope)
-    return list(qs.select_related("user").order_by("id")[:100])
-
-
-def producers_of(user: User, *, region: Region) -> QuerySet[Producer]:
-    qs = Producer.objects.filter(village__path__startswith=region.path)
-    scope = region_q(user, "village")
-    if scope is not None:
-        qs = qs.filter(scope)
-    return qs.exclude(kind=Producer.Kind.HOUSEHOLD).order_by("id") | qs.filter(
-        Q(kind=Producer.Kind.HOUSEHOLD, registered_poor=True)).order_by("id")
