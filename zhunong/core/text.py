@@ -64,6 +64,18 @@ def mask_phone(phone: str | None) -> str:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
+def mask_address(address: str | None) -> str:
+    """An address as it is shown to anyone but the buyer and those who ship the parcel: the area (up to the
+    city, district or county, within the first characters) and no street: 山东省青岛市市南区****."""
+    address = (address or "").strip()
+    if not address:
+        return ""
+    area = None
+    for match in re.finditer(r"(?:自治州|地区|盟|州|市|区|县|旗)", address[:12]):
+        area = address[:match.end()]
+    return f"{area or address[:min(6, len(address) // 2)]}****"
+
+
 def mask_all_but_last(value: str | None, keep: int = 4) -> str:
     """A number shown by its last digits only (a bank account: ************1234)."""
     value = (value or "").strip()

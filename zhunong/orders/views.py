@@ -51,6 +51,7 @@ def _checkout_context(request: HttpRequest, order, *, form: dict[str, str] | Non
         # The first address a buyer gives becomes their default unless they untick it.
         "save_default_checked": not has_default if form is None else bool(form.get("save_as_default")),
         "masked_phone": addresses.mask_phone(order.ship_to_phone),
+        "masked_address": addresses.mask_address(order.ship_to_address),
     }
 
 
