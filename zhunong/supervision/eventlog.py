@@ -40,6 +40,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
+_decode = json.JSONDecoder().decode
+
+
 class BadLine(Exception):
     pass
 
@@ -151,7 +154,7 @@ def parse_ts(value: Any, name: str = "ts") -> float:
     if not isinstance(value, str):
         raise BadLine(f"{name}: not a time")
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(value)  # Python 3.11 reads a trailing Z as UTC
     except ValueError:
         raise BadLine(f"{name}: not an ISO 8601 time: {value[:40]!r}") from None
     if moment.tzinfo is None:
@@ -226,6 +229,7 @@ def _items(value: Any) -> list[Item]:
 class _Reader:
     def __init__(self) -> None:
         self.log = EventLog()
+        self.handlers = {kind: getattr(self, "_" + kind) for kind in REQUIRED}
         self.event_ids: set[str] = set()
         self.last_ts = -math.inf
         self.last_ts_line = 0
@@ -241,8 +245,11 @@ class _Reader:
                 setattr(known, name, getattr(acc, name))
 
     def _session(self, ev: dict) -> Session:
-        sid = _str(ev, "session_id")
-        session = self.log.sessions.get(sid)
+        sid = ev["session_id"]
+        session = self.log.sessions.get(sid) if type(sid) is str else None  # the common case, checked fast
+        if session is None:
+            sid = _str(ev, "session_id")
+            session = self.log.sessions.get(sid)
         if session is None:
             raise BadLine(f"unknown session {sid[:60]!r} (no join before)")
         if session.left is not None:
@@ -260,16 +267,18 @@ class _Reader:
         if not text.strip():
             return  # blank lines carry nothing
         try:
-            ev = json.loads(text)
+            ev = _decode(text)
         except ValueError as exc:
             truncated = last and not text.endswith("\n")
             raise BadLine(("truncated line: " if truncated else "malformed JSON: ") + str(exc)[:80]) from None
         if not isinstance(ev, dict):
             raise BadLine("not a JSON object")
         kind = ev.get("type")
-        if kind not in REQUIRED:
+        if type(kind) is not str or kind not in REQUIRED:
             raise BadLine(f"unknown event type {str(kind)[:40]!r}" if kind is not None else "missing field type")
-        event_id = _str(ev, "event_id")
+        event_id = ev.get("event_id")
+        if type(event_id) is not str or not 0 < len(event_id) <= 200:
+            event_id = _str(ev, "event_id")
         ts = parse_ts(ev["ts"]) if "ts" in ev else None
         if ts is None:
             raise BadLine("missing field ts")
@@ -280,7 +289,7 @@ class _Reader:
             raise BadLine(f"duplicate event_id {event_id[:60]!r}")
         if ts < self.last_ts:
             raise BadLine(f"out of order: ts earlier than line {self.last_ts_line}'s")
-        getattr(self, "_" + kind)(ev, ts, number)
+        self.handlers[kind](ev, ts, number)
         self.event_ids.add(event_id)
         self.last_ts, self.last_ts_line = ts, number
 

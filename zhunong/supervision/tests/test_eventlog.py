@@ -96,6 +96,18 @@ def test_times_are_iso_with_an_offset_or_epoch_seconds():
     assert parse_ts("2026-06-01T12:00:00Z") == parse_ts("2026-06-01T20:00:00+08:00") == parse_ts(1780315200)
 
 
+def test_odd_json_values_are_bad_lines_not_crashes():
+    odd = [line(type=["join"], event_id="x1", ts="2026-06-01T20:05:00+08:00"),
+           line(type="heartbeat", event_id=["x2"], ts="2026-06-01T20:05:00+08:00", session_id="v1"),
+           line(type="heartbeat", event_id="x3", ts=True, session_id="v1"),
+           line(type="heartbeat", event_id="x4", ts="2026-06-01T20:05:00+08:00", session_id={"id": "v1"}),
+           line(type="order", event_id="x5", ts="2026-06-01T20:05:00+08:00", order_id="o5", account="a1",
+                items=[], amount=-1)]
+    log = read_log(good_log()[:4] + odd)
+    assert [n for n, _ in log.bad_lines] == [5, 6, 7, 8, 9]
+    assert log.sessions["v1"].heartbeats == 1
+
+
 def test_a_blank_line_is_skipped_silently():
     log = read_log(["\n", *good_log()])
     assert log.bad_lines == [] and log.lines == 12
