@@ -76,3 +76,14 @@ def test_host_record_page(world):
         assert "成交金额" in text  # fulfilment provides the figures
     assert client_for(make_user()).get(f"/live/hosts/{room.host.pk}/record/").status_code == 403
     assert client_for(world.operator).get("/live/hosts/999999/record/").status_code == 404
+
+
+def test_host_pages_in_english(world):
+    room = world.live_room()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(world.operator)
+    record = client.get(f"/live/hosts/{room.host.pk}/record/").content.decode()
+    assert "Host record" in record and "The three thirds · all streams" in record and "主播履历" not in record
+    console = client.get(f"/live/{room.stream.pk}/console/").content.decode()
+    assert "Explaining policy" in console and "停止标记" not in console
+    assert "Identity" in client.get("/live/manage/hosts/").content.decode()
