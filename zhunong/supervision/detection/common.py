@@ -17,7 +17,8 @@ def score_from_p(p: float, *, full_at: float = 12.0) -> float:
 
 def flag(*, abuse: str, detector: str, score: float, stream_id: str | None = None, order_ids=(),  # noqa: ANN001
          session_ids=(), account_ids=(), evidence: dict[str, Any]) -> dict[str, Any]:
-    assert abuse in ABUSES
+    if abuse not in ABUSES:
+        raise ValueError(f"unknown abuse {abuse!r}")
     return {
         "abuse": abuse,
         "order_ids": sorted(set(order_ids)),

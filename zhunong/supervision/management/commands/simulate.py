@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from zhunong.supervision.detection import scan
 from zhunong.supervision.detection.evaluate import evaluate
+from zhunong.supervision.detection.fake_orders import shopee_rule
 from zhunong.supervision.detection.simulate import SCENARIOS, iter_lines, simulate
 from zhunong.supervision.eventlog import read_log
 
@@ -28,7 +29,8 @@ class Command(BaseCommand):
         "some orders go unpaid, a few are refunded. The labels file beside the log (events.labels.jsonl) "
         "names every abusive order, session and account. Scenarios: "
         + "; ".join(f"{k}: {v}" for k, v in SCENARIOS.items())
-        + ". --evaluate also scans the log and prints precision and recall per abuse type."
+        + ". --evaluate also scans the log and prints precision and recall per abuse type, and those of "
+        "Shopee's brushing rule (the fake-order baseline)."
     )
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
@@ -60,6 +62,9 @@ class Command(BaseCommand):
         if options["evaluate"]:
             with out.open(encoding="utf-8") as fh:
                 log = read_log(fh)
-            result = evaluate(scan(log), labels, totals={"order": len(log.orders), "session": len(log.sessions)})
+            totals = {"order": len(log.orders), "session": len(log.sessions)}
+            result = evaluate(scan(log), labels, totals=totals)
+            # The baseline of docs/supervision.md: Shopee's brushing rule on the same log.
+            result["fake_order_shopee_baseline"] = evaluate(shopee_rule(log), labels, totals=totals)["fake_order"]
             self.stdout.write(json.dumps({"seed": options["seed"], "scenario": options["scenario"], **result},
                                          ensure_ascii=False))
