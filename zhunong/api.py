@@ -114,7 +114,13 @@ def _error(request, status: int, code: str, message: str, details=None):  # noqa
 
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):  # noqa: ANN001, ANN201
-    return _error(request, exc.status, exc.code, str(exc.message), exc.details)
+    response = _error(request, exc.status, exc.code, str(exc.message), exc.details)
+    # A throttle (429) or a passing outage (503) says when to come back in its details; HTTP says it in
+    # Retry-After too (RFC 9110 §10.2.3), so clients and proxies need not read the body.
+    retry = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+    if response.status_code in (429, 503) and isinstance(retry, int) and not isinstance(retry, bool) and retry >= 0:
+        response["Retry-After"] = str(retry)
+    return response
 
 
 @api.exception_handler(NinjaValidationError)
