@@ -141,6 +141,9 @@ _FRIENDLY = {
     "below_cost_without_reason": gettext_lazy("秒杀价低于成本底价，请写明原因（会报县里备案）。"),
     "insufficient_stock": gettext_lazy("库存不够这么多件。"),
     "sale_already_running": gettext_lazy("这件商品的秒杀还在进行。"),
+    "too_many_open_orders": gettext_lazy("待支付的订单太多了，请先支付或取消一单。"),
+    "units_cap_exceeded": gettext_lazy("这件商品您待支付的数量已达上限，请先支付已下的订单。"),
+    "inventory_unavailable": gettext_lazy("系统繁忙，暂时无法下单，请稍后重试。"),
 }
 
 

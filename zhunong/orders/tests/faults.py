@@ -17,6 +17,7 @@ every fault test ends with (`assert_invariant`):
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable
@@ -42,6 +43,8 @@ from zhunong.orders.models import (
 )
 from zhunong.payments.models import LedgerEntry, PaymentSession, Refund
 from zhunong.testing import World, make_user, start_sale
+
+log = logging.getLogger(__name__)
 
 URL = "/api/v1/orders"
 
@@ -245,5 +248,9 @@ def assert_invariant(s: SaleUnderFault, answers: list[Answer], *, may_cancel: fr
     ledger = LedgerEntry.objects.filter(order_line__flash_sale=sale).aggregate(n=Sum("amount"))["n"] or Decimal(0)
     paid = sum((line.paid_amount for line in live if line.order.status == OrderStatus.PAID), Decimal(0))
     assert ledger == paid, (ledger, paid)
-    return {"sold": sold, "remaining": remaining, "orders": len(orders), "per_buyer": per_buyer,
-            "paid_sessions": sessions.count()}
+    books = {"sold": sold, "remaining": remaining, "orders": len(orders), "per_buyer": per_buyer,
+             "paid_sessions": sessions.count()}
+    # What the buyers saw, in the test's log (pytest -rP shows it): docs/reliability.md quotes these runs.
+    log.warning("fault suite: answers %s; sold %s, remaining %s of %s; %s orders", dict(statuses(answers)), sold,
+                remaining, sale.quantity, len(orders))
+    return books
