@@ -21,7 +21,7 @@ from ninja.renderers import JSONRenderer
 
 from zhunong.accounts.api import router as accounts_router
 from zhunong.catalog.api import router as catalog_router
-from zhunong.core.apidoc import complete_openapi, declared_codes
+from zhunong.core.apidoc import add_links, complete_openapi, declared_codes
 from zhunong.core.errors import DomainError
 from zhunong.fulfilment.api import router as fulfilment_router
 from zhunong.live.api import router as live_router
@@ -56,10 +56,36 @@ class UTF8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
+# What the `id` a creating operation answers is called where other operations take it (OpenAPI links).
+CREATED_IDS = {
+    "zhunong_producers_api_create_producer": "producer_id",
+    "zhunong_producers_api_create_plot": "plot_id",
+    "zhunong_producers_api_create_batch": "batch_id",
+    "zhunong_catalog_api_create_product": "product_id",
+    "zhunong_live_api_schedule_stream": "stream_id",
+    "zhunong_orders_api_start_flash_sale": "sale_id",
+    "zhunong_orders_api_release_coupon": "coupon_id",
+    "zhunong_orders_api_create_order": "order_id",
+    "zhunong_fulfilment_api_request_after_sales": "request_id",
+    "zhunong_fulfilment_api_file_complaint": "complaint_id",
+    "zhunong_fulfilment_api_create_pledge": "pledge_id",
+    "zhunong_fulfilment_api_submit_claim": "claim_id",
+}
+# More of an answer that other operations take: name there -> where it is in the answer.
+LINKED_FIELDS = {
+    "zhunong_accounts_api_me": {"host_id": "/host_id"},
+    "zhunong_producers_api_create_batch": {"code": "/trace_code", "trace_code": "/trace_code"},
+    "zhunong_orders_api_create_order": {"order_line_id": "/lines/0/id"},
+    "zhunong_live_api_schedule_stream": {"product_id": "/product_ids/0"},
+}
+
+
 class ZhunongAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):  # noqa: ANN001, ANN201
-        # Every operation's generic answers (401, 422, 400) and exact error codes: core/apidoc.py.
-        return complete_openapi(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+        # Every operation's generic answers (401, 422, 400) and exact error codes, and the links from the
+        # answers that carry ids to the operations that take them: core/apidoc.py.
+        schema = complete_openapi(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+        return add_links(schema, created=CREATED_IDS, fields=LINKED_FIELDS)
 
 
 api = ZhunongAPI(

@@ -181,7 +181,8 @@ def complete_openapi(schema: dict) -> dict:
                     "content": {"application/json": {"schema": _inline_error(status_codes)}},
                 }
                 answers.pop(status, None)
-            operation["responses"] = dict(sorted(answers.items(), key=lambda item: int(item[0])))
+            operation["responses"] = {str(status): answer
+                                      for status, answer in sorted(answers.items(), key=lambda item: int(item[0]))}
     for name in [n for n in components if n.startswith(_PREFIX)]:
         del components[name]
     return schema
@@ -200,3 +201,81 @@ def declared_codes(operation: dict) -> dict[int, set[str] | None]:
 _DESCRIPTIONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
                  422: "Unprocessable Content", 429: "Too Many Requests", 502: "Bad Gateway",
                  503: "Service Unavailable"}
+
+
+# --- links: which operation's answer gives the ids another operation takes --------------------------------
+
+
+def _resolve(schema: dict, components: dict) -> dict:
+    while "$ref" in schema:
+        schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    return schema
+
+
+def _success_fields(operation: dict, components: dict) -> tuple[str, set[str]] | None:
+    for status in ("201", "200"):
+        response = operation.get("responses", {}).get(status)
+        if response:
+            schema = _resolve(response.get("content", {}).get("application/json", {}).get("schema", {}), components)
+            return status, set(schema.get("properties", {}))
+    return None
+
+
+def _consumers(schema: dict, components: dict) -> dict[str, list[tuple[str, str, str]]]:
+    """Each parameter or top-level body field name -> the operations taking it: (operationId, where, name)."""
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "operationId" not in operation:
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in ("path", "query"):
+                    found.setdefault(parameter["name"], []).append(
+                        (operation["operationId"], parameter["in"], parameter["name"]))
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body:
+                for field, field_schema in _resolve(body, components).get("properties", {}).items():
+                    kind = "body-list" if _resolve(field_schema, components).get("type") == "array" else "body"
+                    found.setdefault(field, []).append((operation["operationId"], kind, field))
+    return found
+
+
+def add_links(schema: dict, *, created: dict[str, str], fields: dict[str, dict[str, str]]) -> dict:
+    """OpenAPI links from the answers that carry an id to the operations that take it, so a client (and
+    schemathesis' stateful phase) can follow: producer -> plot -> batch -> product -> stream -> order ...
+
+    `created` maps a creating operation's operationId to the name its answer's `id` goes by elsewhere
+    (`producer_id`); `fields` maps an operationId to more names and where its answer holds them
+    (`{"order_line_id": "/lines/0/id"}`). A path, query or body field of that name, or a list field of the
+    name plus `s` (`producer_ids`), gets the value.
+    """
+    components = schema.get("components", {}).get("schemas", {})
+    consumers = _consumers(schema, components)
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "operationId" not in operation:
+                continue
+            op_id = operation["operationId"]
+            names = list(fields.get(op_id, {}).items())
+            if op_id in created:
+                names.insert(0, (created[op_id], "/id"))
+            success = _success_fields(operation, components)
+            if not names or success is None:
+                continue
+            status, _ = success
+            links: dict[str, dict] = {}
+            for name, pointer in names:
+                expression = f"$response.body#{pointer}"
+                for target, where, taken in consumers.get(name, []) + consumers.get(name + "s", []):
+                    if target == op_id:
+                        continue
+                    link = links.setdefault(target, {"operationId": target})
+                    if where in ("path", "query"):
+                        link.setdefault("parameters", {})[taken] = expression
+                    elif where == "body-list":
+                        link.setdefault("requestBody", {})[taken] = [expression]
+                    else:
+                        link.setdefault("requestBody", {})[taken] = expression
+            if links:
+                operation["responses"][status]["links"] = dict(sorted(links.items()))
+    return schema

@@ -139,3 +139,33 @@ def test_a_body_that_is_not_an_object_is_refused_and_changes_nothing(world):
     assert room.status == "live"
     response = client.post(f"/api/v1/live/streams/{room.pk}/end", data="{}", content_type="application/json")
     assert response.status_code == 200, response.content
+
+
+def test_links_chain_the_operations_of_a_sale():
+    """The document's links let a client (and schemathesis' stateful phase) walk the whole story with real
+    ids: producer -> plot -> batch -> inspection and product -> stream -> flash sale, order -> pay, review,
+    after-sales, complaint."""
+    links = {}
+    for _, _, op in _operations():
+        for answer in op["responses"].values():
+            for link in answer.get("links", {}).values():
+                links.setdefault(op["operationId"], set()).add(link["operationId"])
+    chain = [
+        ("producers_api_create_producer", "producers_api_create_plot"),
+        ("producers_api_create_plot", "producers_api_create_batch"),
+        ("producers_api_create_batch", "quality_api_create_inspection"),
+        ("producers_api_create_batch", "catalog_api_create_product"),
+        ("catalog_api_create_product", "catalog_api_submit_product"),
+        ("catalog_api_create_product", "live_api_schedule_stream"),
+        ("live_api_schedule_stream", "live_api_start_stream"),
+        ("live_api_schedule_stream", "orders_api_start_flash_sale"),
+        ("live_api_schedule_stream", "orders_api_create_order"),
+        ("orders_api_start_flash_sale", "orders_api_get_flash_sale"),
+        ("orders_api_create_order", "payments_api_pay_order"),
+        ("orders_api_create_order", "fulfilment_api_create_review"),
+        ("orders_api_create_order", "fulfilment_api_request_after_sales"),
+        ("orders_api_create_order", "fulfilment_api_file_complaint"),
+        ("fulfilment_api_request_after_sales", "fulfilment_api_approve"),
+    ]
+    missing = [(a, b) for a, b in chain if f"zhunong_{b}" not in links.get(f"zhunong_{a}", set())]
+    assert not missing, missing
