@@ -1,4 +1,5 @@
-"""Encryption and keyed hashing of resident ID numbers (docs/people.md "Hosts", docs/deploy.md "ID number keys").
+"""Encryption and keyed hashing of resident ID numbers (docs/people.md "Hosts", docs/deploy.md "ID number keys",
+docs/decisions/0020-host-id-numbers.md).
 
 A stored number is a Fernet token (AES-128-CBC with HMAC-SHA256, from `cryptography`) under
 `ZHUNONG_ID_KEYS`: a comma-separated list of Fernet keys, newest first. MultiFernet encrypts with the
