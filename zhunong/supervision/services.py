@@ -62,7 +62,7 @@ def review_flag(*, actor: User, flag: IntegrityFlag | int, decision: str, reason
     """The discipline-inspection office of the flag's region confirms (属实) or dismisses (不属实) it, with a
     reason. One review per flag, kept as given; a refusal changes nothing and is itself audited."""
     flag_id = flag.pk if isinstance(flag, IntegrityFlag) else flag
-    flag = (IntegrityFlag.objects.select_for_update().select_related("region", "subject_type")
+    flag = (IntegrityFlag.objects.select_for_update(of=("self",)).select_related("region", "subject_type")
             .filter(pk=flag_id).first())
     if flag is None:
         raise FlagNotFound(details={"flag_id": flag_id})
