@@ -52,6 +52,7 @@ def record_flags(*, stream: Stream, flags: list[dict[str, Any]]) -> dict[str, in
         mark = fingerprint(f)
         evidence = {**f["evidence"], "order_ids": f["order_ids"], "session_ids": f["session_ids"],
                     "account_ids": f["account_ids"], "fingerprint": mark}
+        evidence = json.loads(json.dumps(evidence, default=float))  # numpy numbers become plain JSON
         existing = IntegrityFlag.objects.select_for_update().filter(stream=stream, detector=detector)
         if existing.filter(evidence__fingerprint=mark).exists():
             counts["unchanged"] += 1

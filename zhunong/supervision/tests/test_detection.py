@@ -285,3 +285,21 @@ def test_honest_scenario_flags_under_one_percent():
     result = _measure("honest", 43)
     assert result["honest_orders_flagged"]["share"] < 0.01
     assert result["honest_sessions_flagged"]["share"] < 0.01
+
+
+def test_a_log_with_only_the_required_fields_scans_and_invents_nothing():
+    # No account metadata, no addresses or devices, no stream end, no costs: detectors that need them
+    # have nothing to go on, and one cell of orders all cancelled gives no normal rate to compare with.
+    log = Log()
+    log.add(T, type="stream", stream_id="s", host_id="h", official=False)
+    for i in range(300):
+        log.add(T + 10 + i, type="join", stream_id="s", session_id=f"v{i}")
+    for i in range(300):
+        log.add(T + 400 + i, type="order", order_id=f"x{i}", stream_id="s" if i % 2 else None,
+                account={"id": f"a{i % 50}"}, items=[{"product_id": "p", "quantity": 1, "unit_price": "9.9"}],
+                amount="9.9")
+    for i in range(300):
+        log.add(T + 800 + i, type="cancel", order_id=f"x{i}")
+    read = log.read()
+    assert read.accounts["a1"].created_at is None and read.sessions["v1"].address_hash is None
+    assert scan(read) == []
