@@ -470,7 +470,7 @@ def _refund_lines(order: Order, amounts: dict[int, Decimal], *, actor: User | No
     order.refresh_from_db(fields=["refunded_total"])
     # Payments records the refund, debits the producers and asks the gateway (its receiver, in this
     # transaction; the gateway after commit).
-    order_refunded.send(sender=Order, order=order, amounts=amounts, reason=reason)
+    order_refunded.send(sender=Order, order=order, amounts=amounts, reason=reason, actor=actor)
     return total
 
 

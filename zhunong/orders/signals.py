@@ -7,7 +7,7 @@ Arguments: order, from_status, to_status, actor (None for the system), reason.
 `order_refunded` is sent inside the transaction that takes money back from an order's lines (a refund, a
 seller's cancellation of a paid order; a partial refund changes no status): payments records the refund,
 debits the producers' ledger and asks the gateway after commit. Arguments: order, amounts ({line id:
-Decimal}), reason.
+Decimal}), reason, actor (who decided it; None for the system), which payments writes to the audit log.
 """
 
 from django.dispatch import Signal

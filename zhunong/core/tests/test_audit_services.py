@@ -120,6 +120,7 @@ def test_refunds_are_audited(world, buyer):  # noqa: ANN001
     line = order.lines.get()
     orders.refund(order=order, actor=world.operator, amounts={line.pk: Decimal("20.00")}, reason="坏果")
     [entry] = _entries("payments.refund")
+    assert entry.actor == world.operator  # who decided it, passed along by orders' order_refunded signal
     assert entry.subject_type == "payments.refund" and entry.region == world.county
     assert entry.after["amount"] == "20.00" and entry.after["reason"] == "坏果"
     assert (entry.before, entry.after["refunded_total"]) == ({"refunded_total": "0.00"}, "20.00")
