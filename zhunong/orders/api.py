@@ -137,7 +137,8 @@ def _detail(order, viewer) -> dict:  # noqa: ANN001
                  E.SoldOut, E.LimitExceeded, E.IdempotencyKeyReused, E.RequestInProgress, E.SaleNotStarted,
                  E.SaleNotActive, StreamNotLive, E.CouponNotApplicable, E.CouponExpired, E.CouponNotClaimed,
                  E.CouponUsed, E.CouponBelowCost, E.TooManyOpenOrders, E.HoldingCapExceeded,
-                 E.IdempotencyKeyRequired, E.InvalidQuantity, E.InvalidLines, E.ProductNotInStream),
+                 E.IdempotencyKeyRequired, E.InvalidQuantity, E.InvalidLines, E.ProductNotInStream,
+                 E.InventoryUnavailable),
              auth=auth_required, summary="Place an order (reserves stock)", openapi_extra={"parameters": [
                  # Required, though the handler reads it as optional: a missing key is answered with its own
                  # code (422 idempotency_key_required), not the schema's generic `invalid`.
