@@ -134,6 +134,13 @@ def console(request: HttpRequest, stream_id: int) -> HttpResponse:
     })
 
 
+# Refusals the console explains in Chinese (the others show the error's own message).
+_STATUS_MESSAGES = {
+    "stream_approval_required": _("公职人员主播的直播须经本县纪检监察审批（主播、商品、价格）后方可开播。"),
+    "stream_approval_outdated": _("审批后主播、商品或价格有变动，须经纪检监察重新审批后方可开播。"),
+}
+
+
 @login_required
 @require_POST
 def change_status(request: HttpRequest, stream_id: int, action: str) -> HttpResponse:
@@ -154,7 +161,7 @@ def change_status(request: HttpRequest, stream_id: int, action: str) -> HttpResp
         else:
             raise Http404()
     except DomainError as exc:
-        messages.error(request, str(exc.message))
+        messages.error(request, str(_STATUS_MESSAGES.get(exc.code, exc.message)))
     target = request.POST.get("next", "")
     if target.startswith("/live/") and "//" not in target:
         return redirect(target)

@@ -290,3 +290,12 @@ def test_no_payee_but_producers_and_the_payer() -> None:
     assert relations(LedgerEntry) <= {"producer", "order_line", "refund"}
     assert relations(Refund) <= {"order"}
     assert "payment_ref" in {f.name for f in Refund._meta.get_fields()}
+
+
+@pytest.mark.django_db
+def test_the_console_explains_why_an_official_stream_cannot_start(client, official) -> None:  # noqa: ANN001
+    client.force_login(official.host_user)
+    response = client.post(f"/live/{official.stream.pk}/start/", follow=True)
+    assert "须经本县纪检监察审批" in response.content.decode()
+    official.stream.refresh_from_db()
+    assert official.stream.status == StreamStatus.SCHEDULED
