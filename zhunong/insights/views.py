@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from zhunong.accounts import policy
 from zhunong.accounts.selectors import is_platform_admin
 from zhunong.catalog.models import Product
+from zhunong.core.audit import record_action
 from zhunong.core.errors import DomainError
 from zhunong.live.models import Host, Stream
 from zhunong.producers.models import Producer, Region
@@ -77,6 +78,10 @@ def _home_region(request: HttpRequest) -> Region:
     return region
 
 
+# Tables whose rows name people (households and their incomes): exporting one is audited.
+PERSONAL_TABLES = frozenset({"households"})
+
+
 def _respond(request: HttpRequest, template: str, context: dict, tables: list[Table]) -> HttpResponse:
     """The page, or one of its tables as a download when ?export= is given."""
     fmt = request.GET.get("export")
@@ -84,7 +89,12 @@ def _respond(request: HttpRequest, template: str, context: dict, tables: list[Ta
         slug = request.GET.get("table", "")
         for table in tables:
             if table.slug == slug:
-                return export_response(table, fmt)
+                response = export_response(table, fmt)
+                if slug in PERSONAL_TABLES:  # named households and their incomes: personal data leaving the site
+                    record_action(actor=request.user, action="export.personal_data", subject=None,
+                                  after={"table": slug, "format": fmt, "path": request.path[:200],
+                                         "rows": len(table.rows)})
+                return response
         raise DashboardNotFound(details={"table": slug[:40]})
     query = request.GET.copy()
     query.pop("export", None)

@@ -159,3 +159,18 @@ def test_stream_key_rotations_are_audited_without_the_key(world):  # noqa: ANN00
     assert entry.before == {"key_digest": before.key_digest[:12]}
     assert entry.after == {"key_digest": ingest.key_digest[:12]}
     assert old_key not in str(entry.before) + str(entry.after) and ingest.stream_key not in str(entry.after)
+
+
+@pytest.mark.django_db
+def test_exports_of_households_incomes_are_audited(client, world):  # noqa: ANN001
+    from django.urls import reverse
+
+    client.force_login(world.operator)
+    url = reverse("insights:income")
+    response = client.get(url, {"region": world.county.code, "export": "csv", "table": "households"})
+    assert response.status_code == 200 and "attachment;" in response["Content-Disposition"]
+    [entry] = _entries("export.personal_data")
+    assert entry.actor == world.operator and entry.after["table"] == "households" and entry.after["format"] == "csv"
+    # Tables without people's names are not personal data: not audited.
+    client.get(url, {"region": world.county.code, "export": "csv", "table": "regions"})
+    assert len(_entries("export.personal_data")) == 1
