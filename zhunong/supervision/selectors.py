@@ -101,6 +101,13 @@ def group_flags(flags: list[IntegrityFlag]) -> dict[str, list[dict[str, Any]]]:
             for name, rows in groups.items()}
 
 
+def open_flag_counts(user: User, stream_ids: list[int]) -> dict[int, int]:
+    """Open flags per stream (by the flag's stream field) among the user's flags."""
+    rows = (flags_visible_to(user).filter(stream_id__in=stream_ids, status=IntegrityFlag.Status.OPEN)
+            .values("stream_id").annotate(n=models.Count("pk")))
+    return {row["stream_id"]: row["n"] for row in rows}
+
+
 def streams_for_office(user: User) -> QuerySet[Stream]:
     qs = Stream.objects.select_related("host__user", "channel__county")
     if not user.is_authenticated:

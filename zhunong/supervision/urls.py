@@ -12,6 +12,7 @@ urlpatterns = [
     path("office/flags/<int:flag_id>/review/", views.review, name="review"),
     path("office/approvals/", views.approvals_page, name="approvals"),
     path("office/approvals/<int:stream_id>/", views.approve, name="approve"),
+    path("office/streams/", views.streams_page, name="streams"),
     path("office/streams/<int:stream_id>/", views.stream_page, name="stream"),
     path("office/hosts/<int:host_id>/", views.host_page, name="host"),
 ]

@@ -144,6 +144,18 @@ def approve(request: HttpRequest, stream_id: int) -> HttpResponse:
 
 
 @login_required
+def streams_page(request: HttpRequest) -> HttpResponse:
+    """The region's streams, newest first, each with its host and the number of open flags: the way to a
+    stream's or a host's report when no flag leads there."""
+    _require_office(request)
+    streams = selectors.streams_for_office(request.user).order_by("-planned_start", "-pk")
+    page = Paginator(streams, 30).get_page(request.GET.get("page"))
+    open_flags = selectors.open_flag_counts(request.user, [s.pk for s in page])
+    return render(request, "supervision/streams.html", {
+        "page": page, "rows": [(s, open_flags.get(s.pk, 0)) for s in page]})
+
+
+@login_required
 def stream_page(request: HttpRequest, stream_id: int) -> HttpResponse:
     _require_office(request)
     stream = selectors.streams_for_office(request.user).filter(pk=stream_id).first()

@@ -175,3 +175,14 @@ def test_the_admin_shows_reviews_and_approvals_read_only(client, scene) -> None:
         assert response.status_code == 200, url
     assert "属实" in client.get("/admin/supervision/flagreview/").content.decode()
     assert client.post(f"/admin/supervision/flagreview/{scene.flag.review.pk}/delete/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_region_s_streams_lead_to_their_reports(client, scene) -> None:  # noqa: ANN001
+    other = build_world().live_room(0, title="外县直播", status=StreamStatus.SCHEDULED)
+    client.force_login(scene.inspector)
+    page = client.get("/office/streams/")
+    html = page.content.decode()
+    assert page.status_code == 200 and scene.room.stream.title in html and other.stream.title not in html
+    assert dict((s.pk, n) for s, n in page.context["rows"])[scene.room.stream.pk] == 2
+    assert f"/office/hosts/{scene.room.host.pk}/" in html
