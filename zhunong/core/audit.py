@@ -60,8 +60,7 @@ ACTIONS: dict[str, str] = {
     "live.gift_refused": "向公职人员送礼被拒",
     "catalog.below_cost_refused": "低于成本价未说明理由被拒",
     "orders.coupon_refused": "优惠券被拒",
-    "fulfilment.pledge_refused": "公职人员赔付承诺被拒",
-    "payments.payout_refused": "向公职人员付款被拒",
+    "fulfilment.pledge_refused": "赔付承诺或索赔被拒（主播、公职人员）",
     "supervision.review_refused": "预警复核被拒",
     "export.personal_data": "导出含个人信息的数据",
 }
