@@ -120,7 +120,8 @@ def test_seeders_are_called_in_order_with_dry_run(monkeypatch):
     from zhunong.demo.management.commands import seed_demo
 
     calls = []
-    names = ["zhunong.demo.live", "zhunong.demo.video", "zhunong.demo.orders", "zhunong.demo.fulfilment"]
+    names = ["zhunong.demo.live", "zhunong.demo.video", "zhunong.demo.orders", "zhunong.demo.fulfilment",
+             "zhunong.demo.forecasts", "zhunong.demo.income"]
     assert [module.__name__ for module in seed_demo.SEEDERS] == names
     fakes = [types.SimpleNamespace(seed=lambda *, stdout, dry_run, _name=name: calls.append((_name, dry_run)))
              for name in names]
