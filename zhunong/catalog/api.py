@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from ninja import Query, Router, Schema, Status
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, StrictInt
 
 from zhunong.accounts.api import TEXT_PATTERN, Id, back_office_user, decimal_field, text_field
 from zhunong.accounts.auth import auth_required
@@ -137,7 +137,7 @@ class ProductIn(Schema):
     origin_id: Id
     producer_ids: list[Id] = Field(min_length=1, max_length=50)
     batch_ids: list[Id] = Field(default_factory=list, max_length=200)
-    stock: int = Field(0, ge=0, le=10_000_000)
+    stock: StrictInt = Field(0, ge=0, le=10_000_000)
     gtin: Gtin | None = None
     featured: StrictBool = False
 
@@ -151,7 +151,7 @@ class ProductPatch(Schema):
     cost_floor: CostFloor | None = None
     below_cost_reason: str | None = text_field(
         None, max_length=300, description="Required when the new price is below the cost floor.")
-    stock: int | None = Field(None, ge=0, le=10_000_000)
+    stock: StrictInt | None = Field(None, ge=0, le=10_000_000)
     gtin: Gtin | Literal[""] | None = Field(None, description="\"\" removes the GTIN.")
     featured: StrictBool | None = None
     producer_ids: list[Id] | None = Field(None, min_length=1, max_length=50)

@@ -513,7 +513,7 @@ def refund(request, request_id: Id):  # noqa: ANN001, ANN201
 # ---------------------------------------------------------------- complaints
 
 
-@router.post("/fulfilment/complaints", response=responses({201: ComplaintOut}, OrderNotFound, NotYourOrder, E.OrderNotPaid, E.ComplaintLimit),
+@router.post("/fulfilment/complaints", response=responses({201: ComplaintOut}, OrderNotFound, LineNotFound, NotYourOrder, E.OrderNotPaid, E.ComplaintLimit),
              auth=auth_required, summary="Complain (投诉) about an order to the county office")
 def file_complaint(request, payload: ComplaintIn):  # noqa: ANN001, ANN201
     order = _own_order(payload.order_id, request.auth)

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Literal
 
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from zhunong.accounts import policy
 from zhunong.accounts.api import Id, text_field
@@ -100,6 +100,11 @@ class IdOut(Schema):
 
 
 class ReportIn(Schema):
+    # A report names a message or a user (a message wins when both are given): the document says so.
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["message_id"], "properties": {"message_id": {"type": "integer"}}},
+        {"required": ["user_id"], "properties": {"user_id": {"type": "integer"}}}]})
+
     reason: Literal[tuple(Report.Reason.values)]  # type: ignore[valid-type]
     message_id: Id | None = None
     user_id: Id | None = None
