@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -99,10 +102,28 @@ def _back(request: HttpRequest, fallback: str) -> HttpResponse:
     return redirect(fallback)
 
 
-@login_required
-@require_POST
+def _buy_origin(request: HttpRequest) -> str:
+    """The page the buy box was on: the referring page when it is ours, else the product's page, else home."""
+    target = request.META.get("HTTP_REFERER", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        parts = urlsplit(target)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    product_id = request.POST.get("product_id") or request.GET.get("product_id") or ""
+    if product_id.isdigit():
+        return reverse("storefront:product", args=[int(product_id)])
+    return "/"
+
+
 def buy(request: HttpRequest) -> HttpResponse:
-    """The buy box posts here: create the order (its hidden key makes a double submit harmless)."""
+    """The buy box posts here: create the order (its hidden key makes a double submit harmless).
+
+    A signed-out buyer is sent to log in with `next` = the page the buy box was on, not this POST-only
+    URL (a GET after login would be a dead end); a GET (an old link, a bookmark) goes back to that page.
+    """
+    if not request.user.is_authenticated:
+        return redirect_to_login(_buy_origin(request))
+    if request.method != "POST":
+        return redirect(_buy_origin(request))
     try:
         product_id = int(request.POST.get("product_id", ""))
         quantity = int(request.POST.get("quantity", ""))

@@ -1,0 +1,53 @@
+"""A signed-out visitor pressing 立即购买: the login must lead back to the purchase, never to the POST-only
+buy URL (a GET of it after login used to answer 405)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import Client
+
+from zhunong.orders.models import Order
+from zhunong.testing import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _next_of(location: str) -> str:
+    query = parse_qs(urlsplit(location).query)
+    assert urlsplit(location).path == "/accounts/login/", location
+    return query["next"][0]
+
+
+def test_login_next_is_the_page_the_buy_box_was_on(world):  # noqa: ANN001
+    product = world.listed_product(price="39.90")
+    client = Client()
+    response = client.post("/orders/buy/", {"product_id": product.pk, "quantity": 1, "idempotency_key": "k-1"},
+                           HTTP_REFERER="http://testserver/replays/7/?t=30")
+    assert response.status_code == 302
+    assert _next_of(response["Location"]) == "/replays/7/?t=30"
+    assert Order.objects.count() == 0
+
+
+def test_without_referer_next_is_the_product_page(world):  # noqa: ANN001
+    product = world.listed_product(price="39.90")
+    response = Client().post("/orders/buy/", {"product_id": product.pk, "quantity": 1})
+    assert _next_of(response["Location"]) == f"/p/{product.pk}/"
+
+
+def test_foreign_referer_is_not_followed(world):  # noqa: ANN001
+    product = world.listed_product(price="39.90")
+    response = Client().post("/orders/buy/", {"product_id": product.pk, "quantity": 1},
+                             HTTP_REFERER="https://evil.example/p/1/")
+    assert _next_of(response["Location"]) == f"/p/{product.pk}/"
+
+
+def test_get_after_login_returns_to_the_product_not_405(world):  # noqa: ANN001
+    product = world.listed_product(price="39.90")
+    client = Client()
+    client.force_login(make_user())
+    response = client.get(f"/orders/buy/?product_id={product.pk}")
+    assert response.status_code == 302 and response["Location"] == f"/p/{product.pk}/"
+    assert client.get(response["Location"]).status_code == 200
+    assert client.get("/orders/buy/").status_code == 302  # an old bookmark: home, not 405
