@@ -41,6 +41,8 @@ class Command(BaseCommand):
         base_env = dict(os.environ)
         if opts["demo_video"]:  # a demo: the sandbox payment gateway runs (docs/decisions/0007-payment-provider.md)
             base_env["ZHUNONG_DEMO"] = "1"
+        # QR codes, trace links and the sandbox gateway's webhook must point at the port served here.
+        base_env["PUBLIC_BASE_URL"] = public_base_url(base_env, host=opts["host"], port=opts["port"])
         env = server_env(base_env)
         if not opts["no_worker"]:
             relay = relay_url(host=opts["host"], port=opts["port"])
@@ -107,6 +109,21 @@ def relay_url(*, host: str, port: int) -> str | None:
     if bare in ("::", "::1"):
         return f"http://[::1]:{port}/internal/events/"
     return None
+
+
+def public_base_url(environ: Mapping[str, str], *, host: str, port: int) -> str:
+    """PUBLIC_BASE_URL when set; else this server's own address (loopback for a wildcard host), so that
+    `--port 18800` does not leave links and webhooks on the settings' default :8000."""
+    if environ.get("PUBLIC_BASE_URL"):
+        return environ["PUBLIC_BASE_URL"].rstrip("/")
+    bare = host.strip().strip("[]").lower()
+    if bare in ("", "0.0.0.0", "localhost"):
+        bare = "127.0.0.1"
+    elif bare in ("::", "::1"):
+        return f"http://[::1]:{port}"
+    elif ":" in bare:
+        return f"http://[{bare}]:{port}"
+    return f"http://{bare}:{port}"
 
 
 def server_env(base: Mapping[str, str]) -> dict[str, str]:
