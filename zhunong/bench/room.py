@@ -32,6 +32,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
@@ -86,6 +87,8 @@ def run(options: dict[str, Any], stdout) -> dict[str, Any]:  # noqa: ANN001
     # The rate limiter allows 3 messages per 2 s per user: spread the chat over enough accounts.
     chatters = min(viewers, max(1, math.ceil(rate / 1.0)))
     run_id = secrets.token_hex(3)
+    # A scratch database may be empty: create the schema first, as `bench flash-sale` does.
+    call_command("migrate", verbosity=0, interactive=False)
     stdout.write(f"setting up stream and {chatters} chatter accounts …\n")
     setup = _setup(run_id, chatters)
     servers: list[subprocess.Popen] = []
