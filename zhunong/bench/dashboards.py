@@ -160,7 +160,9 @@ def _generate(world: dict, lines: int, out: Any) -> dict:  # noqa: ANN401
     n_products, buyers = len(world["products"]), [b.pk for b in world["buyers"]]
     t0 = time.perf_counter()
     # Order g: day g % DAYS; every other order in one of that day's two streams (during it), the rest
-    # spread over the day; product g % products, 1-3 units; every 50th order half refunded a day later.
+    # spread over the day; product (g / DAYS) % products, so every product sells every day (a product
+    # g % products would tie products to days: gcd(365, 60) = 5); 1-3 units; every 50th order half refunded
+    # a day later.
     day = f"(g % {DAYS})"
     in_stream = "(g % 4 < 2)"
     if pg:
@@ -174,7 +176,7 @@ def _generate(world: dict, lines: int, out: Any) -> dict:  # noqa: ANN401
         buyer = str(buyers[0])
     qty = "(1 + g % 3)"
     source = (f"SELECT gs.g AS g, p.price AS price, st.stream_id AS stream_id FROM ({_series_sql(lines)}) AS gs "
-              f"JOIN bench_dash_products p ON p.k = gs.g % {n_products} "
+              f"JOIN bench_dash_products p ON p.k = (gs.g / {DAYS}) % {n_products} "
               f"LEFT JOIN bench_dash_streams st ON (gs.g % 4 < 2) AND st.k = (gs.g % {DAYS}) * {STREAMS_PER_DAY} + gs.g % 2")
     base_param = base if pg else base.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     orders_exprs = {"number": "'BENCH' || g", "buyer_id": buyer, "stream_id": "stream_id", "status": "'completed'",
@@ -187,7 +189,7 @@ def _generate(world: dict, lines: int, out: Any) -> dict:  # noqa: ANN401
     src = (f"SELECT o.id AS order_id, o.total AS total, o.refunded_total AS back, g, p.product_id AS product_id, "
            f"p.producer_id AS producer_id, p.price AS price FROM "
            f"(SELECT id, total, refunded_total, CAST(substr(number, 6) AS integer) AS g FROM orders_order "
-           f"WHERE number LIKE 'BENCH%') AS o JOIN bench_dash_products p ON p.k = o.g % {n_products}")
+           f"WHERE number LIKE 'BENCH%') AS o JOIN bench_dash_products p ON p.k = (o.g / {DAYS}) % {n_products}")
     line_exprs = {"order_id": "order_id", "product_id": "product_id", "producer_id": "producer_id",
                   "quantity": qty, "unit_price": "price", "line_total": "total",
                   "refunded_amount": "back", "discount_share": "0"}
