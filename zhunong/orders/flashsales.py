@@ -225,6 +225,45 @@ def cancel_flash_sale(*, actor: User, sale: FlashSale, reason: str) -> FlashSale
     return sale
 
 
+def close_sales_of_ended_stream(*, stream_id: int, at: dt.datetime) -> list[int]:
+    """Inside the transaction that ends (or cancels) a stream: its open sales end at that moment, so pricing,
+    the buy box and the fast path stop applying them at once (`open_sales` looks at `ends_at`); after the
+    commit each is moved along (a countdown is cancelled, a running sale ends, the rest goes home to the
+    product). If that step is lost, the minutely sweep does it, since `ends_at` has passed."""
+    ids = list(FlashSale.objects.filter(stream_id=stream_id, settled_at__isnull=True, ends_at__gt=at,
+                                        status__in=[F_.SCHEDULED, F_.LIVE, F_.SOLD_OUT])
+               .values_list("pk", flat=True))
+    if not ids:
+        return []
+    FlashSale.objects.filter(pk__in=ids).update(ends_at=at)
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: _close_for_ended_stream(pk))
+    return ids
+
+
+def on_stream_saved(sender, instance: Stream, update_fields=None, **kwargs) -> None:  # noqa: ANN001, ANN003
+    """post_save of a stream (connected in OrdersConfig.ready: live sits below orders and cannot call it)."""
+    if instance.status not in (StreamStatus.ENDED, StreamStatus.CANCELLED):
+        return
+    if update_fields is not None and "status" not in update_fields:
+        return
+    close_sales_of_ended_stream(stream_id=instance.pk, at=instance.ended_at or timezone.now())
+
+
+def _close_for_ended_stream(sale_id: int) -> None:
+    try:
+        with transaction.atomic():
+            sale = FlashSale.objects.select_for_update().filter(pk=sale_id).first()
+            if sale is not None and sale.settled_at is None and sale.status == F_.SCHEDULED:
+                # A countdown never reached its start: it did not happen (the sweep skips unstarted sales).
+                _sale_transition(sale, F_.CANCELLED, actor=None, reason="the stream ended")
+                _settle(sale, now=timezone.now())
+                return
+        sync_sale(sale_id=sale_id)
+    except Exception:  # the stream has ended; the minutely sweep settles the sale (its ends_at has passed)
+        log.exception("could not close flash sale %s of an ended stream", sale_id)
+
+
 def _send_home(sale: FlashSale) -> int:
     """Inside a transaction holding the sale's row: whatever the sale's pool holds goes to the product.
     Returns how many units moved."""

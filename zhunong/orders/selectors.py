@@ -290,8 +290,10 @@ def coupon_payload(coupon: Coupon) -> dict[str, Any]:
 
 
 def open_coupons(stream_id: int) -> QuerySet[Coupon]:
+    """Coupons a viewer can claim in the room now: only while the stream is live (an ended room offers none)."""
     now = timezone.now()
-    return Coupon.objects.filter(stream_id=stream_id, valid_from__lte=now, valid_until__gt=now)
+    return Coupon.objects.filter(stream_id=stream_id, stream__status=StreamStatus.LIVE, valid_from__lte=now,
+                                 valid_until__gt=now)
 
 
 # --- a producer's sales (货款直达: what each household or co-op was paid for) -----------------------------

@@ -313,3 +313,21 @@ def test_admin_never_shows_the_key(client, vroom, key):  # noqa: ANN001
     for url in ("/admin/video/ingest/", f"/admin/video/ingest/{ingest.pk}/change/"):
         resp = client.get(url)
         assert resp.status_code == 200 and key not in resp.content.decode()
+
+
+def test_an_ended_room_links_its_replay_or_says_it_is_being_made(client, vroom, key, video_dirs):  # noqa: ANN001
+    """Never "看回放" to a list without this stream's replay: until it is ready the player says so."""
+    _publish(client, key)
+    callback(client, "publish_done", form("publish_done", name=key, clientid="11"))
+    services.expire_grace_periods(now=timezone.now() + dt.timedelta(seconds=20))
+    vroom.stream.refresh_from_db()
+    html = _render_player(vroom.stream)
+    assert 'href=""' in html and "hidden>看回放" in html and "回放生成中" in html
+    assert 'href="/replays/"' not in html
+
+
+def test_an_ended_room_with_a_ready_replay_links_it(client, vroom, key, video_dirs):  # noqa: ANN001
+    replay = _ready_replay(client, vroom, key, video_dirs)
+    vroom.stream.refresh_from_db()
+    html = _render_player(vroom.stream)
+    assert f'href="/replays/{replay.pk}/">看回放' in html and "回放生成中" not in html

@@ -50,7 +50,9 @@
       if (!pb) { return; }
       if (pb.replay_url) {
         var link = el.querySelector(".zn-replay-link");
-        if (link) { link.setAttribute("href", pb.replay_url); }
+        if (link) { link.setAttribute("href", pb.replay_url); link.hidden = false; }
+        var pending = el.querySelector(".zn-replay-pending");
+        if (pending) { pending.hidden = true; }
       }
       if (pb.state === "live" && pb.hls_url) {
         attach(pb.hls_url);
@@ -71,12 +73,16 @@
         .then(apply)
         .catch(function () {})
         .then(function () {
+          // After the end, keep asking (slowly) until the replay is ready, so its link appears by itself.
           if (el.getAttribute("data-state") !== "ended") { setTimeout(poll, POLL_MS); }
+          else if (el.querySelector(".zn-replay-link[hidden]")) { setTimeout(poll, POLL_MS * 5); }
         });
     }
 
     apply({ state: el.getAttribute("data-state"), hls_url: el.getAttribute("data-hls") || null });
-    if (el.getAttribute("data-state") !== "ended") { setTimeout(poll, POLL_MS); }
+    if (el.getAttribute("data-state") !== "ended" || el.querySelector(".zn-replay-link[hidden]")) {
+      setTimeout(poll, POLL_MS);
+    }
     // The live room may re-dispatch its websocket frames as DOM events; a video frame means "ask now".
     document.addEventListener("zn:room-event", function (e) {
       if (e.detail && e.detail.t === "video") { poll(); }
