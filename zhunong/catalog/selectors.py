@@ -9,6 +9,7 @@ from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, V
 
 from zhunong.producers.errors import ProducerNotFound
 from zhunong.producers.models import HarvestBatch, Producer, Region
+from zhunong.quality.models import Inspection
 from zhunong.quality.selectors import latest_inspection
 from zhunong.zh.text import (
     char_pattern,
@@ -119,10 +120,26 @@ def get_public_product(product_id: int) -> Product:
         return (Product.objects.filter(status__in=PUBLIC_STATUSES)
                 .select_related("origin__parent__parent__parent__parent")
                 .prefetch_related("images", "producers__village__parent__parent__parent__parent",
-                                  "batches__plot")
+                                  "batches__plot",
+                                  # Newest first, so the page takes each batch's latest without a query per batch.
+                                  Prefetch("batches__inspections", to_attr="inspections_newest_first",
+                                           queryset=Inspection.objects.order_by("-sampled_on", "-id")))
                 .get(pk=product_id))
     except Product.DoesNotExist:
         raise ProductNotFound()
+
+
+def batches_with_latest_inspection(product: Product) -> list[dict]:
+    """The product page's batches, each with its latest inspection (or None); one query with
+    get_public_product's prefetch, a query per batch without it."""
+    rows = []
+    for batch in product.batches.all():
+        if hasattr(batch, "inspections_newest_first"):
+            inspection = batch.inspections_newest_first[0] if batch.inspections_newest_first else None
+        else:
+            inspection = latest_inspection(batch)
+        rows.append({"batch": batch, "inspection": inspection})
+    return rows
 
 
 def uninspected_batches(product: Product) -> list[HarvestBatch]:

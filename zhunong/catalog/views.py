@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 from zhunong.core.text import has_control_chars
 from zhunong.producers import selectors as producer_selectors
 from zhunong.producers.errors import ProducerNotFound, UnknownRegion
-from zhunong.quality.selectors import latest_inspection
 
 from . import hooks, selectors
 from .errors import ProductNotFound
@@ -39,7 +38,7 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
         product = selectors.get_public_product(product_id)
     except ProductNotFound:
         raise Http404(_("没有这件商品。"))
-    batches = [{"batch": batch, "inspection": latest_inspection(batch)} for batch in product.batches.all()]
+    batches = selectors.batches_with_latest_inspection(product)
     return render(request, PRODUCT_TEMPLATES, {
         "product": product,
         "producers": list(product.producers.all()),
