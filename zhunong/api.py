@@ -77,6 +77,21 @@ LINKED_FIELDS = {
     "zhunong_producers_api_create_batch": {"code": "/trace_code", "trace_code": "/trace_code"},
     "zhunong_orders_api_create_order": {"order_line_id": "/lines/0/id"},
     "zhunong_live_api_schedule_stream": {"product_id": "/product_ids/0"},
+    # Lists hand over the first item's id, so the demo county's own objects are reached too.
+    "zhunong_producers_api_list_producers": {"producer_id": "/items/0/id"},
+    "zhunong_producers_api_list_plots": {"plot_id": "/items/0/id"},
+    "zhunong_producers_api_list_batches": {"batch_id": "/items/0/id", "code": "/items/0/trace_code",
+                                           "trace_code": "/items/0/trace_code"},
+    "zhunong_catalog_api_list_products": {"product_id": "/items/0/id"},
+    "zhunong_catalog_api_list_staff_products": {"product_id": "/items/0/id"},
+    "zhunong_live_api_list_streams": {"stream_id": "/items/0/id"},
+    "zhunong_live_api_list_channels": {"channel_id": "/0/id"},
+    "zhunong_video_api_replays": {"replay_id": "/items/0/id"},
+    "zhunong_orders_api_list_orders": {"order_id": "/items/0/id", "order_line_id": "/items/0/lines/0/id"},
+    "zhunong_fulfilment_api_list_shipments": {"shipment_id": "/0/id"},
+    "zhunong_fulfilment_api_list_after_sales": {"request_id": "/0/id"},
+    "zhunong_fulfilment_api_list_complaints": {"complaint_id": "/0/id"},
+    "zhunong_fulfilment_api_list_claims": {"claim_id": "/0/id"},
 }
 
 
