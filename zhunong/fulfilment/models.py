@@ -8,6 +8,8 @@ share a parcel. Each order line belongs to exactly one shipment (`ShipmentItem.l
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -94,6 +96,22 @@ class ShipmentItem(models.Model):
         ordering = ["id"]
         verbose_name = _("发货明细")
         verbose_name_plural = _("发货明细")
+
+    @property
+    def refunded_units(self) -> int:
+        """Whole units' worth of money refunded on the line (refunds are amounts: ¥19.95 back of 2 × ¥19.95 is
+        one unit; a ¥5 price adjustment is none). The half cent absorbs the rounding of a split discount."""
+        line = self.line
+        paid = line.paid_amount
+        if paid <= 0 or line.refunded_amount <= 0:
+            return 0
+        return min(self.quantity, int(line.refunded_amount * self.quantity / paid + Decimal("0.005")))
+
+    @property
+    def to_ship(self) -> int:
+        """What the producer packs: the units ordered less those refunded (pages show the refunded ones
+        beside it, so a return after delivery reads "× 1（已退 1 件）", not a parcel that shrank)."""
+        return self.quantity - self.refunded_units
 
 
 class ShipmentTransition(TransitionRecord):
