@@ -85,3 +85,22 @@ def test_products_api(client, world):
     small, large = counts(client, "/api/v1/products", lambda k: [world.listed_product(name="洋河蓝莓")
                                                                for _ in range(k)])
     assert small == large
+
+
+@pytest.mark.parametrize("page", ["/", "/p/{id}/", "/search/?q=蓝莓"])
+def test_a_buyers_pages_do_not_grow_with_their_orders(client, world, page):
+    from zhunong.orders.services import create_order, mark_paid
+    from zhunong.testing import make_user, unique
+
+    product = world.listed_product(name="洋河蓝莓", stock=1000)
+    buyer = make_user()
+    client.force_login(buyer)
+
+    def grow(k: int) -> None:
+        for _ in range(k):
+            order = create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 1}],
+                                 idempotency_key=unique("k"))
+            mark_paid(order=order, amount=order.total, payment_ref=unique("pay-"))  # unpaid ones are capped
+
+    small, large = counts(client, page.format(id=product.pk), grow)
+    assert small == large
