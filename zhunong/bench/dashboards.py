@@ -41,6 +41,8 @@ def add_arguments(parser: Any) -> None:  # noqa: ANN401
     parser.add_argument("--repeat", type=int, default=5, help="fetches of each page")
     parser.add_argument("--reuse", action="store_true", help="time the pages of an earlier run's data")
     parser.add_argument("--raw", action="store_true", help="also time the figures computed from order lines")
+    parser.add_argument("--duckdb", action="store_true",
+                        help="also time DuckDB over a Parquet export of --lines lines of the same shape (decision 0018)")
 
 
 # --------------------------------------------------------------------------------------------- the world
@@ -295,6 +297,45 @@ def _time_raw(world: dict, repeat: int) -> dict[str, float]:
     return out
 
 
+def _time_duckdb(lines: int, products: int, repeat: int) -> dict[str, Any]:
+    """The alternative to rollups: `lines` order lines of the generator's shape written by DuckDB to Parquet,
+    then the pages' kinds of queries over the file (DuckDB reads no PostgreSQL here: the export's own cost
+    from PostgreSQL is not in these figures)."""
+    import tempfile
+
+    import duckdb
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/lines.parquet"
+        con = duckdb.connect()
+        t = time.perf_counter()
+        con.execute(f"""COPY (SELECT i AS id, i % {DAYS} AS day, (i // {DAYS}) % {products} AS product_id,
+            ((i // {DAYS}) % {products}) % 46 AS producer_id, (((i // {DAYS}) % {products}) % 46) % 6 AS village,
+            CASE WHEN i % 4 < 2 THEN (i % {DAYS}) * 2 + i % 2 END AS stream_id, 1 + i % 3 AS quantity,
+            CAST((19.9 + ((i // {DAYS}) % {products}) % 40) * (1 + i % 3) AS DECIMAL(12, 2)) AS paid,
+            CASE WHEN i % 50 = 0 THEN CAST((19.9 + ((i // {DAYS}) % {products}) % 40) * (1 + i % 3) / 2
+                 AS DECIMAL(12, 2)) ELSE 0 END AS refunded
+            FROM range({int(lines)}) t(i)) TO '{path}' (FORMAT parquet)""")
+        out["write_parquet_s"] = round(time.perf_counter() - t, 2)
+        queries = {
+            "county home (14 days, per day and product)":
+                f"SELECT day, product_id, sum(paid), sum(quantity) FROM '{path}' WHERE day >= {DAYS - 14} GROUP BY 1, 2",
+            "region, a year per day": f"SELECT day, sum(paid), sum(refunded) FROM '{path}' GROUP BY 1",
+            "region, a year per village": f"SELECT village, sum(paid), sum(quantity) FROM '{path}' GROUP BY 1",
+            "one stream per product": f"SELECT product_id, sum(paid) FROM '{path}' WHERE stream_id = 700 GROUP BY 1",
+        }
+        for name, sql in queries.items():
+            times = []
+            for _ in range(max(1, repeat)):
+                t = time.perf_counter()
+                con.execute(sql).fetchall()
+                times.append(time.perf_counter() - t)
+            out[name] = {"median_s": round(statistics.median(times), 3), "max_s": round(max(times), 3)}
+        con.close()
+    return out
+
+
 def run(options: dict, stdout: Any) -> dict:  # noqa: ANN401
     from zhunong.insights import income, rollups
     from zhunong.producers.models import Region
@@ -331,6 +372,8 @@ def run(options: dict, stdout: Any) -> dict:  # noqa: ANN401
     result["met"] = result["slowest_page_s"] < 1.0 and check["difference"] == Decimal("0")
     if options.get("raw"):
         result["raw"] = _time_raw(world, options.get("repeat", 5))
+    if options.get("duckdb"):
+        result["duckdb"] = _time_duckdb(result["lines"], len(world["products"]), options.get("repeat", 5))
     return result
 
 
