@@ -13,7 +13,7 @@ number has little entropy (region, birth date and a 3-digit sequence). Changing 
 command: it recomputes every digest from the decrypted numbers.
 
 Without these variables the keys are derived from SECRET_KEY, but only with DEBUG or ZHUNONG_DEMO on (the
-demo and the tests); otherwise every use raises `IdKeysMissing` (503 `id_keys_missing`) and `zhunong check`
+demo and the tests); otherwise every use raises `IdKeysMissing` (503 `id_keys_missing`) and `zhunong check --deploy`
 fails with live.E002.
 """
 

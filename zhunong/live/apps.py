@@ -20,7 +20,9 @@ class LiveConfig(AppConfig):
         from .streams import check_record_retention
 
         checks.register(check_record_retention, "live")
-        # Hosts' ID numbers need their keys outside DEBUG and demo mode (live.E002, accounts/idvault.py).
+        # Hosts' ID numbers need their keys outside DEBUG and demo mode (live.E002, accounts/idvault.py). A
+        # deployment check, like Django's SECRET_KEY checks: benchmarks and tools run without the keys, and the
+        # services refuse (503 id_keys_missing) rather than invent one.
         from zhunong.accounts.idvault import check_id_keys
 
-        checks.register(check_id_keys, "live")
+        checks.register(check_id_keys, "live", deploy=True)
