@@ -57,8 +57,12 @@ def _county_staff_or_403(user) -> None:  # noqa: ANN001
 
 
 def _run(request: HttpRequest, action: Callable[[], Any], *, success: str, back: str,
-         fragment: Callable[[str], HttpResponse] | None = None) -> HttpResponse:
-    """Call a service; on a DomainError nothing has changed and the user is told why."""
+         fragment: Callable[[str], HttpResponse] | None = None, reload: bool = False) -> HttpResponse:
+    """Call a service; on a DomainError nothing has changed and the user is told why.
+
+    `reload`: the action changes more of the page than the fragment (a shipped parcel leaves the 待发货 list,
+    a confirmed delivery changes the order's status and opens the review form), so after an htmx success
+    the page reloads (HX-Refresh) and shows the success message; the fragment still answers plain clients."""
     try:
         action()
     except DomainError as exc:
@@ -67,7 +71,12 @@ def _run(request: HttpRequest, action: Callable[[], Any], *, success: str, back:
         messages.error(request, f"{exc.message} ({exc.code})")
         return redirect(back)
     if fragment is not None and _is_htmx(request):
-        return fragment("")
+        if not reload:
+            return fragment("")
+        messages.success(request, success)
+        response = fragment("")
+        response["HX-Refresh"] = "true"
+        return response
     messages.success(request, success)
     return redirect(back)
 
@@ -116,7 +125,7 @@ def ship(request: HttpRequest, shipment_id: int) -> HttpResponse:
         actor=request.user, shipment=shipment, carrier=_field(request, "carrier", 10),
         tracking_number=_field(request, "tracking_number", 40)),
         success=_("已发货：%(n)s") % {"n": shipment.order.number}, back=reverse("fulfilment:packing_list"),
-        fragment=lambda error: _shipment_row(request, shipment.pk, error))
+        fragment=lambda error: _shipment_row(request, shipment.pk, error), reload=True)
 
 
 @login_required
@@ -221,7 +230,7 @@ def confirm_order(request: HttpRequest, order_id: int) -> HttpResponse:
         else _back_to_order(order.pk)
     return _run(request, lambda: shipment_services.confirm_order_delivery(actor=request.user, order=order),
                 success=_("已确认收货，欢迎评价。"), back=back,
-                fragment=lambda error: _order_parcels(request, order, error))
+                fragment=lambda error: _order_parcels(request, order, error), reload=True)
 
 
 @login_required
@@ -235,7 +244,7 @@ def confirm_shipment(request: HttpRequest, shipment_id: int) -> HttpResponse:
         raise DjangoPermissionDenied(_("这不是你的包裹。"))
     return _run(request, lambda: shipment_services.confirm_delivery(actor=request.user, shipment=shipment),
                 success=_("已确认收货，欢迎评价。"), back=_back_to_order(shipment.order_id),
-                fragment=lambda error: _order_parcels(request, shipment.order, error))
+                fragment=lambda error: _order_parcels(request, shipment.order, error), reload=True)
 
 
 def _own_line(request: HttpRequest, line_id: int):  # noqa: ANN202
