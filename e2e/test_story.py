@@ -406,7 +406,9 @@ def test_step5_pay_ship_confirm_review(story: Story) -> None:
         row = coop.locator("tr").filter(has_text=number)
         row.get_by_label("运单号").fill(tracking[username])
         row.get_by_role("button", name="发货").click()
-        expect(coop.locator("tr").filter(has_text=number)).to_contain_text("已发货")
+        # The list reloads: the parcel has left 待发货 and the message names its order.
+        expect(coop.get_by_text(f"已发货：{number}")).to_be_visible()
+        expect(coop.locator("tr").filter(has_text=number)).to_have_count(0)
     story.shot(coop, "step5-shipped")
 
     buyer = story.people["buyer"]
