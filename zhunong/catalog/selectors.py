@@ -119,7 +119,10 @@ def get_public_product(product_id: int) -> Product:
     try:
         return (Product.objects.filter(status__in=PUBLIC_STATUSES)
                 .select_related("origin__parent__parent__parent__parent")
-                .prefetch_related("images", "producers__village__parent__parent__parent__parent",
+                .prefetch_related("images",
+                                  # One query for the producers and their villages' ancestors, not one per level.
+                                  Prefetch("producers", queryset=Producer.objects.select_related(
+                                      "village__parent__parent__parent__parent")),
                                   "batches__plot",
                                   # Newest first, so the page takes each batch's latest without a query per batch.
                                   Prefetch("batches__inspections", to_attr="inspections_newest_first",
