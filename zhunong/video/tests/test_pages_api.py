@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -331,3 +332,22 @@ def test_an_ended_room_with_a_ready_replay_links_it(client, vroom, key, video_di
     vroom.stream.refresh_from_db()
     html = _render_player(vroom.stream)
     assert f'href="/replays/{replay.pk}/">看回放' in html and "回放生成中" not in html
+
+
+def test_console_after_the_end_does_not_say_publishing(client, vroom, key):  # noqa: ANN001
+    """The host ended the stream in the console while the encoder still pushes: not "推流中"."""
+    _publish(client, key)
+    _login(client, vroom.host.user)
+    assert "推流中" in client.get(f"/video/streams/{vroom.stream.pk}/panel/").content.decode()
+    streams.end_stream(stream=vroom.stream, actor=vroom.host.user)
+    panel = client.get(f"/video/streams/{vroom.stream.pk}/panel/").content.decode()
+    assert "推流中" not in panel and "直播已结束" in panel and "请在推流软件里停止推流" in panel
+
+
+def test_a_started_stream_without_picture_does_not_say_starting_soon(vroom):  # noqa: ANN001
+    """After 开始直播, before the encoder pushes, the player's waiting sentence is the live one (CSS picks it
+    from the room's data-status, which room.js keeps current)."""
+    html = _render_player(vroom.stream)
+    assert 'class="zn-when-scheduled"' in html and "已开播，等待主播推流画面…" in html
+    css = (Path(__file__).resolve().parents[1] / "static" / "video" / "video.css").read_text()
+    assert '[data-status="live"] .zn-when-scheduled { display: none; }' in css
