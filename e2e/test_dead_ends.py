@@ -43,7 +43,7 @@ def test_buy_signed_out_continues_after_login(pages) -> None:  # noqa: ANN001
 
 
 def test_waybill_pattern_runs_in_chrome_and_pages_have_a_favicon(pages) -> None:  # noqa: ANN001
-    """Producer: the waybill field refuses a bad number in the browser; favicon; no console errors"""
+    """Producer: the waybill field refuses a bad number in the browser; 发货 moves the parcel off the list; favicon"""
     page = pages.open("coop")
     errors = _watch_console(page)
     page.goto("/")
@@ -57,13 +57,19 @@ def test_waybill_pattern_runs_in_chrome_and_pages_have_a_favicon(pages) -> None:
     expect(page.locator(".site-header .who")).to_be_visible()
     page.goto("/fulfilment/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("待发货")
-    field = page.locator('input[name="tracking_number"]').first
+    row = page.locator("tr").filter(has=page.locator('input[name="tracking_number"]')).first
+    field = row.locator('input[name="tracking_number"]')
     expect(field).to_have_attribute("pattern", re.compile("."))
     # A pattern Chrome cannot compile is skipped: patternMismatch would stay false for any value.
     field.fill("运单号!!")
     assert field.evaluate("el => el.validity.patternMismatch") is True
     field.fill("SF-1234567")
     assert field.evaluate("el => el.validity.valid") is True
-    field.fill("")
-    pages.shot(page, "dead-ends-packing-list")
+    # 发货 through htmx: the list reloads, the parcel has left 待发货 and the message names its order.
+    number = row.locator("code").first.inner_text().strip()
+    field.fill("SF1520261205")
+    row.get_by_role("button", name="发货").click()
+    expect(page.locator(".messages")).to_contain_text(f"已发货：{number}")
+    expect(page.locator("tr").filter(has_text=number)).to_have_count(0)
+    pages.shot(page, "dead-ends-packing-list-shipped")
     assert not errors, errors
