@@ -156,6 +156,23 @@ def test_step1_operator_schedules_a_stream(story: Story) -> None:
     story.shot(page, "step1-stream-scheduled")
 
 
+def test_step1b_discipline_inspector_approves_the_officials_stream(story: Story) -> None:
+    """Step 1b: the host is a public servant (a first secretary), so the county's discipline-inspection office
+    signs off on the host, the products and the prices before the stream may go live"""
+    page = story.person("jijian")
+    page.goto("/office/approvals/")
+    card = page.locator("section").filter(has=page.get_by_role("heading", name=TITLE))
+    expect(card).to_contain_text("未审批")
+    for name in (CAKE, BRICK, GREEN):
+        expect(card).to_contain_text(name)
+    card.get_by_label("审批意见").fill("主播身份、上架商品与价格已核，同意开播。")
+    card.get_by_role("button", name="批准", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text(f"《{TITLE}》审批结论已记录")
+    card = page.locator("section").filter(has=page.get_by_role("heading", name=TITLE))
+    expect(card).to_contain_text("有效")
+    story.shot(page, "step1b-stream-approved")
+
+
 def test_step2_host_starts_the_stream(story: Story, server, journal) -> None:  # noqa: ANN001
     """Step 2: the host opens the console and starts the stream"""
     page = story.person("host")
