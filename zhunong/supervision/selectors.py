@@ -253,3 +253,18 @@ def chart_data(stream: Stream | None, flag_orders: list[Order] | None = None,
         "ages": [ages[label][0] for _, label in AGE_BUCKETS],
         "ages_flagged": [ages[label][1] for _, label in AGE_BUCKETS],
     }
+
+
+SCAN_STAGES = {"queued": "排队中", "exporting": "导出直播数据", "scanning": "检测中", "recording": "记录线索", "done": "已完成"}
+
+
+def scan_state(stream_id: int) -> dict | None:
+    """Where the post-stream scan of a stream is (tasks.scan_stream_task writes it): stage, its Chinese
+    label, counts and when; None when no scan was queued (a stream that has not ended, or before this feature)."""
+    from .detection.record import scan_progress
+
+    state = scan_progress(stream_id)
+    if not state:
+        return None
+    return {**state, "label": SCAN_STAGES.get(state.get("stage", ""), state.get("stage", "")),
+            "running": state.get("stage") != "done"}

@@ -14,5 +14,6 @@ urlpatterns = [
     path("office/approvals/<int:stream_id>/", views.approve, name="approve"),
     path("office/streams/", views.streams_page, name="streams"),
     path("office/streams/<int:stream_id>/", views.stream_page, name="stream"),
+    path("office/streams/<int:stream_id>/scan/", views.stream_scan, name="stream_scan"),
     path("office/hosts/<int:host_id>/", views.host_page, name="host"),
 ]

@@ -168,7 +168,18 @@ def stream_page(request: HttpRequest, stream_id: int) -> HttpResponse:
     return render(request, "supervision/stream.html", {
         "stream": stream, "report": report, "flags": reports.stream_flags(stream),
         "approval": approvals.approval_state(stream), "chart": selectors.chart_data(stream),
+        "scan": selectors.scan_state(stream.pk),
     })
+
+
+@login_required
+def stream_scan(request: HttpRequest, stream_id: int) -> HttpResponse:
+    """The post-stream scan's progress on the stream page (polled by htmx while it runs)."""
+    _require_office(request)
+    stream = selectors.streams_for_office(request.user).filter(pk=stream_id).first()
+    if stream is None:
+        raise Http404()
+    return render(request, "supervision/_scan.html", {"stream": stream, "scan": selectors.scan_state(stream.pk)})
 
 
 @login_required

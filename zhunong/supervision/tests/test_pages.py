@@ -186,3 +186,22 @@ def test_the_region_s_streams_lead_to_their_reports(client, scene) -> None:  # n
     assert page.status_code == 200 and scene.room.stream.title in html and other.stream.title not in html
     assert dict((s.pk, n) for s, n in page.context["rows"])[scene.room.stream.pk] == 2
     assert f"/office/hosts/{scene.room.host.pk}/" in html
+
+
+@pytest.mark.django_db
+def test_the_stream_page_shows_the_post_stream_scan_as_it_runs(client, scene) -> None:  # noqa: ANN001
+    from zhunong.supervision.detection.record import set_progress
+
+    stream = scene.room.stream
+    client.force_login(scene.inspector)
+    page = client.get(f"/office/streams/{stream.pk}/").content.decode()
+    assert "尚未运行" in page and "hx-trigger" not in page.split('id="scan-progress"')[1].split("</p>")[0]
+    set_progress(stream.pk, stage="scanning", events=1234, streams=1)
+    part = client.get(f"/office/streams/{stream.pk}/scan/").content.decode()
+    assert "检测中" in part and "1234 条事件" in part and 'hx-trigger="every 3s"' in part
+    set_progress(stream.pk, stage="done", events=1234, flags=2, created=2, updated=0)
+    part = client.get(f"/office/streams/{stream.pk}/scan/").content.decode()
+    assert "已完成" in part and "2 条线索" in part and "hx-trigger" not in part
+    # Outside the office, the fragment is refused like the page.
+    client.force_login(make_user(roles.BUYER))
+    assert client.get(f"/office/streams/{stream.pk}/scan/").status_code in (403, 404)
