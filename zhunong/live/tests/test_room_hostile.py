@@ -250,22 +250,29 @@ async def _soak(room, viewer, monkeypatch):  # noqa: ANN001, ANN202
     await round_trip(200, lenient=False)
     await asyncio.sleep(0.05)
     state0, objects0 = room_state(hub), live_objects()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.take_snapshot()
-        sent = await round_trip(8000, lenient=True)
-        sent += await round_trip(2000, lenient=False)
-        await asyncio.sleep(0.05)
-        gc.collect()
-        after = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    assert sent >= 10_000
-    assert state0["conns"] == 1 and state0["in_chat"] == 0
-    assert room_state(hub) == state0
-    assert live_objects() == objects0
-    growth = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
-    assert growth < 256 * 1024, [str(s) for s in after.compare_to(before, "lineno")[:10]]
+    # Two measured rounds: a leak grows with the frames in both, while a one-off fill of a process-wide cache
+    # (seen in the full suite, after other apps' tests warmed different code paths) shows in the first only.
+    growths, top = [], []
+    for _attempt in range(2):
+        tracemalloc.start()
+        try:
+            before = tracemalloc.take_snapshot()
+            sent = await round_trip(8000, lenient=True)
+            sent += await round_trip(2000, lenient=False)
+            await asyncio.sleep(0.05)
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+        finally:
+            tracemalloc.stop()
+        assert sent >= 10_000
+        assert state0["conns"] == 1 and state0["in_chat"] == 0
+        assert room_state(hub) == state0
+        assert live_objects() == objects0
+        growths.append(sum(stat.size_diff for stat in after.compare_to(before, "filename")))
+        top.append([str(s) for s in after.compare_to(before, "lineno")[:10]])
+        if growths[-1] < 256 * 1024:
+            break
+    assert min(growths) < 256 * 1024, (growths, top)
     # The room still works for the viewer who watched all along.
     await send(watcher, {"t": "hb", "ref": "end"})
     assert (await recv(watcher))["t"] == "hb"
