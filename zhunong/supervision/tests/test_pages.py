@@ -190,9 +190,12 @@ def test_the_region_s_streams_lead_to_their_reports(client, scene) -> None:  # n
 
 @pytest.mark.django_db
 def test_the_stream_page_shows_the_post_stream_scan_as_it_runs(client, scene) -> None:  # noqa: ANN001
-    from zhunong.supervision.detection.record import set_progress
+    from django.core.cache import cache
+
+    from zhunong.supervision.detection.record import progress_key, set_progress
 
     stream = scene.room.stream
+    cache.delete(progress_key(stream.pk))  # the cache outlives tests whose streams had the same id
     client.force_login(scene.inspector)
     page = client.get(f"/office/streams/{stream.pk}/").content.decode()
     assert "尚未运行" in page and "hx-trigger" not in page.split('id="scan-progress"')[1].split("</p>")[0]
