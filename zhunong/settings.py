@@ -84,6 +84,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it sees the finished response: marks public-shaped pages cacheable for the front
+    # (nginx microcache, `zhunong front`; docs/decisions/0022-the-front-cache.md).
+    "zhunong.core.publiccache.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -172,6 +175,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # Last: a public-shaped page gets no user, token or messages (core/publiccache.py).
+                "zhunong.core.publiccache.context",
             ],
         },
     },
