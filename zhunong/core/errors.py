@@ -58,3 +58,9 @@ class Conflict(DomainError):
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     message = "This state change is not allowed."
+
+
+class UnknownExportFormat(ValidationFailed):
+    # core.exports: a table downloads as csv or xlsx only.
+    code = "unknown_export_format"
+    message = "Export as csv or xlsx."

@@ -17,11 +17,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from zhunong.catalog.models import Product
 from zhunong.core.errors import DomainError
+from zhunong.core.exports import Column, Table
 from zhunong.producers.models import Region
 
 from . import feedback, forecasting, imports, jobs, warnings
 from .errors import DashboardNotFound
-from .exports import Column, Table
 from .models import Job
 from .views import _guarded, _home_region, _require, _respond
 

@@ -3,7 +3,7 @@
 Money and units come from the SalesDay rollup (rollups.py), never from scanning order lines, except the
 per-minute sales curve of one stream (that stream's orders only, through the index on Order.stream).
 Every function takes the range of days (both ends included) and returns plain dicts and lists the views
-turn into charts and tables (exports.Table)."""
+turn into charts and tables (core.exports.Table)."""
 
 from __future__ import annotations
 

@@ -8,11 +8,6 @@ class InvalidDateRange(ValidationFailed):
     message = "Give a start and an end date (YYYY-MM-DD), the start not after the end, at most 3 years apart."
 
 
-class UnknownExportFormat(ValidationFailed):
-    code = "unknown_export_format"
-    message = "Export as csv or xlsx."
-
-
 class NotInYourRegion(PermissionDenied):
     code = "outside_region"
     message = "This is outside your region."

@@ -1,6 +1,6 @@
 """Pages of the data centre (大数据中心), all under /insights/: the county home, household income, and the
 stream, host, product, producer / co-op and region dashboards. Every table on them downloads as CSV or XLSX
-(`?export=csv|xlsx&table=<slug>`, exports.py); charts get their data through json_script (charts.js)."""
+(`?export=csv|xlsx&table=<slug>`, core/exports.py); charts get their data through json_script (charts.js)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ from zhunong.accounts.selectors import is_platform_admin
 from zhunong.catalog.models import Product
 from zhunong.core.audit import record_action
 from zhunong.core.errors import DomainError
+from zhunong.core.exports import Column, Table, export_response
 from zhunong.live.models import Host, Stream
 from zhunong.producers.models import Producer, Region
 
 from . import dashboards, income
 from .errors import DashboardNotFound, InvalidDateRange, NotInYourRegion
-from .exports import Column, Table, export_response
 
 # Filled in by the forecasts part of the data centre; the county home includes it only if it exists.
 WARNINGS_TEMPLATE = "insights/_warnings.html"

@@ -8,8 +8,6 @@ of the rest, and viewer sessions named by an open or confirmed flag. A flag's ev
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,6 +17,7 @@ from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from zhunong.core.exports import Column, Table, to_csv, to_xlsx
 from zhunong.live.models import Host, Stream, StreamMinute, ViewerSession
 from zhunong.orders.models import Order, OrderStatus
 
@@ -152,35 +151,19 @@ def rows(reports: list[StreamReport]) -> list[list[Any]]:
     return out
 
 
-def _safe(value: Any) -> Any:  # noqa: ANN401
-    # Spreadsheet formula injection: text starting with = + - @ is read as a formula by Excel and LibreOffice.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+def _table(reports: list[StreamReport]) -> Table:
+    return Table("supervision", "廉洁监督", [Column(f"c{i}", label) for i, label in enumerate(HEADER)],
+                 [{f"c{i}": v for i, v in enumerate(row)} for row in rows(reports)])
 
 
 def as_csv(reports: list[StreamReport]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADER)
-    for row in rows(reports):
-        writer.writerow([_safe(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM lets Excel read UTF-8
+    """UTF-8 with a BOM (Excel reads it as UTF-8), text defused against formula injection (core.exports)."""
+    return to_csv(_table(reports))
 
 
 def as_xlsx(reports: list[StreamReport], *, title: str) -> bytes:
-    from openpyxl import Workbook  # imported here: only exports need it
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "廉洁监督"
-    sheet.append([title])
-    sheet.append(HEADER)
-    for row in rows(reports):
-        sheet.append([_safe(v) if isinstance(v, str) else v for v in row])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    """One sheet, 廉洁监督: the report's title, then the header and a row per stream (core.exports)."""
+    return to_xlsx(_table(reports), heading=title)
 
 
 def as_pdf(reports: list[StreamReport], *, title: str, summary: dict[str, Any] | None = None) -> bytes:

@@ -208,3 +208,18 @@ def test_the_stream_page_shows_the_post_stream_scan_as_it_runs(client, scene) ->
     # Outside the office, the fragment is refused like the page.
     client.force_login(make_user(roles.BUYER))
     assert client.get(f"/office/streams/{stream.pk}/scan/").status_code in (403, 404)
+
+
+@pytest.mark.django_db
+def test_xlsx_export_has_the_title_then_the_header(client, world) -> None:  # noqa: ANN001
+    import io
+
+    from openpyxl import load_workbook
+
+    room = world.live_room(0, title="@cmd 标题", status=StreamStatus.SCHEDULED)
+    client.force_login(world.discipline_inspector)
+    response = client.get(f"/office/streams/{room.stream.pk}/", {"format": "xlsx"})
+    ws = load_workbook(io.BytesIO(response.content)).active
+    assert ws.title == "廉洁监督"
+    assert ws["A2"].value == "直播ID" and ws["A3"].value == room.stream.pk
+    assert ws["B3"].value == "'@cmd 标题"

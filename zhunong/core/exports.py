@@ -1,5 +1,6 @@
-"""One export helper for every table of the data centre: a `Table` renders on the page (templates
-insights/_table.html) and downloads as CSV or XLSX from the same rows.
+"""The one table exporter: a `Table` renders on a page (the data centre's insights/_table.html) and
+downloads as CSV or XLSX from the same rows. The data centre (insights) and the supervision office's
+reports both export through it.
 
 CSV is UTF-8 with a byte-order mark, so Excel on Chinese Windows opens it as UTF-8. A text cell that a
 spreadsheet would read as a formula (starting with = + - @, a tab or a carriage return) gets a leading
@@ -83,10 +84,14 @@ def to_csv(table: Table) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def to_xlsx(table: Table) -> bytes:
+def to_xlsx(table: Table, *, heading: str = "") -> bytes:
+    """The table as a workbook of one sheet named after its title; `heading`, if given, is a first row
+    above the column labels (a report's title)."""
     wb = Workbook()
     ws = wb.active
     ws.title = re.sub(r"[\[\]:*?/\\]", " ", table.title)[:31] or "table"
+    if heading:
+        ws.append([safe_text(heading)])
     ws.append([c.label for c in table.columns])
     for row in table.cells():
         cells = []
@@ -99,7 +104,7 @@ def to_xlsx(table: Table) -> bytes:
     for i, column in enumerate(table.columns, start=1):
         if column.numeric:
             money = any(isinstance(r.get(column.key), Decimal) for r in table.rows)
-            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+            for (cell,) in ws.iter_rows(min_row=3 if heading else 2, min_col=i, max_col=i):
                 cell.number_format = "0.00" if money else "0"
     buf = io.BytesIO()
     wb.save(buf)

@@ -1,4 +1,5 @@
-"""One export helper for every table: CSV (UTF-8 with BOM) and XLSX, defused against formula injection."""
+"""The one table exporter (core/exports.py): CSV (UTF-8 with BOM) and XLSX, defused against formula injection;
+used by the data centre (every table on every page) and the supervision office's reports."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from zhunong.insights.errors import UnknownExportFormat
-from zhunong.insights.exports import XLSX_TYPE, Column, Table, export_response, safe_text, to_csv, to_xlsx
+from zhunong.core.errors import UnknownExportFormat
+from zhunong.core.exports import XLSX_TYPE, Column, Table, export_response, safe_text, to_csv, to_xlsx
 
 TABLE = Table("households", "各农户收入", [Column("name", "农户"), Column("poor", "建档立卡"),
                                         Column("total", "合计(元)", numeric=True), Column("n", "笔数", numeric=True)],
@@ -41,6 +42,13 @@ def test_xlsx_keeps_numbers_as_numbers():
 def test_every_formula_start_is_defused(value):
     assert safe_text(value) == "'" + value
     assert safe_text(-5) == -5  # numbers are numbers, not text
+
+
+def test_xlsx_heading_row_sits_above_the_labels_and_is_defused():
+    ws = load_workbook(io.BytesIO(to_xlsx(TABLE, heading="=1+1 报告"))).active
+    assert ws["A1"].value == "'=1+1 报告"
+    assert [c.value for c in ws[2]] == ["农户", "建档立卡", "合计(元)", "笔数"]
+    assert ws["C3"].value == 1234.56 and ws["C3"].number_format == "0.00"
 
 
 def test_response_headers_and_unknown_format():
