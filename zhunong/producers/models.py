@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from zhunong.accounts.policy import Scope
-from zhunong.core.text import mask_all_but_last, mask_phone
+from zhunong.core.redaction import mask_all_but_last, mask_phone
 
 
 class Region(models.Model):
@@ -31,7 +31,7 @@ class Region(models.Model):
     level = models.CharField(_("级别"), max_length=16, choices=Level.choices)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
                                verbose_name=_("上级"))
-    path = models.CharField(max_length=255, db_index=True, editable=False)
+    path = models.CharField(max_length=255, db_index=True, editable=False, verbose_name=_("层级路径"))
 
     class Meta:
         ordering = ["path"]
@@ -86,7 +86,7 @@ class Producer(models.Model):
                                      verbose_name=_("社员农户"))
     managers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="managed_producers",
                                       verbose_name=_("管理人"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["id"]
@@ -116,8 +116,8 @@ class Plot(models.Model):
     variety = models.CharField(_("品种"), max_length=50, blank=True)
     soil_type = models.CharField(_("土壤类型"), max_length=50, blank=True)
     location = models.CharField(_("位置"), max_length=200, blank=True)
-    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("纬度"))
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True, verbose_name=_("经度"))
 
     class Meta:
         ordering = ["id"]
@@ -149,7 +149,7 @@ class HarvestBatch(models.Model):
     lot_number = models.CharField(_("批号"), max_length=40, blank=True)
     # Opaque short code printed on packs and in the QR; never derived from ids or personal data.
     trace_code = models.CharField(_("溯源码"), max_length=16, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["-harvested_on", "-id"]
@@ -182,8 +182,8 @@ class Membership(models.Model):
     joined_on = models.DateField(_("入社日期"))
     left_on = models.DateField(_("退社日期"), null=True, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
+                                    related_name="+", verbose_name=_("记录人"))
+    recorded_at = models.DateTimeField(auto_now_add=True, verbose_name=_("记录时间"))
 
     class Meta:
         ordering = ["coop_id", "member_id", "joined_on"]
@@ -219,8 +219,8 @@ class ShareScheme(models.Model):
     effective_from = models.DateField(_("生效日期"))
     note = models.CharField(_("说明"), max_length=300, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
+                                    related_name="+", verbose_name=_("记录人"))
+    recorded_at = models.DateTimeField(auto_now_add=True, verbose_name=_("记录时间"))
 
     class Meta:
         ordering = ["coop_id", "-effective_from"]
@@ -235,11 +235,13 @@ class ShareScheme(models.Model):
 class FixedShare(models.Model):
     """A member's fixed share under a `fixed` scheme (a weight: shares are divided by their sum)."""
 
-    scheme = models.ForeignKey(ShareScheme, on_delete=models.CASCADE, related_name="fixed_shares")
-    member = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="+")
+    scheme = models.ForeignKey(ShareScheme, on_delete=models.CASCADE, related_name="fixed_shares", verbose_name=_("分配方案"))
+    member = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="+", verbose_name=_("成员"))
     share = models.DecimalField(_("份额"), max_digits=9, decimal_places=4)
 
     class Meta:
+        verbose_name = _("固定分配份额")
+        verbose_name_plural = _("固定分配份额")
         ordering = ["scheme_id", "member_id"]
         constraints = [
             models.UniqueConstraint(fields=["scheme", "member"], name="fixedshare_one_per_member"),
@@ -260,8 +262,8 @@ class MemberDelivery(models.Model):
     quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2)
     unit = models.CharField(_("单位"), max_length=8, choices=HarvestBatch.Unit.choices, default=HarvestBatch.Unit.JIN)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
+                                    related_name="+", verbose_name=_("记录人"))
+    recorded_at = models.DateTimeField(auto_now_add=True, verbose_name=_("记录时间"))
 
     class Meta:
         ordering = ["coop_id", "delivered_on", "id"]
