@@ -43,13 +43,13 @@ def default_token_expiry() -> datetime:
 class ApiToken(models.Model):
     """A bearer token for the JSON API. Only a SHA-256 of the token is stored."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    key_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=8)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("用户"))
+    key_hash = models.CharField(max_length=64, unique=True, verbose_name=_("令牌摘要"))
+    prefix = models.CharField(max_length=8, verbose_name=_("前缀"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("最近使用时间"))
     # Issued with settings.API_TOKEN_TTL_DAYS; an expired token is refused like an unknown one.
-    expires_at = models.DateTimeField(default=default_token_expiry)
+    expires_at = models.DateTimeField(default=default_token_expiry, verbose_name=_("过期时间"))
 
     class Meta:
         verbose_name = _("API 令牌")
@@ -63,8 +63,10 @@ class ApiToken(models.Model):
 class RegistrationAttempt(models.Model):
     """One registration attempt from a client address, kept for the throttle window (accounts/throttle.py)."""
 
-    address = models.CharField(max_length=45)
-    at = models.DateTimeField(db_index=True)
+    address = models.CharField(max_length=45, verbose_name=_("客户端地址"))
+    at = models.DateTimeField(db_index=True, verbose_name=_("时间"))
 
     class Meta:
+        verbose_name = _("注册尝试")
+        verbose_name_plural = _("注册尝试")
         indexes = [models.Index(fields=["address", "at"])]
