@@ -15,10 +15,10 @@ from .kinds import Channel, Kind
 
 
 class HostFollow(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="host_follows")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="host_follows", verbose_name=_("关注者"))
     host = models.ForeignKey("live.Host", on_delete=models.CASCADE, related_name="follows",
                              verbose_name=_("主播"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
 
     class Meta:
         verbose_name = _("关注的主播")
@@ -27,14 +27,14 @@ class HostFollow(models.Model):
 
 
 class Notification(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("用户"))
     kind = models.CharField(_("类型"), max_length=24, choices=Kind.choices)
-    event_key = models.CharField(max_length=100)
+    event_key = models.CharField(max_length=100, verbose_name=_("事件键"))
     title = models.CharField(_("标题"), max_length=100)
     body = models.CharField(_("内容"), max_length=500, blank=True)
-    url = models.CharField(max_length=200, blank=True)
+    url = models.CharField(max_length=200, blank=True, verbose_name=_("链接"))
     # Shown in the centre (the user kept the in-site channel for this kind).
-    in_site = models.BooleanField(default=True)
+    in_site = models.BooleanField(default=True, verbose_name=_("站内显示"))
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
 
@@ -60,12 +60,12 @@ class Delivery(models.Model):
         FAILED = "failed", _("失败")
         SKIPPED = "skipped", _("无法送达")
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("通知"))
     channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
     status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=200, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("尝试次数"))
+    last_error = models.CharField(max_length=200, blank=True, verbose_name=_("最近错误"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("发送时间"))
 
     class Meta:
         verbose_name = _("通知发送")
@@ -76,7 +76,7 @@ class Delivery(models.Model):
 
 class NotificationPreference(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="notification_preferences")
+                             related_name="notification_preferences", verbose_name=_("用户"))
     kind = models.CharField(_("类型"), max_length=24, choices=Kind.choices)
     channels = models.JSONField(_("渠道"), default=list)
 
@@ -89,9 +89,9 @@ class NotificationPreference(models.Model):
 class SandboxSms(models.Model):
     """What the sandbox SMS provider 'sent': the development and test stand-in for an SMS gateway."""
 
-    phone = models.CharField(max_length=20)
-    text = models.CharField(max_length=500)
-    sent_at = models.DateTimeField(auto_now_add=True)
+    phone = models.CharField(max_length=20, verbose_name=_("手机号"))
+    text = models.CharField(max_length=500, verbose_name=_("短信内容"))
+    sent_at = models.DateTimeField(auto_now_add=True, verbose_name=_("发送时间"))
 
     class Meta:
         ordering = ["id"]
