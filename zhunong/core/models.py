@@ -18,9 +18,9 @@ class TransitionRecord(models.Model):
     """
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
+                              related_name="+", verbose_name=_("操作人"))
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("原因"))
+    at = models.DateTimeField(auto_now_add=True, verbose_name=_("时间"))
 
     class Meta:
         abstract = True
