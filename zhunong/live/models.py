@@ -18,8 +18,8 @@ class Channel(models.Model):
     name = models.CharField(_("频道名称"), max_length=100)
     description = models.TextField(_("简介"), blank=True, max_length=2000)
     logo = models.ImageField(_("标识"), upload_to="channels/", blank=True)
-    followers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="followed_channels")
-    created_at = models.DateTimeField(auto_now_add=True)
+    followers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="followed_channels", verbose_name=_("关注者"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["id"]
@@ -47,7 +47,7 @@ class Host(models.Model):
 
     PUBLIC_SERVANT_KINDS = {Kind.COUNTY_HEAD, Kind.TOWNSHIP_OFFICIAL, Kind.FIRST_SECRETARY, Kind.PUBLIC_SERVANT}
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="host_profile")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="host_profile", verbose_name=_("用户"))
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="hosts", verbose_name=_("所属频道"))
     kind = models.CharField(_("主播类型"), max_length=24, choices=Kind.choices)
     title = models.CharField(_("职务/身份"), max_length=100, blank=True, help_text=_("例如 副县长、驻村第一书记"))
@@ -97,20 +97,20 @@ class Stream(models.Model):
     planned_end = models.DateTimeField(_("计划结束"))
     status = models.CharField(_("状态"), max_length=16, choices=StreamStatus.choices,
                               default=StreamStatus.SCHEDULED, editable=False, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True, editable=False)
-    ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("开始时间"))
+    ended_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("结束时间"))
     products = models.ManyToManyField("catalog.Product", blank=True, related_name="streams",
                                       verbose_name=_("带货商品"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+                                   related_name="+", verbose_name=_("创建人"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
     # Room switches, changed by the host or an operator during the stream (services only).
     # 0 = off; otherwise one chat message per user per this many seconds.
     slow_mode_seconds = models.PositiveIntegerField(_("慢速模式(秒)"), default=0, editable=False)
     # 0 = off; otherwise accounts younger than this many minutes may watch but not chat (against bot armies).
     established_minutes = models.PositiveIntegerField(_("仅限注册满(分钟)"), default=0, editable=False)
     like_total = models.PositiveBigIntegerField(_("点赞总数"), default=0, editable=False)
-    records_purged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    records_purged_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("记录清除时间"))
 
     class Meta:
         ordering = ["planned_start", "id"]
@@ -147,7 +147,7 @@ class HostVerification(models.Model):
         REVOKED = "revoked", _("撤销认证")
         IDENTITY = "identity", _("登记实名信息")
 
-    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="verifications")
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="verifications", verbose_name=_("主播"))
     action = models.CharField(_("操作"), max_length=12, choices=Action.choices)
     method = models.CharField(_("认证方式"), max_length=24, choices=Method.choices, blank=True)
     note = models.CharField(_("备注"), max_length=300, blank=True)
@@ -166,9 +166,9 @@ class HostVerification(models.Model):
 class StreamTransition(TransitionRecord):
     """History of the stream state machine: who moved a stream where, when and why."""
 
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=16, choices=StreamStatus.choices)
-    to_status = models.CharField(max_length=16, choices=StreamStatus.choices)
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="history", verbose_name=_("直播场次"))
+    from_status = models.CharField(max_length=16, choices=StreamStatus.choices, verbose_name=_("原状态"))
+    to_status = models.CharField(max_length=16, choices=StreamStatus.choices, verbose_name=_("新状态"))
 
     class Meta(TransitionRecord.Meta):
         verbose_name = _("直播状态变更")
@@ -181,8 +181,8 @@ class ChatMessage(models.Model):
         BLOCKED = "blocked", _("敏感词拦截")
         DELETED = "deleted", _("已删除")
 
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="chat_messages")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="chat_messages", verbose_name=_("直播场次"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("用户"))
     user_name = models.CharField(_("昵称"), max_length=50)
     # What the room showed (links removed, masked words starred) and, for the audit, what was sent.
     text = models.CharField(_("内容"), max_length=500)
@@ -191,8 +191,8 @@ class ChatMessage(models.Model):
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.SHOWN)
     filter_hits = models.JSONField(_("命中敏感词"), default=list, blank=True)
     deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    deleted_at = models.DateTimeField(null=True, blank=True)
+                                   related_name="+", verbose_name=_("删除人"))
+    deleted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("删除时间"))
     created_at = models.DateTimeField(_("时间"), db_index=True)
 
     class Meta:
@@ -208,13 +208,13 @@ class ChatMessage(models.Model):
 class Pin(models.Model):
     """A product explained (讲解) on screen from pinned_at to unpinned_at; replays turn these into chapters."""
 
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="pins")
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="pins")
-    pinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    pinned_at = models.DateTimeField(db_index=True)
-    unpinned_at = models.DateTimeField(null=True, blank=True)
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="pins", verbose_name=_("直播场次"))
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="pins", verbose_name=_("商品"))
+    pinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("讲解人"))
+    pinned_at = models.DateTimeField(db_index=True, verbose_name=_("上架讲解时间"))
+    unpinned_at = models.DateTimeField(null=True, blank=True, verbose_name=_("取消讲解时间"))
     unpinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+                                    related_name="+", verbose_name=_("取消讲解人"))
 
     class Meta:
         ordering = ["pinned_at", "id"]
@@ -228,10 +228,10 @@ class Pin(models.Model):
 
 
 class Announcement(models.Model):
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="announcements")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="announcements", verbose_name=_("直播场次"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("发布人"))
     text = models.CharField(_("公告"), max_length=300)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -246,16 +246,16 @@ class RoomRestriction(models.Model):
         MUTE = "mute", _("禁言")
         BAN = "ban", _("踢出并禁止进入")
 
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="restrictions")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    until = models.DateTimeField(null=True, blank=True)
-    reason = models.CharField(max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    lifted_at = models.DateTimeField(null=True, blank=True)
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="restrictions", verbose_name=_("直播场次"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("用户"))
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("限制类型"))
+    until = models.DateTimeField(null=True, blank=True, verbose_name=_("截止时间"))
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("原因"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("创建人"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
+    lifted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("解除时间"))
     lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")
+                                  related_name="+", verbose_name=_("解除人"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -279,16 +279,16 @@ class ModerationAction(models.Model):
         BLOCK_MESSAGE = "block_message", _("敏感词拦截")
         HANDLE_REPORT = "handle_report", _("处理举报")
 
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="moderation_log")
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="moderation_log", verbose_name=_("直播场次"))
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+", verbose_name=_("操作人"))
     action = models.CharField(_("操作"), max_length=20, choices=Action.choices)
     target_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name=_("对象"))
-    message = models.ForeignKey(ChatMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.ForeignKey(ChatMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("聊天消息"))
     reason = models.CharField(_("原因"), max_length=300, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("详情"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -310,18 +310,18 @@ class Report(models.Model):
         ACTIONED = "actioned", _("已处理")
         DISMISSED = "dismissed", _("不成立")
 
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="reports")
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    message = models.ForeignKey(ChatMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="reports", verbose_name=_("直播场次"))
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("举报人"))
+    message = models.ForeignKey(ChatMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports", verbose_name=_("聊天消息"))
     target_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+                                    related_name="+", verbose_name=_("被举报用户"))
     reason = models.CharField(_("原因"), max_length=16, choices=Reason.choices)
     note = models.CharField(_("说明"), max_length=300, blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
     handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    handled_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+                                   related_name="+", verbose_name=_("处理人"))
+    handled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("处理时间"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -338,14 +338,14 @@ class SensitiveWord(models.Model):
 
     word = models.CharField(_("敏感词"), max_length=50, unique=True)
     # Simplified, lower-case, symbols and spaces removed: what the automaton matches.
-    normalized = models.CharField(max_length=50, editable=False, db_index=True)
+    normalized = models.CharField(max_length=50, editable=False, db_index=True, verbose_name=_("规范化文本"))
     action = models.CharField(_("处理方式"), max_length=8, choices=Action.choices, default=Action.MASK)
     category = models.CharField(_("类别"), max_length=30, blank=True)
     active = models.BooleanField(_("启用"), default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+                                   related_name="+", editable=False, verbose_name=_("创建人"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新时间"))
 
     class Meta:
         ordering = ["word"]
@@ -362,12 +362,12 @@ class ViewerSession(models.Model):
     Reconnects reuse the same row, so the count of rows is the stream's honest number of viewers.
     """
 
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="viewer_sessions")
-    viewer_key = models.CharField(max_length=80)
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="viewer_sessions", verbose_name=_("直播场次"))
+    viewer_key = models.CharField(max_length=80, verbose_name=_("观众标识"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+")
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
+                             related_name="+", verbose_name=_("用户"))
+    first_seen = models.DateTimeField(verbose_name=_("首次进入"))
+    last_seen = models.DateTimeField(verbose_name=_("最近在线"))
 
     class Meta:
         ordering = ["first_seen", "id"]
@@ -379,7 +379,7 @@ class ViewerSession(models.Model):
 class StreamMinute(models.Model):
     """The per-minute series: raw data for analytics and for the inflated-traffic checks."""
 
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="minutes")
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="minutes", verbose_name=_("直播场次"))
     minute = models.DateTimeField(_("分钟"))
     concurrent_viewers = models.PositiveIntegerField(_("在线人数(峰值)"), default=0)
     new_viewers = models.PositiveIntegerField(_("新进观众"), default=0)
@@ -404,13 +404,13 @@ class Gift(models.Model):
         SOCKET = "socket", _("直播间")
         API = "api", _("API")
 
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="gifts")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    kind = models.CharField(max_length=24)
-    via = models.CharField(max_length=8, choices=Via.choices)
-    refused = models.BooleanField(default=False)
-    reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="gifts", verbose_name=_("直播场次"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("用户"))
+    kind = models.CharField(max_length=24, verbose_name=_("礼物类型"))
+    via = models.CharField(max_length=8, choices=Via.choices, verbose_name=_("途径"))
+    refused = models.BooleanField(default=False, verbose_name=_("已拒绝"))
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("原因"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -461,10 +461,10 @@ class HostIdentity(models.Model):
     four characters) is what pages show; the birth date is not kept in clear (with the mask it would give
     the whole number away)."""
 
-    host = models.OneToOneField(Host, on_delete=models.CASCADE, related_name="identity")
+    host = models.OneToOneField(Host, on_delete=models.CASCADE, related_name="identity", verbose_name=_("主播"))
     real_name = models.CharField(_("真实姓名"), max_length=50)
-    id_ciphertext = models.TextField(editable=False)
-    id_digest = models.CharField(max_length=64, unique=True, editable=False)
+    id_ciphertext = models.TextField(editable=False, verbose_name=_("身份证号密文"))
+    id_digest = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("身份证号摘要"))
     id_masked = models.CharField(_("身份证号（脱敏）"), max_length=18, editable=False)
     # How the number's region code compares with the channel's county (idnumber.RegionAgreement).
     region_agreement = models.CharField(_("户籍地与所在县"), max_length=16, editable=False)
@@ -490,8 +490,8 @@ class Course(models.Model):
                                verbose_name=_("县"))
     title = models.CharField(_("课程名称"), max_length=100)
     description = models.TextField(_("课程介绍"), blank=True, max_length=2000)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("创建人"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -530,11 +530,11 @@ class TrainingSession(models.Model):
 class Attendance(models.Model):
     """Whether a host attended one session (recorded by the county office after the session)."""
 
-    session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="attendance")
-    host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="attendance")
+    session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="attendance", verbose_name=_("培训场次"))
+    host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="attendance", verbose_name=_("主播"))
     present = models.BooleanField(_("出勤"))
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(auto_now=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("记录人"))
+    recorded_at = models.DateTimeField(auto_now=True, verbose_name=_("记录时间"))
 
     class Meta:
         ordering = ["session", "host"]
@@ -546,11 +546,11 @@ class Attendance(models.Model):
 class Certificate(models.Model):
     """A course completed: every session of the course attended."""
 
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="certificates")
-    host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="certificates")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="certificates", verbose_name=_("课程"))
+    host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="certificates", verbose_name=_("主播"))
     number = models.CharField(_("证书编号"), max_length=40, unique=True)
     hours = models.DecimalField(_("学时"), max_digits=6, decimal_places=1)
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("颁发人"))
     issued_at = models.DateTimeField(_("发证时间"))
 
     class Meta:
@@ -571,13 +571,13 @@ class SegmentKind(models.TextChoices):
 class StreamSegment(models.Model):
     """A stretch of a live stream marked as one of the thirds, from started_at to ended_at (open: now)."""
 
-    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="segments")
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="segments", verbose_name=_("直播场次"))
     kind = models.CharField(_("类别"), max_length=20, choices=SegmentKind.choices)
-    started_at = models.DateTimeField(db_index=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(db_index=True, verbose_name=_("开始时间"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("结束时间"))
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("开始人"))
     ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
+                                 related_name="+", verbose_name=_("结束人"))
 
     class Meta:
         ordering = ["started_at", "id"]
