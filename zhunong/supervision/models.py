@@ -23,19 +23,19 @@ class IntegrityFlag(models.Model):
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.OPEN)
     summary = models.CharField(_("摘要"), max_length=300)
     details = models.JSONField(_("详情"), default=dict, blank=True)
-    region = models.ForeignKey("producers.Region", null=True, blank=True, on_delete=models.SET_NULL)
-    subject_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
-    subject_id = models.CharField(max_length=40, blank=True)
+    region = models.ForeignKey("producers.Region", null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("区域"))
+    subject_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("对象类型"))
+    subject_id = models.CharField(max_length=40, blank=True, verbose_name=_("对象编号"))
     subject = GenericForeignKey("subject_type", "subject_id")
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")
+                                  related_name="+", verbose_name=_("提出人"))
     # Detector flags (docs/supervision.md): which detector, how sure (0..1), the stream it is about, and
     # the evidence: {"order_ids": [...], "session_ids": [...], "account_ids": [...], "why": ..., ...}.
     detector = models.CharField(_("检测器"), max_length=40, blank=True)
     score = models.FloatField(_("可疑度"), null=True, blank=True)
-    stream = models.ForeignKey("live.Stream", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    stream = models.ForeignKey("live.Stream", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("直播场次"))
     evidence = models.JSONField(_("证据"), default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
