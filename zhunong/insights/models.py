@@ -26,19 +26,21 @@ class Job(models.Model):
         DONE = "done", _("已完成")
         FAILED = "failed", _("失败")
 
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    region = models.ForeignKey("producers.Region", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    done = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    message = models.CharField(max_length=300, blank=True)
-    result = models.JSONField(default=dict, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("任务类型"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, verbose_name=_("状态"))
+    region = models.ForeignKey("producers.Region", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("区域"))
+    done = models.PositiveIntegerField(default=0, verbose_name=_("已完成数"))
+    total = models.PositiveIntegerField(default=0, verbose_name=_("总数"))
+    message = models.CharField(max_length=300, blank=True, verbose_name=_("进度说明"))
+    result = models.JSONField(default=dict, blank=True, verbose_name=_("结果"))
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+                                   related_name="+", verbose_name=_("开始人"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("创建时间"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("完成时间"))
 
     class Meta:
+        verbose_name = _("后台任务")
+        verbose_name_plural = _("后台任务")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -56,19 +58,21 @@ class CommentInsight(models.Model):
         CHAT = "chat", _("直播间弹幕")
         REVIEW = "review", _("评价")
 
-    source = models.CharField(max_length=8, choices=Source.choices)
-    source_id = models.PositiveBigIntegerField()
+    source = models.CharField(max_length=8, choices=Source.choices, verbose_name=_("来源"))
+    source_id = models.PositiveBigIntegerField(verbose_name=_("来源编号"))
     product = models.ForeignKey("catalog.Product", null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="comment_insights")
-    county = models.ForeignKey("producers.Region", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    text = models.CharField(max_length=500)
-    themes = models.JSONField(default=list)
-    sentiment = models.FloatField(default=0)
-    keywords = models.JSONField(default=list)
-    requested = models.CharField(max_length=50, blank=True, db_index=True)
-    said_at = models.DateTimeField(db_index=True)
+                                related_name="comment_insights", verbose_name=_("商品"))
+    county = models.ForeignKey("producers.Region", null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("县"))
+    text = models.CharField(max_length=500, verbose_name=_("原文"))
+    themes = models.JSONField(default=list, verbose_name=_("主题"))
+    sentiment = models.FloatField(default=0, verbose_name=_("情感倾向"))
+    keywords = models.JSONField(default=list, verbose_name=_("关键词"))
+    requested = models.CharField(max_length=50, blank=True, db_index=True, verbose_name=_("想要的商品"))
+    said_at = models.DateTimeField(db_index=True, verbose_name=_("发言时间"))
 
     class Meta:
+        verbose_name = _("评论洞察")
+        verbose_name_plural = _("评论洞察")
         constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="commentinsight_once")]
         indexes = [models.Index(fields=["product", "said_at"])]
 
@@ -79,16 +83,20 @@ class CommentInsight(models.Model):
 class DemandForecast(models.Model):
     """The latest daily demand forecast of one product, with its backtest against the seasonal-naive baseline."""
 
-    product = models.OneToOneField("catalog.Product", on_delete=models.CASCADE, related_name="demand_forecast")
-    model_name = models.CharField(max_length=40)
-    start = models.DateField()
+    product = models.OneToOneField("catalog.Product", on_delete=models.CASCADE, related_name="demand_forecast", verbose_name=_("商品"))
+    model_name = models.CharField(max_length=40, verbose_name=_("模型"))
+    start = models.DateField(verbose_name=_("预测起始日"))
     # [{"date": "2026-01-01", "mean": 3.2, "lo": 1.0, "hi": 5.4}, ...] for `horizon` days from `start`.
-    points = models.JSONField(default=list)
-    level = models.PositiveSmallIntegerField(default=80)
-    history_days = models.PositiveIntegerField(default=0)
-    mean_daily = models.FloatField(default=0)
-    backtest = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now=True)
+    points = models.JSONField(default=list, verbose_name=_("预测值"))
+    level = models.PositiveSmallIntegerField(default=80, verbose_name=_("置信水平"))
+    history_days = models.PositiveIntegerField(default=0, verbose_name=_("历史天数"))
+    mean_daily = models.FloatField(default=0, verbose_name=_("日均"))
+    backtest = models.JSONField(default=dict, blank=True, verbose_name=_("回测"))
+    created_at = models.DateTimeField(auto_now=True, verbose_name=_("创建时间"))
+
+    class Meta:
+        verbose_name = _("需求预测")
+        verbose_name_plural = _("需求预测")
 
     def __str__(self) -> str:
         return f"forecast of product {self.product_id} ({self.model_name})"
@@ -97,17 +105,19 @@ class DemandForecast(models.Model):
 class ImportFile(models.Model):
     """One order export from another platform, imported whole (all rows or none)."""
 
-    source = models.CharField(max_length=16)
-    filename = models.CharField(max_length=200)
-    sha256 = models.CharField(max_length=64)
-    county = models.ForeignKey("producers.Region", on_delete=models.PROTECT, related_name="+")
-    rows = models.PositiveIntegerField(default=0)
-    skipped = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=16, verbose_name=_("来源"))
+    filename = models.CharField(max_length=200, verbose_name=_("文件名"))
+    sha256 = models.CharField(max_length=64, verbose_name=_("SHA-256"))
+    county = models.ForeignKey("producers.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("县"))
+    rows = models.PositiveIntegerField(default=0, verbose_name=_("行数"))
+    skipped = models.PositiveIntegerField(default=0, verbose_name=_("跳过行数"))
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+                                    related_name="+", verbose_name=_("导入人"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
 
     class Meta:
+        verbose_name = _("导入文件")
+        verbose_name_plural = _("导入文件")
         constraints = [models.UniqueConstraint(fields=["source", "sha256"], name="importfile_once")]
         ordering = ["-created_at", "-id"]
 
@@ -122,19 +132,21 @@ class ImportedOrderLine(models.Model):
     is the seller of record, as on OrderLine, so income attribution treats both alike.
     """
 
-    file = models.ForeignKey(ImportFile, on_delete=models.PROTECT, related_name="lines")
-    source = models.CharField(max_length=16, db_index=True)
-    external_order = models.CharField(max_length=64)
-    external_line = models.CharField(max_length=32)
-    ordered_at = models.DateTimeField(db_index=True)
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="imported_lines")
-    producer = models.ForeignKey("producers.Producer", on_delete=models.PROTECT, related_name="imported_lines")
-    quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
-    line_total = models.DecimalField(max_digits=12, decimal_places=2)
-    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    file = models.ForeignKey(ImportFile, on_delete=models.PROTECT, related_name="lines", verbose_name=_("导入文件"))
+    source = models.CharField(max_length=16, db_index=True, verbose_name=_("来源"))
+    external_order = models.CharField(max_length=64, verbose_name=_("外部订单号"))
+    external_line = models.CharField(max_length=32, verbose_name=_("外部明细号"))
+    ordered_at = models.DateTimeField(db_index=True, verbose_name=_("下单时间"))
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="imported_lines", verbose_name=_("商品"))
+    producer = models.ForeignKey("producers.Producer", on_delete=models.PROTECT, related_name="imported_lines", verbose_name=_("生产者"))
+    quantity = models.PositiveIntegerField(verbose_name=_("数量"))
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2, verbose_name=_("单价"))
+    line_total = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("小计"))
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, verbose_name=_("已退款金额"))
 
     class Meta:
+        verbose_name = _("导入订单明细")
+        verbose_name_plural = _("导入订单明细")
         constraints = [
             models.UniqueConstraint(fields=["source", "external_order", "external_line"], name="importedline_once"),
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="importedline_quantity_positive"),
@@ -159,18 +171,20 @@ class SalesDay(models.Model):
 
     Dated by the money's event, as the ledger is: a sale on its payment's day, a refund on the refund's."""
 
-    day = models.DateField()
-    source = models.CharField(max_length=16, blank=True, default=PLATFORM)
-    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
-    producer = models.ForeignKey("producers.Producer", on_delete=models.CASCADE, related_name="+")
-    stream = models.ForeignKey("live.Stream", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    gross_fen = models.BigIntegerField(default=0)
-    refunded_fen = models.BigIntegerField(default=0)
-    units = models.BigIntegerField(default=0)
-    lines = models.BigIntegerField(default=0)
-    refunds = models.BigIntegerField(default=0)
+    day = models.DateField(verbose_name=_("日期"))
+    source = models.CharField(max_length=16, blank=True, default=PLATFORM, verbose_name=_("来源"))
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+", verbose_name=_("商品"))
+    producer = models.ForeignKey("producers.Producer", on_delete=models.CASCADE, related_name="+", verbose_name=_("生产者"))
+    stream = models.ForeignKey("live.Stream", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("直播场次"))
+    gross_fen = models.BigIntegerField(default=0, verbose_name=_("销售额（分）"))
+    refunded_fen = models.BigIntegerField(default=0, verbose_name=_("退款（分）"))
+    units = models.BigIntegerField(default=0, verbose_name=_("件数"))
+    lines = models.BigIntegerField(default=0, verbose_name=_("明细"))
+    refunds = models.BigIntegerField(default=0, verbose_name=_("退款笔数"))
 
     class Meta:
+        verbose_name = _("日销售汇总")
+        verbose_name_plural = _("日销售汇总")
         constraints = [
             models.UniqueConstraint(fields=["day", "source", "product", "producer", "stream"],
                                     condition=models.Q(stream__isnull=False), name="salesday_key_stream"),
@@ -189,15 +203,17 @@ class IncomeDay(models.Model):
     the co-op (`retained`) when nobody can be credited. Rows of one (day, source, product, payer) always add
     up to that payer's net sales of the product that day."""
 
-    day = models.DateField()
-    source = models.CharField(max_length=16, blank=True, default=PLATFORM)
-    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
-    payer = models.ForeignKey("producers.Producer", on_delete=models.CASCADE, related_name="+")
-    recipient = models.ForeignKey("producers.Producer", on_delete=models.CASCADE, related_name="+")
-    amount_fen = models.BigIntegerField()
-    retained = models.BooleanField(default=False)
+    day = models.DateField(verbose_name=_("日期"))
+    source = models.CharField(max_length=16, blank=True, default=PLATFORM, verbose_name=_("来源"))
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+", verbose_name=_("商品"))
+    payer = models.ForeignKey("producers.Producer", on_delete=models.CASCADE, related_name="+", verbose_name=_("付款方"))
+    recipient = models.ForeignKey("producers.Producer", on_delete=models.CASCADE, related_name="+", verbose_name=_("收款方"))
+    amount_fen = models.BigIntegerField(verbose_name=_("金额（分）"))
+    retained = models.BooleanField(default=False, verbose_name=_("留存"))
 
     class Meta:
+        verbose_name = _("日收入汇总")
+        verbose_name_plural = _("日收入汇总")
         constraints = [models.UniqueConstraint(fields=["day", "source", "product", "payer", "recipient"],
                                                name="incomeday_key")]
         indexes = [models.Index(fields=["day"]), models.Index(fields=["recipient", "day"])]
