@@ -61,15 +61,15 @@ class Shipment(models.Model):
     # Set once the deadline passes unshipped (or shipping happens after it); kept afterwards, because
     # a late shipment counts toward the producer's record even when it finally goes out.
     late = models.BooleanField(_("超时发货"), default=False, editable=False, db_index=True)
-    late_flagged_at = models.DateTimeField(null=True, blank=True, editable=False)
-    packed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    late_flagged_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("超时标记时间"))
+    packed_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("打包时间"))
     shipped_at = models.DateTimeField(_("发货时间"), null=True, blank=True, editable=False)
     delivered_at = models.DateTimeField(_("签收时间"), null=True, blank=True, editable=False)
     delivery_confirmation = models.CharField(_("签收方式"), max_length=8, choices=DeliveryConfirmation.choices,
                                              blank=True, editable=False)
     exception_reason = models.CharField(_("异常原因"), max_length=300, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新时间"))
 
     class Meta:
         ordering = ["deadline", "id"]
@@ -87,10 +87,10 @@ class Shipment(models.Model):
 
 
 class ShipmentItem(models.Model):
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="items")
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="items", verbose_name=_("包裹"))
     # One-to-one: an order line is routed once, to exactly one shipment.
-    line = models.OneToOneField("orders.OrderLine", on_delete=models.PROTECT, related_name="shipment_item")
-    quantity = models.PositiveIntegerField()
+    line = models.OneToOneField("orders.OrderLine", on_delete=models.PROTECT, related_name="shipment_item", verbose_name=_("订单明细"))
+    quantity = models.PositiveIntegerField(verbose_name=_("数量"))
 
     class Meta:
         ordering = ["id"]
@@ -115,9 +115,9 @@ class ShipmentItem(models.Model):
 
 
 class ShipmentTransition(TransitionRecord):
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=12, choices=ShipmentStatus.choices)
-    to_status = models.CharField(max_length=12, choices=ShipmentStatus.choices)
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="history", verbose_name=_("包裹"))
+    from_status = models.CharField(max_length=12, choices=ShipmentStatus.choices, verbose_name=_("原状态"))
+    to_status = models.CharField(max_length=12, choices=ShipmentStatus.choices, verbose_name=_("新状态"))
 
     class Meta(TransitionRecord.Meta):
         verbose_name = _("发货状态变更")
@@ -169,9 +169,9 @@ class AfterSalesRequest(models.Model):
     decision_note = models.CharField(_("处理意见"), max_length=300, blank=True, editable=False)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", editable=False, verbose_name=_("处理人"))
-    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
-    refunded_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("处理时间"))
+    refunded_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("退款时间"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -188,9 +188,13 @@ class AfterSalesRequest(models.Model):
 
 
 class AfterSalesTransition(TransitionRecord):
-    request = models.ForeignKey(AfterSalesRequest, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=12, choices=AfterSalesStatus.choices)
-    to_status = models.CharField(max_length=12, choices=AfterSalesStatus.choices)
+    request = models.ForeignKey(AfterSalesRequest, on_delete=models.CASCADE, related_name="history", verbose_name=_("售后申请"))
+    from_status = models.CharField(max_length=12, choices=AfterSalesStatus.choices, verbose_name=_("原状态"))
+    to_status = models.CharField(max_length=12, choices=AfterSalesStatus.choices, verbose_name=_("新状态"))
+
+    class Meta:
+        verbose_name = _("售后状态变更")
+        verbose_name_plural = _("售后状态变更")
 
 
 # ---------------------------------------------------------------- complaints (投诉)
@@ -231,8 +235,8 @@ class Complaint(models.Model):
     resolution = models.CharField(_("处理结果"), max_length=500, blank=True, editable=False)
     handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", editable=False, verbose_name=_("经办人"))
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("创建时间"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新时间"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -244,10 +248,14 @@ class Complaint(models.Model):
 
 
 class ComplaintTransition(TransitionRecord):
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=12, choices=ComplaintStatus.choices)
-    to_status = models.CharField(max_length=12, choices=ComplaintStatus.choices)
-    reason = models.CharField(max_length=500, blank=True)
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="history", verbose_name=_("投诉"))
+    from_status = models.CharField(max_length=12, choices=ComplaintStatus.choices, verbose_name=_("原状态"))
+    to_status = models.CharField(max_length=12, choices=ComplaintStatus.choices, verbose_name=_("新状态"))
+    reason = models.CharField(max_length=500, blank=True, verbose_name=_("原因"))
+
+    class Meta:
+        verbose_name = _("投诉状态变更")
+        verbose_name_plural = _("投诉状态变更")
 
 
 # ---------------------------------------------------------------- reviews
@@ -268,7 +276,7 @@ class Review(models.Model):
     # Operators may hide abusive text (with a reason); the rating still counts in the producer's record.
     visible = models.BooleanField(_("公开显示"), default=True, editable=False)
     hidden_reason = models.CharField(_("隐藏原因"), max_length=300, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -300,8 +308,8 @@ class Pledge(models.Model):
     max_per_claim = models.DecimalField(_("单笔最高赔付"), max_digits=10, decimal_places=2)
     total_cap = models.DecimalField(_("赔付总额上限"), max_digits=12, decimal_places=2, null=True, blank=True)
     funded_by = models.CharField(_("赔付来源"), max_length=16, choices=PledgeFunding.choices)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("创建人"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -334,15 +342,15 @@ class PledgeClaim(models.Model):
                               default=ClaimStatus.SUBMITTED, editable=False, db_index=True)
     decision_reason = models.CharField(_("认定理由"), max_length=500, blank=True, editable=False)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", editable=False)
-    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+                                   related_name="+", editable=False, verbose_name=_("处理人"))
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("处理时间"))
     compensated_amount = models.DecimalField(_("赔付金额"), max_digits=10, decimal_places=2, null=True,
                                              blank=True, editable=False)
     paid_from = models.CharField(_("赔付来源"), max_length=16, choices=PledgeFunding.choices, blank=True,
                                  editable=False)
     compensation_ref = models.CharField(_("赔付凭证号"), max_length=64, blank=True, editable=False)
-    compensated_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    compensated_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("赔付时间"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -358,8 +366,12 @@ class PledgeClaim(models.Model):
 
 
 class PledgeClaimTransition(TransitionRecord):
-    claim = models.ForeignKey(PledgeClaim, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=14, choices=ClaimStatus.choices)
-    to_status = models.CharField(max_length=14, choices=ClaimStatus.choices)
-    reason = models.CharField(max_length=500, blank=True)
+    claim = models.ForeignKey(PledgeClaim, on_delete=models.CASCADE, related_name="history", verbose_name=_("赔付申请"))
+    from_status = models.CharField(max_length=14, choices=ClaimStatus.choices, verbose_name=_("原状态"))
+    to_status = models.CharField(max_length=14, choices=ClaimStatus.choices, verbose_name=_("新状态"))
+    reason = models.CharField(max_length=500, blank=True, verbose_name=_("原因"))
+
+    class Meta:
+        verbose_name = _("赔付申请状态变更")
+        verbose_name_plural = _("赔付申请状态变更")
 
