@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class FulfilmentConfig(AppConfig):
     name = "zhunong.fulfilment"
     label = "fulfilment"
-    verbose_name = "Fulfilment and after-sales"
+    verbose_name = _("发货与售后")  # Fulfilment and after-sales
 
     def ready(self) -> None:
         # Imported here: the receivers use the models, which exist only once the app registry is ready.

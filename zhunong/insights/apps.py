@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InsightsConfig(AppConfig):
     name = "zhunong.insights"
     label = "insights"
-    verbose_name = "Data centre"
+    verbose_name = _("数据中心")  # Data centre
 
     def ready(self) -> None:
         # Imported here: the receivers use the models, which exist only once the app registry is ready.

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LiveConfig(AppConfig):
     name = "zhunong.live"
     label = "live"
-    verbose_name = "Live rooms"
+    verbose_name = _("直播间")  # Live rooms
 
     def ready(self) -> None:
         # Imported here: selectors need the app registry, which is not ready at import time.

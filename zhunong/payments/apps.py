@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PaymentsConfig(AppConfig):
     name = "zhunong.payments"
     label = "payments"
-    verbose_name = "Payments"
+    verbose_name = _("支付")  # Payments
 
     def ready(self) -> None:
         # Imported here: these modules use models, which exist only once the app registry is ready.

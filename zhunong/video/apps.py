@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class VideoConfig(AppConfig):
     name = "zhunong.video"
     label = "video"
-    verbose_name = "Video ingest, recordings and replays"
+    verbose_name = _("推流、录像与回放")  # Video ingest, recordings and replays
 
     def ready(self) -> None:
         # Imported here, not at the top: redact and tasks import models, which need the app registry.
