@@ -94,3 +94,59 @@
     bindForm(room, "established-form", function (f) { return { t: "established_only", minutes: Number(f.elements.minutes.value) }; });
   });
 })();
+
+/* The console's tools on a phone: one card at a time behind tabs named by the cards' headings (room.css shows
+ * the tabs below 900 px only; on a desktop every card stays open). Cards htmx replaces are re-tabbed. */
+(function () {
+  "use strict";
+  var tools = document.querySelector('[data-role="tools"]');
+  if (!tools) return;
+  var narrow = window.matchMedia("(max-width: 899.98px)");
+  var nav = document.createElement("div");
+  nav.className = "tool-tabs";
+  nav.setAttribute("role", "tablist");
+  tools.prepend(nav);
+  var current = null;
+
+  function cards() {
+    return Array.prototype.filter.call(tools.children, function (el) {
+      return el !== nav && el.querySelector("h2");
+    });
+  }
+
+  function build() {
+    var list = cards();
+    nav.innerHTML = "";
+    list.forEach(function (card, i) { if (!card.id) card.id = "console-tool-" + i; });
+    if (!list.some(function (c) { return c.id === current; })) current = list.length ? list[0].id : null;
+    list.forEach(function (card) {
+      var heading = card.querySelector("h2");
+      var tab = document.createElement("button");
+      tab.type = "button";
+      tab.setAttribute("role", "tab");
+      tab.setAttribute("aria-controls", card.id);
+      tab.textContent = heading.textContent.trim();
+      tab.addEventListener("click", function () { current = card.id; show(); });
+      nav.appendChild(tab);
+    });
+    show();
+  }
+
+  function show() {
+    var tabbed = narrow.matches && cards().length > 1;
+    tools.classList.toggle("tabbed", tabbed);
+    cards().forEach(function (card) {
+      card.classList.toggle("tool-off", tabbed && card.id !== current);
+      if (tabbed) card.setAttribute("role", "tabpanel"); else card.removeAttribute("role");
+    });
+    Array.prototype.forEach.call(nav.children, function (tab) {
+      tab.setAttribute("aria-selected", String(tab.getAttribute("aria-controls") === current));
+    });
+  }
+
+  build();
+  if (narrow.addEventListener) narrow.addEventListener("change", show);
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (tools.contains(event.target) || event.target === tools) build();
+  });
+})();

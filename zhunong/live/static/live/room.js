@@ -322,16 +322,28 @@
   // Flash sales (frames from the orders app, fields in docs/live-protocol.md): a banner for everyone, and on the
   // shelf the sale price, what is left, and whether it is counting down, selling or sold out.
   // The banners are HTML: product_name is escaped by the server, prices and counts are numbers.
+  // Icons are inline SVG from the page's <template id="room-icons"> (core/templatetags/icons.py), never emoji:
+  // a phone without a colour-emoji font shows a box. Missing template: no icon.
+  function icon(name) {
+    var tpl = document.getElementById("room-icons");
+    var svg = tpl && tpl.content.querySelector('[data-icon="' + name + '"]');
+    return svg ? svg.cloneNode(true) : document.createTextNode("");
+  }
+  function iconHTML(name) {
+    var svg = icon(name);
+    return svg.outerHTML ? svg.outerHTML + " " : "";
+  }
+
   var SALE_TEXT = {
     scheduled: function (e) {
-      return "⚡ " + fmt(gettext("秒杀预告：%(product)s ¥%(price)s，共 %(quantity)s 件，每人限购 %(limit)s 件，倒计时后开抢"),
+      return iconHTML("bolt") + fmt(gettext("秒杀预告：%(product)s ¥%(price)s，共 %(quantity)s 件，每人限购 %(limit)s 件，倒计时后开抢"),
                          { product: e.product_name, price: e.sale_price, quantity: e.quantity, limit: e.per_buyer_limit });
     },
     started: function (e) {
-      return "⚡ " + fmt(gettext("秒杀开抢：%(product)s ¥%(price)s，每人限购 %(limit)s 件"),
+      return iconHTML("bolt") + fmt(gettext("秒杀开抢：%(product)s ¥%(price)s，每人限购 %(limit)s 件"),
                          { product: e.product_name, price: e.sale_price, limit: e.per_buyer_limit });
     },
-    sold_out: function (e) { return "⚡ " + fmt(gettext("%(product)s 秒杀已抢光"), { product: e.product_name }); },
+    sold_out: function (e) { return iconHTML("bolt") + fmt(gettext("%(product)s 秒杀已抢光"), { product: e.product_name }); },
     ended: function (e) { return fmt(gettext("秒杀结束：%(product)s"), { product: e.product_name }); },
     cancelled: function (e) { return fmt(gettext("秒杀取消：%(product)s"), { product: e.product_name }); }
   };
@@ -382,9 +394,10 @@
     if (s.status === "scheduled" && wait <= 0) s.status = "live";
     var soldOut = s.status === "sold_out" || (typeof s.remaining === "number" && s.remaining <= 0);
     var left = typeof s.remaining === "number" ? Math.max(0, s.remaining) : null;
-    tag.textContent = "⚡ " + gettext("秒杀") + (s.price ? " ¥" + s.price : "") + (left === null ? "" : " · " + (s.quantity
+    tag.textContent = gettext("秒杀") + (s.price ? " ¥" + s.price : "") + (left === null ? "" : " · " + (s.quantity
       ? fmt(gettext("剩余 %(left)s/%(total)s"), { left: left, total: s.quantity })
       : fmt(gettext("剩余 %(left)s"), { left: left })));
+    tag.prepend(icon("bolt"), " ");
     li.classList.toggle("sold-out", soldOut);
     var buy = li.querySelector(".buy");
     if (buy) {
@@ -424,7 +437,8 @@
     var text = c.kind === "percent" ? fmt(gettext("%(value)s%% 折扣券"), { value: value })
       : (Number(c.min_spend) > 0 ? fmt(gettext("满 %(min)s 减 %(value)s 元"), { min: c.min_spend, value: value })
         : fmt(gettext("立减 %(value)s 元"), { value: value }));
-    div.appendChild(document.createTextNode("🎟 " + text + " "));
+    div.appendChild(icon("ticket"));
+    div.appendChild(document.createTextNode(" " + text + " "));
     var left = document.createElement("span");
     left.className = "muted coupon-left";
     div.appendChild(left);
