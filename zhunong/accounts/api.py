@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator
 
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import PermissionDenied
+from zhunong.core.schemas import RequestSchema
 from zhunong.core.text import has_control_chars
 
 from . import policy, selectors, services, throttle
@@ -115,7 +116,7 @@ def back_office_user(request) -> User:  # noqa: ANN001
     return user
 
 
-class TokenIn(Schema):
+class TokenIn(RequestSchema):
     username: str = Field(min_length=1, max_length=150, json_schema_extra={"pattern": f"^[^{_TEXT_FORBIDDEN}]*$"})
     password: str = Field(min_length=1, max_length=128, json_schema_extra={"pattern": f"^[^{_TEXT_FORBIDDEN}]*$"})
 
@@ -135,7 +136,7 @@ class TokenOut(Schema):
     username: str
 
 
-class RegisterIn(Schema):
+class RegisterIn(RequestSchema):
     # The service's own rules (accounts/services.py), stated here; what depends on the password validators
     # (a common password, one like the username, digits only) is 422 weak_password.
     username: str = Field(min_length=3, max_length=150, json_schema_extra={"pattern": r"^[\w.@+-]{3,150}$"},

@@ -16,6 +16,7 @@ from zhunong.accounts.api import TEXT_PATTERN, Id, back_office_user, decimal_fie
 from zhunong.accounts.auth import auth_required
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from zhunong.core.schemas import RequestSchema
 from zhunong.core.text import has_control_chars
 from zhunong.producers import backoffice as producer_backoffice
 from zhunong.producers import selectors as producer_selectors
@@ -126,7 +127,7 @@ class StaffProductPage(Schema):
     items: list[StaffProductOut]
 
 
-class ProductIn(Schema):
+class ProductIn(RequestSchema):
     name: str = text_field(max_length=100, required=True)
     description: str = text_field("", max_length=5000, multiline=True)
     unit: ProductUnit = "jin"
@@ -142,7 +143,7 @@ class ProductIn(Schema):
     featured: StrictBool = False
 
 
-class ProductPatch(Schema):
+class ProductPatch(RequestSchema):
     name: str | None = text_field(None, max_length=100, required=True)
     description: str | None = text_field(None, max_length=5000, multiline=True)
     unit: ProductUnit | None = None
@@ -158,11 +159,11 @@ class ProductPatch(Schema):
     batch_ids: list[Id] | None = Field(None, max_length=200)
 
 
-class DelistIn(Schema):
+class DelistIn(RequestSchema):
     reason: str = text_field(max_length=300, required=True)
 
 
-class AddBatchIn(Schema):
+class AddBatchIn(RequestSchema):
     batch_id: Id
 
 

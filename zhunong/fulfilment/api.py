@@ -21,6 +21,7 @@ from zhunong.accounts.auth import auth_required
 from zhunong.catalog.errors import ProductNotFound
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import InvalidTransition, PermissionDenied
+from zhunong.core.schemas import RequestSchema
 from zhunong.live.errors import StreamNotFound
 from zhunong.orders.errors import NotYourOrder, OrderNotFound, ProductNotInStream, RefundExceedsPaid
 from zhunong.payments.errors import GatewayError
@@ -107,17 +108,17 @@ class ShipmentOut(Schema):
     items: list[ShipmentItemOut]
 
 
-class ShipmentShipIn(Schema):
+class ShipmentShipIn(RequestSchema):
     carrier: CarrierLit
     tracking_number: str = Field(pattern=r"^[A-Za-z0-9-]{6,40}$", description="The waybill number: 6-40 letters, "
                                  "digits or dashes; one number per parcel and courier.")
 
 
-class ShipmentExceptionIn(Schema):
+class ShipmentExceptionIn(RequestSchema):
     reason: str = text_field(max_length=300, required=True)
 
 
-class AfterSalesIn(Schema):
+class AfterSalesIn(RequestSchema):
     order_line_id: Id
     kind: KindLit
     reason: ReasonLit
@@ -141,16 +142,16 @@ class AfterSalesOut(Schema):
     refunded_at: dt.datetime | None
 
 
-class AfterSalesApproveIn(Schema):
+class AfterSalesApproveIn(RequestSchema):
     note: str = text_field("", max_length=300)
     refund_now: StrictBool = Field(default=True, description="Approve and refund in one step.")
 
 
-class AfterSalesRejectIn(Schema):
+class AfterSalesRejectIn(RequestSchema):
     note: str = text_field(max_length=300, required=True)
 
 
-class ComplaintIn(Schema):
+class ComplaintIn(RequestSchema):
     order_id: Id
     order_line_id: Id | None = None
     category: CategoryLit
@@ -171,12 +172,12 @@ class ComplaintOut(Schema):
     updated_at: dt.datetime
 
 
-class ComplaintStatusIn(Schema):
+class ComplaintStatusIn(RequestSchema):
     status: ComplaintStatusLit
     note: str = text_field("", max_length=500, multiline=True)
 
 
-class ReviewIn(Schema):
+class ReviewIn(RequestSchema):
     order_line_id: Id
     rating: int = Field(ge=1, le=5)
     text: str = text_field("", max_length=500, multiline=True)
@@ -199,7 +200,7 @@ class ReviewListOut(Schema):
     reviews: list[ReviewOut]
 
 
-class PledgeIn(Schema):
+class PledgeIn(RequestSchema):
     terms: str = text_field(max_length=300, required=True)
     max_per_claim: Money
     funded_by: FundingLit
@@ -219,7 +220,7 @@ class PledgeOut(Schema):
     created_at: dt.datetime
 
 
-class PledgeClaimIn(Schema):
+class PledgeClaimIn(RequestSchema):
     order_id: Id
     amount: Money
     text: str = text_field(max_length=1000, required=True, multiline=True)
@@ -239,12 +240,12 @@ class PledgeClaimOut(Schema):
     created_at: dt.datetime
 
 
-class PledgeClaimDecisionIn(Schema):
+class PledgeClaimDecisionIn(RequestSchema):
     upheld: StrictBool
     reason: str = text_field(max_length=500, required=True, multiline=True)
 
 
-class PledgeCompensationIn(Schema):
+class PledgeCompensationIn(RequestSchema):
     amount: Money
     reference: str = text_field(max_length=64, required=True, description="The transfer's reference number.")
 

@@ -18,6 +18,7 @@ from zhunong.accounts.api import Id, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from zhunong.core.schemas import RequestSchema
 
 from . import chat, moderation, selectors, streams
 from . import errors as E  # noqa: N812
@@ -66,7 +67,7 @@ class StreamPage(Schema):
     items: list[StreamOut]
 
 
-class ScheduleIn(Schema):
+class ScheduleIn(RequestSchema):
     host_id: Id
     title: str = text_field(max_length=100, required=True)
     description: str = text_field("", max_length=2000, multiline=True)
@@ -75,11 +76,11 @@ class ScheduleIn(Schema):
     product_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
-class ReasonIn(Schema):
+class ReasonIn(RequestSchema):
     reason: str = text_field("", max_length=300)
 
 
-class PinIn(Schema):
+class PinIn(RequestSchema):
     product_id: Id
 
 
@@ -91,7 +92,7 @@ class PinOut(Schema):
     unpinned_at: dt.datetime | None
 
 
-class AnnouncementIn(Schema):
+class AnnouncementIn(RequestSchema):
     text: str = text_field(max_length=300, required=True)
 
 
@@ -99,7 +100,7 @@ class IdOut(Schema):
     id: int
 
 
-class ReportIn(Schema):
+class ReportIn(RequestSchema):
     # A report names a message or a user (a message wins when both are given): the document says so.
     model_config = ConfigDict(json_schema_extra={"anyOf": [
         {"required": ["message_id"], "properties": {"message_id": {"type": "integer"}}},
@@ -111,7 +112,7 @@ class ReportIn(Schema):
     note: str = text_field("", max_length=300)
 
 
-class GiftIn(Schema):
+class GiftIn(RequestSchema):
     kind: Literal[tuple(Gift.Kind.values)]  # type: ignore[valid-type]
 
 
@@ -149,7 +150,7 @@ class ChannelFollowOut(Schema):
     followers: int
 
 
-class VerifyIn(Schema):
+class VerifyIn(RequestSchema):
     method: Literal[tuple(HostVerification.Method.values)]  # type: ignore[valid-type]
     note: str = text_field("", max_length=300)
 

@@ -19,6 +19,7 @@ from zhunong.accounts.errors import IdKeysMissing, IdNumberBirthDate, IdNumberCh
 from zhunong.accounts.policy import Scope
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import PermissionDenied
+from zhunong.core.schemas import RequestSchema
 
 from . import realname, records, selectors, thirds
 from .errors import HostNotFound, HostUnderAge, IdNumberInUse, NotModerator, StreamNotFound, StreamNotLive
@@ -29,7 +30,7 @@ router = Router(tags=["live"])
 KindName = Literal["household_products", "coaching", "policy"]
 
 
-class IdentityIn(Schema):
+class IdentityIn(RequestSchema):
     real_name: str = Field(min_length=2, max_length=50, pattern=realname.NAME_PATTERN,
                            description="the name on the ID card")
     id_number: str = Field(pattern=r"^[0-9]{17}[0-9Xx]$",
@@ -61,7 +62,7 @@ class SplitOut(Schema):
     shares: list[ShareOut]
 
 
-class SegmentIn(Schema):
+class SegmentIn(RequestSchema):
     kind: KindName | None = Field(description="what the room does from now on; null ends the current mark")
 
 

@@ -11,6 +11,7 @@ from pydantic import Field
 from zhunong.accounts.api import Id
 from zhunong.accounts.auth import auth_required
 from zhunong.core.apidoc import responses
+from zhunong.core.schemas import RequestSchema
 
 from . import selectors, services
 from .errors import ChannelNotFound, HostNotFound, NotificationNotFound, StreamNotFollowable, StreamNotFound
@@ -46,7 +47,7 @@ class ReadAllOut(Schema):
     marked: int
 
 
-class FollowIn(Schema):
+class FollowIn(RequestSchema):
     target: Literal["channel", "host", "stream"] = Field(
         description="stream: follow the stream's host (its reminder and every later stream)")
     id: Id
@@ -62,7 +63,7 @@ class FollowsOut(Schema):
     hosts: list[int]
 
 
-class PreferenceIn(Schema):
+class PreferenceIn(RequestSchema):
     channels: list[ChannelName] = Field(max_length=3, description="empty: this kind is not notified at all")
 
 

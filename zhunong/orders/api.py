@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router, Schema, Status
-from pydantic import Field, StrictBool
+from pydantic import BeforeValidator, Field, StrictBool, WithJsonSchema
 
 from zhunong.accounts.api import decimal_field, line_pattern
 from zhunong.accounts.auth import auth_required
 from zhunong.catalog.errors import BelowCostWithoutReason
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import InvalidTransition, PermissionDenied
+from zhunong.core.schemas import RequestSchema
 from zhunong.live.errors import StreamNotFound, StreamNotLive
 
 from . import addresses, selectors, services
@@ -27,14 +29,14 @@ ID = Field(ge=1, le=2**53)
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"
 
 
-class LineIn(Schema):
+class LineIn(RequestSchema):
     product_id: int = Field(ge=1, le=2**53)
     # Validated by the service (1-99) so that a bad quantity gets the code `invalid_quantity`.
     quantity: int = Field(description="1-99; anything else is refused with code invalid_quantity",
                           ge=-(2**53), le=2**53, json_schema_extra={"minimum": 1, "maximum": 99})
 
 
-class OrderIn(Schema):
+class OrderIn(RequestSchema):
     lines: list[LineIn] = Field(min_length=1, max_length=20)
     stream_id: int | None = Field(default=None, ge=1, le=2**53)
     coupon_code: str | None = Field(default=None, max_length=16)
@@ -100,11 +102,11 @@ class OrderListOut(Schema):
     items: list[OrderOut]
 
 
-class CancelIn(Schema):
+class CancelIn(RequestSchema):
     reason: str = Field(default="", max_length=300)
 
 
-class ShippingAddressIn(Schema):
+class ShippingAddressIn(RequestSchema):
     # Lengths and formats are checked by the service so that each field gets its own error code; the
     # document states them (json_schema_extra), so a request the schema allows is never refused.
     ship_to_name: str = Field(max_length=1000, description="收货人: 1-50 characters, else 422 invalid_ship_to_name",
@@ -223,7 +225,7 @@ def cancel(request: HttpRequest, payload: CancelIn, order_id: int = Path(..., ge
 SALE_STATUSES = Literal["scheduled", "live", "sold_out", "ended", "cancelled"]
 
 
-class FlashSaleIn(Schema):
+class FlashSaleIn(RequestSchema):
     product_id: int = Field(ge=1, le=2**53)
     quantity: int = Field(ge=1, le=100_000)
     sale_price: decimal_field(gt=0, le=1_000_000)  # type: ignore[valid-type]
@@ -251,7 +253,7 @@ class FlashSaleOut(Schema):
     seconds_left: int
 
 
-class FlashSaleCancelIn(Schema):
+class FlashSaleCancelIn(RequestSchema):
     reason: str = Field(min_length=1, max_length=300)
 
 
@@ -309,15 +311,41 @@ def cancel_flash_sale(request: HttpRequest, payload: FlashSaleCancelIn, sale_id:
 # coupons
 
 
-class CouponIn(Schema):
-    kind: Literal["amount", "percent"]
-    value: decimal_field(gt=0, le=10_000,  # type: ignore[valid-type]
-                         description="yuan off (amount) or whole percent off, 1-90 (percent)")
+class _CouponIn(RequestSchema):
     min_spend: decimal_field(ge=0, le=1_000_000) = Decimal("0")  # type: ignore[valid-type]
     total_quantity: int = Field(ge=1, le=100_000)
     valid_minutes: int = Field(ge=1, le=1440)
     below_cost_reason: str = Field(default="", max_length=300,
                                    description="needed for the coupon to take a line below its product's cost floor")
+
+
+class AmountCouponIn(_CouponIn):
+    kind: Literal["amount"]
+    value: decimal_field(gt=0, le=10_000,  # type: ignore[valid-type]
+                         description="yuan off; below `min_spend` when that is set (else 422 invalid)")
+
+
+# A whole percent, 1-90: a JSON integer, or its digits as a string (searched as JSON Schema tools do).
+_PERCENT_PATTERN = "^(?:[1-9]|[1-8][0-9]|90)$"
+
+
+def _whole_percent(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | str) or (
+            isinstance(value, str) and not re.search(_PERCENT_PATTERN, value)):
+        raise ValueError("a whole percent from 1 to 90")
+    return Decimal(value)
+
+
+class PercentCouponIn(_CouponIn):
+    kind: Literal["percent"]
+    value: Annotated[Decimal, BeforeValidator(_whole_percent), Field(ge=1, le=90), WithJsonSchema({
+        "anyOf": [{"type": "integer", "minimum": 1, "maximum": 90}, {"type": "string", "pattern": _PERCENT_PATTERN}],
+        "description": "whole percent off, 1-90"})]
+
+
+# The kind decides what the value is (the document says it with a discriminator, so no request the schema
+# allows is refused for its value).
+CouponIn = Annotated[AmountCouponIn | PercentCouponIn, Field(discriminator="kind")]
 
 
 class CouponOut(Schema):

@@ -19,6 +19,7 @@ from zhunong.accounts.api import Id, back_office_user, decimal_field, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import PermissionDenied
+from zhunong.core.schemas import RequestSchema
 
 from . import backoffice, selectors, services
 from .errors import OutsideRegion, ProducerNotFound, RegionLevelMismatch, UnknownRegion
@@ -96,7 +97,7 @@ class ProducerPage(Schema):
     items: list[ProducerOut]
 
 
-class ProducerIn(Schema):
+class ProducerIn(RequestSchema):
     name: str = text_field(max_length=100, required=True)
     village_id: Id
     kind: ProducerKind = "household"
@@ -109,7 +110,7 @@ class ProducerIn(Schema):
     shipping_address: str = text_field("", max_length=200)
 
 
-class ProducerPatch(Schema):
+class ProducerPatch(RequestSchema):
     name: str | None = text_field(None, max_length=100, required=True)
     village_id: Id | None = None
     kind: ProducerKind | None = None
@@ -140,7 +141,7 @@ class PlotPage(Schema):
     items: list[PlotOut]
 
 
-class PlotIn(Schema):
+class PlotIn(RequestSchema):
     producer_id: Id
     name: str = text_field(max_length=100, required=True)
     area_mu: Area

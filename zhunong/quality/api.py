@@ -20,6 +20,7 @@ from zhunong.accounts.auth import auth_required
 from zhunong.accounts.selectors import user_covers_region
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import PermissionDenied
+from zhunong.core.schemas import RequestSchema
 from zhunong.producers import backoffice as producer_backoffice
 from zhunong.producers import services as producer_services
 from zhunong.producers.api import BatchUnit, Limit, Offset, Quantity, page
@@ -130,7 +131,7 @@ def trace_epcis(request, code: TraceCode):  # noqa: ANN001, ANN201
 
 # --- schemas: inspections ------------------------------------------------------------------------
 
-class ItemIn(Schema):
+class ItemIn(RequestSchema):
     name: str = Field(min_length=1, max_length=100)
     value: Measure
     limit: Measure | None = None
@@ -138,7 +139,7 @@ class ItemIn(Schema):
     unit: str = Field(default="", max_length=20)
 
 
-class InspectionIn(Schema):
+class InspectionIn(RequestSchema):
     trace_code: TraceCode
     sample_code: str = Field(min_length=1, max_length=40)
     lab: str = Field(min_length=1, max_length=100)
@@ -270,7 +271,7 @@ class BatchPage(Schema):
     items: list[BatchOut]
 
 
-class BatchIn(Schema):
+class BatchIn(RequestSchema):
     plot_id: Id
     harvested_on: dt.date
     quantity: Quantity

@@ -14,6 +14,7 @@ from zhunong.accounts import policy
 from zhunong.accounts.api import Id, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.core.apidoc import responses
+from zhunong.core.schemas import RequestSchema
 from zhunong.live import approvals
 from zhunong.live.errors import ApprovalNotNeeded, ApproverOutsideRegion, NotApprover, StreamNotScheduled
 from zhunong.live.models import Stream, StreamApproval
@@ -66,13 +67,13 @@ class IntegrityFlagQuery(Schema):
     offset: int = Field(0, ge=0, le=1_000_000)
 
 
-class IntegrityReviewIn(Schema):
+class IntegrityReviewIn(RequestSchema):
     decision: Literal["confirmed", "dismissed"]
     reason: str = text_field(..., max_length=services.REVIEW_REASON_MAX, required=True, multiline=True,
                              description="Why the office confirms or dismisses the flag; kept with the review.")
 
 
-class StreamApprovalIn(Schema):
+class StreamApprovalIn(RequestSchema):
     approve: bool
     reason: str = text_field(..., max_length=approvals.REASON_MAX, required=True, multiline=True,
                              description="The office's grounds: host, products and prices checked.")
