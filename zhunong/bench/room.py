@@ -5,6 +5,9 @@ configured database (point DATABASE_URL at a scratch database), starts P uvicorn
 loopback (sharing Redis when P > 1) unless --url is given, then runs the load in separate processes
 (zhunong.bench.room_loadgen: asyncio + websockets). Output: one JSON object (see docs/benchmarks.md).
 
+`--arrivals N` adds the crowd's arrival: N more viewers join within `--arrival-seconds` while the room is
+measured (room page, websocket, `welcome`; see room_loadgen), reported under "arrival".
+
 `--layer-baseline` instead measures what the room deliberately avoids: Channels' group fan-out
 through the channel layer with one layer channel per viewer.
 """
@@ -40,6 +43,7 @@ from zhunong.accounts import roles
 from zhunong.accounts.idnumber import with_check_char
 from zhunong.accounts.models import User
 from zhunong.accounts.services import create_user
+from zhunong.bench.room_loadgen import HIST_MS, percentiles
 from zhunong.catalog import services as catalog
 from zhunong.live import streams as services
 from zhunong.live.models import Stream
@@ -65,6 +69,14 @@ def add_arguments(parser) -> None:  # noqa: ANN001
     parser.add_argument("--port-base", type=int, default=18400, help="servers listen on port-base+1 … +P")
     parser.add_argument("--ws", default="auto", choices=["auto", "websockets", "websockets-sansio", "wsproto"],
                         help="uvicorn's websocket implementation")
+    parser.add_argument("--arrivals", type=int, default=0,
+                        help="viewers who join during the measurement (room page, websocket, welcome); default 0")
+    parser.add_argument("--arrival-seconds", type=float, default=5.0, help="the arrivals are spread over N s")
+    parser.add_argument("--arrival-after", type=float, default=3.0,
+                        help="the arrival starts N s into the measured phase (default 3)")
+    parser.add_argument("--page-url", action="append", default=[],
+                        help="where arrivals GET the room page (repeatable; e.g. the nginx front); default: the "
+                             "server the viewer's websocket goes to")
     parser.add_argument("--layer-baseline", action="store_true",
                         help="measure channel-layer group fan-out (one layer channel per viewer) instead")
     parser.add_argument("--messages", type=int, default=20, help="--layer-baseline: group sends to time")
@@ -80,6 +92,10 @@ def run(options: dict[str, Any], stdout) -> dict[str, Any]:  # noqa: ANN001
     processes, loaders = options["processes"], options["load_processes"]
     if viewers < 1 or rate < 0 or seconds <= 0 or processes < 1 or loaders < 1:
         raise CommandError("--viewers, --processes and --load-processes must be ≥ 1, --seconds > 0, --chat-rate ≥ 0")
+    if options["arrivals"] < 0 or options["arrival_seconds"] <= 0 or options["arrival_after"] < 0:
+        raise CommandError("--arrivals must be ≥ 0, --arrival-seconds > 0 and --arrival-after ≥ 0")
+    if options["arrivals"] and seconds < options["arrival_after"] + options["arrival_seconds"] + 2:
+        raise CommandError("--seconds must cover the arrival: at least --arrival-after + --arrival-seconds + 2")
     if processes > 1 and not settings.REDIS_URL:
         raise CommandError("--processes > 1 needs REDIS_URL: the processes share the room through Redis.")
     if options.get("url") and processes != 1:
@@ -260,6 +276,12 @@ def _drive(setup: dict[str, Any], urls: list[str], servers: list[subprocess.Pope
             "host_every": options["host_every"],
             "seconds": options["seconds"],
             "connect_concurrency": max(20, 200 // loaders),
+            # Disjoint source addresses per load process (room_loadgen.source_address).
+            "address_base": i * 1_000_000,
+            "arrivals": options["arrivals"] // loaders + (1 if i < options["arrivals"] % loaders else 0),
+            "arrival_seconds": options["arrival_seconds"],
+            "arrival_after": options["arrival_after"],
+            "page_urls": [u.rstrip("/") for u in options["page_url"]],
             "result_path": os.path.join(tempfile.gettempdir(), f"zhunong-bench-{run_id}-{i}.json"),
         })
     env = dict(os.environ, **SCRIPT_ENV)
@@ -368,12 +390,49 @@ def _merge(results: list[dict[str, Any]], options: dict[str, Any], chatters: int
         "frames_received": sum(r["frames_received"] for r in results),
         "load_cpu_seconds": sum(r["load_cpu_seconds"] for r in results),
         "host_errors": [e for r in results for e in r["host_errors"]][:20],
+        "arrival": _merge_arrival(results, options) if options.get("arrivals") else None,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_avg_1m": round(os.getloadavg()[0], 2),
                     # Share of the last minute in which some task waited for a CPU (other jobs on the box).
                     "cpu_pressure_avg60": _cpu_pressure(),
                     "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
                     "redis": bool(settings.REDIS_URL)},
+    }
+
+
+def _merge_arrival(results: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, Any]:
+    """The crowd's arrival over all load processes: joins per second, time from the tap to `welcome`
+    (and to the room page's answer), refusals by reason, and the chat latency of the viewers already in
+    the room for chat sent while the crowd arrived."""
+
+    def hist(name: str) -> list[int]:
+        h = [0] * (HIST_MS + 1)
+        for r in results:
+            for ms, n in r["arrival"][name].items():
+                h[int(ms)] += n
+        return h
+
+    welcomed = sum(r["arrival"]["welcomed"] for r in results)
+    refusals: dict[str, int] = defaultdict(int)
+    for r in results:
+        for reason, n in r["arrival"]["refusals"].items():
+            refusals[reason] += n
+    first = min(r["arrival"]["first_tap"] for r in results)
+    last = max(r["arrival"]["last_tap"] for r in results)
+    taps = options["arrivals"]
+    return {
+        "arrivals": taps,
+        "welcomed": welcomed,
+        "refused": sum(refusals.values()),
+        "refusals": dict(refusals),
+        "unanswered": taps - welcomed - sum(refusals.values()),
+        "tap_seconds": round(last - first, 2),
+        "joins_per_second": round(welcomed / max(last - first, options["arrival_seconds"]), 1),
+        "welcome_ms": percentiles(hist("welcome_hist")),
+        "page_ms": percentiles(hist("page_hist")),
+        # How late the load processes started a join after its scheduled tap (their own lag).
+        "start_lag_ms": percentiles(hist("start_lag_hist")),
+        "chat_during_arrival_ms": percentiles(hist("chat_hist")),
     }
 
 

@@ -7,6 +7,14 @@ Clients: `viewers` anonymous watchers, `chatters` logged-in viewers who send cha
 `chat_rate` messages per second in total, and one host connection that pins a product every
 `pin_every` seconds and replies in chat every `host_every` seconds. Every client records what it
 received; identical frames (each batch is the same string for every viewer) are parsed once.
+
+Arrival (`arrivals` > 0): once the measurement has run `arrival_after` seconds, `arrivals` new viewers join
+evenly over `arrival_seconds`, each as a phone does after tapping a link: GET the room page (`page_url`), then
+open the room's websocket, then wait for the first frame, which must be `welcome`. Each is timed from its
+scheduled tap; anything else (an HTTP status other than 200, an error frame, a close, a timeout) is a refusal.
+
+Every anonymous connection comes from its own loopback address (127.x.y.z, `address_base` + its number),
+as a crowd of phones would: the room caps anonymous connections per address (docs/decisions/0009).
 """
 
 from __future__ import annotations
@@ -26,6 +34,47 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 HIST_MS = 20000  # latency histogram: 1 ms buckets up to 20 s
+JOIN_TIMEOUT = 30.0  # an arrival not welcomed within this is a refusal ("timeout")
+
+
+def source_address(n: int) -> str:
+    """The n-th loopback source address (127.0.0.0/8 is all local on Linux), skipping .0 and .255."""
+    return f"127.{1 + n // 64_000 % 250}.{n // 250 % 256}.{n % 250 + 1}"
+
+
+def percentiles(hist: list[int]) -> dict[str, int | None]:
+    total = sum(hist)
+    out: dict[str, int | None] = {}
+    for p in (50, 95, 99):
+        acc, out[f"p{p}"] = 0, None
+        for ms, count in enumerate(hist):
+            acc += count
+            if total and acc >= total * p / 100:
+                out[f"p{p}"] = ms
+                break
+    return out
+
+
+async def http_get(url: str, local_addr: str | None) -> tuple[int, int]:
+    """GET url over a fresh HTTP/1.1 connection (as a new visitor); (status, body bytes)."""
+    rest = url.split("://", 1)[1]
+    hostport, _, path = rest.partition("/")
+    host, _, port = hostport.rpartition(":")
+    reader, writer = await asyncio.open_connection(host, int(port),
+                                                   local_addr=(local_addr, 0) if local_addr else None)
+    try:
+        writer.write(f"GET /{path} HTTP/1.1\r\nHost: {hostport}\r\nAccept: text/html\r\n"
+                     f"Accept-Language: zh-CN,zh;q=0.9\r\nConnection: close\r\n\r\n".encode())
+        data = await reader.read()
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+    head, _, body = data.partition(b"\r\n\r\n")
+    try:
+        return int(head.split(b" ", 2)[1]), len(body)
+    except (IndexError, ValueError):
+        return 0, 0
 
 
 @dataclass
@@ -34,6 +83,7 @@ class Client:
     url: str
     origin: str
     cookie: str | None = None
+    local_addr: str | None = None
     ws: Any = None
     connected_at: float = 0.0
     closed_code: int | None = None
@@ -59,6 +109,15 @@ class Run:
         # For each distinct frame (a batch is one string for every viewer): first and last arrival here,
         # i.e. how long one batch takes to reach all of this process's viewers.
         self.spread: dict[str, list[float]] = {}
+        # Chat latency of the viewers already in the room, for messages sent while the crowd arrives.
+        self.hist_arrival = [0] * (HIST_MS + 1)
+        self.arrival_window = (0.0, 0.0)
+        self.welcome_hist = [0] * (HIST_MS + 1)
+        self.page_hist = [0] * (HIST_MS + 1)
+        self.start_lag_hist = [0] * (HIST_MS + 1)
+        self.refusals: dict[str, int] = {}
+        self.arrived: list[Any] = []
+        self.arrival_span = (0.0, 0.0)
 
     # Each distinct batch frame is parsed once; per client we only look up the digest.
     def digest(self, text: str) -> list[tuple[str, Any]]:
@@ -114,6 +173,8 @@ class Run:
                         if value is not None:
                             ms = int((now - value) * 1000)
                             hist[ms if 0 <= ms < HIST_MS else HIST_MS] += 1
+                            if self.arrival_window[0] <= value <= self.arrival_window[1]:
+                                self.hist_arrival[ms if 0 <= ms < HIST_MS else HIST_MS] += 1
                     elif kind == "important":
                         c.important_ids.add(value)
                     elif kind == "sampled":
@@ -130,7 +191,8 @@ class Run:
                 try:
                     c.ws = await connect(c.url, origin=c.origin, additional_headers=headers, compression=None,
                                          open_timeout=60, ping_interval=None, max_queue=None,
-                                         close_timeout=2)
+                                         close_timeout=2,
+                                         local_addr=(c.local_addr, 0) if c.local_addr else None)
                     welcome = json.loads(await asyncio.wait_for(c.ws.recv(), 60))
                     if welcome.get("t") != "welcome":
                         raise RuntimeError(welcome)
@@ -141,6 +203,67 @@ class Run:
                     await asyncio.sleep(0.5 * (attempt + 1))
             self.connect_failures += 1
             return False
+
+    async def arrive(self, plan: dict[str, Any], t_start: float) -> None:
+        """The crowd: `arrivals` joins spread evenly over `arrival_seconds` from t_start (time.time())."""
+        n, span = plan["arrivals"], plan["arrival_seconds"]
+        urls, page_urls = plan["urls"], plan.get("page_urls") or []
+        base = plan.get("address_base", 0) + 500_000
+        tasks = []
+        for i in range(n):
+            at = t_start + span * i / n
+            delay = at - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            url = urls[i % len(urls)]
+            page = (page_urls[i % len(page_urls)] if page_urls else url.replace("ws://", "http://")).rstrip("/")
+            tasks.append(asyncio.create_task(self.join(
+                ws_url=f"{url}/ws/rooms/{plan['stream_id']}/?vid=arr{plan['run_id']}x{i}",
+                origin=url.replace("ws://", "http://"), page_url=f"{page}/live/{plan['stream_id']}/",
+                local_addr=source_address(base + i), at=at)))
+        self.arrival_span = (t_start, time.time())
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _refuse(self, reason: str) -> None:
+        self.refusals[reason] = self.refusals.get(reason, 0) + 1
+
+    async def join(self, *, ws_url: str, origin: str, page_url: str, local_addr: str, at: float) -> None:
+        started = time.time()
+        lag = int((started - at) * 1000)
+        self.start_lag_hist[lag if 0 <= lag < HIST_MS else HIST_MS] += 1
+        try:
+            status, _size = await asyncio.wait_for(http_get(page_url, local_addr), JOIN_TIMEOUT)
+        except TimeoutError:
+            return self._refuse("page_timeout")
+        except OSError as exc:
+            return self._refuse(f"page_{type(exc).__name__}")
+        ms = int((time.time() - at) * 1000)
+        self.page_hist[ms if 0 <= ms < HIST_MS else HIST_MS] += 1
+        if status != 200:
+            return self._refuse(f"page_http_{status}")
+        try:
+            ws = await connect(ws_url, origin=origin, compression=None, open_timeout=JOIN_TIMEOUT,
+                               ping_interval=None, max_queue=None, close_timeout=2, local_addr=(local_addr, 0))
+        except Exception as exc:  # noqa: BLE001 - the kind of failure is the result
+            code = getattr(getattr(exc, "response", None), "status_code", None)
+            return self._refuse(f"ws_http_{code}" if code else f"ws_{type(exc).__name__}")
+        try:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.1, at + JOIN_TIMEOUT - time.time())))
+        except TimeoutError:
+            await ws.close()
+            return self._refuse("welcome_timeout")
+        except ConnectionClosed as exc:
+            return self._refuse(f"closed_{exc.rcvd.code if exc.rcvd else 1006}")
+        if not isinstance(frame, dict) or frame.get("t") != "welcome":
+            await ws.close()
+            return self._refuse(f"error_{frame.get('code') if isinstance(frame, dict) else '?'}")
+        ms = int((time.time() - at) * 1000)
+        self.welcome_hist[ms if 0 <= ms < HIST_MS else HIST_MS] += 1
+        # Now a viewer like the others: read (and drop) what the room sends until the end.
+        self.arrived.append(ws)
+        with contextlib.suppress(Exception):
+            async for _ in ws:
+                pass
 
     async def heartbeat(self, c: Client) -> None:
         """Each client says hb every 15 s from the moment it is connected (as the browser client does)."""
@@ -222,7 +345,8 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
         vid = None if cookie else f"bench{plan['run_id']}v{i}"
         full = f"{url}/ws/rooms/{plan['stream_id']}/" + (f"?vid={vid}" if vid else "")
         origin = url.replace("ws://", "http://")
-        clients.append(Client(idx=i, url=full, origin=origin, cookie=cookie))
+        clients.append(Client(idx=i, url=full, origin=origin, cookie=cookie,
+                              local_addr=None if cookie else source_address(plan.get("address_base", 0) + i)))
     host_url = urls[0]
     host = None
     if plan.get("host_cookie"):
@@ -252,10 +376,23 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
     ]
     if host is not None:
         tasks.append(asyncio.create_task(run.host(host, plan["products"], plan["pin_every"], plan["host_every"])))
+    arrival = None
+    if plan.get("arrivals"):
+        t_arrive = measure_start + plan["arrival_after"]
+        # Chat sent from the first tap until a second after the last counts as "during the arrival".
+        run.arrival_window = (t_arrive, t_arrive + plan["arrival_seconds"] + 1.0)
+        arrival = asyncio.create_task(run.arrive(plan, t_arrive))
     await asyncio.sleep(plan["seconds"])
     run.stop_sending.set()
     measure_end = time.time()
     await asyncio.gather(*tasks, return_exceptions=True)
+    if arrival is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(arrival), JOIN_TIMEOUT)
+        for ws in run.arrived:
+            with contextlib.suppress(Exception):
+                await ws.close()
+        arrival.cancel()
     for t in run.hb_tasks:
         t.cancel()
     if host is None:
@@ -304,6 +441,17 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
         "fanout_spread_ms": _spread(run.spread),
         "closed_by_server": closed,
         "frames_received": sum(c.frames for c in connected),
+        "arrival": {
+            "arrivals": plan.get("arrivals", 0),
+            "welcomed": sum(run.welcome_hist),
+            "refusals": run.refusals,
+            "first_tap": run.arrival_span[0],
+            "last_tap": run.arrival_span[1],
+            "welcome_hist": {str(ms): n for ms, n in enumerate(run.welcome_hist) if n},
+            "page_hist": {str(ms): n for ms, n in enumerate(run.page_hist) if n},
+            "start_lag_hist": {str(ms): n for ms, n in enumerate(run.start_lag_hist) if n},
+            "chat_hist": {str(ms): n for ms, n in enumerate(run.hist_arrival) if n},
+        },
         "load_cpu_seconds": round(resource.getrusage(resource.RUSAGE_SELF).ru_utime
                                   + resource.getrusage(resource.RUSAGE_SELF).ru_stime, 2),
     }
