@@ -27,6 +27,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from zhunong.core.redaction import mask_id_number
+
 from .errors import IdNumberBirthDate, IdNumberChecksum, IdNumberMalformed, IdNumberRegion
 
 # GB/T 2260 province-level codes of the mainland (the 31 provinces, autonomous regions and municipalities).
@@ -67,11 +69,6 @@ def age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def mask(number: str) -> str:
-    """The region code and the last four characters, the birth date starred: 110105********123X."""
-    return f"{number[:6]}{'*' * 8}{number[14:]}" if len(number) == 18 else "*" * len(number)
-
-
 @dataclass(frozen=True)
 class ResidentId:
     number: str
@@ -93,7 +90,7 @@ class ResidentId:
 
     @property
     def masked(self) -> str:
-        return mask(self.number)
+        return mask_id_number(self.number)
 
     def age_on(self, day: dt.date) -> int:
         return age_on(self.birth_date, day)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 
+from zhunong.core.redaction import mask_name
 from zhunong.producers.errors import ProducerNotFound
 from zhunong.producers.models import HarvestBatch, Producer, Region
 from zhunong.quality.models import Inspection
@@ -179,17 +180,6 @@ def products_of_producer(producer_id: int) -> QuerySet[Product]:
 # that simply has no full phone number, payee account or poverty-registration flag to leak. A
 # household is public once it supplies a product buyers can see, which is why this lives in catalog.
 
-def mask_name(name: str) -> str:
-    """Keep only the first character of a payee name (鲁某 → 鲁*, 洋河…合作社 → 洋***).
-
-    At most three stars, so a long name's length does not show either.
-    """
-    name = name.strip()
-    if len(name) <= 1:
-        return "*" * len(name)
-    return name[0] + "*" * min(len(name) - 1, 3)
-
-
 @dataclass(frozen=True)
 class PublicProducer:
     id: int
@@ -227,7 +217,7 @@ def to_public(producer: Producer) -> PublicProducer:
         village=producer.village,
         description=producer.description,
         contact_phone_masked=producer.contact_phone_masked,
-        payee_name_masked=mask_name(producer.payee_name),
+        payee_name_masked=mask_name(producer.payee_name, keep_last=False),
         payee_account_masked=producer.payee_account_masked,
         member_count=getattr(producer, "member_count", 0) if producer.kind == Producer.Kind.COOPERATIVE else 0,
     )

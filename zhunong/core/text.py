@@ -53,32 +53,3 @@ def clean_decimal(value: object, *, field: str, min_value: Decimal | None = Deci
     if amount.as_tuple().exponent < -places:  # type: ignore[operator]
         raise ValidationFailed(f"{field}: at most {places} decimal places.", details={"field": field})
     return amount
-
-
-def mask_phone(phone: str | None) -> str:
-    """A phone as it is shown to anyone but its owner: 138****5678 (the carrier prefix and the last four
-    digits, as Chinese shops print it); shorter values are starred whole."""
-    phone = (phone or "").strip()
-    if len(phone) < 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
-def mask_address(address: str | None) -> str:
-    """An address as it is shown to anyone but the buyer and those who ship the parcel: the area (up to the
-    city, district or county, within the first characters) and no street: 山东省青岛市市南区****."""
-    address = (address or "").strip()
-    if not address:
-        return ""
-    area = None
-    for match in re.finditer(r"(?:自治州|地区|盟|州|市|区|县|旗)", address[:12]):
-        area = address[:match.end()]
-    return f"{area or address[:min(6, len(address) // 2)]}****"
-
-
-def mask_all_but_last(value: str | None, keep: int = 4) -> str:
-    """A number shown by its last digits only (a bank account: ************1234)."""
-    value = (value or "").strip()
-    if len(value) <= keep:
-        return "*" * len(value)
-    return "*" * (len(value) - keep) + value[-keep:]

@@ -19,6 +19,7 @@ from zhunong.accounts import policy
 from zhunong.accounts.api import Id, decimal_field, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.catalog.errors import ProductNotFound
+from zhunong.core import redaction
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import InvalidTransition, PermissionDenied
 from zhunong.core.schemas import RequestSchema
@@ -268,7 +269,7 @@ def _shipment_out(s: Shipment) -> dict:
     return {
         "id": s.pk, "order_id": order.pk, "order_number": order.number, "producer_id": s.producer_id,
         "producer_name": s.producer.name, "status": s.status, "ship_from": s.ship_from,
-        "ship_to_name": order.ship_to_name, "ship_to_phone": selectors.mask_phone(order.ship_to_phone),
+        "ship_to_name": order.ship_to_name, "ship_to_phone": redaction.mask_phone(order.ship_to_phone),
         "ship_to_address": order.ship_to_address, "carrier": s.carrier or None,
         "tracking_number": s.tracking_number, "deadline": s.deadline, "late": s.late, "shipped_at": s.shipped_at,
         "delivered_at": s.delivered_at,
@@ -291,7 +292,7 @@ def _complaint_out(c: Complaint) -> dict:
 
 def _review_out(r: Review) -> dict:
     return {"id": r.pk, "product_id": r.product_id, "rating": r.rating, "text": r.text,
-            "reviewer": selectors.mask_name(r.buyer.display_name or r.buyer.username), "created_at": r.created_at}
+            "reviewer": redaction.mask_name(r.buyer.display_name or r.buyer.username) or "匿名", "created_at": r.created_at}
 
 
 def _pledge_out(p: Pledge) -> dict:

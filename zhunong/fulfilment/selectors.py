@@ -15,7 +15,6 @@ from zhunong.accounts.models import User
 from zhunong.accounts.selectors import county_staff_q, is_platform_admin
 from zhunong.catalog.errors import ProductNotFound
 from zhunong.catalog.models import Product
-from zhunong.core.text import mask_phone as text_mask_phone
 from zhunong.live.errors import StreamNotFound
 from zhunong.live.models import Stream
 from zhunong.orders.errors import OrderNotFound
@@ -353,23 +352,6 @@ def reviewable_lines(order):  # noqa: ANN001, ANN201
     """Lines of the order that are delivered and not yet reviewed."""
     return [item.line for shipment in order_shipments(order) if shipment.status == ShipmentStatus.DELIVERED
             for item in shipment.items.all() if not hasattr(item.line, "review")]
-
-
-def mask_name(name: str) -> str:
-    """Reviewer names are shown masked (张*明), as every Chinese shop does."""
-    if not name:
-        return "匿名"
-    if len(name) <= 1:
-        return name + "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
-def mask_phone(phone: str) -> str:
-    """The buyer's phone on lists and in the API (138****5678, core.text.mask_phone). Only the printed
-    packing slip carries it in full, because the producer copies it onto the courier's waybill."""
-    return text_mask_phone(phone)
 
 
 # ---------------------------------------------------------------- pledges

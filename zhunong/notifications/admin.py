@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from zhunong.core.redaction import mask_phone
+
 from .models import Delivery, Notification, SandboxSms
 
 
@@ -41,4 +43,4 @@ class SandboxSmsAdmin(ReadOnly):
 
     @admin.display(description="手机号")
     def masked_phone(self, obj: SandboxSms) -> str:
-        return f"{obj.phone[:3]}****{obj.phone[-4:]}" if len(obj.phone) >= 7 else "****"
+        return mask_phone(obj.phone)

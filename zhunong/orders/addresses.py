@@ -30,8 +30,6 @@ from django.db import transaction
 from zhunong.accounts.models import User
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.text import clean_text
-from zhunong.core.text import mask_address as text_mask_address
-from zhunong.core.text import mask_phone as text_mask_phone
 
 from .errors import (
     InvalidShipToAddress,
@@ -157,17 +155,6 @@ def prefill(order: Order) -> dict[str, str]:
     if default is not None:
         return Address(name=default.name, phone=default.phone, address=default.address).as_dict()
     return {"ship_to_name": "", "ship_to_phone": "", "ship_to_address": ""}
-
-
-def mask_phone(phone: str) -> str:
-    """What people other than the buyer see of the phone: 138****5678 (core.text.mask_phone)."""
-    return text_mask_phone(phone)
-
-
-def mask_address(address: str) -> str:
-    """What people other than the buyer see of the address: the area, not the street (core.text.mask_address);
-    the packing list and slip, which the producer ships from, carry it in full."""
-    return text_mask_address(address)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, Field, StrictBool, WithJsonSchema
 from zhunong.accounts.api import decimal_field, line_pattern
 from zhunong.accounts.auth import auth_required
 from zhunong.catalog.errors import BelowCostWithoutReason
+from zhunong.core import redaction
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import InvalidTransition, PermissionDenied
 from zhunong.core.schemas import RequestSchema
@@ -126,8 +127,8 @@ def _detail(order, viewer) -> dict:  # noqa: ANN001
     # The buyer gave the number and address; everyone else who may read the order sees only the number's end
     # and the address's area (the producer's packing slip carries both in full).
     is_buyer = viewer is not None and viewer.pk == order.buyer_id
-    body["ship_to_phone"] = order.ship_to_phone if is_buyer else addresses.mask_phone(order.ship_to_phone)
-    body["ship_to_address"] = order.ship_to_address if is_buyer else addresses.mask_address(order.ship_to_address)
+    body["ship_to_phone"] = order.ship_to_phone if is_buyer else redaction.mask_phone(order.ship_to_phone)
+    body["ship_to_address"] = order.ship_to_address if is_buyer else redaction.mask_address(order.ship_to_address)
     body["shipping_address_editable"] = addresses.is_editable(order)
     body["history"] = [{"from_status": t.from_status, "to_status": t.to_status, "actor_id": t.actor_id,
                         "reason": t.reason, "at": t.at} for t in order.history.all()]

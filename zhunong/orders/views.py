@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from zhunong.core import redaction
 from zhunong.core.errors import DomainError
 from zhunong.live.selectors import current_pin
 
@@ -53,8 +54,8 @@ def _checkout_context(request: HttpRequest, order, *, form: dict[str, str] | Non
         "address_saved": saved,
         # The first address a buyer gives becomes their default unless they untick it.
         "save_default_checked": not has_default if form is None else bool(form.get("save_as_default")),
-        "masked_phone": addresses.mask_phone(order.ship_to_phone),
-        "masked_address": addresses.mask_address(order.ship_to_address),
+        "masked_phone": redaction.mask_phone(order.ship_to_phone),
+        "masked_address": redaction.mask_address(order.ship_to_address),
     }
 
 

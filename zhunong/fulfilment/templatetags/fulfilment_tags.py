@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 
+from zhunong.core import redaction
 from zhunong.fulfilment import selectors
 
 register = template.Library()
@@ -19,12 +20,12 @@ def reviews_for(product, limit: int = 20) -> dict:  # noqa: ANN001
 
 @register.filter
 def masked_name(user) -> str:  # noqa: ANN001
-    return selectors.mask_name(getattr(user, "display_name", "") or getattr(user, "username", ""))
+    return redaction.mask_name(getattr(user, "display_name", "") or getattr(user, "username", "")) or "匿名"
 
 
 @register.filter
 def masked_phone(phone: str) -> str:
-    return selectors.mask_phone(phone or "")
+    return redaction.mask_phone(phone)
 
 
 @register.filter

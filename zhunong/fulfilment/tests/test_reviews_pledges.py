@@ -104,10 +104,15 @@ def test_product_reviews_and_rating_for_the_product_page(fw):
 
 
 def test_masking():
-    assert selectors.mask_name("王小明") == "王*明"
-    assert selectors.mask_name("李四") == "李*"
-    assert selectors.mask_phone("13812345678") == "138****5678"
-    assert selectors.mask_phone("12345") == "*****"
+    from types import SimpleNamespace
+
+    from zhunong.fulfilment.templatetags.fulfilment_tags import masked_name, masked_phone
+
+    assert masked_name(SimpleNamespace(display_name="王小明", username="u1")) == "王*明"
+    assert masked_name(SimpleNamespace(display_name="", username="李四")) == "李*"
+    assert masked_name(SimpleNamespace(display_name="", username="")) == "匿名"
+    assert masked_phone("13812345678") == "138****5678"
+    assert masked_phone("12345") == "*****" and masked_phone(None) == ""
 
 
 # ---------------------------------------------------------------- pledges

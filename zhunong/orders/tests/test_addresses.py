@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from zhunong.accounts import roles
+from zhunong.core import redaction
 from zhunong.core.errors import DomainError
 from zhunong.orders import addresses, selectors, services
 from zhunong.orders.models import Order, OrderTransition, ShippingAddress
@@ -250,8 +251,8 @@ def test_default_address_saved_and_prefills_the_next_order(world, product, buyer
 
 
 def test_mask_phone() -> None:
-    assert addresses.mask_phone("13812345678") == "138****5678"
-    assert addresses.mask_phone("") == "" and addresses.mask_phone("123") == "***"
+    assert redaction.mask_phone("13812345678") == "138****5678"
+    assert redaction.mask_phone("") == "" and redaction.mask_phone("123") == "***"
 
 
 # ---------------------------------------------------------------------------------------------------
