@@ -7,8 +7,9 @@ list of what a person would trip on:
 - English words on a Chinese page (visible text; a small explicit allow-list of proper nouns and codes);
 - a 4xx/5xx answer the visit did not expect (the page itself or anything it loads).
 
-Links are same-origin GETs, de-duplicated by URL pattern (every path segment with a digit becomes `{n}`, the
-query keeps only its keys), at most `MAX_PAGES` per role and `MAX_DEPTH` clicks from the landing page; logout,
+Links are same-origin GETs, de-duplicated by URL pattern (a path segment with a digit, or a code in capitals,
+becomes `{n}`; the query keeps only its keys), at most `MAX_PAGES` per role and `MAX_DEPTH` clicks from the
+landing page; logout,
 downloads, API, media and the admin beyond its index and one changelist are skipped. A screenshot of every page
 at both widths is kept in var/e2e/sweep-<role>-<n>-<width>.png, and the findings in var/e2e/sweep-<role>.txt.
 
@@ -17,12 +18,14 @@ Runs after the story (file order), so the county holds the story's stream, order
 
 from __future__ import annotations
 
+import os
 import re
 from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .conftest import PASSWORD
 
@@ -54,7 +57,7 @@ ADMIN_CHANGELIST = re.compile(r"^/admin/[a-z_]+/[a-z_]+/$")
 # pass anyway. Everything else in Latin letters is English that a zh-hans visitor sees untranslated.
 ALLOWED_LATIN = {
     "zhunong",  # the project's name
-    "Alipay", "WebP", "Excel", "xlsx", "csv", "App", "Chrome", "Edge", "Safari", "AutoETS",  # names
+    "Alipay", "WebP", "Excel", "xlsx", "csv", "App", "Chrome", "Edge", "Safari", "AutoETS", "Croston",  # names
     "kg", "g", "ml", "km", "cm", "mm", "ms", "min",  # units
     "Pb", "Cd", "Hg", "As", "Cr", "Sn", "Cu", "Zn", "Ni",  # elements in inspection results (铅(以Pb计))
     "English",  # the language switch (lang="en")
@@ -118,7 +121,9 @@ PROBE = r"""
 
 def pattern(url: str) -> str:
     parts = urlsplit(url)
-    path = "/".join("{n}" if re.search(r"\d", seg) else seg for seg in parts.path.split("/"))
+    # Ids and codes (a digit, or six or more capitals: trace codes such as KWSZBETFCA) stand for their kind.
+    path = "/".join("{n}" if re.search(r"\d", seg) or re.fullmatch(r"[A-Z0-9]{6,}", seg) else seg
+                    for seg in parts.path.split("/"))
     keys = sorted({k for k, _ in parse_qsl(parts.query, keep_blank_values=True)})
     return path + ("?" + "&".join(keys) if keys else "")
 
@@ -203,7 +208,9 @@ def test_sweep(pages, server, artifacts, label: str, username: str | None) -> No
     phone.context.add_cookies(desk.context.cookies())
     sweep = Sweep(origin=server.url)
     queue: deque[tuple[str, int]] = deque()
-    for start in (landing, "/"):
+    # ZHUNONG_E2E_SWEEP_ALSO: extra start pages (comma-separated paths), e.g. to check pages no link reaches yet.
+    extra = [p.strip() for p in os.environ.get("ZHUNONG_E2E_SWEEP_ALSO", "").split(",") if p.strip()]
+    for start in (landing, "/", *extra):
         if sweep.wanted(server.url + start):
             queue.append((start, 0))
     probes = {"390": (phone, _watch(phone, server.url)), "1280": (desk, _watch(desk, server.url))}
@@ -218,6 +225,10 @@ def test_sweep(pages, server, artifacts, label: str, username: str | None) -> No
             status = response.status if response else 0
             if urlsplit(page.url).path.startswith("/accounts/login/") and username:
                 sweep.findings.append(f"{label} {width} {path}: sent to the login page (signed out?)")
+            try:  # a page the front caches for everyone fetches the header's personal part (/me/nav/) after load
+                page.locator(".personal-nav-slot").first.wait_for(state="detached", timeout=10_000)
+            except PlaywrightTimeout:
+                sweep.findings.append(f"{label} {width} {path}: the header's personal part never arrived")
             page.wait_for_timeout(150)  # let deferred scripts and htmx's first requests report their errors
             _check(page, label, path, width, sweep, list(problems), status)
             page.screenshot(path=str(artifacts / f"sweep-{label}-{n:02d}-{width}.png"), full_page=True)

@@ -56,6 +56,20 @@ PUBLIC_API = (
     re.compile(r"^/api/v1/live/streams/[0-9]+$"),
     re.compile(r"^/api/v1/live/channels$"),
 )
+# The paths the front looks up in its cache (core/front.py), which must cover the pages above (a test checks
+# both ways); every other request goes straight through, without a cache lookup or lock.
+CACHED_PATHS = (
+    r"^/$",
+    r"^/p/[0-9]+/$",
+    r"^/search/$",
+    r"^/replays/$",
+    r"^/t/$",
+    r"^/t/[^/]+/$",
+    r"^/live/[0-9]+/$",
+    *(pattern.pattern for pattern in PUBLIC_API),
+)
+# Of those, the ones the front must not answer from its cache to a request with a session cookie.
+ANONYMOUS_ONLY_PATHS = (r"^/live/[0-9]+/$",)
 # nginx keys its cache by the language it works out from the language cookie (docs/deploy.md) and sends it
 # in this header; a response in another language is never marked cacheable.
 LANGUAGE_KEY_HEADER = "HTTP_X_ZHUNONG_LANGUAGE_KEY"

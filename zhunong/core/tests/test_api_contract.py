@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import pkgutil
+import re
 
 import pytest
 from django.conf import settings
@@ -169,3 +171,65 @@ def test_links_chain_the_operations_of_a_sale():
     ]
     missing = [(a, b) for a, b in chain if f"zhunong_{b}" not in links.get(f"zhunong_{a}", set())]
     assert not missing, missing
+
+
+def _body_schema(doc: dict, op: dict) -> dict | None:
+    schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    if schema is None:
+        return None
+    components = doc["components"]["schemas"]
+    while "$ref" in schema or "oneOf" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]] if "$ref" in schema else schema["oneOf"][0]
+    return schema
+
+
+def _violations(schema: dict):  # noqa: ANN202
+    """Bodies the schema refuses, one property at a time: a value of no declared type, and the lax forms of
+    integers, numbers and booleans ("5", 5.0, 1) that strict request schemas refuse."""
+    yield "[null, null]", 400
+    if schema.get("required"):
+        yield "{}", 422
+    for name, prop in schema.get("properties", {}).items():
+        yield json.dumps({name: [[["x"]]]}), 422
+        types = {prop.get("type")} | {alt.get("type") for alt in prop.get("anyOf", [])}
+        if "integer" in types and "string" not in types:
+            yield json.dumps({name: "5"}), 422
+            yield json.dumps({name: 5.5}), 422
+        if "boolean" in types:
+            yield json.dumps({name: 1}), 422
+
+
+def _row_counts() -> dict[str, int]:
+    from django.apps import apps
+
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()
+            if model._meta.app_label not in ("sessions", "admin")}
+
+
+@pytest.mark.django_db
+def test_every_body_the_schema_refuses_is_refused_before_anything_runs(world):
+    """Issue 17: a body that violates its operation's schema (a wrong type, a lax integer, a list) is a 422
+    (400 when it is not an object), for every operation with a body, and nothing changes in the database."""
+    from django.test import Client
+
+    from zhunong.accounts.services import issue_token
+    from zhunong.testing import PASSWORD
+
+    doc = _document()
+    _, raw = issue_token(username=world.operator.username, password=PASSWORD)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    before = _row_counts()
+    checked = 0
+    for method, path, op in _operations():
+        schema = _body_schema(doc, op)
+        if schema is None or op["operationId"] == "zhunong_payments_api_sandbox_webhook":
+            continue  # the webhook checks the gateway's signature over the raw body first: 400 invalid_signature
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        for body, status in _violations(schema):
+            answer = client.generic(method.upper(), url, data=body, content_type="application/json")
+            assert answer.status_code == status, (method, path, body, answer.content)
+            assert answer.json()["code"] == ("bad_request" if status == 400 else "invalid"), (method, path, body)
+            checked += 1
+    assert checked > 150
+    after = _row_counts()
+    assert {k: (before[k], after[k]) for k in before if before[k] != after[k]} == {}

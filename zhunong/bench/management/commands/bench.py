@@ -10,7 +10,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from zhunong.bench import dashboards, filtering, flash_sale, forecast, room, supervise, video
+from zhunong.bench import dashboards, filtering, flash_sale, forecast, pages, room, supervise, video
 
 BENCHMARKS = {
     "room": (room, "viewers, chat and pins in one live room"),
@@ -19,6 +19,8 @@ BENCHMARKS = {
     "filtering": (filtering, "the room's sensitive-word filter: pyahocorasick against the hand-written automaton"),
     "dashboards": (dashboards, "every data-centre page over 10 million order lines (bulk-generated), rollups vs raw"),
     "forecast": (forecast, "daily demand forecasts (statsforecast) of 1,000 product series with backtests"),
+    "pages": (pages, "home, product, room, search and /api/v1/products through the nginx front, directly, and as "
+                     "static files (wrk)"),
     "supervise": (supervise, "the integrity scan (zhunong supervise scan) of 100,000 orders and 1,000,000 session events"),
 }
 

@@ -1,0 +1,41 @@
+"""`zhunong bench pages`: reading wrk's report (the run itself needs nginx and wrk; docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from zhunong.bench.pages import parse_wrk
+
+WRK = """Running 10s test @ http://127.0.0.1:18630/
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    12.10ms    9.38ms 204.00ms   90.12%
+    Req/Sec     2.70k   402.11     3.61k    70.00%
+  Latency Distribution
+     50%   11.90ms
+     75%   15.02ms
+     90%   20.41ms
+     99%    1.04s
+  53785 requests in 10.06s, 1.03GB read
+  Socket errors: connect 0, read 2, write 0, timeout 3
+  Non-2xx or 3xx responses: 7
+Requests/sec:   5346.81
+Transfer/sec:    105.12MB
+"""
+
+
+def test_figures_come_from_the_report() -> None:
+    figures = parse_wrk(WRK)
+    assert figures == {"rps": 5346.8, "p50_ms": 11.9, "p99_ms": 1040.0, "errors": 12, "requests": 53785}
+
+
+def test_microseconds_and_a_clean_run() -> None:
+    clean = WRK.replace("11.90ms", "850.00us").replace("  Socket errors: connect 0, read 2, write 0, timeout 3\n", "")
+    clean = clean.replace("  Non-2xx or 3xx responses: 7\n", "")
+    figures = parse_wrk(clean)
+    assert figures["p50_ms"] == 0.85 and figures["errors"] == 0
+
+
+def test_a_report_without_figures_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="Requests/sec"):
+        parse_wrk("unable to connect to 127.0.0.1:1 Connection refused")
