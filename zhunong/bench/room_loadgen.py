@@ -361,6 +361,11 @@ async def main(plan: dict[str, Any]) -> dict[str, Any]:
     if host is not None and not await run.open(host, sem):
         return {"error": "host could not connect"}
     readers = [asyncio.create_task(run.reader(c)) for c in connected]
+    if plan.get("arrivals"):
+        # The viewers already in the room loaded its page when they came: so has any cache in front.
+        for page in plan.get("page_urls") or []:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(http_get(f"{page}/live/{plan['stream_id']}/", None), JOIN_TIMEOUT)
     # Tell the bench we are connected, and wait for everyone's go (so all processes measure together).
     print(json.dumps({"phase": "connected", "connected": len(connected)}), flush=True)
     loop = asyncio.get_running_loop()

@@ -25,11 +25,16 @@ def test_bench_room_runs_on_a_fresh_database(tmp_path):
         env.pop(name, None)
     assert not db.exists()
     done = subprocess.run(
-        [sys.executable, "-m", "zhunong.cli", "bench", "room", "--viewers", "2", "--chat-rate", "1", "--seconds", "1",
+        [sys.executable, "-m", "zhunong.cli", "bench", "room", "--viewers", "2", "--chat-rate", "1", "--seconds", "3",
+         "--arrivals", "3", "--arrival-after", "0", "--arrival-seconds", "0.5",
          "--pin-every", "0.5", "--port-base", str(PORT_BASE), "--json"],
-        env=env, capture_output=True, text=True, timeout=400,
+        env=env, capture_output=True, text=True, timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["viewers"] == 2 and result["connect_failures"] == 0
     assert result["machine"]["database"] == "sqlite3"
+    # The crowd's arrival: each of the 3 loaded the room page, opened the websocket and was welcomed.
+    arrival = result["arrival"]
+    assert arrival["welcomed"] == 3 and arrival["refused"] == 0 and arrival["unanswered"] == 0
+    assert arrival["welcome_ms"]["p99"] is not None and arrival["page_ms"]["p99"] <= arrival["welcome_ms"]["p99"]
