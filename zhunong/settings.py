@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "zhunong.supervision",
     "zhunong.insights",
     "zhunong.notifications",
+    "zhunong.workbench",
     "zhunong.bench",
     "zhunong.demo",
 ]
@@ -204,7 +205,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "storefront:home"
+# Sign-in without a page to return to lands where the user's role works (workbench.places.landing_url).
+LOGIN_REDIRECT_URL = "workbench:landing"
 LOGOUT_REDIRECT_URL = "storefront:home"
 
 # Argon2id (argon2-cffi) for new and changed passwords; older PBKDF2 hashes still verify and are upgraded

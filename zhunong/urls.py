@@ -17,6 +17,7 @@ from zhunong.payments import urls as payments_urls
 from zhunong.quality import urls as quality_urls
 from zhunong.supervision import urls as supervision_urls
 from zhunong.video import urls as video_urls
+from zhunong.workbench import urls as workbench_urls
 
 from .api import api
 
@@ -28,7 +29,8 @@ urlpatterns = [
 
 # Apps whose pages are mounted at the root, in this order; each urls.py chooses its own prefixes.
 for _urls in [core_urls, accounts_urls, catalog_urls, producers_urls, quality_urls, live_urls, video_urls,
-              orders_urls, payments_urls, fulfilment_urls, insights_urls, supervision_urls, notifications_urls]:
+              orders_urls, payments_urls, fulfilment_urls, insights_urls, supervision_urls, notifications_urls,
+              workbench_urls]:
     urlpatterns.append(path("", include(_urls)))
 
 if settings.DEBUG or settings.MEDIA_ROOT:

@@ -24,6 +24,12 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def get_redirect_url(self) -> str:
+        """A safe `next`, except the home page: the header's 登录 link carries the page it was pressed on, and
+        from the home page that is no page to go back to, so the role's own place (LOGIN_REDIRECT_URL) wins."""
+        url = super().get_redirect_url()
+        return "" if url in ("/", resolve_url("storefront:home")) else url
+
 
 class LogoutView(auth_views.LogoutView):
     """POST only (Django's LogoutView refuses GET), so a link or image cannot sign anyone out."""
