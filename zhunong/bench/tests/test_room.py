@@ -67,3 +67,27 @@ def test_merge_arrival_adds_load_processes():
     assert out["welcome_ms"] == {"p50": 400, "p95": 1200, "p99": 1200}
     assert out["joins_per_second"] == 0.6 and out["tap_seconds"] == 5.0
     assert out["chat_during_arrival_ms"]["p99"] == 40
+
+
+def test_http_get_reads_status_and_body_from_its_own_source_address():
+    import asyncio
+
+    from zhunong.bench.room_loadgen import http_get
+
+    peers = []
+
+    async def handle(reader, writer):  # noqa: ANN001, ANN202
+        head = await reader.readuntil(b"\r\n\r\n")
+        peers.append((writer.get_extra_info("peername")[0], head.split(b"\r\n", 1)[0]))
+        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\nConnection: close\r\n\r\nnope!")
+        await writer.drain()
+        writer.close()
+
+    async def main():  # noqa: ANN202
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await http_get(f"http://127.0.0.1:{port}/live/7/", source_address(1234))
+
+    assert asyncio.run(main()) == (404, 5)
+    assert peers == [(source_address(1234), b"GET /live/7/ HTTP/1.1")]
