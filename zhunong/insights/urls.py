@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from . import centre_views, views
+from . import centre_views, coop_views, views
 
 
 class _IdConverter:
@@ -40,4 +40,6 @@ urlpatterns = [
     path("insights/imports/upload/", centre_views.upload_import, name="upload_import"),
     path("insights/jobs/<str:kind>/start/", centre_views.start_job, name="start_job"),
     path("insights/jobs/<insights_id:job_id>/", centre_views.job_progress, name="job"),
+    # A co-op's members and share schemes (coop_views.py)
+    path("insights/coops/<insights_id:coop_id>/members/", coop_views.coop_members_page, name="coop_members"),
 ]
