@@ -1,13 +1,52 @@
-"""Forms of the live pages. They only parse input; the services validate the rules and write."""
+"""Forms of the live pages. They parse input and check what a person corrects on the page (times in order),
+in Chinese beside the field; the services validate every rule again and write."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from zhunong.catalog.models import ListingStatus, Product
+from zhunong.core.errors import DomainError
 
 from .models import Host, HostVerification, Report
+from .streams import MAX_STREAM_HOURS
+
+# The services' validation messages are stable English for the API and logs; a page shows its Chinese
+# (translated) text beside the field the error names.
+SERVICE_MESSAGES = {
+    "planned_end: must be after the start.": _("计划结束时间必须晚于计划开始时间。"),
+    "planned_end: is in the past.": _("计划结束时间已经过去。"),
+    "planned_start/planned_end: give a time zone.": _("请填写完整的日期和时间。"),
+    "products: listed twice.": _("同一商品选了两次。"),
+    "kind: unknown host type.": _("请选择主播类型。"),
+    "ends_at: must be after the start.": _("结束时间必须晚于开始时间。"),
+    "starts_at/ends_at: give a time zone.": _("请填写完整的日期和时间。"),
+}
+
+
+def show_service_error(form: forms.BaseForm, exc: DomainError, text: str | None = None) -> None:
+    """Put a service's refusal on the form once: on the field it names (if the form has it), in Chinese when
+    the message is one of the services' English validation texts, else `text` or as the service worded it."""
+    text = SERVICE_MESSAGES.get(str(exc.message)) or text or exc.message
+    field = (exc.details or {}).get("field")
+    form.add_error(field if field in form.fields and field not in form.errors else None, text)
+
+
+def _check_span(form: forms.Form, start_field: str, end_field: str, *, max_hours: int | None = None,
+                future: bool = False) -> None:
+    start, end = form.cleaned_data.get(start_field), form.cleaned_data.get(end_field)
+    if start is None or end is None:
+        return
+    if end <= start:
+        form.add_error(end_field, _("结束时间必须晚于开始时间。"))
+    elif max_hours is not None and end - start > dt.timedelta(hours=max_hours):
+        form.add_error(end_field, _("一场直播最长 %(hours)d 小时。") % {"hours": max_hours})
+    elif future and end < timezone.now():
+        form.add_error(end_field, _("结束时间已经过去。"))
 
 
 class ScheduleForm(forms.Form):
@@ -26,6 +65,11 @@ class ScheduleForm(forms.Form):
         if channel is not None:
             self.fields["products"].queryset = Product.objects.filter(
                 status=ListingStatus.LISTED, origin__path__startswith=channel.county.path).order_by("name")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        _check_span(self, "planned_start", "planned_end", max_hours=MAX_STREAM_HOURS, future=True)
+        return data
 
 
 class ChannelForm(forms.Form):
@@ -70,6 +114,11 @@ class SessionForm(forms.Form):
     ends_at = forms.DateTimeField(label=_("结束"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     place = forms.CharField(label=_("地点"), max_length=100, required=False)
     trainer = forms.CharField(label=_("讲师"), max_length=50, required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        _check_span(self, "starts_at", "ends_at")
+        return data
 
 
 class ReasonForm(forms.Form):

@@ -20,7 +20,7 @@ from zhunong.core.errors import DomainError
 
 from . import moderation, realname, selectors, streams, views_hosts
 from .errors import StreamNotFound
-from .forms import ChannelForm, HostForm, ReasonForm, ReportForm, ScheduleForm, VerifyForm
+from .forms import ChannelForm, HostForm, ReasonForm, ReportForm, ScheduleForm, VerifyForm, show_service_error
 from .models import Report
 
 RECORD_PAGE = 100
@@ -272,7 +272,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
                                              planned_start=data["planned_start"], planned_end=data["planned_end"],
                                              products=data["products"], description=data["description"])
         except DomainError as exc:
-            form.add_error(None, str(exc.message))
+            show_service_error(form, exc)
         else:
             messages.success(request, _("直播《%(title)s》已安排。") % {"title": stream.title})
             return redirect("live:manage")
@@ -299,7 +299,7 @@ def hosts(request: HttpRequest) -> HttpResponse:
                                     title=data["title"], bio=data["bio"],
                                     is_public_servant=data["is_public_servant"])
             except DomainError as exc:
-                form.add_error(None, str(exc.message))
+                show_service_error(form, exc)
             else:
                 messages.success(request, _("主播已添加，请完成实名认证后再安排直播。"))
                 return redirect("live:hosts")

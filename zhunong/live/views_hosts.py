@@ -20,7 +20,7 @@ from zhunong.core.errors import DomainError
 
 from . import realname, records, selectors, thirds, training
 from .errors import StreamNotFound
-from .forms import CourseForm, IdentityForm, SessionForm
+from .forms import CourseForm, IdentityForm, SessionForm, show_service_error
 from .models import Course, Host, SegmentKind, TrainingSession
 
 # The refusals an operator meets on these pages, in the pages' language (the services' messages are English).
@@ -146,7 +146,7 @@ def training_list(request: HttpRequest) -> HttpResponse:
                 course = training.create_course(actor=request.user, county=county, title=form.cleaned_data["title"],
                                                 description=form.cleaned_data["description"])
             except DomainError as exc:
-                form.add_error(None, error_text(exc))
+                show_service_error(form, exc, error_text(exc))
             else:
                 messages.success(request, _("课程已创建，请添加课次。"))
                 return redirect("live:course", course_id=course.pk)
@@ -171,7 +171,7 @@ def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
             training.add_session(actor=request.user, course=course, topic=data["topic"], starts_at=data["starts_at"],
                                  ends_at=data["ends_at"], place=data["place"], trainer=data["trainer"])
         except DomainError as exc:
-            form.add_error(None, error_text(exc))
+            show_service_error(form, exc, error_text(exc))
         else:
             messages.success(request, _("课次已添加。"))
             return redirect("live:course", course_id=course.pk)
