@@ -1,4 +1,6 @@
-"""Shipping addresses (收货地址): the one an order ships to, and the buyer's default that pre-fills the next.
+"""Shipping addresses (收货地址): the one an order ships to, and the buyer's address book (several addresses,
+at most one default). Checkout gives a new order the buyer's default address at once (`ship_to_default`);
+the order page and the purchase sheet let the buyer pick another entry or type a new one.
 
 The buyer gives the address (收货人, phone, address) while the order is `reserved` (before paying) or
 `paid` and no parcel of it has left yet; after that the producers have copied it onto their waybills,
@@ -32,6 +34,8 @@ from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.text import clean_text
 
 from .errors import (
+    AddressBookFull,
+    AddressNotFound,
     InvalidShipToAddress,
     InvalidShipToName,
     InvalidShipToPhone,
@@ -46,6 +50,8 @@ log = logging.getLogger(__name__)
 NAME_MAX = 50
 ADDRESS_MIN = 5
 ADDRESS_MAX = 200
+# How many addresses one buyer's book holds.
+BOOK_MAX = 20
 # Statuses in which the buyer may still give or change the address (and only while nothing has shipped).
 EDITABLE_STATUSES = (OrderStatus.RESERVED, OrderStatus.PAID)
 HISTORY_EVENT = "shipping_address"
@@ -141,9 +147,30 @@ def is_editable(order: Order) -> bool:
 
 
 def default_address(buyer: User) -> ShippingAddress | None:
+    """The buyer's default address (the one checkout uses), or None."""
     if not getattr(buyer, "is_authenticated", False):
         return None
-    return ShippingAddress.objects.filter(buyer=buyer).first()
+    return ShippingAddress.objects.filter(buyer=buyer, is_default=True).first()
+
+
+def address_book(buyer: User) -> list[ShippingAddress]:
+    """The buyer's addresses, the default first, then the most recently changed."""
+    if not getattr(buyer, "is_authenticated", False):
+        return []
+    return list(ShippingAddress.objects.filter(buyer=buyer))
+
+
+def book_entry(buyer: User, address_id: object) -> ShippingAddress:
+    """One of the buyer's own addresses; anyone else's (or none) → 404 address_not_found."""
+    try:
+        pk = int(address_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        raise AddressNotFound()
+    entry = ShippingAddress.objects.filter(buyer=buyer, pk=pk).first() \
+        if getattr(buyer, "is_authenticated", False) else None
+    if entry is None:
+        raise AddressNotFound()
+    return entry
 
 
 def prefill(order: Order) -> dict[str, str]:
@@ -205,6 +232,96 @@ def save_default_address(*, buyer: User, name: object, phone: object, address: o
 
 
 def _save_default(buyer: User, clean: Address) -> ShippingAddress:
-    saved, _created = ShippingAddress.objects.update_or_create(
-        buyer=buyer, defaults={"name": clean.name, "phone": clean.phone, "address": clean.address})
-    return saved
+    """The address becomes the buyer's default: the same entry of the book if it is there, else a new one."""
+    entry = ShippingAddress.objects.filter(buyer=buyer, name=clean.name, phone=clean.phone,
+                                           address=clean.address).first()
+    if entry is None:
+        _check_room(buyer)
+        entry = ShippingAddress.objects.create(buyer=buyer, name=clean.name, phone=clean.phone,
+                                               address=clean.address)
+    return _make_default(buyer, entry)
+
+
+def _check_room(buyer: User) -> None:
+    count = ShippingAddress.objects.filter(buyer=buyer).count()
+    if count >= BOOK_MAX:
+        raise AddressBookFull(details={"max": BOOK_MAX})
+
+
+def _make_default(buyer: User, entry: ShippingAddress) -> ShippingAddress:
+    # Lock the buyer's addresses, then clear the old default before setting the new one (one default per
+    # buyer is also a database constraint).
+    list(ShippingAddress.objects.select_for_update().filter(buyer=buyer).values_list("pk", flat=True))
+    ShippingAddress.objects.filter(buyer=buyer, is_default=True).exclude(pk=entry.pk).update(is_default=False)
+    if not entry.is_default:
+        entry.is_default = True
+        entry.save(update_fields=["is_default", "updated_at"])
+    return entry
+
+
+def _require_buyer(buyer: User) -> None:
+    if not getattr(buyer, "is_authenticated", False):
+        raise PermissionDenied("Sign in to keep an address book.")
+
+
+@transaction.atomic
+def add_address(*, buyer: User, name: object, phone: object, address: object,
+                make_default: bool = False) -> ShippingAddress:
+    """Add an address to the book (at most BOOK_MAX). The buyer's first address becomes the default.
+    Raises invalid_ship_to_name / _phone / _address, address_book_full; nothing changes then."""
+    _require_buyer(buyer)
+    clean = clean_address(name=name, phone=phone, address=address)
+    _check_room(buyer)
+    entry = ShippingAddress.objects.create(buyer=buyer, name=clean.name, phone=clean.phone, address=clean.address)
+    if make_default or not ShippingAddress.objects.filter(buyer=buyer, is_default=True).exists():
+        _make_default(buyer, entry)
+    return entry
+
+
+@transaction.atomic
+def update_address(*, buyer: User, address_id: object, name: object, phone: object, address: object,
+                   make_default: bool = False) -> ShippingAddress:
+    """Change one of the buyer's addresses (orders keep the copy they shipped with)."""
+    _require_buyer(buyer)
+    entry = book_entry(buyer, address_id)
+    clean = clean_address(name=name, phone=phone, address=address)
+    entry.name, entry.phone, entry.address = clean.name, clean.phone, clean.address
+    entry.save(update_fields=["name", "phone", "address", "updated_at"])
+    if make_default:
+        _make_default(buyer, entry)
+    return entry
+
+
+@transaction.atomic
+def set_default_address(*, buyer: User, address_id: object) -> ShippingAddress:
+    _require_buyer(buyer)
+    return _make_default(buyer, book_entry(buyer, address_id))
+
+
+@transaction.atomic
+def delete_address(*, buyer: User, address_id: object) -> None:
+    """Remove an address from the book; when it was the default, the most recently changed one left takes over."""
+    _require_buyer(buyer)
+    entry = book_entry(buyer, address_id)
+    was_default = entry.is_default
+    entry.delete()
+    if was_default:
+        successor = ShippingAddress.objects.filter(buyer=buyer).order_by("-updated_at", "-id").first()
+        if successor is not None:
+            _make_default(buyer, successor)
+
+
+def ship_to_entry(*, order: Order, actor: User, entry: ShippingAddress) -> Order:
+    """The order ships to an address of the buyer's book (its own copy, as when typed)."""
+    return set_shipping_address(order=order, actor=actor, name=entry.name, phone=entry.phone, address=entry.address)
+
+
+def ship_to_default(*, order: Order, actor: User) -> Order:
+    """Checkout: a new order without an address takes the buyer's default, so nobody presses save again.
+    An order without a default is left as it is (the order page asks for the address)."""
+    if has_address(order):
+        return order
+    default = default_address(actor)
+    if default is None or order.buyer_id != actor.pk:
+        return order
+    return ship_to_entry(order=order, actor=actor, entry=default)

@@ -331,6 +331,8 @@ _PERCENT_PATTERN = "^(?:[1-9]|[1-8][0-9]|90)$"
 
 
 def _whole_percent(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 10.0 is an integer in JSON Schema
     if isinstance(value, bool) or not isinstance(value, int | str) or (
             isinstance(value, str) and not re.search(_PERCENT_PATTERN, value)):
         raise ValueError("a whole percent from 1 to 90")
@@ -387,7 +389,8 @@ def stream_coupons(request: HttpRequest, stream_id: int = Path(..., ge=1, le=2**
 
 @router.post("/coupons/{coupon_id}/claim", response=responses({201: ClaimOut}, E.CouponNotFound, PermissionDenied,
                                                                E.CouponExpired, E.CouponAlreadyClaimed,
-                                                               E.CouponsGone, E.CouponRefusedPublicServant),
+                                                               E.CouponsGone, E.CouponRefusedPublicServant,
+                                                               StreamNotLive),
              auth=auth_required, tags=["coupons"], summary="Claim a coupon (one per buyer)")
 def claim_coupon(request: HttpRequest, coupon_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     claim = services.claim_coupon(buyer=request.auth, coupon=selectors.get_coupon(coupon_id))

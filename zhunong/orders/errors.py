@@ -232,3 +232,39 @@ class InventoryUnavailable(DomainError):
     def __init__(self, message: str | None = None, **kwargs) -> None:  # noqa: ANN003
         kwargs.setdefault("details", {"retry_after": self.RETRY_AFTER_SECONDS})
         super().__init__(message, **kwargs)
+
+
+# --- address book and cart (orders/addresses.py, orders/cart.py; docs/decisions/0024) ----------------
+
+
+class AddressNotFound(NotFound):
+    code = "address_not_found"
+    message = "No such address in your address book."
+
+
+class AddressBookFull(Conflict):
+    code = "address_book_full"
+    message = "Your address book is full; delete an address first."
+
+
+class CartFull(Conflict):
+    code = "cart_full"
+    message = "Your cart is full; check out or remove something first."
+
+
+class CartEmpty(Conflict):
+    code = "cart_empty"
+    message = "Your cart is empty."
+
+
+class CartItemNotFound(NotFound):
+    code = "cart_item_not_found"
+    message = "This product is not in your cart."
+
+
+class PriceChanged(Conflict):
+    """The cart's total at checkout is not the one the buyer saw (a price changed meanwhile): nothing is
+    ordered; `details.expected` / `details.total` and `details.changed` (product ids) say what moved."""
+
+    code = "price_changed"
+    message = "A price in your cart changed; check the new total and check out again."

@@ -485,7 +485,8 @@ def release_coupon(*, actor: User, stream, kind: str, value: object, total_quant
 @refusals_recorded("orders.coupon_refused", CouponRefusedPublicServant, actor="buyer", subject="coupon")
 def claim_coupon(*, buyer: User, coupon: Coupon) -> CouponClaim:
     """One per buyer, never more than released: taken through the inventory engine like stock. The stream's
-    host, and public servants hosting in its channel, are refused: a coupon is money off."""
+    host, and public servants hosting in its channel, are refused: a coupon is money off. Only while the
+    stream is live (stream_not_live after it ended)."""
     if buyer is None or not buyer.is_authenticated:
         raise PermissionDenied("Log in to claim coupons.")
     now = timezone.now()
@@ -493,6 +494,9 @@ def claim_coupon(*, buyer: User, coupon: Coupon) -> CouponClaim:
     if buyer.pk == coupon.stream.host.user_id or Host.objects.filter(
             user=buyer, is_public_servant=True, channel_id=coupon.stream.channel_id).exists():
         raise CouponRefusedPublicServant(details={"coupon_code": coupon.code, "stream_id": coupon.stream_id})
+    if coupon.stream.status != StreamStatus.LIVE:
+        # A room's coupons are claimed in the room while it is live; after the end the room offers none.
+        raise StreamNotLive(details={"stream_id": coupon.stream_id, "status": coupon.stream.status})
     if not coupon.valid_from <= now < coupon.valid_until:
         raise CouponExpired()
     if CouponClaim.objects.filter(coupon=coupon, buyer=buyer).exists():

@@ -275,22 +275,49 @@ class IdempotencyRecord(models.Model):
 
 
 class ShippingAddress(models.Model):
-    """A buyer's default shipping address (收货地址): pre-fills the address form of their next orders.
+    """An address in a buyer's address book (收货地址簿); at most one is the default, which checkout uses.
 
-    One per buyer; each order keeps its own copy (Order.ship_to_*), so changing the default never moves a
+    Each order keeps its own copy (Order.ship_to_*), so editing or deleting an address never moves a
     parcel that is already on its way. Written only through `orders.addresses`.
     """
 
-    buyer = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                 related_name="shipping_address", verbose_name=_("买家"))
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="shipping_addresses", verbose_name=_("买家"))
     name = models.CharField(_("收货人"), max_length=50)
     phone = models.CharField(_("收货电话"), max_length=20)
     address = models.CharField(_("收货地址"), max_length=200)
+    is_default = models.BooleanField(_("默认地址"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = _("默认收货地址")
-        verbose_name_plural = _("默认收货地址")
+        ordering = ["-is_default", "-updated_at", "-id"]
+        verbose_name = _("收货地址")
+        verbose_name_plural = _("收货地址")
+        constraints = [models.UniqueConstraint(fields=["buyer"], condition=models.Q(is_default=True),
+                                               name="shippingaddress_one_default_per_buyer")]
 
     def __str__(self) -> str:
         return f"{self.name} {self.address}"
+
+
+class CartItem(models.Model):
+    """One product in a signed-in buyer's cart (购物车), at the storefront price. Visitors keep theirs in the
+    session until they sign in (orders/cart.py merges it). Written only through `orders.cart`."""
+
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart_items",
+                              verbose_name=_("买家"))
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+",
+                                verbose_name=_("商品"))
+    quantity = models.PositiveIntegerField(_("数量"))
+    added_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        verbose_name = _("购物车商品")
+        verbose_name_plural = _("购物车商品")
+        constraints = [
+            models.UniqueConstraint(fields=["buyer", "product"], name="cartitem_buyer_product"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="cartitem_quantity_positive"),
+        ]

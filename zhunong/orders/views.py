@@ -21,7 +21,7 @@ from zhunong.core import redaction
 from zhunong.core.errors import DomainError
 from zhunong.live.selectors import current_pin
 
-from . import addresses, selectors, services
+from . import addresses, selectors, services, wallet
 
 
 @login_required
@@ -75,6 +75,16 @@ def shipping_address(request: HttpRequest, order_id: int) -> HttpResponse:
     """The address form on the order page: htmx swaps the address-and-pay block; a plain post redirects
     back to the order (or shows the page again with what was typed and why it was refused)."""
     order = _order(request, order_id)
+    if request.POST.get("address_id"):
+        # One of the buyer's saved addresses (the order page lists the book).
+        try:
+            entry = addresses.book_entry(request.user, request.POST["address_id"])
+            order = addresses.ship_to_entry(order=order, actor=request.user, entry=entry)
+        except DomainError as exc:
+            messages.error(request, _address_error(exc))
+        else:
+            messages.success(request, _("收货地址已保存。"))
+        return redirect("orders:detail", order.pk)
     # Over-long input is cut here and refused by the service's own limits (which are shorter).
     form = {name: request.POST.get(name, "")[:limit + 1] for name, limit in
             (("ship_to_name", 50), ("ship_to_phone", 40), ("ship_to_address", 200))}
@@ -135,10 +145,20 @@ def buy(request: HttpRequest) -> HttpResponse:
     if request.POST.get("stream_id"):
         stream = selectors.stream_by_id(int(request.POST["stream_id"])) \
             if request.POST["stream_id"].isdigit() else None
+    code = request.POST.get("coupon_code") or None
+    if code is None and stream is not None and request.POST.get("coupon") != "none":
+        # No code to type: the best of the buyer's claimed coupons that fits is applied (orders/wallet.py).
+        try:
+            chosen = wallet.quote(buyer=request.user, lines=[(product_id, quantity)], stream=stream).chosen
+        except DomainError:
+            chosen = None  # create_order below answers the refusal itself
+        code = chosen.code if chosen is not None else None
     try:
         order = services.create_order(buyer=request.user, lines=[{"product_id": product_id, "quantity": quantity}],
                                       stream=stream, idempotency_key=request.POST.get("idempotency_key", ""),
-                                      coupon_code=request.POST.get("coupon_code") or None)
+                                      coupon_code=code)
+        # The buyer's default address goes on the order at once: no pressing save again.
+        order = addresses.ship_to_default(order=order, actor=request.user)
     except DomainError as exc:
         messages.error(request, _friendly(exc))
         return _back(request, "/")

@@ -232,17 +232,22 @@ def test_default_address_saved_and_prefills_the_next_order(world, product, buyer
     assert addresses.default_address(buyer) is None  # only when asked
     give(first, buyer, phone="+86 139 0000 4321", save_as_default=True)
     saved = ShippingAddress.objects.get(buyer=buyer)
-    assert (saved.name, saved.phone, saved.address) == (NAME, "13900004321", ADDRESS)
+    assert (saved.name, saved.phone, saved.address, saved.is_default) == (NAME, "13900004321", ADDRESS, True)
 
     second = new_order(buyer, product)
-    assert second.ship_to_name == ""  # pre-filled on the page, never given on the buyer's behalf
+    assert second.ship_to_name == ""  # the service leaves it; the shop's checkout views give the default
     assert addresses.prefill(second) == {"ship_to_name": NAME, "ship_to_phone": "13900004321",
                                          "ship_to_address": ADDRESS}
-    # The order's own address wins over the default; a new default replaces the old one.
+    # The order's own address wins over the default; a new default joins the book and takes over.
     give(second, buyer, name="李四", save_as_default=True)
     assert addresses.prefill(second)["ship_to_name"] == "李四"
-    assert ShippingAddress.objects.filter(buyer=buyer).count() == 1
-    assert ShippingAddress.objects.get(buyer=buyer).name == "李四"
+    assert ShippingAddress.objects.filter(buyer=buyer).count() == 2
+    assert addresses.default_address(buyer).name == "李四"
+    assert ShippingAddress.objects.filter(buyer=buyer, is_default=True).count() == 1
+    # Saving an address that is already in the book makes that entry the default again (no duplicate).
+    give(second, buyer, name=NAME, phone="13900004321", save_as_default=True)
+    assert ShippingAddress.objects.filter(buyer=buyer).count() == 2
+    assert addresses.default_address(buyer).name == NAME
     # Another buyer's orders never see it.
     assert addresses.prefill(new_order(make_user(), product))["ship_to_name"] == ""
     with pytest.raises(DomainError) as exc:
@@ -466,5 +471,7 @@ def test_sandbox_pay_page_waits_for_the_address(world, product, buyer):  # noqa:
 
 
 def test_header_links_my_orders_for_signed_in_users(world, product, buyer):  # noqa: ANN001
-    assert 'href="/orders/">我的订单</a>' in browser(buyer).get("/").content.decode()
-    assert 'href="/orders/"' not in Client().get("/").content.decode()
+    # The home page is cached the same for everyone; its header's personal part comes from /me/nav/.
+    assert 'href="/orders/">我的订单</a>' in browser(buyer).get("/me/nav/?next=/").content.decode()
+    assert 'href="/orders/"' not in Client().get("/me/nav/?next=/").content.decode()
+    assert 'href="/cart/"' in Client().get("/me/nav/?next=/").content.decode()
