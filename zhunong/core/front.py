@@ -87,7 +87,7 @@ def _alternation(patterns: tuple[str, ...]) -> str:
 def _personal_regex() -> str:
     """`<session cookie>:<path>` with a cookie, on a page whose signed-in version is personal."""
     inner = "|".join(p.removeprefix("^").removesuffix("$") for p in publiccache.ANONYMOUS_ONLY_PATHS)
-    return f'"^[^:]+:(?:{inner})$"'
+    return f'"~^[^:]+:(?:{inner})$"'
 
 
 def _language_map() -> str:
@@ -176,7 +176,7 @@ http {{
     # Pages whose signed-in version differs (the live room's chat box): not from the cache for a session.
     map $cookie_{session_cookie}:$uri $zh_personal {{
         default 0;
-        ~{_personal_regex()} 1;
+        {_personal_regex()} 1;
     }}
 
     upstream zhunong {{

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 
 from zhunong.core import publiccache
@@ -146,3 +147,26 @@ def test_a_cached_page_posts_with_the_fragments_token(client, product) -> None: 
     token = re.search(r'data-token="([^"]+)"', fragment).group(1)
     accepted = enforcing.post("/i18n/setlang/", {"language": "en", "next": "/", "csrfmiddlewaretoken": token})
     assert accepted.status_code == 302
+
+
+def test_messages_wait_for_the_fragment(signed_in) -> None:  # noqa: ANN001
+    """A message queued before a public page (e.g. after signing out) is shown by the fragment, not baked into
+    the shared page."""
+    from django.contrib import messages as django_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.session = signed_in.session
+    request._messages = FallbackStorage(request)
+    django_messages.success(request, "已加入购物车")
+    response = HttpResponse()
+    request._messages.update(response)
+    request.session.save()
+    for morsel in response.cookies.values():
+        signed_in.cookies[morsel.key] = morsel.value
+    page = signed_in.get("/")
+    assert "已加入购物车" not in _body(page) and 'id="page-messages"' in _body(page)
+    fragment = _body(signed_in.get("/me/nav/?next=/"))
+    assert 'hx-swap-oob="true"' in fragment and "已加入购物车" in fragment
+    assert "已加入购物车" not in _body(signed_in.get("/me/nav/?next=/"))  # shown once
