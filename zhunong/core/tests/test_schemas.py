@@ -25,8 +25,8 @@ class _Body(RequestSchema):
 
 
 @pytest.mark.parametrize("data", [
-    {"quantity": "5"}, {"quantity": 5.0}, {"quantity": True},
-    {"ref": "3"}, {"ids": ["3"]}, {"ids": [True]},
+    {"quantity": "5"}, {"quantity": 5.5}, {"quantity": True}, {"quantity": None},
+    {"ref": "3"}, {"ref": 2.5}, {"ids": ["3"]}, {"ids": [True]}, {"ids": [1.5]},
     {"ratio": "1.5"}, {"ratio": True},
     {"flag": 1}, {"flag": "true"},
     {"lines": [{"count": "2"}]},
@@ -41,6 +41,12 @@ def test_json_forms_are_taken_and_bounds_still_hold():
                                  "lines": [{"count": 2}], "name": "5"})
     assert (body.quantity, body.ref, body.ids, body.ratio, body.flag, body.lines[0].count) == (5, 3, [1, 2], 2.0,
                                                                                                True, 2)
+    # 5.0 is an integer in JSON Schema (no fraction): taken as 5, and its bounds still hold.
+    body = _Body.model_validate({"quantity": 5.0, "ref": 3.0, "ids": [1.0], "lines": [{"count": 2.0}]})
+    assert (body.quantity, body.ref, body.ids, body.lines[0].count) == (5, 3, [1], 2)
+    assert type(body.quantity) is int
+    with pytest.raises(ValidationError):
+        _Body.model_validate({"quantity": 100.0})
     for data in ({"quantity": 0}, {"ref": 101}, {"ids": [0]}):
         with pytest.raises(ValidationError):
             _Body.model_validate(data)

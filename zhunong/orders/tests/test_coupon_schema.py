@@ -32,7 +32,7 @@ def test_a_percent_the_schema_refuses_is_refused_and_nothing_is_made(release, va
     assert not Coupon.objects.exists()
 
 
-@pytest.mark.parametrize("value", [1, 90, "15", 10])
+@pytest.mark.parametrize("value", [1, 90, "15", 10, 20.0])
 def test_a_whole_percent_is_taken(release, value):  # noqa: ANN001
     answer = release(kind="percent", value=value)
     assert answer.status_code == 201, answer.content
