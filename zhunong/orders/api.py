@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, Field, StrictBool, WithJsonSchema
 from zhunong.accounts.api import decimal_field, line_pattern
 from zhunong.accounts.auth import auth_required
 from zhunong.catalog.errors import BelowCostWithoutReason
+from zhunong.core import redaction
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import InvalidTransition, PermissionDenied
 from zhunong.core.schemas import RequestSchema
@@ -126,8 +127,8 @@ def _detail(order, viewer) -> dict:  # noqa: ANN001
     # The buyer gave the number and address; everyone else who may read the order sees only the number's end
     # and the address's area (the producer's packing slip carries both in full).
     is_buyer = viewer is not None and viewer.pk == order.buyer_id
-    body["ship_to_phone"] = order.ship_to_phone if is_buyer else addresses.mask_phone(order.ship_to_phone)
-    body["ship_to_address"] = order.ship_to_address if is_buyer else addresses.mask_address(order.ship_to_address)
+    body["ship_to_phone"] = order.ship_to_phone if is_buyer else redaction.mask_phone(order.ship_to_phone)
+    body["ship_to_address"] = order.ship_to_address if is_buyer else redaction.mask_address(order.ship_to_address)
     body["shipping_address_editable"] = addresses.is_editable(order)
     body["history"] = [{"from_status": t.from_status, "to_status": t.to_status, "actor_id": t.actor_id,
                         "reason": t.reason, "at": t.at} for t in order.history.all()]
@@ -388,8 +389,13 @@ def stream_coupons(request: HttpRequest, stream_id: int = Path(..., ge=1, le=2**
 
 @router.post("/coupons/{coupon_id}/claim", response=responses({201: ClaimOut}, E.CouponNotFound, PermissionDenied,
                                                                E.CouponExpired, E.CouponAlreadyClaimed,
-                                                               E.CouponsGone, E.CouponRefusedPublicServant),
+                                                               E.CouponsGone, E.CouponRefusedPublicServant,
+                                                               StreamNotLive),
              auth=auth_required, tags=["coupons"], summary="Claim a coupon (one per buyer)")
 def claim_coupon(request: HttpRequest, coupon_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
     claim = services.claim_coupon(buyer=request.auth, coupon=selectors.get_coupon(coupon_id))
     return Status(201, {"coupon": selectors.coupon_payload(claim.coupon), "claimed_at": claim.claimed_at})
+
+
+# The cart, address book and coupon wallet operations live in api_buy.py, on this router.
+from . import api_buy  # noqa: E402, F401

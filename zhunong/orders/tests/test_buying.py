@@ -294,3 +294,43 @@ def test_sheet_for_a_visitor_offers_login_and_cart(room):  # noqa: ANN001
     product = room.products[0]
     html = Client().get(f"/orders/sheet/?product_id={product.pk}&next=/replays/").content.decode()
     assert "/accounts/login/?next=/replays/" in html and "加入购物车" in html
+
+
+# --- API ------------------------------------------------------------------------------------------------
+
+
+def test_cart_address_and_wallet_api(room, buyer):  # noqa: ANN001
+    product = room.products[0]
+    client = signed_in(buyer)
+    js = "application/json"
+    assert client.get("/api/v1/cart").json() == {"items": [], "count": 0, "total": "0.00"}
+    body = client.post("/api/v1/cart/items", {"product_id": product.pk, "quantity": 2}, content_type=js).json()
+    assert body["count"] == 2 and body["total"] == "79.80" and body["items"][0]["available"] is True
+    assert client.put(f"/api/v1/cart/items/{product.pk}", {"quantity": 1}, content_type=js).json()["total"] == "39.90"
+    assert client.put("/api/v1/cart/items/999999", {"quantity": 1}, content_type=js).json()["code"] == \
+        "cart_item_not_found"
+    refused = client.post("/api/v1/cart/checkout", {"expected_total": "79.80"}, content_type=js,
+                          HTTP_IDEMPOTENCY_KEY="api-cart-1")
+    assert refused.status_code == 409 and refused.json()["code"] == "price_changed"
+    made = client.post("/api/v1/cart/checkout", {"expected_total": "39.90"}, content_type=js,
+                       HTTP_IDEMPOTENCY_KEY="api-cart-2")
+    assert made.status_code == 201 and made.json()["total"] == "39.90" and made.json()["stream_id"] is None
+    assert client.get("/api/v1/cart").json()["count"] == 0
+    assert client.post("/api/v1/cart/checkout", {"expected_total": "0.00"}, content_type=js,
+                       HTTP_IDEMPOTENCY_KEY="api-cart-3").json()["code"] == "cart_empty"
+
+    added = client.post("/api/v1/me/addresses", {"name": NAME, "phone": PHONE, "address": ADDRESS}, content_type=js)
+    assert added.status_code == 201 and added.json()["is_default"] is True
+    other = client.post("/api/v1/me/addresses", {"name": "李四", "phone": "13900004321", "address": "湖南省长沙市岳麓区",
+                                                 "is_default": True}, content_type=js).json()
+    assert [a["is_default"] for a in client.get("/api/v1/me/addresses").json()] == [True, False]
+    assert client.post(f"/api/v1/me/addresses/{added.json()['id']}/default").json()["is_default"] is True
+    assert client.delete(f"/api/v1/me/addresses/{other['id']}").status_code == 204
+    assert signed_in(make_user()).delete(f"/api/v1/me/addresses/{added.json()['id']}").json()["code"] == \
+        "address_not_found"
+
+    c = coupon(room)
+    assert client.post(f"/api/v1/coupons/{c.pk}/claim").status_code == 201
+    mine = client.get(f"/api/v1/me/coupons?stream_id={room.stream.pk}").json()
+    assert [(m["coupon"]["id"], m["state"]) for m in mine] == [(c.pk, "usable")]
+    assert client.get("/api/v1/me/coupons?stream_id=999999").json() == []

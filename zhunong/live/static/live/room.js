@@ -445,7 +445,12 @@
     var action = document.createElement(this.userId ? "button" : "a");
     action.className = "btn claim";
     action.textContent = gettext("领取");
-    if (this.userId) {
+    if (this.userId && this.claimed && this.claimed[id]) {
+      // Claimed before (this visit or an earlier one): it is in the wallet, used at checkout automatically.
+      action.type = "button";
+      action.disabled = true;
+      action.textContent = gettext("已领取");
+    } else if (this.userId) {
       action.type = "button";
       var self = this;
       action.addEventListener("click", function () { self.claimCoupon(id, div, action); });
@@ -467,6 +472,7 @@
   };
 
   Room.prototype.claimCoupon = function (id, div, button) {
+    var self = this;
     var token = this.root.querySelector('input[name="csrfmiddlewaretoken"]');
     button.disabled = true;
     var done = function (text) {
@@ -480,8 +486,13 @@
     })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
       .then(function (res) {
+        if (res.ok || res.body.code === "coupon_already_claimed") {
+          self.claimed = self.claimed || {};
+          self.claimed[id] = true;
+          button.textContent = gettext("已领取");
+        }
         if (res.ok) {
-          done(fmt(gettext("领取成功：下单时填写券码 %(code)s"), { code: res.body.coupon.code }));
+          done(gettext("领取成功，已放入我的优惠券，下单时自动使用"));
         } else {
           done(COUPON_ERRORS[res.body.code] || gettext("领取失败，请稍后再试"));
           if (res.body.code !== "coupon_already_claimed" && res.body.code !== "coupons_gone") button.disabled = false;
@@ -493,7 +504,17 @@
   Room.prototype.loadCoupons = function () {
     var self = this;
     if (!window.fetch) return;
-    fetch("/api/v1/streams/" + this.streamId + "/coupons", { headers: { Accept: "application/json" } })
+    // A signed-in viewer's claims first, so the buttons of coupons they hold say 已领取 after a reload.
+    var mine = !this.userId ? Promise.resolve([]) :
+      fetch("/api/v1/me/coupons?stream_id=" + this.streamId, { credentials: "same-origin",
+                                                               headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .catch(function () { return []; });
+    mine.then(function (claims) {
+      self.claimed = self.claimed || {};
+      claims.forEach(function (c) { self.claimed[Number(c.coupon.id)] = true; });
+      return fetch("/api/v1/streams/" + self.streamId + "/coupons", { headers: { Accept: "application/json" } });
+    })
       .then(function (r) { return r.ok ? r.json() : []; })
       .then(function (coupons) { coupons.slice().reverse().forEach(function (c) { self.coupon(c); }); })
       .catch(function () { /* new coupons still arrive over the socket */ });
