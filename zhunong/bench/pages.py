@@ -41,6 +41,8 @@ def add_arguments(parser) -> None:  # noqa: ANN001
     parser.add_argument("--connections", type=int, default=64, help="concurrent connections (default 64)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per page and target (default 10)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--timeout", type=int, default=10,
+                        help="seconds before wrk counts a request as an error (default 10; wrk's own is 2)")
     parser.add_argument("--processes", type=int, default=2, help="app server worker processes (default 2)")
     parser.add_argument("--front-workers", default="auto", help="nginx worker processes, front and static (default auto)")
     parser.add_argument("--app-url", default="",
@@ -64,22 +66,23 @@ def parse_wrk(output: str) -> dict:
         raise RuntimeError(f"wrk printed no Requests/sec:\n{output}")
     p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
-    errors = 0
+    kinds = {"connect": 0, "read": 0, "write": 0, "timeout": 0, "non_2xx_3xx": 0}
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     if socket_errors:
-        errors += sum(int(n) for n in socket_errors.groups())
+        kinds.update(zip(("connect", "read", "write", "timeout"), map(int, socket_errors.groups()), strict=True))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
-        errors += int(non_2xx.group(1))
+        kinds["non_2xx_3xx"] = int(non_2xx.group(1))
+    errors = sum(kinds.values())
     requests = re.search(r"(\d+) requests in", output)
     return {"rps": round(float(rps.group(1)), 1), "p50_ms": _ms(p50.group(1)) if p50 else None,
             "p99_ms": _ms(p99.group(1)) if p99 else None, "errors": errors,
-            "requests": int(requests.group(1)) if requests else None}
+            "error_kinds": {k: v for k, v in kinds.items() if v}, "requests": int(requests.group(1)) if requests else None}
 
 
-def run_wrk(url: str, *, connections: int, duration: int, threads: int) -> dict:
-    proc = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
-                          capture_output=True, text=True, timeout=duration + 60)
+def run_wrk(url: str, *, connections: int, duration: int, threads: int, timeout: int) -> dict:
+    proc = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s",
+                           "--latency", url], capture_output=True, text=True, timeout=duration + timeout + 60)
     if proc.returncode != 0:
         raise RuntimeError(f"wrk failed: {proc.stderr or proc.stdout}")
     return parse_wrk(proc.stdout)
@@ -179,7 +182,8 @@ def run(options: dict, stdout) -> dict:  # noqa: ANN001, C901, PLR0915
         raise CommandError("wrk is not installed (Debian: apt-get install wrk)")
     if not front.nginx_installed():
         raise CommandError("nginx is not installed (Debian: apt-get install nginx)")
-    for name, low, high in (("connections", 1, 10000), ("duration", 1, 600), ("processes", 1, 32), ("threads", 1, 64)):
+    for name, low, high in (("connections", 1, 10000), ("duration", 1, 600), ("processes", 1, 32), ("threads", 1, 64),
+                            ("timeout", 1, 120)):
         if not low <= options[name] <= high:
             raise CommandError(f"--{name} must be {low}-{high}")
     if options["processes"] > 1 and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and not options["app_url"]:
@@ -228,7 +232,8 @@ def run(options: dict, stdout) -> dict:  # noqa: ANN001, C901, PLR0915
         _wait_port(static_port, static_proc)
         static_url = f"http://127.0.0.1:{static_port}"
 
-        load = {"connections": options["connections"], "duration": options["duration"], "threads": options["threads"]}
+        load = {"connections": options["connections"], "duration": options["duration"], "threads": options["threads"],
+            "timeout": options["timeout"]}
         results = []
         for path in paths:
             status, headers, _body = _get(front_url, path)
@@ -243,9 +248,9 @@ def run(options: dict, stdout) -> dict:  # noqa: ANN001, C901, PLR0915
             ratio = round(through["rps"] / static["rps"], 3) if static["rps"] else None
             results.append({
                 "path": path, "rps": through["rps"], "p50_ms": through["p50_ms"], "p99_ms": through["p99_ms"],
-                "errors": through["errors"], "static_rps": static["rps"], "ratio": ratio,
+                "errors": through["errors"], "error_kinds": through["error_kinds"], "static_rps": static["rps"], "ratio": ratio,
                 "direct_rps": direct["rps"], "direct_p50_ms": direct["p50_ms"], "direct_p99_ms": direct["p99_ms"],
-                "direct_errors": direct["errors"],
+                "direct_errors": direct["errors"], "direct_error_kinds": direct["error_kinds"],
                 "direct_ratio": round(direct["rps"] / static["rps"], 4) if static["rps"] else None,
                 "front_vs_direct": round(through["rps"] / direct["rps"], 1) if direct["rps"] else None,
                 "static_p99_ms": static["p99_ms"], "cached_by_front": cached and again.get("x-cache") == "HIT",
@@ -263,6 +268,7 @@ def run(options: dict, stdout) -> dict:  # noqa: ANN001, C901, PLR0915
                  "met": all(page["goal_met"] for page in results)},
         "connections": options["connections"],
         "duration_s": options["duration"],
+        "wrk_timeout_s": options["timeout"],
         "processes": None if options["app_url"] else options["processes"],
         "front_workers": options["front_workers"],
         "load_generator": "wrk " + _wrk_version(),

@@ -26,14 +26,15 @@ Transfer/sec:    105.12MB
 
 def test_figures_come_from_the_report() -> None:
     figures = parse_wrk(WRK)
-    assert figures == {"rps": 5346.8, "p50_ms": 11.9, "p99_ms": 1040.0, "errors": 12, "requests": 53785}
+    assert figures == {"rps": 5346.8, "p50_ms": 11.9, "p99_ms": 1040.0, "errors": 12, "requests": 53785,
+                       "error_kinds": {"read": 2, "timeout": 3, "non_2xx_3xx": 7}}
 
 
 def test_microseconds_and_a_clean_run() -> None:
     clean = WRK.replace("11.90ms", "850.00us").replace("  Socket errors: connect 0, read 2, write 0, timeout 3\n", "")
     clean = clean.replace("  Non-2xx or 3xx responses: 7\n", "")
     figures = parse_wrk(clean)
-    assert figures["p50_ms"] == 0.85 and figures["errors"] == 0
+    assert figures["p50_ms"] == 0.85 and figures["errors"] == 0 and figures["error_kinds"] == {}
 
 
 def test_a_report_without_figures_is_an_error() -> None:
