@@ -92,6 +92,10 @@ LINKED_FIELDS = {
     "zhunong_fulfilment_api_list_after_sales": {"request_id": "/0/id"},
     "zhunong_fulfilment_api_list_complaints": {"complaint_id": "/0/id"},
     "zhunong_fulfilment_api_list_claims": {"claim_id": "/0/id"},
+    "zhunong_fulfilment_api_list_pledges": {"pledge_id": "/0/id"},
+    "zhunong_supervision_api_list_flags": {"flag_id": "/0/id"},
+    "zhunong_notifications_api_list_notifications": {"notification_id": "/items/0/id"},
+    "zhunong_notifications_api_list_follows": {"host_id": "/hosts/0", "channel_id": "/channels/0"},
 }
 
 
