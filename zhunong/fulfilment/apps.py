@@ -23,3 +23,10 @@ class FulfilmentConfig(AppConfig):
         from .hostfigures import figures_of_streams
 
         provide_host_figures("fulfilment", figures_of_streams)
+        # History pages show reasons such as "after-sales #2: quality" or "order cancelled" with these labels.
+        from zhunong.core.reasons import register_terms
+        from zhunong.orders.models import OrderStatus
+
+        from .models import AfterSalesReason
+
+        register_terms(dict(AfterSalesReason.choices) | dict(OrderStatus.choices))
