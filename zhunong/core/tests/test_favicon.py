@@ -16,3 +16,9 @@ def test_home_links_an_existing_favicon():
     match = re.search(r'<link rel="icon" href="/static/([^"]+)"', html)
     assert match, "no favicon link in base.html"
     assert finders.find(match.group(1)) is not None
+
+
+def test_favicon_ico_leads_to_the_icon_for_pages_without_base_html():
+    response = Client().get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/static/zhunong/favicon.svg")
