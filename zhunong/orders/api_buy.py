@@ -17,6 +17,7 @@ from zhunong.accounts.api import line_pattern
 from zhunong.accounts.auth import auth_required
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import PermissionDenied
+from zhunong.core.schemas import RequestSchema
 
 from . import addresses, cart, selectors, wallet
 from . import errors as E  # noqa: N812
@@ -44,17 +45,17 @@ class CartOut(Schema):
     total: str = Field(pattern=MONEY_PATTERN, description="send it back as expected_total to check out")
 
 
-class CartAddIn(Schema):
+class CartAddIn(RequestSchema):
     product_id: int = ID
     quantity: int = Field(default=1, ge=1, le=99, description="added to what the cart already holds (99 at most "
                                                               "in all, else 422 invalid_quantity)")
 
 
-class CartQuantityIn(Schema):
+class CartQuantityIn(RequestSchema):
     quantity: int = Field(ge=1, le=99)
 
 
-class CheckoutIn(Schema):
+class CheckoutIn(RequestSchema):
     expected_total: str = Field(pattern=MONEY_PATTERN, max_length=16,
                                 description="the cart's total as the buyer saw it; another total now → 409 "
                                             "price_changed")
@@ -126,7 +127,7 @@ class AddressOut(Schema):
     is_default: bool
 
 
-class AddressIn(Schema):
+class AddressIn(RequestSchema):
     name: str = Field(max_length=1000, description="收货人: 1-50 characters, else 422 invalid_ship_to_name",
                       json_schema_extra={"maxLength": 50, "pattern": line_pattern(1, 50)})
     phone: str = Field(max_length=1000, description="a mainland mobile number, else 422 invalid_ship_to_phone",
