@@ -8,8 +8,9 @@
 - Buyers' chat in the main county's ended stream: complaints, praise and product requests (能不能上点安化红茶…),
   dated over the last four weeks, saved through live's chat service.
 - Then the comments are classified and every product forecast, so the data centre opens filled. The
-  blueberry batches (1,060 斤 with a 15-day shelf life, zhunong.demo.world) are more than the forecast
-  demand before they expire: the demo's over-stocked batch with its warning.
+  blueberry batches (1,060 斤 with a 15-day shelf life, zhunong.demo.world) in 胶州, and in the main county
+  (安化) the smoked pork (600 斤 with 30 days of shelf life left, about one bag a day sold), are more than
+  the forecast demand before they expire: the demo's over-stocked batches, each with its warning.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ DEMAND = [
     ("千两茶", 3.0, DAYS, "steady"), ("茯砖", 2.0, DAYS, "steady"), ("云尖", 1.5, DAYS, "steady"),
     ("蓝莓", 9.0, 30, "steady"), ("牦牛肉干", 0.6, DAYS, "lumpy"), ("牦牛", 0.3, DAYS, "lumpy"),
     ("大米", 2.5, DAYS, "steady"), ("米礼盒", 0.4, DAYS, "lumpy"), ("小米", 1.5, DAYS, "steady"),
-    ("木耳", 1.2, DAYS, "steady"), ("榛蘑", 0.5, DAYS, "lumpy"), ("辣白菜", 1.0, DAYS, "steady"),
+    ("腊肉", 1.0, DAYS, "steady"), ("木耳", 1.2, DAYS, "steady"), ("榛蘑", 0.5, DAYS, "lumpy"), ("辣白菜", 1.0, DAYS, "steady"),
 ]
 
 CHAT = [

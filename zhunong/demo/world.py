@@ -327,6 +327,18 @@ def seed_world(seeder: Seeder) -> None:
     s.product(op, "安化明前云尖绿茶 250克", yuntai, price="98.00", cost_floor="70.00", unit="box", unit_size="250克/盒",
               producers=[gong], batches=[b_gong], stock=80,
               description="云台山高山茶园清明前采摘的一芽一叶。")
+    # The main county's over-stocked batch (the data centre's unsold-produce warning): smoked pork made for
+    # the Spring Festival that did not sell. 600 斤 with 30 days of its 180-day shelf life left, against about
+    # one bag (1 斤) a day of demand; the warning comes from the real computation (insights.warnings).
+    liu = s.producer(op, "刘家柴火腊肉", yuntai, registered_poor=True,
+                     description="云台山村农户，用自家茶园的茶枝柴火熏制腊肉。")
+    liu_plot = s.plot(op, liu, "自家柴火熏房", area_mu="0.2", crop="腊肉", variety="土猪肉")
+    b_liu = s.batch(op, liu_plot, "AH-LR-01", harvested_on=today - dt.timedelta(days=150), quantity="600",
+                    unit="jin", grade="柴火熏制", shelf_life_days=180)
+    s.inspect(insp, b_liu, "AH-SC-0004", lab=lab, days_after=2, items=MEAT_ITEMS)
+    s.product(op, "安化柴火腊肉 500克", yuntai, price="58.00", cost_floor="38.00", unit="bag", unit_size="500克/袋",
+              producers=[liu], batches=[b_liu], stock=450,
+              description="云台山村农户用茶枝柴火熏制的腊肉，年前做了六百斤，年后一直没有找到买家。")
     anhua_channel = s.channel(op, anhua, "安化县助农直播间", "安化县官方助农频道：黑茶、茶农和产业扶贫政策。")
     s.host("host-anhua-deputy", anhua_channel, kind="county_head", title="副县长（挂职）",
            display_name="安化县副县长", verified_by=op,
