@@ -34,19 +34,19 @@ class Order(models.Model):
     total = models.DecimalField(_("应付"), max_digits=12, decimal_places=2)
     refunded_total = models.DecimalField(_("已退款"), max_digits=12, decimal_places=2, default=0)
     expires_at = models.DateTimeField(_("支付截止"), null=True, blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("支付时间"))
     ship_to_name = models.CharField(_("收货人"), max_length=50, blank=True)
     ship_to_phone = models.CharField(_("收货电话"), max_length=20, blank=True)
     ship_to_address = models.CharField(_("收货地址"), max_length=200, blank=True)
     coupon = models.ForeignKey("orders.Coupon", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="orders", verbose_name=_("优惠券"))
     # The stock this order holds: which inventory backend took it, under which reservation token.
-    inventory_backend = models.CharField(max_length=10, default="db", editable=False)
-    reservation_token = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
+    inventory_backend = models.CharField(max_length=10, default="db", editable=False, verbose_name=_("库存后端"))
+    reservation_token = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False, verbose_name=_("预留令牌"))
     # The gateway's id of the payment applied to this order (set once, by mark_paid).
-    payment_ref = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    payment_ref = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False, verbose_name=_("支付流水号"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("创建时间"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新时间"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -65,20 +65,22 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="order_lines")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("订单"))
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="order_lines", verbose_name=_("商品"))
     # Who is paid for this line: the producing household or co-op, never the host.
-    producer = models.ForeignKey("producers.Producer", on_delete=models.PROTECT, related_name="order_lines")
-    quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
-    line_total = models.DecimalField(max_digits=12, decimal_places=2)
-    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    producer = models.ForeignKey("producers.Producer", on_delete=models.PROTECT, related_name="order_lines", verbose_name=_("生产者"))
+    quantity = models.PositiveIntegerField(verbose_name=_("数量"))
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2, verbose_name=_("单价"))
+    line_total = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("小计"))
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, verbose_name=_("已退款金额"))
     # This line's share of the order discount: the line's paid amount is line_total - discount_share.
-    discount_share = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    discount_share = models.DecimalField(max_digits=12, decimal_places=2, default=0, verbose_name=_("分摊优惠"))
     flash_sale = models.ForeignKey("orders.FlashSale", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="order_lines")
+                                   related_name="order_lines", verbose_name=_("秒杀"))
 
     class Meta:
+        verbose_name = _("订单明细")
+        verbose_name_plural = _("订单明细")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="orderline_quantity_positive"),
@@ -97,11 +99,15 @@ class OrderLine(models.Model):
 class OrderTransition(TransitionRecord):
     """History of the order state machine: who, when, why."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=20, choices=OrderStatus.choices)
-    to_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history", verbose_name=_("订单"))
+    from_status = models.CharField(max_length=20, choices=OrderStatus.choices, verbose_name=_("原状态"))
+    to_status = models.CharField(max_length=20, choices=OrderStatus.choices, verbose_name=_("新状态"))
     # e.g. the lines and amounts of a refund request
-    details = models.JSONField(default=dict, blank=True)
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("详情"))
+
+    class Meta:
+        verbose_name = _("订单状态变更")
+        verbose_name_plural = _("订单状态变更")
 
 
 class FlashSaleStatus(models.TextChoices):
@@ -135,11 +141,11 @@ class FlashSale(models.Model):
     ends_at = models.DateTimeField(_("结束时间"), db_index=True)
     status = models.CharField(_("状态"), max_length=12, choices=FlashSaleStatus.choices,
                               default=FlashSaleStatus.SCHEDULED, editable=False, db_index=True)
-    sold_out_at = models.DateTimeField(null=True, blank=True, editable=False)
-    settled_at = models.DateTimeField(null=True, blank=True, editable=False)
-    returned_to_product = models.PositiveIntegerField(default=0, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    sold_out_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("售罄时间"))
+    settled_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("结算时间"))
+    returned_to_product = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("已退回商品库存"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("创建人"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["-starts_at", "-id"]
@@ -156,9 +162,13 @@ class FlashSale(models.Model):
 
 
 class FlashSaleTransition(TransitionRecord):
-    sale = models.ForeignKey(FlashSale, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=12, choices=FlashSaleStatus.choices)
-    to_status = models.CharField(max_length=12, choices=FlashSaleStatus.choices)
+    sale = models.ForeignKey(FlashSale, on_delete=models.CASCADE, related_name="history", verbose_name=_("秒杀"))
+    from_status = models.CharField(max_length=12, choices=FlashSaleStatus.choices, verbose_name=_("原状态"))
+    to_status = models.CharField(max_length=12, choices=FlashSaleStatus.choices, verbose_name=_("新状态"))
+
+    class Meta:
+        verbose_name = _("秒杀状态变更")
+        verbose_name_plural = _("秒杀状态变更")
 
 
 class Coupon(models.Model):
@@ -168,7 +178,7 @@ class Coupon(models.Model):
         AMOUNT = "amount", _("满减")
         PERCENT = "percent", _("折扣")
 
-    stream = models.ForeignKey("live.Stream", on_delete=models.PROTECT, related_name="coupons")
+    stream = models.ForeignKey("live.Stream", on_delete=models.PROTECT, related_name="coupons", verbose_name=_("直播场次"))
     code = models.CharField(_("券码"), max_length=16, unique=True)
     kind = models.CharField(_("类型"), max_length=8, choices=Kind.choices)
     # Yuan off for `amount`; percent off (1-90) for `percent`.
@@ -181,8 +191,8 @@ class Coupon(models.Model):
     remaining = models.PositiveIntegerField(_("剩余"))
     valid_from = models.DateTimeField(_("生效时间"))
     valid_until = models.DateTimeField(_("失效时间"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("创建人"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -199,13 +209,15 @@ class Coupon(models.Model):
 
 
 class CouponClaim(models.Model):
-    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="claims")
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="coupon_claims")
-    claimed_at = models.DateTimeField(auto_now_add=True)
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="claims", verbose_name=_("优惠券"))
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="coupon_claims", verbose_name=_("买家"))
+    claimed_at = models.DateTimeField(auto_now_add=True, verbose_name=_("领取时间"))
     # The order that used it; cleared again when that order is cancelled before payment.
-    order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="coupon_claim")
+    order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="coupon_claim", verbose_name=_("订单"))
 
     class Meta:
+        verbose_name = _("优惠券领取")
+        verbose_name_plural = _("优惠券领取")
         ordering = ["-claimed_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["coupon", "buyer"], name="couponclaim_one_per_buyer")]
 
@@ -223,54 +235,62 @@ class InventoryReservation(models.Model):
     returning stock exactly-once even when expiry, cancellation and reconciliation race.
     """
 
-    token = models.CharField(max_length=40, unique=True)
-    backend = models.CharField(max_length=10)
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    token = models.CharField(max_length=40, unique=True, verbose_name=_("令牌"))
+    backend = models.CharField(max_length=10, verbose_name=_("库存后端"))
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("买家"))
     state = models.CharField(max_length=10, choices=ReservationState.choices, default=ReservationState.HELD,
-                             db_index=True)
-    reason = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+                             db_index=True, verbose_name=_("状态"))
+    reason = models.CharField(max_length=100, blank=True, verbose_name=_("原因"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("处理完成时间"))
 
     class Meta:
+        verbose_name = _("库存预留")
+        verbose_name_plural = _("库存预留")
         ordering = ["id"]
 
 
 class ReservationItem(models.Model):
     """What a reservation took from one pool: "product:<id>", "sale:<id>" or "coupon:<id>"."""
 
-    reservation = models.ForeignKey(InventoryReservation, on_delete=models.CASCADE, related_name="items")
-    pool = models.CharField(max_length=40, db_index=True)
-    quantity = models.PositiveIntegerField()
+    reservation = models.ForeignKey(InventoryReservation, on_delete=models.CASCADE, related_name="items", verbose_name=_("库存预留"))
+    pool = models.CharField(max_length=40, db_index=True, verbose_name=_("库存池"))
+    quantity = models.PositiveIntegerField(verbose_name=_("数量"))
     # Counted against the buyer's limit for this pool (flash sales, coupons).
-    limited = models.BooleanField(default=False)
+    limited = models.BooleanField(default=False, verbose_name=_("限购"))
 
     class Meta:
+        verbose_name = _("库存预留明细")
+        verbose_name_plural = _("库存预留明细")
         ordering = ["id"]
 
 
 class BuyerCount(models.Model):
     """How many units of a limited pool (a flash sale, a coupon) a buyer holds, for the database backends."""
 
-    pool = models.CharField(max_length=40)
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    quantity = models.PositiveIntegerField(default=0)
+    pool = models.CharField(max_length=40, verbose_name=_("库存池"))
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("买家"))
+    quantity = models.PositiveIntegerField(default=0, verbose_name=_("数量"))
 
     class Meta:
+        verbose_name = _("买家已购数量")
+        verbose_name_plural = _("买家已购数量")
         constraints = [models.UniqueConstraint(fields=["pool", "buyer"], name="buyercount_pool_buyer")]
 
 
 class IdempotencyRecord(models.Model):
     """The first response to an Idempotency-Key, replayed for every retry with the same key and body."""
 
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+")
-    response = models.JSONField(default=dict)  # the 201 body as first sent
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("买家"))
+    key = models.CharField(max_length=255, verbose_name=_("幂等键"))
+    request_hash = models.CharField(max_length=64, verbose_name=_("请求摘要"))
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+", verbose_name=_("订单"))
+    response = models.JSONField(default=dict, verbose_name=_("响应"))  # the 201 body as first sent
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("创建时间"))
 
     class Meta:
+        verbose_name = _("幂等记录")
+        verbose_name_plural = _("幂等记录")
         constraints = [models.UniqueConstraint(fields=["buyer", "key"], name="idempotency_buyer_key")]
 
 
@@ -287,8 +307,8 @@ class ShippingAddress(models.Model):
     phone = models.CharField(_("收货电话"), max_length=20)
     address = models.CharField(_("收货地址"), max_length=200)
     is_default = models.BooleanField(_("默认地址"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True, null=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, null=True, verbose_name=_("创建时间"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新时间"))
 
     class Meta:
         ordering = ["-is_default", "-updated_at", "-id"]
@@ -310,8 +330,8 @@ class CartItem(models.Model):
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+",
                                 verbose_name=_("商品"))
     quantity = models.PositiveIntegerField(_("数量"))
-    added_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    added_at = models.DateTimeField(auto_now_add=True, verbose_name=_("加入时间"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新时间"))
 
     class Meta:
         ordering = ["added_at", "id"]
