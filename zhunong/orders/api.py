@@ -20,7 +20,7 @@ from zhunong.core.errors import InvalidTransition, PermissionDenied
 from zhunong.core.schemas import RequestSchema
 from zhunong.live.errors import StreamNotFound, StreamNotLive
 
-from . import addresses, selectors, services
+from . import addresses, api_buy, selectors, services
 from . import errors as E  # noqa: N812
 from .errors import ProductUnavailable
 
@@ -398,4 +398,4 @@ def claim_coupon(request: HttpRequest, coupon_id: int = Path(..., ge=1, le=2**53
 
 
 # The cart, address book and coupon wallet operations live in api_buy.py, on this router.
-from . import api_buy  # noqa: E402, F401
+api_buy.register(router, order_out=OrderOut, coupon_out=CouponOut)
