@@ -21,6 +21,7 @@ from ninja.renderers import JSONRenderer
 
 from zhunong.accounts.api import router as accounts_router
 from zhunong.catalog.api import router as catalog_router
+from zhunong.catalog.api_photos import router as catalog_photos_router
 from zhunong.core.apidoc import add_links, complete_openapi, declared_codes
 from zhunong.core.errors import DomainError
 from zhunong.fulfilment.api import router as fulfilment_router
@@ -212,7 +213,7 @@ def _server_error(request, exc: Exception):  # noqa: ANN001, ANN201
 
 
 # Mounted in this order (it is the order of the OpenAPI document); each router chooses its own prefixes.
-for _router in [accounts_router, producers_router, catalog_router, quality_router, live_router, live_hosts_router,
-                video_router, orders_router, payments_router, fulfilment_router, supervision_router,
+for _router in [accounts_router, producers_router, catalog_router, catalog_photos_router, quality_router, live_router,
+                live_hosts_router, video_router, orders_router, payments_router, fulfilment_router, supervision_router,
                 notifications_router]:
     api.add_router("/", _router)

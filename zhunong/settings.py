@@ -356,6 +356,10 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # or PNG by content, at most this many bytes.
 CERTIFICATE_ROOT = Path(os.environ.get("ZHUNONG_CERTIFICATE_ROOT", VAR_DIR / "certificates"))
 CERTIFICATE_MAX_BYTES = int(os.environ.get("ZHUNONG_CERTIFICATE_MAX_BYTES", 10 * 1024 * 1024))
+# Product and after-sales photos (core/images.py, docs/decisions/0025-image-pipeline.md): the largest file
+# and the most pixels accepted (a picture over the pixel limit is refused from its header, before decoding).
+IMAGE_MAX_BYTES = int(os.environ.get("ZHUNONG_IMAGE_MAX_BYTES", 10 * 1024 * 1024))
+IMAGE_MAX_PIXELS = int(os.environ.get("ZHUNONG_IMAGE_MAX_PIXELS", 40_000_000))
 
 # Public base URL, used in QR codes and EPCIS identifiers.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -73,6 +73,8 @@ RULES: dict[str, dict[str, str]] = {
     "inspection.view": {_A: ANY, _O: REGION, _R: REGION, _M: MANAGED},
     # Create, edit, list and price products of a region.
     "product.manage": {_A: ANY, _O: REGION},
+    # Upload, order and remove a product's photos: also the managers of every producer that supplies it.
+    "product.photos": {_A: ANY, _O: REGION, _M: MANAGED},
     # Take a product off sale (regulators may, e.g. after a failed inspection).
     "product.delist": {_A: ANY, _O: REGION, _R: REGION},
     # Act for the selling side of an order (or of some of its lines): every line must be covered.

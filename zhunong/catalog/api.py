@@ -33,6 +33,7 @@ from .errors import (
     ProductNotFound,
 )
 from .models import ListingStatus, Product
+from .templatetags.storefront import picture_sources
 
 router = Router(tags=["products"])
 
@@ -68,8 +69,12 @@ class ProducerRef(Schema):
 
 
 class ImageOut(Schema):
-    url: str
+    url: str = Field(description="The JPEG fallback (480 px wide, or narrower if the upload was).")
     caption: str
+    srcset: str = Field(description="WebP renditions as an HTML srcset (\"/media/... 240w, ... 480w, ... 960w\"); "
+                        "empty for a photo from before the image pipeline.")
+    width: int | None = Field(description="Width of `url` in pixels.")
+    height: int | None = Field(description="Height of `url` in pixels.")
 
 
 class ProductOut(Schema):
@@ -174,6 +179,12 @@ def _latest_result(batch) -> str | None:  # noqa: ANN001
     return inspections[-1].result if inspections else None
 
 
+def _image_out(image) -> dict:  # noqa: ANN001
+    src = picture_sources(image)
+    return {"url": src["src"], "caption": image.caption, "srcset": src["srcset"], "width": src["width"],
+            "height": src["height"]}
+
+
 def product_out(product: Product) -> dict:
     return {
         "id": product.pk, "name": product.name, "description": product.description, "unit": product.unit,
@@ -183,7 +194,7 @@ def product_out(product: Product) -> dict:
                    "full_name": product.origin.full_name},
         "producers": [{"id": p.pk, "name": p.name, "kind": p.kind, "village": p.village.name}
                       for p in product.producers.all()],
-        "images": [{"url": i.image.url, "caption": i.caption} for i in product.images.all()],
+        "images": [_image_out(i) for i in product.images.all() if i.is_ready and i.image],
         "trace_codes": sorted(b.trace_code for b in product.batches.all()),
     }
 

@@ -29,3 +29,8 @@ class GtinTaken(Conflict):
 class BatchStillNeeded(Conflict):
     code = "batch_still_needed"
     message = "A product that is listed or awaiting inspection must keep at least one batch."
+
+
+class TooManyImages(Conflict):
+    code = "too_many_images"
+    message = "This product already has as many photos as it may have; remove one first."

@@ -46,9 +46,9 @@ class Product(models.Model):
                               default=ListingStatus.DRAFT, editable=False, db_index=True)
     featured = models.BooleanField(_("首页推荐"), default=False)
     # Simplified-Chinese, jieba-segmented text of name/description/origin, maintained by services.
-    search_text = models.TextField(editable=False, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    search_text = models.TextField(editable=False, blank=True, verbose_name=_("搜索文本"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新时间"))
 
     class Meta:
         ordering = ["-featured", "id"]
@@ -76,24 +76,47 @@ class Product(models.Model):
                      producer_ids=lambda: self.producers.values_list("pk", flat=True))
 
 
+class ImageStatus(models.TextChoices):
+    PROCESSING = "processing", _("处理中")
+    READY = "ready", _("已就绪")
+    FAILED = "failed", _("处理失败")
+
+
 class ProductImage(models.Model):
+    """A product photo. `image` is the master the platform re-encoded (upright, no metadata, WebP);
+    `renditions` lists the sizes made from it (core/images.py, docs/decisions/0025-image-pipeline.md):
+    {"webp": [{"w", "h", "path"}...], "jpeg": {"w", "h", "path"}}. The first by position is the cover."""
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     image = models.ImageField(_("图片"), upload_to="products/%Y/%m/")
     caption = models.CharField(_("说明"), max_length=100, blank=True)
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(_("顺序"), default=0)
+    # Rows from before the pipeline have no renditions and are shown from `image` as they are.
+    status = models.CharField(_("处理状态"), max_length=12, choices=ImageStatus.choices, default=ImageStatus.READY)
+    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    renditions = models.JSONField(default=dict, blank=True, editable=False)
+    uploaded_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["position", "id"]
         verbose_name = _("商品图片")
         verbose_name_plural = _("商品图片")
 
+    def __str__(self) -> str:
+        return self.caption or f"#{self.pk}"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == ImageStatus.READY
+
 
 class ListingTransition(TransitionRecord):
     """History of the listing state machine: who moved a product where, when and why."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="listing_history")
-    from_status = models.CharField(max_length=24, choices=ListingStatus.choices)
-    to_status = models.CharField(max_length=24, choices=ListingStatus.choices)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="listing_history", verbose_name=_("商品"))
+    from_status = models.CharField(max_length=24, choices=ListingStatus.choices, verbose_name=_("原状态"))
+    to_status = models.CharField(max_length=24, choices=ListingStatus.choices, verbose_name=_("新状态"))
 
     class Meta(TransitionRecord.Meta):
         verbose_name = _("上架状态变更")
@@ -103,11 +126,13 @@ class ListingTransition(TransitionRecord):
 class PriceChange(models.Model):
     """Every price a product has had, so a flash sale can be checked against the 30-day low."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_history")
-    price = models.DecimalField(max_digits=10, decimal_places=2)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_history", verbose_name=_("商品"))
+    price = models.DecimalField(max_digits=10, decimal_places=2, verbose_name=_("价格"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("操作人"))
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("原因"))
+    at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("时间"))
 
     class Meta:
+        verbose_name = _("价格变更")
+        verbose_name_plural = _("价格变更")
         ordering = ["at", "id"]

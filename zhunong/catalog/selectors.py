@@ -102,6 +102,16 @@ def get_listed_product(product_id: int) -> Product:
         raise ProductNotFound()
 
 
+def get_product_for_photos(product_id: int) -> Product:
+    """Any product (drafts too: photos come before listing), for those who manage its photos."""
+    if not isinstance(product_id, int) or not 0 < product_id <= _MAX_DB_ID:
+        raise ProductNotFound()
+    product = Product.objects.select_related("origin").filter(pk=product_id).first()
+    if product is None:
+        raise ProductNotFound()
+    return product
+
+
 def featured_products(limit: int = 12) -> QuerySet[Product]:
     return listed_products().order_by("-featured", "-updated_at")[:limit]
 

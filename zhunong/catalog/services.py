@@ -13,14 +13,19 @@ floor needs a recorded reason and raises a flag for the integrity office.
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.core.files.base import File
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from zhunong.accounts import policy
 from zhunong.accounts.models import User
+from zhunong.core import images
 from zhunong.core.audit import record_action
 from zhunong.core.errors import PermissionDenied, ValidationFailed
 from zhunong.core.integrity import ConcernKind, refusals_recorded, report_concern
@@ -30,9 +35,19 @@ from zhunong.producers.errors import OutsideRegion
 from zhunong.producers.models import HarvestBatch, Producer, Region
 from zhunong.zh.text import index_text
 
-from .errors import BatchStillNeeded, BelowCostWithoutReason, GtinTaken, NoBatches, NotInspected
-from .models import ListingStatus, ListingTransition, PriceChange, Product, ProductImage
+from .errors import (
+    BatchStillNeeded,
+    BelowCostWithoutReason,
+    GtinTaken,
+    NoBatches,
+    NotInspected,
+    TooManyImages,
+)
+from .models import ImageStatus, ListingStatus, ListingTransition, PriceChange, Product, ProductImage
 from .selectors import uninspected_batches
+from .signals import product_image_uploaded
+
+log = logging.getLogger(__name__)
 
 S = ListingStatus
 LISTING = TransitionTable(
@@ -244,30 +259,183 @@ def update_product(*, actor: User, product: Product, **changes: object) -> Produ
     return product
 
 
+# --- photos: checked and cleaned at upload, rendered in the worker (core/images.py, decision 0025) --------
+
+MAX_IMAGES_PER_PRODUCT = 12
+
+
+def _require_photo_manager(actor: User | None, product: Product) -> None:
+    if not policy.can(actor, "product.photos", product):
+        raise PermissionDenied("Only the county operator or the managers of the product's producers change "
+                               "its photos.")
+
+
+def check_can_manage_photos(*, actor: User | None, product: Product) -> None:
+    """Who may change a product's photos: its county's operator, a platform admin, or the managers of
+    every producer that supplies it (policy product.photos)."""
+    _require_photo_manager(actor, product)
+
+
+def _audit_photos(actor: User, product: Product, what: str, image: ProductImage) -> None:
+    record_action(actor=actor, action="catalog.photos_changed", subject=product,
+                  after={"what": what, "image": image.pk, "position": image.position})
+
+
+def _store_master(product: Product, checked: images.CheckedImage) -> str:
+    name = f"products/{product.pk}/{secrets.token_hex(8)}/master.webp"
+    return default_storage.save(name, ContentFile(images.master(checked)))
+
+
+def _renumber(product: Product, ordered: list[ProductImage]) -> None:
+    for index, item in enumerate(ordered):
+        if item.position != index:
+            item.position = index
+            ProductImage.objects.filter(pk=item.pk).update(position=index)
+
+
+@transaction.atomic
+def add_product_image(*, actor: User, product: Product, upload: object, caption: str = "",
+                      as_cover: bool = False) -> ProductImage:
+    """Check an upload by its content (core.images.check: JPEG/PNG/WebP, limits, decodes in full), keep
+    an upright master without metadata, and queue its renditions (status `processing` until done).
+
+    Refused input (ImageRefused, 422 image_invalid) stores nothing. A product has at most
+    MAX_IMAGES_PER_PRODUCT photos; the new one goes last, or first with `as_cover`.
+    """
+    product = Product.objects.select_for_update().select_related("origin").get(pk=product.pk)
+    _require_photo_manager(actor, product)
+    caption = clean_text(caption, field="caption", max_length=100, required=False)
+    existing = list(product.images.order_by("position", "pk"))
+    if len(existing) >= MAX_IMAGES_PER_PRODUCT:
+        raise TooManyImages(details={"field": "image", "max": MAX_IMAGES_PER_PRODUCT})
+    checked = images.check(images.read_upload(upload))
+    name = _store_master(product, checked)
+    try:
+        image = ProductImage.objects.create(
+            product=product, image=name, caption=caption, position=len(existing),
+            status=ImageStatus.PROCESSING, width=checked.width, height=checked.height, uploaded_at=timezone.now())
+        if as_cover:
+            _renumber(product, [image, *existing])
+            image.position = 0
+        _audit_photos(actor, product, "added", image)
+    except Exception:
+        default_storage.delete(name)  # nothing stored for an upload that was not recorded
+        raise
+    image_id = image.pk
+    transaction.on_commit(lambda: product_image_uploaded.send(sender=ProductImage, image_id=image_id))
+    return image
+
+
+def process_product_image(*, image_id: int) -> ProductImage | None:
+    """Make an uploaded photo's renditions (run by the worker: catalog.tasks). Idempotent: a photo already
+    ready is left alone; one removed meanwhile is skipped (None)."""
+    image = ProductImage.objects.filter(pk=image_id).first()
+    if image is None or image.status == ImageStatus.READY:
+        return image
+    try:
+        with default_storage.open(image.image.name, "rb") as fh:
+            master = images.open_master(fh.read())
+        made = images.renditions(master)
+    except (OSError, ValueError) as exc:
+        ProductImage.objects.filter(pk=image_id).update(status=ImageStatus.FAILED)
+        log.warning("product image %s could not be rendered: %s", image_id, exc)
+        image.status = ImageStatus.FAILED
+        return image
+    folder = image.image.name.rsplit("/", 1)[0]
+    out: dict = {"webp": [], "jpeg": None}
+    for r in made:
+        path = default_storage.save(f"{folder}/w{r.width}.{r.format}", ContentFile(r.data))
+        entry = {"w": r.width, "h": r.height, "path": path}
+        if r.format == "webp":
+            out["webp"].append(entry)
+        else:
+            out["jpeg"] = entry
+    with transaction.atomic():
+        updated = ProductImage.objects.filter(pk=image_id).update(status=ImageStatus.READY, renditions=out)
+    if not updated:  # removed while rendering: its files go too
+        _delete_files(out, None)
+        return None
+    image.status, image.renditions = ImageStatus.READY, out
+    return image
+
+
+def _delete_files(renditions: dict, master_name: str | None) -> None:
+    names = [r["path"] for r in renditions.get("webp") or []]
+    if renditions.get("jpeg"):
+        names.append(renditions["jpeg"]["path"])
+    if master_name:
+        names.append(master_name)
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            log.warning("could not delete %s", name)
+
+
 @transaction.atomic
 def save_product_image(*, actor: User, product: Product, image: File | None = None, caption: str = "",
-                       position: int = 0, existing: ProductImage | None = None) -> ProductImage:
-    """Add an image to a product, or change an existing one's file, caption or position."""
-    _require_operator(actor, product.origin)
-    caption = clean_text(caption, field="caption", max_length=100, required=False)
-    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position <= 1000:
-        raise ValidationFailed("position: 0 to 1000.", details={"field": "position"})
+                       position: int | None = None, existing: ProductImage | None = None) -> ProductImage:
+    """The admin's inline: a new file goes through add_product_image; an existing photo's caption and
+    position change here (a new file for an existing photo replaces it: the old one is removed)."""
+    _require_photo_manager(actor, product)
     if existing is not None and existing.product_id != product.pk:
         raise ValidationFailed("image: it belongs to another product.", details={"field": "image"})
-    img = existing or ProductImage(product=product)
-    if image is None and not img.image:
-        raise ValidationFailed("image: a file is required.", details={"field": "image"})
-    if image is not None:
-        img.image = image
-    img.caption, img.position = caption, position
-    img.save()
-    return img
+    if existing is None or image is not None:
+        if image is None:
+            raise ValidationFailed("image: a file is required.", details={"field": "image"})
+        if existing is not None:
+            delete_product_image(actor=actor, image=existing)
+        added = add_product_image(actor=actor, product=product, upload=image, caption=caption)
+        if position is not None and position != added.position:
+            added = move_product_image(actor=actor, image=added, to=position)
+        return added
+    existing.caption = clean_text(caption, field="caption", max_length=100, required=False)
+    existing.save(update_fields=["caption"])
+    if position is not None and position != existing.position:
+        existing = move_product_image(actor=actor, image=existing, to=position)
+    return existing
+
+
+@transaction.atomic
+def update_product_image(*, actor: User, image: ProductImage, caption: str) -> ProductImage:
+    image = ProductImage.objects.select_for_update().select_related("product__origin").get(pk=image.pk)
+    _require_photo_manager(actor, image.product)
+    image.caption = clean_text(caption, field="caption", max_length=100, required=False)
+    image.save(update_fields=["caption"])
+    _audit_photos(actor, image.product, "caption", image)
+    return image
+
+
+@transaction.atomic
+def move_product_image(*, actor: User, image: ProductImage, to: int) -> ProductImage:
+    """Put a photo at position `to` (0 = the cover); the others keep their order around it."""
+    product = Product.objects.select_for_update().select_related("origin").get(pk=image.product_id)
+    _require_photo_manager(actor, product)
+    if not isinstance(to, int) or isinstance(to, bool) or to < 0:
+        raise ValidationFailed("position: 0 or more (0 is the cover).", details={"field": "position"})
+    ordered = list(product.images.order_by("position", "pk"))
+    target = next((i for i in ordered if i.pk == image.pk), None)
+    if target is None:
+        raise ValidationFailed("image: it belongs to another product.", details={"field": "image"})
+    ordered.remove(target)
+    ordered.insert(min(to, len(ordered)), target)
+    _renumber(product, ordered)
+    _audit_photos(actor, product, "moved", target)
+    return target
 
 
 @transaction.atomic
 def delete_product_image(*, actor: User, image: ProductImage) -> None:
-    _require_operator(actor, image.product.origin)
+    image = ProductImage.objects.select_for_update().select_related("product__origin").filter(pk=image.pk).first()
+    if image is None:
+        return
+    product = image.product
+    _require_photo_manager(actor, product)
+    _audit_photos(actor, product, "removed", image)
+    renditions, master_name = dict(image.renditions or {}), image.image.name
     image.delete()
+    _renumber(product, list(product.images.order_by("position", "pk")))
+    transaction.on_commit(lambda: _delete_files(renditions, master_name))
 
 
 @refusals_recorded("catalog.below_cost_refused", BelowCostWithoutReason, subject="product")

@@ -42,7 +42,7 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     return render(request, PRODUCT_TEMPLATES, {
         "product": product,
         "producers": list(product.producers.all()),
-        "images": list(product.images.all()),
+        "images": [i for i in product.images.all() if i.is_ready and i.image],
         "batches": batches,
         "assisted": selectors.is_assisted(product),
         "can_buy": product.is_listed and product.stock > 0,

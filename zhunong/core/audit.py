@@ -41,6 +41,7 @@ ACTIONS: dict[str, str] = {
     "catalog.stock_changed": "改库存",
     "catalog.listing_changed": "上下架",
     "catalog.product_changed": "改商品信息",
+    "catalog.photos_changed": "改商品图片",
     "quality.inspection_recorded": "录入检测结果",
     "accounts.roles_changed": "改角色",
     "accounts.region_changed": "改所属地区",

@@ -44,7 +44,7 @@ def form_errors(resp) -> dict:  # noqa: ANN001
 
 def png() -> SimpleUploadedFile:
     buf = io.BytesIO()
-    Image.new("RGB", (4, 4), (30, 90, 200)).save(buf, format="PNG")
+    Image.new("RGB", (80, 80), (30, 90, 200)).save(buf, format="PNG")
     return SimpleUploadedFile("berry.png", buf.getvalue(), content_type="image/png")
 
 
