@@ -157,8 +157,9 @@ def test_bad_input_is_refused_clearly(scene):
 
 def test_header_links_to_the_data_centre_for_county_staff_only(scene):
     home = reverse("insights:home")
-    assert f'href="{home}"' in client_for(scene.world.operator).get("/").content.decode()
-    assert f'href="{home}"' not in client_for(make_user(roles.BUYER)).get("/").content.decode()
+    # The header's personal part (front cache: /me/nav/, loaded by every page).
+    assert f'href="{home}"' in client_for(scene.world.operator).get("/me/nav/?next=/").content.decode()
+    assert f'href="{home}"' not in client_for(make_user(roles.BUYER)).get("/me/nav/?next=/").content.decode()
 
 
 def test_date_range_filters_the_boards(scene):
