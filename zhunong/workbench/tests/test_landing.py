@@ -160,3 +160,14 @@ def test_platform_admin_lands_on_the_admin(client) -> None:  # noqa: ANN001
     response = sign_in(client, admin)
     assert client.get(response["Location"])["Location"] == "/admin/"
     assert "admin" in header_places(client)
+
+
+@pytest.mark.django_db
+def test_workbench_and_header_places_in_english(client, world) -> None:  # noqa: ANN001
+    client.force_login(world.operator)
+    client.cookies["django_language"] = "en"
+    html = client.get("/workbench/").content.decode()
+    assert "<h1>Workbench</h1>" in html and "Sales, last 7 days" in html and "Open complaints" in html
+    assert "工作台" not in html.split("<main", 1)[1]
+    nav = client.get("/me/nav/").content.decode()
+    assert ">Workbench<" in nav and "直播管理" not in nav
