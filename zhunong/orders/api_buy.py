@@ -25,6 +25,8 @@ from . import errors as E  # noqa: N812
 
 ID = Field(ge=1, le=2**53)
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"
+# What checkout accepts as a total: not negative, within clean_decimal's bound (99999999).
+CART_TOTAL_PATTERN = r"^[0-9]{1,7}\.[0-9]{2}$"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -57,7 +59,7 @@ class CartQuantityIn(RequestSchema):
 
 
 class CheckoutIn(RequestSchema):
-    expected_total: str = Field(pattern=MONEY_PATTERN, max_length=16,
+    expected_total: str = Field(pattern=CART_TOTAL_PATTERN, max_length=16,
                                 description="the cart's total as the buyer saw it; another total now → 409 "
                                             "price_changed")
 
