@@ -38,9 +38,13 @@ def test_login_page_renders_in_chinese(client):
 def test_login_with_good_credentials_signs_in_and_redirects_home(client):
     user = make_user(roles.BUYER, username="buyer_wang")
     response = client.post("/accounts/login/", {"username": "buyer_wang", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == "/"
+    # Every sign-in lands on /start/ (the role's place, zhunong.workbench); a buyer's place is the home page.
+    assert response.status_code == 302 and response["Location"] == "/start/"
+    assert client.get("/start/")["Location"] == "/"
     assert int(client.session["_auth_user_id"]) == user.pk
-    assert "buyer_wang" in text(client.get("/")) and "退出" in text(client.get("/"))
+    # The home page is the same for everyone (the front caches it); the header's personal part is /me/nav/.
+    nav = text(client.get("/me/nav/"))
+    assert "buyer_wang" in nav and "退出" in nav
 
 
 def test_login_follows_a_safe_next_but_not_an_external_one(client):
@@ -50,7 +54,7 @@ def test_login_follows_a_safe_next_but_not_an_external_one(client):
     client.logout()
     evil = client.post("/accounts/login/", {"username": "buyer_li", "password": PASSWORD,
                                             "next": "https://evil.example/"})
-    assert evil["Location"] == "/"
+    assert evil["Location"] == "/start/"
 
 
 @pytest.mark.parametrize(("username", "password", "message"), [
@@ -81,11 +85,11 @@ def test_logout_needs_post(client):
 
 def test_register_creates_a_buyer_signs_in_and_welcomes(client):
     response = register(client)
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302 and response["Location"] == "/start/"
     user = User.objects.get(username="lanmei_fan")
     assert user.has_role(roles.BUYER) and not user.is_staff and user.display_name == "蓝莓粉"
     assert int(client.session["_auth_user_id"]) == user.pk
-    assert "注册成功，欢迎你，蓝莓粉！" in text(client.get("/"))
+    assert "注册成功，欢迎你，蓝莓粉！" in text(client.get("/me/nav/"))  # messages come with the header's personal part
 
 
 def test_register_with_a_chinese_username(client):
@@ -125,7 +129,7 @@ def test_register_rejects_a_taken_username_case_insensitively(client):
 def test_signed_in_user_visiting_register_is_sent_home(client):
     make_user(roles.BUYER, username="buyer_zhou")
     client.post("/accounts/login/", {"username": "buyer_zhou", "password": PASSWORD})
-    assert client.get("/accounts/register/")["Location"] == "/"
+    assert client.get("/accounts/register/")["Location"] == "/start/"
 
 
 def test_account_pages_in_english(client):
