@@ -150,7 +150,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:", "blob:"],
+        # Replay covers come from the media server too (video/replays: <id>/cover.jpg).
+        "img-src": ["'self'", "data:", "blob:", *CSP_MEDIA_ORIGINS],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'", *CSP_MEDIA_ORIGINS],
         "media-src": ["'self'", "blob:", *CSP_MEDIA_ORIGINS],
