@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from zhunong.core import redaction
@@ -125,14 +126,24 @@ def _buy_origin(request: HttpRequest) -> str:
     return "/"
 
 
+@csrf_exempt
 def buy(request: HttpRequest) -> HttpResponse:
     """The buy box posts here: create the order (its hidden key makes a double submit harmless).
 
     A signed-out buyer is sent to log in with `next` = the page the buy box was on, not this POST-only
     URL (a GET after login would be a dead end); a GET (an old link, a bookmark) goes back to that page.
+
+    CSRF: the product page is the same for everyone (the front caches it), so without JavaScript its form
+    carries no token. A signed-out POST changes nothing (it only leads to sign-in), so it is let through;
+    every signed-in request is checked as before (`_buy_signed_in` is csrf_protect'ed).
     """
     if not request.user.is_authenticated:
         return redirect_to_login(_buy_origin(request))
+    return _buy_signed_in(request)
+
+
+@csrf_protect
+def _buy_signed_in(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return redirect(_buy_origin(request))
     try:

@@ -36,3 +36,10 @@ def data_centre_link(context: template.Context) -> str:
     if user is None or not policy.may_hold(user, "insights.view"):
         return ""
     return format_html('<a href="{}">{}</a>', reverse("insights:home"), _("数据中心"))
+
+
+@register.simple_tag(takes_context=True)
+def dc_can(context: template.Context, action: str, obj: Any = None) -> bool:
+    """May the page's user do `action` (to `obj`)? So the data centre links only to what the user can open
+    (the regulator sees the centre but may not import orders)."""
+    return policy.can(context.get("user"), action, obj)

@@ -166,6 +166,10 @@ def test_the_upload_page(scene) -> None:  # noqa: ANN001
     regulator = Client()
     regulator.force_login(world.regulator)
     assert regulator.get(reverse("insights:imports")).status_code == 403
+    # The centre's menu links to imports only for whom may open it (the sweep found the regulator's link a 403).
+    imports_href = reverse("insights:imports") + "?region="
+    assert imports_href not in regulator.get(reverse("insights:home")).content.decode()
+    assert imports_href in client.get(reverse("insights:home")).content.decode()
 
 
 def test_the_command(scene, tmp_path) -> None:  # noqa: ANN001

@@ -51,3 +51,16 @@ def test_get_after_login_returns_to_the_product_not_405(world):  # noqa: ANN001
     assert response.status_code == 302 and response["Location"] == f"/p/{product.pk}/"
     assert client.get(response["Location"]).status_code == 200
     assert client.get("/orders/buy/").status_code == 302  # an old bookmark: home, not 405
+
+
+def test_signed_out_post_without_csrf_token_leads_to_login_and_signed_in_post_is_still_checked(world):  # noqa: ANN001
+    # The product page is cached for everyone, so a browser without JavaScript posts the buy box without a token.
+    product = world.listed_product(price="39.90")
+    visitor = Client(enforce_csrf_checks=True)
+    response = visitor.post("/orders/buy/", {"product_id": product.pk, "quantity": 1, "idempotency_key": "k-9"})
+    assert response.status_code == 302 and _next_of(response["Location"]) == f"/p/{product.pk}/"
+    buyer = Client(enforce_csrf_checks=True)
+    buyer.force_login(make_user())
+    refused = buyer.post("/orders/buy/", {"product_id": product.pk, "quantity": 1, "idempotency_key": "k-10"})
+    assert refused.status_code == 403
+    assert Order.objects.count() == 0
