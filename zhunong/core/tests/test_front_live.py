@@ -52,6 +52,18 @@ def _get(url: str, *, cookie: str = "") -> tuple[int, dict, str]:
         return exc.code, dict(exc.headers), exc.read().decode()
 
 
+def _get_after_fill(url: str, *, cookie: str = "") -> tuple[int, dict, str]:
+    """Fill the cache with one anonymous request, then read (with `cookie`). A copy lives only until the end of
+    the second it was rendered in, so on a slow machine the read may fall into the next second (EXPIRED):
+    try again, a few times, until a fill and its read share a second."""
+    for _ in range(10):
+        _get(url)
+        answer = _get(url, cookie=cookie)
+        if answer[1].get("X-Cache") == "HIT":
+            break
+    return answer
+
+
 def _price(body: str) -> str:
     return re.search(r'class="price">¥([0-9.]+)<', body).group(1)
 
@@ -59,8 +71,7 @@ def _price(body: str) -> str:
 def test_a_price_change_shows_through_the_front_within_a_second(front_url, world) -> None:  # noqa: ANN001
     product = world.listed_product(price="39.90")
     url = f"{front_url}/p/{product.pk}/"
-    _get(url)
-    status, headers, body = _get(url)
+    status, headers, body = _get_after_fill(url)
     assert status == 200 and headers["X-Cache"] == "HIT" and _price(body) == "39.90"
     catalog.change_price(actor=world.operator, product=product, price="35.00")
     changed = time.monotonic()
@@ -85,12 +96,10 @@ def test_signed_in_viewers_share_the_product_page_but_not_the_room(front_url, wo
     session = f"sessionid={client.cookies['sessionid'].value}"
     room = world.live_room(1)
     product_url = f"{front_url}/p/{room.products[0].pk}/"
-    _get(product_url)
-    status, headers, body = _get(product_url, cookie=session)
+    status, headers, body = _get_after_fill(product_url, cookie=session)
     assert status == 200 and headers["X-Cache"] == "HIT" and "frontbuyer" not in body
     room_url = f"{front_url}/live/{room.stream.pk}/"
-    _get(room_url)
-    assert _get(room_url)[1]["X-Cache"] == "HIT"
+    assert _get_after_fill(room_url)[1]["X-Cache"] == "HIT"
     status, headers, body = _get(room_url, cookie=session)
     assert status == 200 and headers["X-Cache"] == "BYPASS" and "chat-form" in body
     # The fragment is never cached and names the viewer.
