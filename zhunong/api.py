@@ -13,6 +13,7 @@ import re
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -203,6 +204,12 @@ def _http_error(request, exc: HttpError):  # noqa: ANN001, ANN201
 @api.exception_handler(DjangoPermissionDenied)
 def _django_permission_denied(request, exc):  # noqa: ANN001, ANN201
     return _error(request, 403, "permission_denied", "You are not allowed to do this.")
+
+
+@api.exception_handler(MultiPartParserError)
+def _malformed_multipart(request, exc):  # noqa: ANN001, ANN201
+    # A multipart body Django cannot parse (no boundary, a broken part): the client's mistake, never a 500.
+    return _error(request, 400, "bad_request", f"Malformed multipart body: {exc}")
 
 
 @api.exception_handler(Exception)
