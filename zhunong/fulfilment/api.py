@@ -12,7 +12,9 @@ import datetime as dt
 import logging
 from typing import Literal
 
-from ninja import Query, Router, Schema, Status
+from django.urls import reverse
+from ninja import File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from pydantic import Field, StrictBool
 
 from zhunong.accounts import policy
@@ -22,6 +24,7 @@ from zhunong.catalog.errors import ProductNotFound
 from zhunong.core import redaction
 from zhunong.core.apidoc import responses
 from zhunong.core.errors import InvalidTransition, PermissionDenied
+from zhunong.core.images import ImageRefused
 from zhunong.core.schemas import RequestSchema
 from zhunong.live.errors import StreamNotFound
 from zhunong.orders.errors import NotYourOrder, OrderNotFound, ProductNotInStream, RefundExceedsPaid
@@ -67,7 +70,8 @@ Money = decimal_field(gt=0, le=1_000_000)
 ShipmentStatusLit = Literal["pending", "packed", "shipped", "delivered", "exception", "cancelled"]
 CarrierLit = Literal["sf", "ems", "yto", "zto", "sto", "yunda", "jd", "jt", "other"]
 KindLit = Literal["refund_only", "return_refund"]
-ReasonLit = Literal["quality", "damaged", "late", "wrong_item", "over_packaged", "not_as_described", "other"]
+ReasonLit = Literal["quality", "damaged", "late", "wrong_item", "over_packaged", "not_as_described", "unwanted",
+                    "other"]
 CategoryLit = Literal["quality", "delivery", "packaging", "after_sales", "host", "other"]
 ComplaintStatusLit = Literal["open", "in_progress", "resolved", "dismissed"]
 FundingLit = Literal["host", "platform_fund"]
@@ -128,6 +132,15 @@ class AfterSalesIn(RequestSchema):
     amount: Money | None = Field(default=None, description="Default: everything still refundable on the line.")
 
 
+class AfterSalesPhotoOut(Schema):
+    id: int
+    url: str = Field(description="The photo (WebP, longest side at most 1920 px) for the buyer and whoever "
+                     "decides the request; a signed-in page URL, not under /api.")
+    thumbnail_url: str = Field(description="A WebP thumbnail, at most 320 px a side.")
+    width: int
+    height: int
+
+
 class AfterSalesOut(Schema):
     id: int
     order_id: int
@@ -141,6 +154,7 @@ class AfterSalesOut(Schema):
     decision_note: str
     created_at: dt.datetime
     refunded_at: dt.datetime | None
+    photos: list[AfterSalesPhotoOut]
 
 
 class AfterSalesApproveIn(RequestSchema):
@@ -281,7 +295,14 @@ def _shipment_out(s: Shipment) -> dict:
 def _after_sales_out(r: AfterSalesRequest) -> dict:
     return {"id": r.pk, "order_id": r.order_id, "order_line_id": r.line_id, "product_name": r.line.product.name,
             "kind": r.kind, "reason": r.reason, "evidence": r.evidence, "amount": str(r.amount), "status": r.status,
-            "decision_note": r.decision_note, "created_at": r.created_at, "refunded_at": r.refunded_at}
+            "decision_note": r.decision_note, "created_at": r.created_at, "refunded_at": r.refunded_at,
+            "photos": [_photo_out(p) for p in r.photos.all()]}
+
+
+def _photo_out(p) -> dict:  # noqa: ANN001
+    return {"id": p.pk, "url": reverse("fulfilment:after_sales_photo", args=[p.pk, "full"]),
+            "thumbnail_url": reverse("fulfilment:after_sales_photo", args=[p.pk, "thumb"]),
+            "width": p.width, "height": p.height}
 
 
 def _complaint_out(c: Complaint) -> dict:
@@ -480,6 +501,20 @@ def request_after_sales(request, payload: AfterSalesIn):  # noqa: ANN001, ANN201
     req = after_sales_services.request_after_sales(actor=request.auth, line=line, kind=payload.kind, reason=payload.reason,
                                                    evidence=payload.evidence, amount=payload.amount)
     return Status(201, _after_sales_out(req))
+
+
+@router.post("/fulfilment/after-sales/{request_id}/photos", response=responses(
+    {201: AfterSalesPhotoOut}, AfterSalesNotFound, NotYourOrder, E.PhotosClosed, E.TooManyPhotos, ImageRefused,
+    (400, "bad_request")),
+    auth=auth_required, summary="Attach a photo to one's own after-sales request (multipart, at most 6)")
+def add_after_sales_photo(request, request_id: Id, file: UploadedFile = File(..., description=(  # noqa: ANN001, ANN201, B008
+        "JPEG, PNG or WebP, judged by content; at most IMAGE_MAX_BYTES (10 MB) and IMAGE_MAX_PIXELS "
+        "(40 million); at least 64 px a side. Kept without EXIF, re-encoded as WebP."))):
+    """Only the buyer, while the request awaits a decision (409 photos_closed after); a refused file
+    (422 image_invalid, `details.reason`) stores nothing."""
+    photo = after_sales_services.add_after_sales_photo(
+        actor=request.auth, request=_reachable_after_sales(request_id, request.auth), upload=file)
+    return Status(201, _photo_out(photo))
 
 
 @router.get("/fulfilment/after-sales", response=responses({200: list[AfterSalesOut]}), auth=auth_required,

@@ -56,6 +56,21 @@ class AfterSalesOpen(Conflict):
     message = "This order line already has an open after-sales request."
 
 
+class TooManyPhotos(Conflict):
+    code = "too_many_photos"
+    message = "An after-sales request has at most 6 photos."
+
+
+class PhotosClosed(Conflict):
+    code = "photos_closed"
+    message = "Photos can be added only by the buyer while the request awaits a decision."
+
+
+class PhotoNotFound(NotFound):
+    code = "after_sales_photo_not_found"
+    message = "No such photo of this after-sales request."
+
+
 class ComplaintNotFound(NotFound):
     code = "complaint_not_found"
     message = "No such complaint."

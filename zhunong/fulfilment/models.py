@@ -139,6 +139,8 @@ class AfterSalesReason(models.TextChoices):
     WRONG_ITEM = "wrong_item", _("发错货")
     OVER_PACKAGED = "over_packaged", _("包装过大/过度包装")
     NOT_AS_DESCRIBED = "not_as_described", _("与描述不符")
+    # Before shipment only, refund only: the units not yet sent are refunded and nothing comes back.
+    UNWANTED = "unwanted", _("拍多了/不想要")
     OTHER = "other", _("其他")
 
 
@@ -195,6 +197,29 @@ class AfterSalesTransition(TransitionRecord):
     class Meta:
         verbose_name = _("售后状态变更")
         verbose_name_plural = _("售后状态变更")
+
+
+class AfterSalesPhoto(models.Model):
+    """A photo the buyer attached to an after-sales request (core/images.py: checked by content, upright,
+    no metadata). Kept outside MEDIA_ROOT (fulfilment/storage.py): only the buyer and whoever decides the
+    request see it, through fulfilment's photo view."""
+
+    request = models.ForeignKey(AfterSalesRequest, on_delete=models.CASCADE, related_name="photos",
+                                verbose_name=_("售后申请"))
+    image = models.CharField(_("图片"), max_length=200, editable=False)
+    thumbnail = models.CharField(_("缩略图"), max_length=200, editable=False)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    position = models.PositiveSmallIntegerField(_("顺序"), default=0, editable=False)
+    uploaded_at = models.DateTimeField(auto_now_add=True, verbose_name=_("上传时间"))
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("售后图片")
+        verbose_name_plural = _("售后图片")
+
+    def __str__(self) -> str:
+        return f"#{self.request_id}/{self.position}"
 
 
 # ---------------------------------------------------------------- complaints (投诉)

@@ -26,10 +26,12 @@ from .errors import (
     ClaimNotFound,
     ComplaintNotFound,
     LineNotFound,
+    PhotoNotFound,
     PledgeNotFound,
     ShipmentNotFound,
 )
 from .models import (
+    AfterSalesPhoto,
     AfterSalesRequest,
     ClaimStatus,
     Complaint,
@@ -262,7 +264,7 @@ def after_sales_for(user: User) -> QuerySet[AfterSalesRequest]:
 
 
 def open_after_sales_for(user: User) -> QuerySet[AfterSalesRequest]:
-    return after_sales_for(user).filter(status__in=AfterSalesRequest.OPEN_STATUSES)
+    return after_sales_for(user).filter(status__in=AfterSalesRequest.OPEN_STATUSES).prefetch_related("photos")
 
 
 def buyer_after_sales(user: User) -> QuerySet[AfterSalesRequest]:
@@ -273,11 +275,26 @@ def own_and_handled_after_sales(user: User) -> QuerySet[AfterSalesRequest]:
     """The user's own requests and those they decide, newest first."""
     ids = set(buyer_after_sales(user).values_list("pk", flat=True))
     ids |= set(after_sales_for(user).values_list("pk", flat=True))
-    return AfterSalesRequest.objects.filter(pk__in=ids).select_related("line__product").order_by("-created_at", "-id")
+    return AfterSalesRequest.objects.filter(pk__in=ids).select_related("line__product").prefetch_related(
+        "photos").order_by("-created_at", "-id")
 
 
 def order_after_sales(order: Order) -> QuerySet[AfterSalesRequest]:
-    return AfterSalesRequest.objects.filter(order=order).order_by("created_at")
+    return AfterSalesRequest.objects.filter(order=order).prefetch_related("photos").order_by("created_at")
+
+
+def may_see_after_sales(user: User, request: AfterSalesRequest) -> bool:
+    """The buyer who asked, and whoever may decide it (the same scope as the decision list)."""
+    if not user.is_authenticated:
+        return False
+    return request.buyer_id == user.pk or after_sales_for(user).filter(pk=request.pk).exists()
+
+
+def get_after_sales_photo(photo_id: object) -> AfterSalesPhoto:
+    try:
+        return AfterSalesPhoto.objects.select_related("request").get(pk=int(photo_id))
+    except (AfterSalesPhoto.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise PhotoNotFound()
 
 
 def complaints_for(user: User) -> QuerySet[Complaint]:

@@ -30,6 +30,8 @@ urlpatterns = [
     path("fulfilment/shipments/<fulfilment_id:shipment_id>/slip/", views.slip, name="slip"),
     path("fulfilment/shipments/<fulfilment_id:shipment_id>/confirm/", views.confirm_shipment, name="confirm_shipment"),
     path("fulfilment/after-sales/<fulfilment_id:request_id>/decide/", views.decide_after_sales, name="decide"),
+    path("fulfilment/after-sales/photos/<fulfilment_id:photo_id>/<str:size>/", views.after_sales_photo,
+         name="after_sales_photo"),
     path("fulfilment/orders/<fulfilment_id:order_id>/", views.order_aftersales, name="order"),
     path("fulfilment/orders/<fulfilment_id:order_id>/confirm/", views.confirm_order, name="confirm_order"),
     path("fulfilment/orders/<fulfilment_id:order_id>/complaint/", views.complain, name="complain"),

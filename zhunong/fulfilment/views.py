@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,10 +25,9 @@ from zhunong.accounts import policy
 from zhunong.core.errors import DomainError
 from zhunong.payments import selectors as payments
 
-from . import selectors
+from . import rules, selectors
 from .models import (
     AfterSalesKind,
-    AfterSalesReason,
     Carrier,
     ComplaintCategory,
     ComplaintStatus,
@@ -39,6 +38,7 @@ from .services import complaints as complaint_services
 from .services import pledges as pledge_services
 from .services import reviews as review_services
 from .services import shipments as shipment_services
+from .storage import photo_storage
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -198,7 +198,9 @@ def order_aftersales(request: HttpRequest, order_id: int) -> HttpResponse:
     lines = []
     for line in order.lines.select_related("product", "producer"):
         shipment = next((s for s in shipments if any(i.line_id == line.pk for i in s.items.all())), None)
+        shipped = shipment is not None and shipment.status not in rules.NOT_SHIPPED
         lines.append({"line": line, "shipment": shipment, "request": requests.get(line.pk),
+                      "reasons": rules.reasons_for(shipped=shipped), "shipped": shipped,
                       "review": getattr(line, "review", None),
                       "can_review": shipment is not None and shipment.status == "delivered"
                       and getattr(line, "review", None) is None})
@@ -207,7 +209,7 @@ def order_aftersales(request: HttpRequest, order_id: int) -> HttpResponse:
         "order": order, "shipments": shipments, "lines": lines, "pledges": pledges,
         "claims": {c.pledge_id: c for c in order.pledge_claims.all()},
         "complaints": order.complaints.order_by("-created_at"),
-        "kinds": AfterSalesKind.choices, "reasons": AfterSalesReason.choices,
+        "kinds": AfterSalesKind.choices, "max_photos": rules.MAX_AFTER_SALES_PHOTOS,
         "categories": ComplaintCategory.choices,
     })
 
@@ -263,8 +265,30 @@ def request_after_sales(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _own_line(request, line_id)
     return _run(request, lambda: after_sales_services.request_after_sales(
         actor=request.user, line=line, kind=_field(request, "kind", 20), reason=_field(request, "reason", 20),
-        evidence=_field(request, "evidence", 1000), amount=_field(request, "amount", 20) or None),
+        evidence=_field(request, "evidence", 1000), amount=_field(request, "amount", 20) or None,
+        photos=request.FILES.getlist("photos")),
         success=_("售后申请已提交，生产者会尽快处理。"), back=_back_to_order(line.order_id))
+
+
+@login_required
+def after_sales_photo(request: HttpRequest, photo_id: int, size: str) -> HttpResponse:
+    """One evidence photo (the master or its thumbnail) for the buyer or whoever decides the request; it is
+    a WebP the platform wrote itself, sent with nosniff and kept out of shared caches."""
+    try:
+        photo = selectors.get_after_sales_photo(photo_id)
+    except DomainError:
+        raise Http404(_("没有这张图片。"))
+    if size not in ("full", "thumb") or not selectors.may_see_after_sales(request.user, photo.request):
+        raise Http404(_("没有这张图片。"))
+    name = photo.thumbnail if size == "thumb" else photo.image
+    try:
+        handle = photo_storage().open(name, "rb")
+    except OSError:
+        raise Http404(_("没有这张图片。"))
+    response = FileResponse(handle, content_type="image/webp")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
