@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router, Schema, Status
 from pydantic import BeforeValidator, Field, StrictBool, WithJsonSchema
 
-from zhunong.accounts.api import decimal_field, line_pattern
+from zhunong.accounts.api import decimal_field, line_pattern, text_field
 from zhunong.accounts.auth import auth_required
 from zhunong.catalog.errors import BelowCostWithoutReason
 from zhunong.core import redaction
@@ -20,7 +20,7 @@ from zhunong.core.errors import InvalidTransition, PermissionDenied
 from zhunong.core.schemas import RequestSchema
 from zhunong.live.errors import StreamNotFound, StreamNotLive
 
-from . import addresses, api_buy, selectors, services
+from . import addresses, api_buy, selectors, services, services_checkout
 from . import errors as E  # noqa: N812
 from .errors import ProductUnavailable
 
@@ -40,7 +40,15 @@ class LineIn(RequestSchema):
 class OrderIn(RequestSchema):
     lines: list[LineIn] = Field(min_length=1, max_length=20)
     stream_id: int | None = Field(default=None, ge=1, le=2**53)
-    coupon_code: str | None = Field(default=None, max_length=16)
+    coupon_code: str | None = Field(default=None, max_length=16,
+                                    description="a claimed coupon of the stream, used as given (refused if it does not "
+                                                "fit); omitted: best_coupon decides")
+    best_coupon: StrictBool = Field(default=False, description=(
+        "without coupon_code: true applies the best fitting coupon the buyer claimed in the stream (the largest "
+        "discount, then the earliest expiry, then the oldest claim), as the shop's pages do; false: no coupon"))
+    address_id: int | None = Field(default=None, ge=1, le=2**53, description=(
+        "one of the buyer's addresses (GET /me/addresses), else 404 address_not_found; omitted: the buyer's "
+        "default address, when they have one (none: give it later with PUT /orders/{id}/shipping-address)"))
 
 
 class LineOut(Schema):
@@ -104,7 +112,7 @@ class OrderListOut(Schema):
 
 
 class CancelIn(RequestSchema):
-    reason: str = Field(default="", max_length=300)
+    reason: str = text_field("", max_length=300)
 
 
 class ShippingAddressIn(RequestSchema):
@@ -141,7 +149,7 @@ def _detail(order, viewer) -> dict:  # noqa: ANN001
                  E.SaleNotActive, StreamNotLive, E.CouponNotApplicable, E.CouponExpired, E.CouponNotClaimed,
                  E.CouponUsed, E.CouponBelowCost, E.TooManyOpenOrders, E.HoldingCapExceeded,
                  E.IdempotencyKeyRequired, E.InvalidQuantity, E.InvalidLines, E.ProductNotInStream,
-                 E.InventoryUnavailable),
+                 E.InventoryUnavailable, E.AddressNotFound),
              auth=auth_required, summary="Place an order (reserves stock)", openapi_extra={"parameters": [
                  # Required, though the handler reads it as optional: a missing key is answered with its own
                  # code (422 idempotency_key_required), not the schema's generic `invalid`.
@@ -157,15 +165,19 @@ def create_order(request: HttpRequest, payload: OrderIn):  # noqa: ANN201
     response again (header `Idempotent-Replayed: true`); with a different body → 409
     `idempotency_key_reused`; without a usable key → 422 `idempotency_key_required`. Sold out → 409
     `sold_out`; over the per-buyer limit → 409 `limit_exceeded`.
+
+    The same checkout path as the shop's pages (services_checkout.place_order): the order ships to
+    `address_id`, else to the buyer's default address; `best_coupon` applies the best fitting claimed coupon.
     """
     stream = None
     if payload.stream_id is not None:
         stream = selectors.stream_by_id(payload.stream_id)
         if stream is None:
             raise StreamNotFound()
-    order = services.create_order(
+    order = services_checkout.place_order(
         buyer=request.auth, lines=[{"product_id": x.product_id, "quantity": x.quantity} for x in payload.lines],
-        stream=stream, idempotency_key=request.headers.get("Idempotency-Key"), coupon_code=payload.coupon_code)
+        stream=stream, idempotency_key=request.headers.get("Idempotency-Key"), coupon_code=payload.coupon_code,
+        best_coupon=payload.best_coupon, address_id=payload.address_id)
     # The body as first sent (stored with the idempotency record), byte-for-byte the same on replays and
     # on the purchase fast path (selectors.order_json is the one serialiser of this body).
     response = HttpResponse(selectors.order_json(order.first_response), status=201,
@@ -255,7 +267,7 @@ class FlashSaleOut(Schema):
 
 
 class FlashSaleCancelIn(RequestSchema):
-    reason: str = Field(min_length=1, max_length=300)
+    reason: str = text_field(max_length=300, required=True)
 
 
 def _stream(stream_id: int):  # noqa: ANN202

@@ -20,7 +20,7 @@ from zhunong.core.apidoc import responses
 from zhunong.core.errors import PermissionDenied
 from zhunong.core.schemas import RequestSchema
 
-from . import addresses, cart, selectors, wallet
+from . import addresses, selectors, selectors_cart, selectors_wallet, services_cart
 from . import errors as E  # noqa: N812
 
 ID = Field(ge=1, le=2**53)
@@ -65,11 +65,11 @@ class CheckoutIn(RequestSchema):
 
 
 def _cart(user) -> dict:  # noqa: ANN001
-    lines = cart.items(buyer=user, session=None)
+    lines = selectors_cart.items(buyer=user, session=None)
     return {"items": [{"product_id": line.product.pk, "product_name": line.product.name, "quantity": line.quantity,
                        "unit_price": selectors.money(line.unit_price), "line_total": selectors.money(line.line_total),
                        "available": line.available} for line in lines],
-            "count": sum(line.quantity for line in lines), "total": selectors.money(cart.total(lines))}
+            "count": sum(line.quantity for line in lines), "total": selectors.money(selectors_cart.total(lines))}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -116,19 +116,19 @@ def register(router: Router, *, order_out: type[Schema], coupon_out: type[Schema
     @router.post("/cart/items", response=responses({200: CartOut}, E.ProductUnavailable, E.InvalidQuantity, E.CartFull),
                  auth=auth_required, tags=["cart"], summary="Put a product in the cart (adds to its quantity)")
     def add_to_cart(request: HttpRequest, payload: CartAddIn):  # noqa: ANN201
-        cart.add(buyer=request.auth, session=None, product_id=payload.product_id, quantity=payload.quantity)
+        services_cart.add(buyer=request.auth, session=None, product_id=payload.product_id, quantity=payload.quantity)
         return _cart(request.auth)
 
     @router.put("/cart/items/{product_id}", response=responses({200: CartOut}, E.CartItemNotFound, E.InvalidQuantity),
                 auth=auth_required, tags=["cart"], summary="Change a product's quantity in the cart")
     def set_cart_quantity(request: HttpRequest, payload: CartQuantityIn, product_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
-        cart.set_quantity(buyer=request.auth, session=None, product_id=product_id, quantity=payload.quantity)
+        services_cart.set_quantity(buyer=request.auth, session=None, product_id=product_id, quantity=payload.quantity)
         return _cart(request.auth)
 
     @router.delete("/cart/items/{product_id}", response=responses({200: CartOut}, E.CartItemNotFound),
                    auth=auth_required, tags=["cart"], summary="Take a product out of the cart")
     def remove_from_cart(request: HttpRequest, product_id: int = Path(..., ge=1, le=2**53)):  # noqa: ANN201
-        cart.remove(buyer=request.auth, session=None, product_id=product_id)
+        services_cart.remove(buyer=request.auth, session=None, product_id=product_id)
         return _cart(request.auth)
 
     @router.post("/cart/checkout", response=responses(
@@ -146,7 +146,7 @@ def register(router: Router, *, order_out: type[Schema], coupon_out: type[Schema
         """Creates one `reserved` order at the storefront prices (no flash-sale price, no in-room coupon) and
         takes the ordered products out of the cart; the order gets the buyer's default address if they have
         one. The same Idempotency-Key again answers the same order. Refusals change nothing."""
-        order = cart.checkout(buyer=request.auth, idempotency_key=request.headers.get("Idempotency-Key"),
+        order = services_cart.checkout(buyer=request.auth, idempotency_key=request.headers.get("Idempotency-Key"),
                               expected_total=payload.expected_total)
         return Status(201, selectors.order_payload(order))
 
@@ -190,4 +190,4 @@ def register(router: Router, *, order_out: type[Schema], coupon_out: type[Schema
                 tags=["coupons"], summary="My claimed coupons (the wallet), newest first")
     def my_coupons(request: HttpRequest, stream_id: int | None = Query(None, ge=1, le=2**53)):  # noqa: ANN201
         return [{"coupon": selectors.coupon_payload(c.coupon), "claimed_at": c.claimed_at, "state": c.state,
-                 "order_id": c.order_id} for c in wallet.wallet(request.auth, stream_id=stream_id)]
+                 "order_id": c.order_id} for c in selectors_wallet.wallet(request.auth, stream_id=stream_id)]

@@ -25,6 +25,6 @@ class OrdersConfig(AppConfig):
         # A visitor's cart (in the session) joins their database cart when they sign in.
         from django.contrib.auth.signals import user_logged_in
 
-        from .cart import on_login
+        from .services_cart import on_login
 
         user_logged_in.connect(on_login, dispatch_uid="orders.cart_merge_on_login")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,11 +52,15 @@ class Record:
         return body
 
 
-def request_fingerprint(*, lines: Sequence[tuple[int, int]], stream_id: int | None, coupon_code: str | None) -> str:
+def request_fingerprint(*, lines: Sequence[tuple[int, int]], stream_id: int | None, coupon_code: str | None,
+                        ship_to: Mapping[str, str] | None = None) -> str:
     """What "the same request" means for an Idempotency-Key: a digest of the cleaned lines, stream and
-    coupon (both purchase paths, so a key used on one is recognised on the other)."""
-    body = json.dumps({"lines": [list(x) for x in lines], "stream_id": stream_id,
-                       "coupon_code": coupon_code or None}, separators=(",", ":"))
+    coupon (both purchase paths, so a key used on one is recognised on the other), and the address the
+    request asked for, when it asked for one (the fast path serves only requests that do not)."""
+    request: dict = {"lines": [list(x) for x in lines], "stream_id": stream_id, "coupon_code": coupon_code or None}
+    if ship_to is not None:
+        request["ship_to"] = dict(ship_to)
+    body = json.dumps(request, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
 

@@ -3,8 +3,9 @@
 `services.create_order` (Django's path: one order, priced from the database) and the purchase fast path
 (fastpath.py: many orders per transaction, priced from the sale's Redis record) both end in
 `write_purchases`, inside their own transaction, after stock was taken: it records the reservations,
-orders, lines, their first history row, the coupon's use and the idempotency records with the 201 body,
-and asks for stock frames (after commit) once per sale.
+orders, lines, their first history row, the shipping address (the one asked for, else the buyer's default
+from the address book: docs/decisions/0033), the coupon's use and the idempotency records with the 201
+body, and asks for stock frames (after commit) once per sale.
 
 Also here, being what both paths check a request with before anything is written: the Idempotency-Key,
 the lines, the request fingerprint and the order number.
@@ -31,6 +32,7 @@ from zhunong.catalog.models import Product
 from zhunong.core.text import has_control_chars
 
 from . import inventory
+from .addresses import HISTORY_EVENT, Address
 from .errors import (
     CouponUsed,
     HoldingCapExceeded,
@@ -41,7 +43,16 @@ from .errors import (
     TooManyOpenOrders,
 )
 from .flashsales import on_stock_changed
-from .models import CouponClaim, FlashSale, IdempotencyRecord, Order, OrderLine, OrderStatus, OrderTransition
+from .models import (
+    CouponClaim,
+    FlashSale,
+    IdempotencyRecord,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderTransition,
+    ShippingAddress,
+)
 from .selectors import order_payload
 
 abuse_log = logging.getLogger("zhunong.abuse")
@@ -114,6 +125,8 @@ class Purchase:
     claim: CouponClaim | None = None
     # Each pool's units left after this purchase took from it (stock frames), when the backend says.
     remaining: dict[str, int] = field(default_factory=dict)
+    # Where the order goes, when the buyer said (a book entry, a typed address); None: their default, if any.
+    ship_to: Address | None = None
 
 
 def write_purchases(*, purchases: Sequence[Purchase], now: dt.datetime | None = None) -> list[Order]:
@@ -129,7 +142,8 @@ def write_purchases(*, purchases: Sequence[Purchase], now: dt.datetime | None = 
     inventory.record_reservations(reservations=[
         inventory.Reservation(token=p.token, backend=p.backend, buyer_id=p.buyer_id, takes=p.takes)
         for p in purchases])
-    orders = Order.objects.bulk_create(_order(p, expires) for p in purchases)
+    ship_to = _ship_to(purchases)
+    orders = Order.objects.bulk_create(_order(p, expires, ship_to[i]) for i, p in enumerate(purchases))
     lines = OrderLine.objects.bulk_create(
         OrderLine(order=order, product_id=d.product_id, producer_id=d.producer_id, quantity=d.quantity,
                   unit_price=d.unit_price, line_total=d.line_total, discount_share=d.discount_share,
@@ -139,10 +153,14 @@ def write_purchases(*, purchases: Sequence[Purchase], now: dt.datetime | None = 
         if p.claim is not None and not CouponClaim.objects.filter(pk=p.claim.pk, order__isnull=True).update(
                 order=order):
             raise CouponUsed()
-    OrderTransition.objects.bulk_create(
-        OrderTransition(order=order, from_status="", to_status=OrderStatus.RESERVED, actor_id=p.buyer_id,
-                        reason="order placed")
-        for order, p in zip(orders, purchases, strict=True))
+    history = [OrderTransition(order=order, from_status="", to_status=OrderStatus.RESERVED, actor_id=p.buyer_id,
+                               reason="order placed") for order, p in zip(orders, purchases, strict=True)]
+    # The address note as addresses.set_shipping_address writes it (a details-only row, status unchanged).
+    history += [OrderTransition(order=order, from_status=OrderStatus.RESERVED, to_status=OrderStatus.RESERVED,
+                                actor_id=p.buyer_id, reason="shipping address set",
+                                details={"event": HISTORY_EVENT, "fields": list(address.as_dict())})
+                for order, p, address in zip(orders, purchases, ship_to, strict=True) if address is not None]
+    OrderTransition.objects.bulk_create(history)
     _attach_lines(orders, purchases, lines)
     records = []
     for order, p in zip(orders, purchases, strict=True):
@@ -195,13 +213,22 @@ def check_holding_caps(*, purchases: Sequence[Purchase], now: dt.datetime) -> No
                                                       "requested": d.quantity, "max": max_units})
 
 
-def _order(p: Purchase, expires: dt.datetime) -> Order:
+def _ship_to(purchases: Sequence[Purchase]) -> list[Address | None]:
+    """Each purchase's address: the one it asked for, else its buyer's default (one query for the batch),
+    else None (the order page asks for it). The order keeps its own copy (docs/decisions/0024)."""
+    wanting = {p.buyer_id for p in purchases if p.ship_to is None}
+    defaults = {a.buyer_id: Address(name=a.name, phone=a.phone, address=a.address) for a in
+                ShippingAddress.objects.filter(buyer_id__in=wanting, is_default=True)} if wanting else {}
+    return [p.ship_to if p.ship_to is not None else defaults.get(p.buyer_id) for p in purchases]
+
+
+def _order(p: Purchase, expires: dt.datetime, ship_to: Address | None) -> Order:
     subtotal = sum((d.line_total for d in p.lines), Decimal("0"))
     discount = sum((d.discount_share for d in p.lines), Decimal("0"))
     return Order(number=new_number(), buyer_id=p.buyer_id, stream_id=p.stream_id, subtotal=subtotal,
                  discount=discount, total=subtotal - discount, expires_at=expires,
                  coupon=p.claim.coupon if p.claim is not None else None, inventory_backend=p.backend,
-                 reservation_token=p.token)
+                 reservation_token=p.token, **(ship_to.as_dict() if ship_to is not None else {}))
 
 
 def _attach_lines(orders: list[Order], purchases: Sequence[Purchase], lines: list[OrderLine]) -> None:

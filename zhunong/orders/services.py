@@ -42,6 +42,7 @@ from zhunong.core.statemachine import TransitionTable
 from zhunong.core.text import clean_decimal, clean_text
 
 from . import coupons, idempotency, inventory, pricing
+from .addresses import Address
 from .errors import (
     AlreadyPaid,
     AmountMismatch,
@@ -189,12 +190,15 @@ def _replay(buyer: User, key: str, fingerprint: str) -> Order | None:
 
 @refusals_recorded("orders.coupon_refused", CouponBelowCost, actor="buyer", subject="stream")
 def create_order(*, buyer: User, lines: Sequence[Mapping[str, int]] | Sequence[tuple[int, int]], stream=None,  # noqa: ANN001
-                 idempotency_key: str, coupon_code: str | None = None) -> Order:
+                 idempotency_key: str, coupon_code: str | None = None, ship_to: Address | None = None) -> Order:
     """Reserve stock and create a `reserved` order, exactly once per (buyer, idempotency_key).
 
     `lines`: [{"product_id": id, "quantity": n}, ...]. With `stream`, products must be on its shelf and a
-    running flash sale's price, stock and per-buyer limit apply. Raises SoldOut, LimitExceeded,
-    IdempotencyKeyReused and validation errors; nothing changes when it raises.
+    running flash sale's price, stock and per-buyer limit apply. The order ships to `ship_to` (a cleaned
+    address), else to the buyer's default address when they have one (purchase.write_purchases, both
+    purchase paths). Raises SoldOut, LimitExceeded, IdempotencyKeyReused and validation errors; nothing
+    changes when it raises. Checkouts that choose the coupon and the address go through
+    services_checkout.place_order.
 
     Not wrapped in one transaction on purpose: with the Redis backend, stock is taken by a Lua script
     *before* the database transaction (so sold-out attempts never reach the database), and given back if
@@ -206,7 +210,8 @@ def create_order(*, buyer: User, lines: Sequence[Mapping[str, int]] | Sequence[t
     clean = clean_lines(lines)
     code = coupon_code.strip().upper() if isinstance(coupon_code, str) and coupon_code.strip() else None
     fingerprint = idempotency.request_fingerprint(lines=clean, stream_id=stream.pk if stream is not None else None,
-                                                  coupon_code=code)
+                                                  coupon_code=code,
+                                                  ship_to=ship_to.as_dict() if ship_to is not None else None)
     replay = _replay(buyer, key, fingerprint)
     if replay is not None:
         return replay
@@ -214,13 +219,13 @@ def create_order(*, buyer: User, lines: Sequence[Mapping[str, int]] | Sequence[t
     try:
         try:
             return _create(buyer=buyer, clean=clean, stream=stream, key=key, code=code, fingerprint=fingerprint,
-                           now=now)
+                           now=now, ship_to=ship_to)
         except inventory.ReservationsLost:
             # Redis lost the stock taken for this order before it committed (a flush, a restart): nothing
             # was created; take stock again from the rebuilt counter, once (docs/decisions/0014).
             try:
                 return _create(buyer=buyer, clean=clean, stream=stream, key=key, code=code,
-                               fingerprint=fingerprint, now=now)
+                               fingerprint=fingerprint, now=now, ship_to=ship_to)
             except inventory.ReservationsLost:
                 raise InventoryUnavailable()
     except (SoldOut, LimitExceeded, SaleNotStarted) as exc:
@@ -231,7 +236,7 @@ def create_order(*, buyer: User, lines: Sequence[Mapping[str, int]] | Sequence[t
 
 
 def _create(*, buyer: User, clean: list[tuple[int, int]], stream, key: str, code: str | None,  # noqa: ANN001
-            fingerprint: str, now: dt.datetime) -> Order:
+            fingerprint: str, now: dt.datetime, ship_to: Address | None) -> Order:
     priced = pricing.price_lines(clean, stream, now)
     claim, shares = pricing.apply_coupon(priced, buyer=buyer, stream=stream, code=code, now=now)
     takes = []
@@ -257,7 +262,7 @@ def _create(*, buyer: User, clean: list[tuple[int, int]], stream, key: str, code
             [order] = write_purchases(purchases=[Purchase(
                 buyer_id=buyer.pk, key=key, fingerprint=fingerprint, token=token, backend=backend.name,
                 stream_id=stream.pk if stream is not None else None, lines=lines, takes=tuple(takes), claim=claim,
-                remaining=remaining)], now=now)
+                remaining=remaining, ship_to=ship_to)], now=now)
             coupons.flag_below_cost(order=order, priced=priced, shares=shares,
                                     coupon=claim.coupon if claim is not None else None, buyer=buyer)
     except BaseException as exc:

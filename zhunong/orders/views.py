@@ -10,19 +10,20 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from zhunong.core import redaction
 from zhunong.core.errors import DomainError
 from zhunong.live.selectors import current_pin
 
-from . import addresses, selectors, services, wallet
+from . import addresses, selectors, services, services_checkout
 
 
 @login_required
@@ -126,6 +127,31 @@ def _buy_origin(request: HttpRequest) -> str:
     return "/"
 
 
+def csrf_failed(request: HttpRequest) -> bool:
+    """Whether a POST fails Django's CSRF check (the view itself is csrf_exempt and decides what follows)."""
+    return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, _checked_view, (), {}) is not None
+
+
+def _checked_view(request: HttpRequest) -> HttpResponse:  # what csrf_failed checks as: a view that is not exempt
+    raise AssertionError("never called")
+
+
+CONFIRM_FIELDS = ("product_id", "quantity", "stream_id", "idempotency_key", "coupon", "coupon_code", "next")
+
+
+def confirm_step(request: HttpRequest, action: str) -> HttpResponse:
+    """A POST from a cached public page without JavaScript carries no CSRF token (the page is the same for
+    everyone; public-page.js adds the token when it runs). Instead of refusing it, show what it asks for
+    with a fresh token: nothing changes until the buyer confirms, so a forged post achieves nothing."""
+    fields = {name: request.POST.get(name, "")[:200] for name in CONFIRM_FIELDS if request.POST.get(name)}
+    product = selectors.product_by_id(int(fields["product_id"])) if fields.get("product_id", "").isdigit() else None
+    if product is None:
+        raise Http404()
+    return render(request, "orders/confirm.html", {"action": action, "fields": fields, "product": product,
+                                                   "quantity": fields.get("quantity", "1"),
+                                                   "to_cart": action == reverse("orders:cart_add")})
+
+
 @csrf_exempt
 def buy(request: HttpRequest) -> HttpResponse:
     """The buy box posts here: create the order (its hidden key makes a double submit harmless).
@@ -135,17 +161,14 @@ def buy(request: HttpRequest) -> HttpResponse:
 
     CSRF: the product page is the same for everyone (the front caches it), so without JavaScript its form
     carries no token. A signed-out POST changes nothing (it only leads to sign-in), so it is let through;
-    every signed-in request is checked as before (`_buy_signed_in` is csrf_protect'ed).
+    a signed-in POST without a valid token gets the confirmation step (`confirm_step`), never an order.
     """
     if not request.user.is_authenticated:
         return redirect_to_login(_buy_origin(request))
-    return _buy_signed_in(request)
-
-
-@csrf_protect
-def _buy_signed_in(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return redirect(_buy_origin(request))
+    if csrf_failed(request):
+        return confirm_step(request, reverse("orders:buy"))
     try:
         product_id = int(request.POST.get("product_id", ""))
         quantity = int(request.POST.get("quantity", ""))
@@ -156,20 +179,13 @@ def _buy_signed_in(request: HttpRequest) -> HttpResponse:
     if request.POST.get("stream_id"):
         stream = selectors.stream_by_id(int(request.POST["stream_id"])) \
             if request.POST["stream_id"].isdigit() else None
-    code = request.POST.get("coupon_code") or None
-    if code is None and stream is not None and request.POST.get("coupon") != "none":
-        # No code to type: the best of the buyer's claimed coupons that fits is applied (orders/wallet.py).
-        try:
-            chosen = wallet.quote(buyer=request.user, lines=[(product_id, quantity)], stream=stream).chosen
-        except DomainError:
-            chosen = None  # create_order below answers the refusal itself
-        code = chosen.code if chosen is not None else None
     try:
-        order = services.create_order(buyer=request.user, lines=[{"product_id": product_id, "quantity": quantity}],
-                                      stream=stream, idempotency_key=request.POST.get("idempotency_key", ""),
-                                      coupon_code=code)
-        # The buyer's default address goes on the order at once: no pressing save again.
-        order = addresses.ship_to_default(order=order, actor=request.user)
+        # No code to type: the best of the buyer's claimed coupons that fits, unless they chose none; the
+        # buyer's default address goes on the order at once (services_checkout, the one checkout path).
+        order = services_checkout.place_order(
+            buyer=request.user, lines=[{"product_id": product_id, "quantity": quantity}], stream=stream,
+            idempotency_key=request.POST.get("idempotency_key", ""),
+            coupon_code=request.POST.get("coupon_code") or None, best_coupon=request.POST.get("coupon") != "none")
     except DomainError as exc:
         messages.error(request, _friendly(exc))
         return _back(request, "/")

@@ -11,12 +11,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from zhunong.core.errors import DomainError
 
-from . import addresses, cart, selectors, services, wallet
-from .views import _address_error, _friendly, _is_htmx
+from . import addresses, selectors, selectors_cart, selectors_wallet, services_cart, services_checkout
+from .views import _address_error, _friendly, _is_htmx, confirm_step, csrf_failed
 
 CART_ERRORS = {
     "price_changed": "价格有变动，请核对新的合计后再结算。",
@@ -57,29 +58,38 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 # cart
 
 
+def _buyer(request: HttpRequest):  # noqa: ANN202
+    return request.user if request.user.is_authenticated else None
+
+
 def cart_page(request: HttpRequest) -> HttpResponse:
-    user = request.user if request.user.is_authenticated else None
-    lines = cart.items(buyer=user, session=request.session)
+    page = selectors_cart.cart_page(buyer=_buyer(request), session=request.session)
     return render(request, "orders/cart.html", {
-        "lines": lines, "total": cart.total(lines), "all_available": all(line.available for line in lines),
-        "default_address": addresses.default_address(request.user)})
+        "lines": page.lines, "total": page.total, "all_available": page.all_available,
+        "default_address": page.default_address})
 
 
+@csrf_exempt
 @require_POST
 def cart_add(request: HttpRequest) -> HttpResponse:
-    """The buy box's 加入购物车 (and the sheet's): works signed out too (the session keeps the cart)."""
-    user = request.user if request.user.is_authenticated else None
+    """The buy box's 加入购物车 (and the sheet's): works signed out too (the session keeps the cart).
+
+    From the cached product page without JavaScript the form has no CSRF token: such a post gets the
+    confirmation step (views.confirm_step) with a token, and the cart changes only when it is confirmed."""
+    if csrf_failed(request):
+        return confirm_step(request, reverse("orders:cart_add"))
+    user = _buyer(request)
     product_id = _int(request.POST.get("product_id"))
     quantity = _int(request.POST.get("quantity"), 1)
     back = _safe_next(request, reverse("orders:cart"))
     try:
-        line = cart.add(buyer=user, session=request.session, product_id=product_id, quantity=quantity)
+        line = services_cart.add(buyer=user, session=request.session, product_id=product_id, quantity=quantity)
     except DomainError as exc:
         if _is_htmx(request):
             return render(request, "orders/_cart_added.html", {"error": _message(exc)}, status=exc.status)
         messages.error(request, _message(exc))
         return redirect(back)
-    count = cart.count(buyer=user, session=request.session)
+    count = selectors_cart.count(buyer=user, session=request.session)
     if _is_htmx(request):
         return render(request, "orders/_cart_added.html", {"line": line, "count": count})
     messages.success(request, _("已加入购物车：%(name)s × %(n)s") % {"name": line.product.name, "n": line.quantity})
@@ -88,12 +98,12 @@ def cart_add(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def cart_update(request: HttpRequest, product_id: int) -> HttpResponse:
-    user = request.user if request.user.is_authenticated else None
+    user = _buyer(request)
     try:
         if request.POST.get("remove"):
-            cart.remove(buyer=user, session=request.session, product_id=product_id)
+            services_cart.remove(buyer=user, session=request.session, product_id=product_id)
         else:
-            cart.set_quantity(buyer=user, session=request.session, product_id=product_id,
+            services_cart.set_quantity(buyer=user, session=request.session, product_id=product_id,
                               quantity=_int(request.POST.get("quantity"), 0))
     except DomainError as exc:
         messages.error(request, _message(exc))
@@ -106,7 +116,7 @@ def cart_checkout(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("orders:cart"))
     try:
-        order = cart.checkout(buyer=request.user, idempotency_key=request.POST.get("idempotency_key", ""),
+        order = services_cart.checkout(buyer=request.user, idempotency_key=request.POST.get("idempotency_key", ""),
                               expected_total=request.POST.get("expected_total", ""))
     except DomainError as exc:
         messages.error(request, _message(exc))
@@ -200,9 +210,8 @@ def address_default(request: HttpRequest, address_id: int) -> HttpResponse:
 
 @login_required
 def coupon_wallet(request: HttpRequest) -> HttpResponse:
-    claims = wallet.wallet(request.user)
-    groups = {state: [c for c in claims if c.state == state] for state in wallet.STATES}
-    return render(request, "orders/coupons.html", {"groups": groups, "claims": claims})
+    groups = selectors_wallet.wallet_groups(request.user)
+    return render(request, "orders/coupons.html", {"groups": groups, "claims": any(groups.values())})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -223,13 +232,11 @@ def _sheet_context(request: HttpRequest, *, product, stream, quantity: int, coup
                  "next": _safe_next(request, "/"), "idempotency_key": key if key.isalnum() else ""}
     if not request.user.is_authenticated:
         return ctx
-    try:
-        ctx["quote"] = wallet.quote(buyer=request.user, lines=[(product.pk, quantity)], stream=stream, coupon=coupon)
-    except DomainError as exc:
-        ctx["error"] = ctx["error"] or _message(exc)
-        ctx["quote"] = None
-    ctx["sale"] = ctx["quote"].priced[0].sale if ctx.get("quote") else None
-    ctx["book"] = addresses.address_book(request.user)
+    offer = selectors_wallet.sheet_offer(buyer=request.user, product_id=product.pk, quantity=quantity, stream=stream,
+                                         coupon=coupon)
+    if offer.refusal is not None:
+        ctx["error"] = ctx["error"] or _message(offer.refusal)
+    ctx.update(quote=offer.quote, sale=offer.sale, book=offer.book)
     return ctx
 
 
@@ -265,26 +272,11 @@ def sheet_buy(request: HttpRequest) -> HttpResponse:
         return render(request, "orders/_sheet.html", ctx, status=200 if _is_htmx(request) else exc.status)
 
     try:
-        # Check a typed address before anything is reserved, so a typo never leaves an unpaid order behind.
-        entry = addresses.book_entry(request.user, address_id) if address_id else None
-        typed = None if entry is not None else addresses.clean_address(
-            name=form["ship_to_name"], phone=form["ship_to_phone"], address=form["ship_to_address"])
-        code = None
-        if coupon != "none":
-            quote = wallet.quote(buyer=request.user, lines=[(product.pk, max(1, min(quantity, 99)))], stream=stream,
-                                 coupon=coupon)
-            code = quote.chosen.code if quote.chosen is not None else None
-        order = services.create_order(buyer=request.user, lines=[{"product_id": product.pk, "quantity": quantity}],
-                                      stream=stream, idempotency_key=request.POST.get("idempotency_key", ""),
-                                      coupon_code=code)
-        if not addresses.has_address(order):
-            if entry is not None:
-                addresses.ship_to_entry(order=order, actor=request.user, entry=entry)
-            else:
-                assert typed is not None
-                addresses.set_shipping_address(order=order, actor=request.user, name=typed.name, phone=typed.phone,
-                                               address=typed.address,
-                                               save_as_default=addresses.default_address(request.user) is None)
+        order = services_checkout.place_order(
+            buyer=request.user, lines=[{"product_id": product.pk, "quantity": quantity}], stream=stream,
+            idempotency_key=request.POST.get("idempotency_key", ""),
+            coupon_code=None if coupon in ("auto", "none") else coupon, best_coupon=coupon == "auto",
+            address_id=address_id or None, typed_address=None if address_id else form)
     except DomainError as exc:
         return again(exc)
     order = selectors.order_for(request.user, order.pk)

@@ -67,11 +67,11 @@ def sales_url_for(context, producer) -> str:  # noqa: ANN001
 @register.simple_tag(takes_context=True)
 def cart_count(context) -> int:  # noqa: ANN001
     """Units in the viewer's cart (the header's 购物车 link): the database cart signed in, else the session's."""
-    from zhunong.orders import cart  # the cart module imports services; loaded when a header renders
+    from zhunong.orders import selectors_cart  # imports pricing and addresses; loaded when a header renders
 
     request = context.get("request")
     if request is None:
         return 0
     user = getattr(request, "user", None)
-    return cart.count(buyer=user if user is not None and user.is_authenticated else None,
+    return selectors_cart.count(buyer=user if user is not None and user.is_authenticated else None,
                       session=getattr(request, "session", None))

@@ -235,11 +235,14 @@ def test_default_address_saved_and_prefills_the_next_order(world, product, buyer
     assert (saved.name, saved.phone, saved.address, saved.is_default) == (NAME, "13900004321", ADDRESS, True)
 
     second = new_order(buyer, product)
-    assert second.ship_to_name == ""  # the service leaves it; the shop's checkout views give the default
+    # Every new order takes the default at once (both purchase paths, docs/decisions/0033), noted in history.
+    assert (second.ship_to_name, second.ship_to_phone, second.ship_to_address) == (NAME, "13900004321", ADDRESS)
+    assert [t.reason for t in second.history.all()] == ["order placed", "shipping address set"]
     assert addresses.prefill(second) == {"ship_to_name": NAME, "ship_to_phone": "13900004321",
                                          "ship_to_address": ADDRESS}
     # The order's own address wins over the default; a new default joins the book and takes over.
     give(second, buyer, name="李四", save_as_default=True)
+    second.refresh_from_db()
     assert addresses.prefill(second)["ship_to_name"] == "李四"
     assert ShippingAddress.objects.filter(buyer=buyer).count() == 2
     assert addresses.default_address(buyer).name == "李四"
@@ -421,7 +424,8 @@ def test_new_order_page_prefills_from_the_default(world, product, buyer):  # noq
     assert f'value="{NAME}"' in html and f'value="{PHONE}"' in html and f">{ADDRESS}</textarea>" in html
     # The default already exists: the box is not ticked for them again.
     assert 'name="save_as_default" value="1">' in html
-    assert "请先填写收货地址" in html  # pre-filled, but the buyer still confirms it for this order
+    # The new order took the default at once (docs/decisions/0033): nothing to confirm before paying.
+    assert "请先填写收货地址" not in html
 
 
 def test_paid_order_page_keeps_the_form_until_shipped(world, product, buyer):  # noqa: ANN001

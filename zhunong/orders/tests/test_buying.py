@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from zhunong.core.errors import DomainError
 from zhunong.live import streams
-from zhunong.orders import addresses, cart, flashsales, services, wallet
+from zhunong.orders import addresses, flashsales, selectors_cart, selectors_wallet, services, services_cart
 from zhunong.orders.models import CartItem, Order, OrderLine, ShippingAddress
 from zhunong.testing import make_user, start_sale
 
@@ -108,66 +108,66 @@ def test_address_pages(world, buyer):  # noqa: ANN001
 def test_cart_checkout_makes_one_order_with_both_producers(world, buyer):  # noqa: ANN001
     a = world.listed_product(name="蓝莓", stock=10, price="39.90")
     b = world.listed_product(name="苹果", stock=10, price="22.50")
-    cart.add(buyer=buyer, session=None, product_id=a.pk, quantity=2)
-    cart.add(buyer=buyer, session=None, product_id=b.pk)
-    cart.add(buyer=buyer, session=None, product_id=b.pk)
-    assert cart.count(buyer=buyer, session=None) == 4
-    lines = cart.items(buyer=buyer, session=None)
-    assert cart.total(lines) == Decimal("124.80")
+    services_cart.add(buyer=buyer, session=None, product_id=a.pk, quantity=2)
+    services_cart.add(buyer=buyer, session=None, product_id=b.pk)
+    services_cart.add(buyer=buyer, session=None, product_id=b.pk)
+    assert selectors_cart.count(buyer=buyer, session=None) == 4
+    lines = selectors_cart.items(buyer=buyer, session=None)
+    assert selectors_cart.total(lines) == Decimal("124.80")
     addresses.add_address(buyer=buyer, name=NAME, phone=PHONE, address=ADDRESS)
-    order = cart.checkout(buyer=buyer, idempotency_key="cart-1", expected_total="124.80")
+    order = services_cart.checkout(buyer=buyer, idempotency_key="cart-1", expected_total="124.80")
     assert order.total == Decimal("124.80") and order.stream_id is None and order.ship_to_name == NAME
     assert sorted(OrderLine.objects.filter(order=order).values_list("product_id", "quantity")) == \
         sorted([(a.pk, 2), (b.pk, 2)])
     assert not CartItem.objects.filter(buyer=buyer).exists()
     # The same key again is the same order (a double submit orders once).
-    cart.add(buyer=buyer, session=None, product_id=a.pk)
-    assert cart.checkout(buyer=buyer, idempotency_key="cart-1", expected_total="124.80").pk == order.pk
+    services_cart.add(buyer=buyer, session=None, product_id=a.pk)
+    assert services_cart.checkout(buyer=buyer, idempotency_key="cart-1", expected_total="124.80").pk == order.pk
     a.refresh_from_db()
     assert a.stock == 8
 
 
 def test_cart_refusals_change_nothing(world, buyer):  # noqa: ANN001
     product = world.listed_product(stock=3, price="39.90")
-    cart.add(buyer=buyer, session=None, product_id=product.pk, quantity=2)
+    services_cart.add(buyer=buyer, session=None, product_id=product.pk, quantity=2)
     # A price change since the page was shown.
     type(product).objects.filter(pk=product.pk).update(price=Decimal("45.00"))
     with pytest.raises(DomainError) as exc:
-        cart.checkout(buyer=buyer, idempotency_key="c-1", expected_total="79.80")
+        services_cart.checkout(buyer=buyer, idempotency_key="c-1", expected_total="79.80")
     assert exc.value.code == "price_changed" and exc.value.details["total"] == "90.00"
     # Not enough stock.
     CartItem.objects.filter(buyer=buyer).update(quantity=5)
     with pytest.raises(DomainError) as exc:
-        cart.checkout(buyer=buyer, idempotency_key="c-2", expected_total="225.00")
+        services_cart.checkout(buyer=buyer, idempotency_key="c-2", expected_total="225.00")
     assert exc.value.code == "sold_out"
     # Unlisted.
     CartItem.objects.filter(buyer=buyer).update(quantity=1)
     type(product).objects.filter(pk=product.pk).update(status="unlisted")
     with pytest.raises(DomainError) as exc:
-        cart.checkout(buyer=buyer, idempotency_key="c-3", expected_total="45.00")
+        services_cart.checkout(buyer=buyer, idempotency_key="c-3", expected_total="45.00")
     assert exc.value.code == "product_unavailable"
     assert not Order.objects.filter(buyer=buyer).exists()
     assert CartItem.objects.get(buyer=buyer).quantity == 1
     product.refresh_from_db()
     assert product.stock == 3
     with pytest.raises(DomainError) as exc:
-        cart.add(buyer=buyer, session=None, product_id=product.pk)
+        services_cart.add(buyer=buyer, session=None, product_id=product.pk)
     assert exc.value.code == "product_unavailable"
 
 
 def test_cart_quantities_and_limits(world, buyer):  # noqa: ANN001
     product = world.listed_product(stock=200)
-    cart.add(buyer=buyer, session=None, product_id=product.pk, quantity=98)
+    services_cart.add(buyer=buyer, session=None, product_id=product.pk, quantity=98)
     with pytest.raises(DomainError) as exc:
-        cart.add(buyer=buyer, session=None, product_id=product.pk, quantity=2)
+        services_cart.add(buyer=buyer, session=None, product_id=product.pk, quantity=2)
     assert exc.value.code == "invalid_quantity"
-    assert cart.set_quantity(buyer=buyer, session=None, product_id=product.pk, quantity=3).quantity == 3
+    assert services_cart.set_quantity(buyer=buyer, session=None, product_id=product.pk, quantity=3).quantity == 3
     for bad in (0, 100, "2", True):
         with pytest.raises(DomainError):
-            cart.set_quantity(buyer=buyer, session=None, product_id=product.pk, quantity=bad)
-    cart.remove(buyer=buyer, session=None, product_id=product.pk)
+            services_cart.set_quantity(buyer=buyer, session=None, product_id=product.pk, quantity=bad)
+    services_cart.remove(buyer=buyer, session=None, product_id=product.pk)
     with pytest.raises(DomainError) as exc:
-        cart.remove(buyer=buyer, session=None, product_id=product.pk)
+        services_cart.remove(buyer=buyer, session=None, product_id=product.pk)
     assert exc.value.code == "cart_item_not_found"
 
 
@@ -180,7 +180,7 @@ def test_visitor_cart_in_the_session_merges_at_login(world, buyer):  # noqa: ANN
     # Checkout asks to sign in first.
     assert client.post("/cart/checkout/", {"idempotency_key": "v-1", "expected_total": "79.80"})["Location"] \
         .startswith("/accounts/login/")
-    cart.add(buyer=buyer, session=None, product_id=product.pk, quantity=1)
+    services_cart.add(buyer=buyer, session=None, product_id=product.pk, quantity=1)
     buyer.set_password("pw-123456-x")
     buyer.save()
     assert client.login(username=buyer.username, password="pw-123456-x")
@@ -212,25 +212,25 @@ def test_wallet_states_and_best_coupon(room, buyer):  # noqa: ANN001
     for c in (small, big, far):
         services.claim_coupon(buyer=buyer, coupon=c)
     now = timezone.now()
-    quote = wallet.quote(buyer=buyer, lines=[(product.pk, 1)], stream=room.stream, now=now)
+    quote = selectors_wallet.quote(buyer=buyer, lines=[(product.pk, 1)], stream=room.stream, now=now)
     assert [f.code for f in quote.fits] == [big.code, small.code]  # 满100 not reached: not offered
     assert quote.chosen.code == big.code and quote.total == Decimal("31.90")
-    assert wallet.quote(buyer=buyer, lines=[(product.pk, 1)], stream=room.stream, coupon=small.code).total == \
+    assert selectors_wallet.quote(buyer=buyer, lines=[(product.pk, 1)], stream=room.stream, coupon=small.code).total == \
         Decimal("36.90")
-    assert wallet.quote(buyer=buyer, lines=[(product.pk, 1)], stream=room.stream, coupon="none").chosen is None
+    assert selectors_wallet.quote(buyer=buyer, lines=[(product.pk, 1)], stream=room.stream, coupon="none").chosen is None
     # Three units reach 满100: the 50 off is best now.
-    assert wallet.quote(buyer=buyer, lines=[(product.pk, 3)], stream=room.stream).chosen.code == far.code
+    assert selectors_wallet.quote(buyer=buyer, lines=[(product.pk, 3)], stream=room.stream).chosen.code == far.code
     # The buy box applies the best one without a code.
     client = signed_in(buyer)
     client.post("/orders/buy/", {"product_id": product.pk, "quantity": 1, "stream_id": room.stream.pk,
                                  "idempotency_key": "auto-1"})
     order = Order.objects.get(buyer=buyer)
     assert order.coupon_id == big.pk and order.total == Decimal("31.90")
-    states = {c.coupon_id: c.state for c in wallet.wallet(buyer)}
+    states = {c.coupon_id: c.state for c in selectors_wallet.wallet(buyer)}
     assert states == {small.pk: "usable", big.pk: "used", far.pk: "usable"}
     page = client.get("/orders/coupons/").content.decode()
     assert big.code in page and "已使用" in page and "可使用" in page
-    assert set(wallet.claimed_coupon_ids(buyer, room.stream.pk)) == {small.pk, big.pk, far.pk}
+    assert set(selectors_wallet.claimed_coupon_ids(buyer, room.stream.pk)) == {small.pk, big.pk, far.pk}
 
 
 def test_flash_sale_checkout_takes_a_coupon_within_the_floor(room, buyer):  # noqa: ANN001
@@ -238,14 +238,14 @@ def test_flash_sale_checkout_takes_a_coupon_within_the_floor(room, buyer):  # no
     start_sale(room, product, quantity=10, price="29.90", limit=2)
     fits = coupon(room, value="5")
     services.claim_coupon(buyer=buyer, coupon=fits)
-    quote = wallet.quote(buyer=buyer, lines=[(product.pk, 1)], stream=room.stream)
+    quote = selectors_wallet.quote(buyer=buyer, lines=[(product.pk, 1)], stream=room.stream)
     assert quote.priced[0].sale is not None and quote.chosen.code == fits.code and quote.total == Decimal("24.90")
     # A coupon that would take the sale line below the cost floor (20.00) does not fit.
     deep = coupon(room, value="15")
     services.claim_coupon(buyer=make_user(), coupon=deep)
     other = make_user()
     services.claim_coupon(buyer=other, coupon=deep)
-    assert wallet.quote(buyer=other, lines=[(product.pk, 1)], stream=room.stream).chosen is None
+    assert selectors_wallet.quote(buyer=other, lines=[(product.pk, 1)], stream=room.stream).chosen is None
 
 
 def test_claim_after_the_end_is_refused(room, buyer, django_capture_on_commit_callbacks):  # noqa: ANN001

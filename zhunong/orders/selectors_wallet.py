@@ -1,4 +1,4 @@
-"""The coupon wallet (我的优惠券) and the choice of coupon at checkout. Read-only.
+"""Reads of the coupon wallet (我的优惠券), the choice of coupon at checkout and what the purchase sheet offers.
 
 A claimed coupon sits in the buyer's wallet: `usable` (unused, within its validity), `used` (an order
 holds it; a cancelled unpaid order gives it back), `expired` (unused, validity over) or `upcoming`.
@@ -8,7 +8,8 @@ purchase (`pricing.apply_coupon` accepts them: the stream's own coupon, minimum 
 cost floor without a recorded reason) are offered, and the best is chosen unless the buyer picks another or
 none. Best = the largest discount; on a tie, the one that expires first (so the other stays usable longer);
 then the older claim (docs/decisions/0024). Coupons apply to flash-sale lines as to any line of the stream
-(the cost-floor rule is the limit); a cart checkout has no stream, so no in-room coupon fits it.
+(the cost-floor rule is the limit); a cart checkout has no stream, so no in-room coupon fits it. The
+checkout itself (services_checkout.place_order) asks `best_code` which coupon to use.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from django.utils import timezone
 from zhunong.accounts.models import User
 from zhunong.core.errors import DomainError
 
-from . import pricing
-from .models import CouponClaim
+from . import addresses, pricing
+from .models import CouponClaim, ShippingAddress
 
 STATES = ("usable", "upcoming", "used", "expired")
 
@@ -50,6 +51,12 @@ def wallet(buyer: User, *, stream_id: int | None = None, now: dt.datetime | None
     for claim in claims:
         claim.state = claim_state(claim, now)  # type: ignore[attr-defined]
     return claims
+
+
+def wallet_groups(buyer: User) -> dict[str, list[CouponClaim]]:
+    """The wallet page: the buyer's claims by state, in STATES order."""
+    claims = wallet(buyer)
+    return {state: [c for c in claims if c.state == state] for state in STATES}
 
 
 def claimed_coupon_ids(buyer: User, stream_id: int) -> list[int]:
@@ -121,3 +128,37 @@ def quote(*, buyer: User, lines: list[tuple[int, int]], stream, coupon: str = "a
     if coupon != "none" and fits:
         chosen = next((f for f in fits if f.code == (coupon or "").upper()), fits[0])
     return Quote(priced=priced, fits=fits, chosen=chosen)
+
+
+def best_code(*, buyer: User, lines: list[tuple[int, int]], stream) -> str | None:  # noqa: ANN001
+    """The code of the best fitting claimed coupon for this purchase, or None (none fits, no stream, or the
+    lines cannot be priced: the order's creation then answers that refusal itself)."""
+    if stream is None:
+        return None
+    try:
+        chosen = quote(buyer=buyer, lines=lines, stream=stream).chosen
+    except DomainError:
+        return None
+    return chosen.code if chosen is not None else None
+
+
+@dataclass
+class SheetOffer:
+    """What the purchase sheet shows a signed-in buyer: the price with the chosen coupon (or why it cannot be
+    priced) and their address book."""
+
+    quote: Quote | None
+    refusal: DomainError | None
+    book: list[ShippingAddress]
+
+    @property
+    def sale(self):  # noqa: ANN201
+        return self.quote.priced[0].sale if self.quote is not None else None
+
+
+def sheet_offer(*, buyer: User, product_id: int, quantity: int, stream, coupon: str) -> SheetOffer:  # noqa: ANN001
+    try:
+        offer, refusal = quote(buyer=buyer, lines=[(product_id, quantity)], stream=stream, coupon=coupon), None
+    except DomainError as exc:
+        offer, refusal = None, exc
+    return SheetOffer(quote=offer, refusal=refusal, book=addresses.address_book(buyer))

@@ -1,14 +1,16 @@
-"""The cart (购物车): products a buyer collects from product pages and the live room, bought in one checkout.
+"""Writes of the cart (购物车): products a buyer collects from product pages and the live room, bought in
+one checkout. Reads are in selectors_cart.py.
 
 A signed-in buyer's cart is in the database (`CartItem`, kept across sessions and devices); a visitor's is
-in their session (`SESSION_KEY`: {product id: quantity}) and is merged into the database cart when they
-sign in (`merge_session_cart`, called from the login signal in apps.py).
+in their session (`selectors_cart.SESSION_KEY`) and is merged into the database cart when they sign in
+(`merge_session_cart`, called from the login signal in apps.py).
 
-A cart line is always bought at the storefront price from the product's ordinary stock: checkout calls
-`services.create_order` without a stream, so flash-sale prices, flash-sale stock and in-room coupons never
-apply to it — a flash sale is bought in its room (purchase sheet, buy box), through the flash-sale path
-with its per-buyer limit (docs/decisions/0024). Checkout creates ONE order for all lines; paid, it is split
-into one parcel per producer by fulfilment as every order is.
+A cart line is always bought at the storefront price from the product's ordinary stock: checkout goes
+through the one checkout path (`services_checkout.place_order`) without a stream and without a coupon, so
+flash-sale prices, flash-sale stock and in-room coupons never apply to it — a flash sale is bought in its
+room (purchase sheet, buy box), through the flash-sale path with its per-buyer limit
+(docs/decisions/0024). Checkout creates ONE order for all lines; paid, it is split into one parcel per
+producer by fulfilment as every order is.
 
 Checkout is checked against what the buyer saw: the total shown on the cart page is sent back
 (`expected_total`) and a different total now (a price changed) is refused with `price_changed`; an
@@ -19,10 +21,6 @@ for any order. Nothing changes on a refusal: the cart stays as it was, no stock 
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -31,56 +29,17 @@ from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
 from zhunong.core.text import clean_decimal
 
-from . import addresses, services
+from . import services_checkout
 from .errors import CartEmpty, CartFull, CartItemNotFound, InvalidQuantity, PriceChanged, ProductUnavailable
 from .models import CartItem, IdempotencyRecord, Order
-from .pricing import round_money
-from .purchase import MAX_LINES, MAX_QUANTITY, clean_key
+from .purchase import MAX_QUANTITY, clean_key
+from .selectors_cart import MAX_ITEMS, SESSION_KEY, CartLine, Session, items, session_items, signed_in, total
 
 log = logging.getLogger(__name__)
 
-SESSION_KEY = "orders_cart"
-# One checkout is one order, and an order has at most MAX_LINES lines.
-MAX_ITEMS = MAX_LINES
 
-Session = MutableMapping[str, Any]
-
-
-@dataclass
-class CartLine:
-    product: Product
-    quantity: int
-
-    @property
-    def unit_price(self) -> Decimal:
-        return self.product.price
-
-    @property
-    def line_total(self) -> Decimal:
-        return round_money(self.product.price * self.quantity)
-
-    @property
-    def available(self) -> bool:
-        """Listed with enough stock now (checkout checks again, under the inventory backend)."""
-        return self.product.status == ListingStatus.LISTED and self.product.stock >= self.quantity
-
-
-def _signed_in(buyer: User | None) -> bool:
-    return buyer is not None and bool(getattr(buyer, "is_authenticated", False))
-
-
-def _session_items(session: Session | None) -> dict[int, int]:
-    raw = session.get(SESSION_KEY) if session is not None else None
-    out: dict[int, int] = {}
-    if isinstance(raw, dict):
-        for pid, qty in raw.items():
-            if str(pid).isdigit() and isinstance(qty, int) and 1 <= qty <= MAX_QUANTITY:
-                out[int(pid)] = qty
-    return out
-
-
-def _store_session(session: Session, items: dict[int, int]) -> None:
-    session[SESSION_KEY] = {str(pid): qty for pid, qty in items.items()}
+def _store_session(session: Session, held: dict[int, int]) -> None:
+    session[SESSION_KEY] = {str(pid): qty for pid, qty in held.items()}
 
 
 def _clean_quantity(quantity: object, product_id: int) -> int:
@@ -99,31 +58,6 @@ def _listed_product(product_id: object) -> Product:
 
 
 # ---------------------------------------------------------------------------------------------------
-# reads
-
-
-def items(*, buyer: User | None, session: Session | None) -> list[CartLine]:
-    """The cart's lines in the order they were added (products since unlisted included: the page says so)."""
-    if _signed_in(buyer):
-        return [CartLine(product=i.product, quantity=i.quantity)
-                for i in CartItem.objects.filter(buyer=buyer).select_related("product")]
-    wanted = _session_items(session)
-    products = Product.objects.in_bulk(list(wanted))
-    return [CartLine(product=products[pid], quantity=qty) for pid, qty in wanted.items() if pid in products]
-
-
-def count(*, buyer: User | None, session: Session | None) -> int:
-    """Units in the cart (the header's 购物车 badge)."""
-    if _signed_in(buyer):
-        return sum(CartItem.objects.filter(buyer=buyer).values_list("quantity", flat=True))
-    return sum(_session_items(session).values())
-
-
-def total(lines: list[CartLine]) -> Decimal:
-    return sum((line.line_total for line in lines), Decimal("0.00"))
-
-
-# ---------------------------------------------------------------------------------------------------
 # writes
 
 
@@ -133,7 +67,7 @@ def add(*, buyer: User | None, session: Session | None, product_id: object, quan
     products). Raises product_unavailable, invalid_quantity, cart_full; nothing changes then."""
     product = _listed_product(product_id)
     qty = _clean_quantity(quantity, product.pk)
-    if _signed_in(buyer):
+    if signed_in(buyer):
         item = CartItem.objects.select_for_update().filter(buyer=buyer, product=product).first()
         if item is None:
             if CartItem.objects.filter(buyer=buyer).count() >= MAX_ITEMS:
@@ -145,7 +79,7 @@ def add(*, buyer: User | None, session: Session | None, product_id: object, quan
         return CartLine(product=product, quantity=new)
     if session is None:
         raise CartEmpty()
-    held = _session_items(session)
+    held = session_items(session)
     if product.pk not in held and len(held) >= MAX_ITEMS:
         raise CartFull(details={"max_items": MAX_ITEMS})
     held[product.pk] = _clean_quantity(held.get(product.pk, 0) + qty, product.pk)
@@ -157,7 +91,7 @@ def add(*, buyer: User | None, session: Session | None, product_id: object, quan
 def set_quantity(*, buyer: User | None, session: Session | None, product_id: int, quantity: object) -> CartLine:
     """Change how many of a product in the cart (1-99). Raises cart_item_not_found, invalid_quantity."""
     qty = _clean_quantity(quantity, product_id)
-    if _signed_in(buyer):
+    if signed_in(buyer):
         item = CartItem.objects.select_related("product").filter(buyer=buyer, product_id=product_id).first()
         if item is None:
             raise CartItemNotFound(details={"product_id": product_id})
@@ -165,7 +99,7 @@ def set_quantity(*, buyer: User | None, session: Session | None, product_id: int
             item.quantity = qty
             item.save(update_fields=["quantity", "updated_at"])
         return CartLine(product=item.product, quantity=qty)
-    held = _session_items(session)
+    held = session_items(session)
     if product_id not in held or session is None:
         raise CartItemNotFound(details={"product_id": product_id})
     held[product_id] = qty
@@ -176,12 +110,12 @@ def set_quantity(*, buyer: User | None, session: Session | None, product_id: int
 @transaction.atomic
 def remove(*, buyer: User | None, session: Session | None, product_id: int) -> None:
     """Take a product out of the cart. Raises cart_item_not_found."""
-    if _signed_in(buyer):
+    if signed_in(buyer):
         deleted, _ = CartItem.objects.filter(buyer=buyer, product_id=product_id).delete()
         if not deleted:
             raise CartItemNotFound(details={"product_id": product_id})
         return
-    held = _session_items(session)
+    held = session_items(session)
     if product_id not in held or session is None:
         raise CartItemNotFound(details={"product_id": product_id})
     del held[product_id]
@@ -193,8 +127,8 @@ def merge_session_cart(*, buyer: User, session: Session) -> int:
     """At sign-in: the visitor's session cart joins the buyer's database cart (quantities add up, at most 99
     per product; products unlisted meanwhile and lines beyond MAX_ITEMS are dropped). Returns the number
     of products merged; the session cart is emptied."""
-    held = _session_items(session)
-    if not held or not _signed_in(buyer):
+    held = session_items(session)
+    if not held or not signed_in(buyer):
         session.pop(SESSION_KEY, None)
         return 0
     listed = set(Product.objects.filter(pk__in=list(held), status=ListingStatus.LISTED).values_list("pk", flat=True))
@@ -228,7 +162,7 @@ def checkout(*, buyer: User, idempotency_key: str, expected_total: object) -> Or
     `expected_total` is the total the buyer saw; if the cart costs something else now → price_changed.
     Stock, listing and hoarding caps are checked by `services.create_order` (sold_out, product_unavailable,
     too_many_open_orders, units_cap_exceeded). On success the ordered products leave the cart and the order
-    gets the buyer's default address, if they have one. On a refusal nothing changes.
+    gets the buyer's default address, if they have one (as every order does). On a refusal nothing changes.
     The same idempotency key again answers the same order (a double submit orders once).
     """
     key = clean_key(idempotency_key)
@@ -246,9 +180,9 @@ def checkout(*, buyer: User, idempotency_key: str, expected_total: object) -> Or
     now_total = total(lines)
     if now_total != expected:
         raise PriceChanged(details={"expected": f"{expected:.2f}", "total": f"{now_total:.2f}"})
-    order = services.create_order(buyer=buyer, lines=[{"product_id": line.product.pk, "quantity": line.quantity}
-                                                      for line in lines],
-                                  stream=None, idempotency_key=key)
+    order = services_checkout.place_order(
+        buyer=buyer, lines=[{"product_id": line.product.pk, "quantity": line.quantity} for line in lines],
+        stream=None, idempotency_key=key)
     if order.total != now_total and not getattr(order, "idempotent_replay", False):
         # A price changed between our read and the order's: the order's own prices stand, and the buyer sees
         # them on the order page before paying. Rare (same second); logged for the record.
@@ -258,4 +192,4 @@ def checkout(*, buyer: User, idempotency_key: str, expected_total: object) -> Or
         # Remove what was ordered; anything added meanwhile beyond it stays.
         CartItem.objects.filter(buyer=buyer, product_id=pid, quantity__lte=qty).delete()
         CartItem.objects.filter(buyer=buyer, product_id=pid, quantity__gt=qty).update(quantity=F("quantity") - qty)
-    return addresses.ship_to_default(order=order, actor=buyer)
+    return order
