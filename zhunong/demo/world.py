@@ -37,6 +37,7 @@ from zhunong.accounts.models import User
 from zhunong.accounts.services import create_user
 from zhunong.catalog import services as catalog
 from zhunong.catalog.models import ListingStatus, Product
+from zhunong.demo import illustrations
 from zhunong.live import streams as live
 from zhunong.live import training
 from zhunong.live.models import Channel, Course, Host, HostVerification
@@ -595,4 +596,5 @@ def seed(*, today: dt.date | None = None) -> SeedResult:
     roles.ensure_roles()
     seeder = Seeder(today=today or timezone.localdate())
     seed_world(seeder)
+    seeder.created["product illustrations"] += illustrations.illustrate(actor=seeder.users["admin"])
     return SeedResult(created=seeder.created, logins=LOGINS)
