@@ -15,6 +15,12 @@ class AccountsConfig(AppConfig):
 
         tokencache.connect_signals()
         receivers.connect_signals()
+        # django-axes (sign-in throttling) has no app name of its own: the admin would head its section "Axes".
+        # Its models' and columns' names are translated in locale/zh_Hans (the package ships no Chinese).
+        from django.apps import apps
+
+        if apps.is_installed("axes"):
+            apps.get_app_config("axes").verbose_name = _("登录限制")
 
 
 def _ensure_roles_after_last_app(sender, **kwargs) -> None:  # noqa: ANN001

@@ -66,7 +66,7 @@ def forecasts_page(request: HttpRequest) -> HttpResponse:
         bt = f.backtest if f else {}
         rows.append({
             "name": product.name, "url": _with_region(reverse("insights:forecast", args=[product.pk]), county),
-            "model": f.model_name if f else "", "next7": round(sum(p["mean"] for p in f.points[:7]), 1) if f else None,
+            "model": f.model_label if f else "", "next7": round(sum(p["mean"] for p in f.points[:7]), 1) if f else None,
             "next28": round(sum(p["mean"] for p in f.points), 1) if f else None,
             "mae": bt.get("mae"), "baseline": bt.get("baseline_mae"),
             "skill": f"{bt['skill'] * 100:.0f}%" if bt.get("skill") is not None else "",

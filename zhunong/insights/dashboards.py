@@ -22,6 +22,7 @@ from zhunong.live.models import Host, Pin, Stream, StreamMinute, ViewerSession
 from zhunong.orders.models import FlashSale, OrderLine
 from zhunong.producers.models import Producer, Region
 
+from .imports import source_label
 from .income import yuan
 from .models import IncomeDay, SalesDay
 
@@ -236,7 +237,7 @@ def host_board(user: User, host: Host, *, start: dt.date, end: dt.date) -> dict:
 
 def product_board(user: User, product: Product, *, start: dt.date, end: dt.date) -> dict:
     rows = SalesDay.objects.filter(product=product, day__gte=start, day__lte=end)
-    by_source = [{"source": r["source"] or "本平台", "gross": yuan(r["g"]), "units": r["u"]}
+    by_source = [{"source": source_label(r["source"]), "gross": yuan(r["g"]), "units": r["u"]}
                  for r in rows.values("source").annotate(g=Sum("gross_fen"), u=Sum("units")).order_by("source")]
     return {"product": product, "totals": totals(rows), "series": daily(rows, start=start, end=end),
             "producers": top_producers(rows), "by_source": by_source,

@@ -79,6 +79,16 @@ SOURCES: dict[str, Source] = {
         "refunded": ("退款金额",), "status": ("订单状态",)}),
 }
 
+
+
+def source_label(key: str) -> str:
+    """A source's name for people: 抖音小店 for "douyin", 本平台 for this platform's own orders ("")."""
+    if not key:
+        return "本平台"
+    source = SOURCES.get(key)
+    return source.label if source is not None else key
+
+
 # Status words of rows that were never paid: skipped. Refunded rows count their line total as refunded
 # when the file has no refund amount.
 UNPAID = {"未付款", "等待买家付款", "待付款", "待支付", "交易关闭", "已关闭", "已取消", "订单取消", "unpaid", "cancelled", "closed"}
@@ -343,4 +353,7 @@ def import_orders(*, user, county: Region, source: str, filename: str, content: 
 
 
 def imported_files(county: Region, *, limit: int = 20) -> list[ImportFile]:
-    return list(ImportFile.objects.filter(county=county).select_related("imported_by")[:limit])
+    files = list(ImportFile.objects.filter(county=county).select_related("imported_by")[:limit])
+    for f in files:
+        f.source_label = source_label(f.source)  # for the page: 抖音小店, not "douyin"
+    return files

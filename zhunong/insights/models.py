@@ -80,6 +80,14 @@ class CommentInsight(models.Model):
         return self.text[:40]
 
 
+# forecast_core's model names shown in Chinese; ETS(A,N,A), TSB and the like are the method's own notation.
+MODEL_LABELS = {
+    "Mean": _("历史均值"),
+    "SeasonalNaive": _("季节朴素法"),
+    "CrostonOptimized": _("Croston 法（优化）"),
+}
+
+
 class DemandForecast(models.Model):
     """The latest daily demand forecast of one product, with its backtest against the seasonal-naive baseline."""
 
@@ -99,7 +107,13 @@ class DemandForecast(models.Model):
         verbose_name_plural = _("需求预测")
 
     def __str__(self) -> str:
-        return f"forecast of product {self.product_id} ({self.model_name})"
+        return _("商品 %(product)s 的需求预测（%(model)s）") % {"product": self.product_id, "model": self.model_label}
+
+    @property
+    def model_label(self) -> str:
+        """The model's name for people (forecast_core stores the library's names: Mean, SeasonalNaive, ...)."""
+        label = MODEL_LABELS.get(self.model_name)
+        return str(label) if label is not None else self.model_name
 
 
 class ImportFile(models.Model):

@@ -3,6 +3,8 @@ NotificationsConfig.ready, since this app sits above orders, payments, fulfilmen
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from zhunong.accounts.models import User
 from zhunong.accounts.personal_data import Section, provide
 from zhunong.fulfilment.models import AfterSalesRequest, Complaint, Review
@@ -37,7 +39,8 @@ def _erase_orders(user: User) -> int:
 
 
 def _orders_under_way(user: User) -> list[str]:
-    return [f"order {n}" for n in Order.objects.filter(buyer=user, status__in=_UNDER_WAY)
+    # Shown to the buyer on /accounts/my-data/ (and in the refusal's details), in their language.
+    return [_("订单 %(number)s") % {"number": n} for n in Order.objects.filter(buyer=user, status__in=_UNDER_WAY)
             .order_by("pk").values_list("number", flat=True)]
 
 

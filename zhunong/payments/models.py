@@ -33,6 +33,10 @@ class PaymentSession(models.Model):
         verbose_name = _("支付会话")
         verbose_name_plural = _("支付会话")
 
+    def __str__(self) -> str:
+        # Shown by the admin and the audit log: never Django's English "PaymentSession object (1)".
+        return _("支付会话 %(ref)s") % {"ref": self.session_ref}
+
 
 class PaymentEvent(models.Model):
     """Every webhook event the platform accepted (signature valid), applied at most once."""
@@ -50,6 +54,9 @@ class PaymentEvent(models.Model):
         verbose_name_plural = _("支付事件")
         ordering = ["-received_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="paymentevent_unique")]
+
+    def __str__(self) -> str:
+        return _("支付事件 %(ref)s") % {"ref": self.event_id}
 
 
 class Refund(models.Model):
@@ -84,6 +91,9 @@ class Refund(models.Model):
         verbose_name_plural = _("退款")
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")]
 
+    def __str__(self) -> str:
+        return _("退款 %(ref)s（%(amount)s 元）") % {"ref": self.reference, "amount": self.amount}
+
 
 class LedgerEntry(models.Model):
     """Money owed to a producer or co-op, per order line. There is no host column: hosts are never paid."""
@@ -110,6 +120,9 @@ class LedgerEntry(models.Model):
                                     name="ledger_one_sale_per_line"),
         ]
 
+    def __str__(self) -> str:
+        return _("%(kind)s %(amount)s 元") % {"kind": self.get_kind_display(), "amount": self.amount}
+
 
 class SandboxPayment(models.Model):
     """The sandbox gateway's record of a checkout session (the provider's side)."""
@@ -134,6 +147,9 @@ class SandboxPayment(models.Model):
         verbose_name = _("沙箱支付")
         verbose_name_plural = _("沙箱支付")
 
+    def __str__(self) -> str:
+        return _("沙箱支付 %(ref)s") % {"ref": self.session_ref}
+
 
 class SandboxRefund(models.Model):
     payment = models.ForeignKey(SandboxPayment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("支付"))
@@ -145,6 +161,9 @@ class SandboxRefund(models.Model):
     class Meta:
         verbose_name = _("沙箱退款")
         verbose_name_plural = _("沙箱退款")
+
+    def __str__(self) -> str:
+        return _("沙箱退款 %(ref)s") % {"ref": self.refund_ref}
 
 
 class SandboxWebhook(models.Model):
@@ -164,3 +183,6 @@ class SandboxWebhook(models.Model):
         verbose_name = _("沙箱回调")
         verbose_name_plural = _("沙箱回调")
         ordering = ["send_after", "id"]
+
+    def __str__(self) -> str:
+        return _("沙箱回调 %(ref)s") % {"ref": self.event_id}

@@ -100,7 +100,7 @@ def test_orders_under_way_staff_and_hosts_block_deletion_and_nothing_changes(fw)
     order = paid_order(fw.buyer, [(fw.product, 1)])
     with pytest.raises(AccountDeletionBlocked) as caught:
         personal_data.delete_account(user=fw.buyer, password=PASSWORD)
-    assert caught.value.details == {"open": [f"order {order.number}"]}
+    assert caught.value.details == {"open": [f"订单 {order.number}"]}
     with pytest.raises(WrongPassword):
         personal_data.delete_account(user=fw.buyer, password="wrong")
     with pytest.raises(StaffAccountNotDeletable):
