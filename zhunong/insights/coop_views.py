@@ -3,15 +3,14 @@
 The co-op's manager and its county's operator (and the platform admin) see every member with the dates of
 their membership and their current share under the scheme in force (by supplied batch, by quantity
 delivered, or fixed shares), every scheme the co-op has recorded with its date, and record a new member,
-new shares or a new scheme. Writes go through producers.services (join_coop, set_share_scheme), which check
-the permission and the input and change nothing when they refuse; the page then shows the reason (422/403).
+new shares or a new scheme. Reads are in selectors.py; writes go through producers.services (join_coop,
+set_share_scheme), which check the permission and the input and change nothing when they refuse; the page
+then shows the reason (422/403).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,49 +22,20 @@ from django.views.decorators.http import require_http_methods
 from zhunong.accounts import policy
 from zhunong.core.errors import DomainError, PermissionDenied, ValidationFailed
 from zhunong.producers import services as producers
-from zhunong.producers.models import HarvestBatch, Membership, Producer, ShareScheme
-from zhunong.producers.selectors import share_weights
+from zhunong.producers.models import Producer, ShareScheme
 
+from . import selectors
 from .errors import DashboardNotFound
 
 
 def _coop(request: HttpRequest, coop_id: int) -> Producer:
-    coop = (Producer.objects.select_related("village").filter(pk=coop_id, kind=Producer.Kind.COOPERATIVE)
-            .first())
+    coop = selectors.coop_by_id(coop_id)
     if coop is None:
         raise DashboardNotFound()
     # The same rule as the services that change the co-op's records: admin, its county's operator, its manager.
     policy.require(request.user, "producer.change", coop,
                    error=PermissionDenied("你无权查看或修改这个合作社的成员与收益分配。"))
     return coop
-
-
-def coop_overview(coop: Producer, *, day: dt.date) -> dict[str, Any]:
-    """Members (current first) with their dates and current share, the scheme in force, every scheme."""
-    schemes = list(ShareScheme.objects.filter(coop=coop).select_related("recorded_by")
-                   .prefetch_related("fixed_shares__member").order_by("-effective_from", "-pk"))
-    current = next((s for s in schemes if s.effective_from <= day), None)
-    batch_ids = list(HarvestBatch.objects.filter(products__producers=coop).values_list("pk", flat=True).distinct())
-    weights = share_weights(coop_id=coop.pk, day=day, batch_ids=batch_ids)
-    total = sum(weights.values(), Decimal(0))
-    rows = []
-    for m in Membership.objects.filter(coop=coop).select_related("member").order_by("left_on", "joined_on", "pk"):
-        current_member = m.left_on is None or m.left_on > day
-        weight = weights.get(m.member_id) if current_member else None
-        rows.append({"membership": m, "member": m.member, "current": current_member, "weight": weight,
-                     "percent": (weight * 100 / total).quantize(Decimal("0.1")) if weight and total else None})
-    rows.sort(key=lambda r: (not r["current"], r["member"].name))
-    fixed_now = {}
-    if current is not None and current.basis == ShareScheme.Basis.FIXED:
-        fixed_now = {f.member_id: f.share for f in current.fixed_shares.all()}
-    for r in rows:
-        r["fixed"] = fixed_now.get(r["member"].pk)
-    members_now = [r for r in rows if r["current"]]
-    county = coop.village.ancestor_at("county") or coop.village
-    joinable = (Producer.objects.filter(kind=Producer.Kind.HOUSEHOLD, village__path__startswith=county.path)
-                .exclude(pk__in=[r["member"].pk for r in members_now]).order_by("name"))
-    return {"schemes": schemes, "current": current, "rows": rows, "members_now": members_now,
-            "joinable": list(joinable), "bases": ShareScheme.Basis.choices, "day": day}
 
 
 def _date(value: str, field: str) -> dt.date:
@@ -80,8 +50,7 @@ def _apply(request: HttpRequest, coop: Producer) -> str:
     action = request.POST.get("action", "")
     if action == "join":
         member_id = (request.POST.get("member") or "").strip()
-        member = Producer.objects.filter(pk=int(member_id) if member_id.isdigit() and len(member_id) < 18 else 0,
-                                         kind=Producer.Kind.HOUSEHOLD).first()
+        member = selectors.household_by_id(int(member_id)) if member_id.isdigit() and len(member_id) < 18 else None
         if member is None:
             raise ValidationFailed("请选择本县的一户农户。", details={"field": "member"})
         row = producers.join_coop(actor=request.user, coop=coop, member=member,
@@ -117,7 +86,7 @@ def coop_members_page(request: HttpRequest, coop_id: int) -> HttpResponse:
             if exc.status == 403:
                 return render(request, "insights/error.html", {"error": exc}, status=403)
             problem, status = _explain(exc), exc.status
-    context = coop_overview(coop, day=timezone.localdate())
+    context = selectors.coop_overview(coop, day=timezone.localdate())
     context.update({"coop": coop, "region": coop.village, "problem": problem, "posted": request.POST})
     return render(request, "insights/coop_members.html", context, status=status)
 
@@ -136,7 +105,7 @@ def _explain(exc: DomainError) -> str:
     text = _WORDS.get(exc.code, str(exc.message))
     missing = exc.details.get("missing") or []
     extra = exc.details.get("not_members") or []
-    names = dict(Producer.objects.filter(pk__in=[*missing, *extra]).values_list("pk", "name"))
+    names = selectors.producer_names([*missing, *extra])
     if missing:
         text += " 缺少这些社员的份额：" + "、".join(names.get(i, str(i)) for i in missing) + "。"
     if extra:
