@@ -8,6 +8,12 @@ static copy, through the front, and directly against the app server (uncached). 
 `pages` lists, per path, the front's figures (`rps`, `p50_ms`, `p99_ms`, `errors`), the static copy's
 `static_rps`, `ratio` = rps / static_rps, and the direct figures (`direct_rps`, `direct_p50_ms`,
 `direct_p99_ms`, `direct_errors`). Goal (issue 16): ratio >= 0.3, p99 <= 50 ms, 0 errors through the front.
+
+Requests/s depend on what else the machine runs; CPU per request much less so. For each run the command also
+reads, from /proc, the CPU time (user + system) of the app server's processes (when it started them) and of
+the local PostgreSQL server (the postmaster, the backends it has reaped and those still running: other
+clients' queries included) and divides by the requests served: `direct_app_cpu_ms`, `direct_db_cpu_ms`
+(null when not measurable).
 """
 
 from __future__ import annotations
@@ -177,6 +183,46 @@ def _stop(proc: subprocess.Popen | None) -> None:
         harness.stop_server(proc)
 
 
+def _proc_stats() -> dict[int, tuple[int, int, int, str]]:
+    """pid -> (session id, parent pid, CPU ticks of itself and its reaped children, command name), from /proc."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        # Fields 4 (ppid), 6 (session), 14-17 (utime, stime, cutime, cstime) of proc(5), counted from `state` (3).
+        ticks = sum(int(f) for f in fields[11:15])
+        stats[int(entry)] = (int(fields[3]), int(fields[1]), ticks, name)
+    return stats
+
+
+def session_cpu_s(stats: dict, session: int) -> float:
+    """CPU seconds of every process in a session (the app server started with start_new_session)."""
+    return sum(ticks for sid, _ppid, ticks, _name in stats.values() if sid == session) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_s(stats: dict) -> float | None:
+    """CPU seconds of the local PostgreSQL servers: each postmaster with its reaped backends, and the live ones."""
+    masters = {pid for pid, (_sid, ppid, _ticks, name) in stats.items()
+               if name in ("postgres", "postmaster") and stats.get(ppid, (0, 0, 0, ""))[3] not in ("postgres", "postmaster")}
+    if not masters:
+        return None
+    ticks = sum(stats[pid][2] for pid in masters)
+    ticks += sum(t for _sid, ppid, t, _name in stats.values() if ppid in masters)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_ms(before: float | None, after: float | None, requests: int | None) -> float | None:
+    if before is None or after is None or not requests:
+        return None
+    return round((after - before) / requests * 1000, 2)
+
+
 def run(options: dict, stdout) -> dict:  # noqa: ANN001, C901, PLR0915
     if shutil.which("wrk") is None:
         raise CommandError("wrk is not installed (Debian: apt-get install wrk)")
@@ -244,13 +290,19 @@ def run(options: dict, stdout) -> dict:  # noqa: ANN001, C901, PLR0915
             stdout.write(f"{path}: static, front, direct ({options['duration']} s each)")
             static = run_wrk(static_url + static_names[path], **load)
             through = run_wrk(front_url + path, **load)
+            before = _proc_stats()
             direct = run_wrk(app_url + path, **load)
+            after = _proc_stats()
+            app_cpu = (_cpu_ms(session_cpu_s(before, app.pid), session_cpu_s(after, app.pid), direct["requests"])
+                       if app is not None else None)
+            db_cpu = _cpu_ms(postgres_cpu_s(before), postgres_cpu_s(after), direct["requests"])
             ratio = round(through["rps"] / static["rps"], 3) if static["rps"] else None
             results.append({
                 "path": path, "rps": through["rps"], "p50_ms": through["p50_ms"], "p99_ms": through["p99_ms"],
                 "errors": through["errors"], "error_kinds": through["error_kinds"], "static_rps": static["rps"], "ratio": ratio,
                 "direct_rps": direct["rps"], "direct_p50_ms": direct["p50_ms"], "direct_p99_ms": direct["p99_ms"],
                 "direct_errors": direct["errors"], "direct_error_kinds": direct["error_kinds"],
+                "direct_app_cpu_ms": app_cpu, "direct_db_cpu_ms": db_cpu,
                 "direct_ratio": round(direct["rps"] / static["rps"], 4) if static["rps"] else None,
                 "front_vs_direct": round(through["rps"] / direct["rps"], 1) if direct["rps"] else None,
                 "static_p99_ms": static["p99_ms"], "cached_by_front": cached and again.get("x-cache") == "HIT",
@@ -270,6 +322,8 @@ def run(options: dict, stdout) -> dict:  # noqa: ANN001, C901, PLR0915
         "duration_s": options["duration"],
         "wrk_timeout_s": options["timeout"],
         "processes": None if options["app_url"] else options["processes"],
+        # The app server's connection pool per process (settings.DB_POOL_SIZE; 0: a connection per request).
+        "db_pool_size": settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 0),
         "front_workers": options["front_workers"],
         "load_generator": "wrk " + _wrk_version(),
         "nginx": _nginx_version(),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
 from zhunong.bench.pages import parse_wrk
@@ -40,3 +43,28 @@ def test_microseconds_and_a_clean_run() -> None:
 def test_a_report_without_figures_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="Requests/sec"):
         parse_wrk("unable to connect to 127.0.0.1:1 Connection refused")
+
+
+def test_cpu_per_request_from_proc() -> None:
+    """This process's session is found in /proc and its CPU time only grows; per request is a division."""
+    from zhunong.bench.pages import _cpu_ms, _proc_stats, session_cpu_s
+
+    session = os.getsid(0)
+    before = session_cpu_s(_proc_stats(), session)
+    deadline = time.process_time() + 0.05
+    while time.process_time() < deadline:
+        pass
+    after = session_cpu_s(_proc_stats(), session)
+    assert after >= before + 0.04
+    assert _cpu_ms(1.0, 1.5, 100) == 5.0
+    assert _cpu_ms(None, 1.5, 100) is None and _cpu_ms(1.0, 1.5, 0) is None
+
+
+def test_postgres_cpu_counts_the_postmaster_and_its_backends() -> None:
+    from zhunong.bench.pages import postgres_cpu_s
+
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {1: (1, 0, 10, "systemd"), 100: (100, 1, 50, "postgres"), 101: (100, 100, 7, "postgres"),
+             200: (200, 1, 3, "python")}
+    assert postgres_cpu_s(stats) == (50 + 7) / tick
+    assert postgres_cpu_s({1: (1, 0, 10, "systemd")}) is None
