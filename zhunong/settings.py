@@ -186,11 +186,14 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'zhunong.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-# DB_POOL_SIZE > 0: a psycopg connection pool per server process (PostgreSQL forks a backend per connection,
-# and under ASGI every request runs in its own thread, so per-thread persistent connections would leak).
-if DATABASES["default"]["ENGINE"].endswith("postgresql") and int(os.environ.get("DB_POOL_SIZE", 0)) > 0:
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": int(os.environ["DB_POOL_SIZE"]), "timeout": 30}
+# PostgreSQL: a psycopg connection pool per process, at most DB_POOL_SIZE connections (default 8; 0 = a new
+# connection per request). Under ASGI every request runs in its own thread, so per-thread persistent
+# connections (CONN_MAX_AGE) would leak. A new connection costs PostgreSQL a forked backend with cold catalog
+# caches: 9-14 ms of its CPU per uncached page, against 1.5-3.3 ms from the pool (docs/benchmarks.md
+# "Uncached pages"). The pool also bounds the connections a crowd can open (processes x DB_POOL_SIZE).
+DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", "").strip() or 8)
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and DB_POOL_SIZE > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 30}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and the worker share the file without "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
