@@ -161,6 +161,10 @@ def test_fast_path_sells_refuses_and_replays_like_django(world, fast, monkeypatc
     alice, bob, carol = make_user(), make_user(), make_user()
     ta, tb, tc = _token(alice), _token(bob), _token(carol)
     sid, pid = room.stream.pk, product.pk
+    # Bob keeps an address book: his order takes its default on this path too (docs/decisions/0033).
+    from zhunong.orders import addresses
+
+    addresses.add_address(buyer=bob, name="王小明", phone="13800001234", address="山东省青岛市市南区香港中路 1 号")
 
     async def scenario() -> list:
         async with _client() as c:
@@ -198,6 +202,9 @@ def test_fast_path_sells_refuses_and_replays_like_django(world, fast, monkeypatc
         "code": "limit_exceeded", "message": "Over the per-buyer purchase limit.",
         "details": {"pool": f"sale:{sale.pk}", "limit": 2, "bought": 2}}
     assert last.status_code == 201
+    bobs = Order.objects.get(pk=last.json()["id"])
+    assert (bobs.ship_to_name, bobs.ship_to_phone) == ("王小明", "13800001234") and order.ship_to_name == ""
+    assert [t.reason for t in bobs.history.all()] == ["order placed", "shipping address set"]
     assert sold_out.status_code == 409 and sold_out.json()["code"] == "sold_out"
 
     # A process that died after committing the order but before recording it in Redis leaves the key
