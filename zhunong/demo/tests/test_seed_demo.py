@@ -121,7 +121,7 @@ def test_seeders_are_called_in_order_with_dry_run(monkeypatch):
 
     calls = []
     names = ["zhunong.demo.live", "zhunong.demo.video", "zhunong.demo.orders", "zhunong.demo.fulfilment",
-             "zhunong.demo.forecasts", "zhunong.demo.income"]
+             "zhunong.demo.forecasts", "zhunong.demo.income", "zhunong.demo.casework"]
     assert [module.__name__ for module in seed_demo.SEEDERS] == names
     fakes = [types.SimpleNamespace(seed=lambda *, stdout, dry_run, _name=name: calls.append((_name, dry_run)))
              for name in names]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from zhunong.demo import forecasts, fulfilment, income, live, orders, video
+from zhunong.demo import casework, forecasts, fulfilment, income, live, orders, video
 from zhunong.demo import world as demo
 
 # Demo data on top of the counties, in this order: streams, their stream keys, orders, then the orders'
 # parcels and reviews, then the data centre's sales history, chat and forecasts, then the co-op's members and
 # the orders that reach them (income, last: it rebuilds the rollups); each is called with
 # `seed(stdout=..., dry_run=...)`.
-SEEDERS = [live, video, orders, fulfilment, forecasts, income]
+SEEDERS = [live, video, orders, fulfilment, forecasts, income, casework]
 
 
 class _DryRun(Exception):
