@@ -23,7 +23,7 @@ from zhunong.payments.models import Refund
 
 from .errors import SubjectGone
 from .kinds import Kind
-from .models import HostFollow
+from .models import HostFollow, StreamReminder
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ def refund_paid(refund_id: int) -> Message:
 def _followers(stream: Stream) -> list[User]:
     users = User.objects.filter(
         Q(followed_channels=stream.channel_id)
-        | Q(pk__in=HostFollow.objects.filter(host_id=stream.host_id).values("user_id")),
+        | Q(pk__in=HostFollow.objects.filter(host_id=stream.host_id).values("user_id"))
+        | Q(pk__in=StreamReminder.objects.filter(stream_id=stream.pk).values("user_id")),
         is_active=True).exclude(pk=stream.host.user_id).distinct().order_by("pk")
     return list(users)
 

@@ -26,6 +26,25 @@ class HostFollow(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "host"], name="notifications_one_host_follow")]
 
 
+class StreamReminder(models.Model):
+    """预约: a viewer asked to be reminded of one scheduled stream (REMINDER_LEAD_MINUTES before its start and
+    when it goes live), without following its host or channel."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stream_reminders",
+                             verbose_name=_("用户"))
+    stream = models.ForeignKey("live.Stream", on_delete=models.CASCADE, related_name="reminders",
+                               verbose_name=_("直播"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
+
+    class Meta:
+        verbose_name = _("直播预约")
+        verbose_name_plural = _("直播预约")
+        constraints = [models.UniqueConstraint(fields=["user", "stream"], name="notifications_one_reminder")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.stream_id}"
+
+
 class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("用户"))
     kind = models.CharField(_("类型"), max_length=24, choices=Kind.choices)

@@ -11,7 +11,7 @@ from zhunong.accounts.models import User
 from zhunong.live.models import Channel, Host, Stream, StreamStatus
 
 from .kinds import DEFAULT_CHANNELS, Kind
-from .models import HostFollow, Notification, NotificationPreference
+from .models import HostFollow, Notification, NotificationPreference, StreamReminder
 
 
 def notifications_of(user: User) -> QuerySet[Notification]:
@@ -22,6 +22,22 @@ def unread_count(user: User) -> int:
     if not user.is_authenticated:
         return 0
     return notifications_of(user).filter(read_at__isnull=True).count()
+
+
+def booked_stream_ids(user: User, stream_ids: list[int] | None = None) -> set[int]:
+    """The streams (of `stream_ids`, or all) the user has booked (预约)."""
+    if not user.is_authenticated:
+        return set()
+    qs = StreamReminder.objects.filter(user=user)
+    if stream_ids is not None:
+        qs = qs.filter(stream_id__in=stream_ids)
+    return set(qs.values_list("stream_id", flat=True))
+
+
+def bookable_streams(stream_ids: list[int]) -> list[Stream]:
+    """Of these streams, the scheduled ones (in the given order): those a 预约 button is shown for."""
+    found = {s.pk: s for s in Stream.objects.filter(pk__in=stream_ids, status=StreamStatus.SCHEDULED)}
+    return [found[i] for i in stream_ids if i in found]
 
 
 def followed_hosts(user: User) -> QuerySet[Host]:

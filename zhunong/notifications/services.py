@@ -26,7 +26,7 @@ from .errors import (
     UnknownKind,
 )
 from .kinds import DEFAULT_CHANNELS, Channel, Kind
-from .models import Delivery, HostFollow, Notification, NotificationPreference
+from .models import Delivery, HostFollow, Notification, NotificationPreference, StreamReminder
 from .signals import deliveries_queued
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,33 @@ def follow_stream_host(*, user: User, stream_id: int) -> Host:
         raise StreamNotFollowable(details={"status": stream.status})
     HostFollow.objects.get_or_create(user=user, host=stream.host)
     return stream.host
+
+
+@transaction.atomic
+def book_stream(*, user: User, stream_id: int) -> Stream:
+    """预约 one scheduled stream: a reminder REMINDER_LEAD_MINUTES before its start and a note when it goes
+    live, without following its host. Booking twice is one booking. Only a scheduled stream can be booked
+    (a live one is to be watched now, a cancelled or ended one has nothing to remind of)."""
+    _require_user(user)
+    stream = Stream.objects.filter(pk=stream_id).first()
+    if stream is None:
+        raise StreamNotFound()
+    if stream.status != StreamStatus.SCHEDULED:
+        raise StreamNotFollowable("Only a stream that has not started yet can be booked.",
+                                  details={"status": stream.status})
+    StreamReminder.objects.get_or_create(user=user, stream=stream)
+    return stream
+
+
+@transaction.atomic
+def cancel_booking(*, user: User, stream_id: int) -> Stream:
+    """Cancel one's 预约 of a stream (whatever its state; cancelling twice changes nothing)."""
+    _require_user(user)
+    stream = Stream.objects.filter(pk=stream_id).first()
+    if stream is None:
+        raise StreamNotFound()
+    StreamReminder.objects.filter(user=user, stream=stream).delete()
+    return stream
 
 
 # --- preferences and reading ---------------------------------------------------------------------------------

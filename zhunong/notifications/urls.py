@@ -14,4 +14,6 @@ urlpatterns = [
     path("following/", views.following, name="following"),
     path("following/hosts/<int:host_id>/", views.follow_host, name="follow_host"),
     path("following/streams/<int:stream_id>/", views.follow_stream, name="follow_stream"),
+    path("following/streams/<int:stream_id>/book/", views.book_stream, name="book_stream"),
+    path("following/bookings/", views.bookings, name="bookings"),
 ]

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from zhunong.core.errors import DomainError
@@ -93,3 +98,84 @@ def follow_stream(request: HttpRequest, stream_id: int) -> HttpResponse:
         return redirect("notifications:following")
     messages.success(request, _("已关注主播，开播前会提醒您。"))
     return redirect("notifications:following")
+
+
+# --- 预约 (booking one stream's reminder) -------------------------------------------------------------------
+
+# Streams whose state one GET /following/bookings/ reports at most (the home page lists 12).
+MAX_BOOKING_IDS = 50
+
+
+def _booking_origin(request: HttpRequest, stream_id: int) -> str:
+    """Where the 预约 button was (its form's `next`: the home page or the room), else the stream's room."""
+    candidate = request.POST.get("next", "")
+    if candidate.startswith("/") and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
+        return candidate
+    return reverse("live:room", args=[stream_id])
+
+
+def _book_button(request: HttpRequest, stream, *, booked: bool, next_path: str, oob: bool = False,  # noqa: ANN001
+                 error: str = "") -> HttpResponse:
+    return render(request, "notifications/_book_button.html",
+                  {"stream": stream, "booked": booked, "next_path": next_path, "oob": oob, "error": error})
+
+
+@csrf_exempt
+@require_POST
+def book_stream(request: HttpRequest, stream_id: int) -> HttpResponse:
+    """预约 / 取消预约 of one scheduled stream, from the home page or the room.
+
+    Both pages may be the front's shared copy, whose forms carry no CSRF token without JavaScript; a
+    signed-out POST changes nothing (it only leads to sign-in, then back to the page it came from), so it
+    is let through, and every signed-in request is checked (`_book_signed_in` is csrf_protect'ed)."""
+    origin = _booking_origin(request, stream_id)
+    if not request.user.is_authenticated:
+        login = redirect_to_login(origin)
+        if request.headers.get("HX-Request") == "true":
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = login["Location"]
+            return response
+        return login
+    return _book_signed_in(request, stream_id, origin)
+
+
+@csrf_protect
+def _book_signed_in(request: HttpRequest, stream_id: int, origin: str) -> HttpResponse:
+    cancel = request.POST.get("action") == "cancel"
+    htmx = request.headers.get("HX-Request") == "true"
+    try:
+        if cancel:
+            stream = services.cancel_booking(user=request.user, stream_id=stream_id)
+        else:
+            stream = services.book_stream(user=request.user, stream_id=stream_id)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise Http404() from None
+        error = _("这场直播已开始、已取消或已结束，无法预约。")
+        if htmx:
+            return HttpResponse(f'<p class="error small" role="alert">{error}</p>')
+        messages.error(request, error)
+        return redirect(origin)
+    if htmx:
+        return _book_button(request, stream, booked=not cancel, next_path=origin)
+    messages.success(request, _("已取消预约。") if cancel else _("已预约，开播前 15 分钟会提醒您。"))
+    return redirect(origin)
+
+
+@never_cache
+@require_GET
+def bookings(request: HttpRequest) -> HttpResponse:
+    """`GET /following/bookings/?streams=1,2&next=/`: the signed-in viewer's 预约 buttons for these streams as
+    htmx out-of-band swaps, so a page cached the same for everyone shows 已预约 for whoever booked. Empty
+    for a signed-out viewer (the shared page's buttons already lead to sign-in)."""
+    if not request.user.is_authenticated:
+        return HttpResponse("")
+    ids = [int(part) for part in request.GET.get("streams", "").split(",")[:MAX_BOOKING_IDS]
+           if part.isdigit() and len(part) < 19]
+    next_path = request.GET.get("next", "/")
+    if not next_path.startswith("/") or not url_has_allowed_host_and_scheme(next_path, allowed_hosts=None):
+        next_path = "/"
+    streams = selectors.bookable_streams(ids)
+    booked = selectors.booked_stream_ids(request.user, [s.pk for s in streams])
+    return render(request, "notifications/_bookings.html", {
+        "rows": [{"stream": s, "booked": s.pk in booked} for s in streams], "next_path": next_path})

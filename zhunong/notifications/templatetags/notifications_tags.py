@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from ..selectors import unread_count
+from ..selectors import booked_stream_ids, unread_count
 
 register = template.Library()
 
@@ -25,3 +25,14 @@ def notifications_link(context: template.Context) -> str:
         '<span class="badge live notes-unread"{} aria-label="{}">{}</span></a>',
         reverse("notifications:centre"), _("消息"), "" if count else mark_safe(" hidden"),  # noqa: S308 - a constant
         _("未读消息数"), count)
+
+
+@register.simple_tag(takes_context=True)
+def stream_booked(context: template.Context, stream: object) -> bool:
+    """Whether the signed-in viewer has booked (预约) this stream (the room page for a signed-in viewer is
+    rendered per viewer; the shared home page asks /following/bookings/ instead)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    return getattr(stream, "pk", None) in booked_stream_ids(user, [stream.pk])
