@@ -116,6 +116,12 @@ def featured_products(limit: int = 12) -> QuerySet[Product]:
     return listed_products().order_by("-featured", "-updated_at")[:limit]
 
 
+def product_grid() -> QuerySet[Product]:
+    """The home page's product grid and its further pages (/products/?page=N): featured first, then the
+    most recently changed; the id breaks ties so that pages neither repeat nor skip a product."""
+    return listed_products().order_by("-featured", "-updated_at", "-id")
+
+
 # Statuses a buyer may open a product page in. Delisted pages stay up (with a notice, without a buy
 # button) so replay links and shared links do not break; drafts and products awaiting inspection are
 # not public.

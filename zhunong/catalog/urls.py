@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("p/<int:product_id>/", views.product_detail, name="product"),
     path("search/", views.search, name="search"),
+    path("products/", views.products, name="products"),
     path("photos/", photo_views.my_products, name="my_photos"),
     path("p/<int:product_id>/photos/", photo_views.photos, name="photos"),
     path("p/<int:product_id>/photos/upload/", photo_views.upload, name="photo_upload"),

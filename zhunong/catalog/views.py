@@ -3,7 +3,7 @@ products, so they are catalog's). Server-rendered; they work without JavaScript.
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
+from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -17,6 +17,8 @@ from .errors import ProductNotFound
 
 PAGE_SIZE = 24
 HOME_STREAMS = 12
+# Products on the home page and on each further page of the grid (更多 → /products/?page=2, ...).
+GRID_PAGE = 12
 REGION_PRODUCT_LIMIT = 60
 
 # The orders app may add `orders/product_detail.html` extending the catalog page to fill its `buy`
@@ -27,9 +29,28 @@ PRODUCT_TEMPLATES = ["orders/product_detail.html", "catalog/product_detail.html"
 def home(request: HttpRequest) -> HttpResponse:
     # Live now first, then what is coming up soonest (a scheduled stream past its planned end is not);
     # the streams come from live through catalog.hooks.
+    # One product more than shown tells whether there is a next page (no COUNT over the catalogue). The
+    # page is the same for every viewer (the front caches it: decision 0022), so 更多 is a plain link to
+    # page 2 that htmx follows in place.
+    grid = list(selectors.product_grid()[:GRID_PAGE + 1])
     return render(request, "catalog/home.html", {
         "streams": hooks.home_streams(HOME_STREAMS),
-        "featured": list(selectors.featured_products()),
+        "featured": grid[:GRID_PAGE],
+        "next_page": 2 if len(grid) > GRID_PAGE else None,
+    })
+
+
+def products(request: HttpRequest) -> HttpResponse:
+    """Further pages of the home page's product grid. A whole page (the 更多 link without JavaScript);
+    with htmx the home page takes the cards and the next 更多 link out of it (hx-select), so both get the
+    same response. A page past the end is a 404, so htmx never appends a page twice."""
+    paginator = Paginator(selectors.product_grid(), GRID_PAGE)
+    try:
+        page = paginator.page(request.GET.get("page") or 1)
+    except InvalidPage:
+        raise Http404(_("没有这一页。"))
+    return render(request, "catalog/home_products.html", {
+        "page": page, "next_page": page.next_page_number() if page.has_next() else None,
     })
 
 
