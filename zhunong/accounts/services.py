@@ -54,6 +54,15 @@ def create_user(*, username: str, password: str, role: str = roles.BUYER, displa
 
 
 @transaction.atomic
+def update_display_name(*, user: User, display_name: str) -> User:
+    """The name others see (chat, reviews); empty falls back to the username. Up to 50 characters, one line."""
+    name = clean_text(display_name, field="display_name", max_length=50, required=False)
+    User.objects.filter(pk=user.pk).update(display_name=name)
+    user.display_name = name
+    return user
+
+
+@transaction.atomic
 def grant_role(*, user: User, role: str, actor: User | None = None) -> None:
     """Add `role` to the user's roles; audited unless it is the buyer role every account starts with."""
     before = access_of(user)
