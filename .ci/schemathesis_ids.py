@@ -159,6 +159,23 @@ def lookups(role: str) -> list[tuple[list[str], str, str, list, float]]:
     return [entry for entry in found if entry[3]]
 
 
+def fixed(role: str) -> dict[str, dict[str, object]]:
+    """Operations that always act on one object, in every phase: ending and cancelling streams. Left to
+    generated ids they end the demo's live stream early in the run (ids 1, 2... come first), and every
+    later operation in its room answers 409 stream_not_live. They get the villager's live stream and the
+    stream awaiting approval instead (the discipline office's own run is separate)."""
+    county = Region.objects.get(code=MAIN_COUNTY_CODE)
+    streams = Stream.objects.filter(channel__county=county).order_by("pk")
+    villager = streams.filter(status=StreamStatus.LIVE, host__is_public_servant=False).first()
+    waiting = streams.filter(status=StreamStatus.SCHEDULED, host__is_public_servant=True).first()
+    out: dict[str, dict[str, object]] = {}
+    if villager is not None:
+        out["zhunong_live_api_end_stream"] = {"path.stream_id": villager.pk}
+    if waiting is not None:
+        out["zhunong_live_api_cancel_stream"] = {"path.stream_id": waiting.pk}
+    return out
+
+
 def toml(role: str) -> str:
     out = [f"# The demo county's objects for {role} (.ci/schemathesis_ids.py)"]
     entries = lookups(role)
@@ -174,6 +191,8 @@ def toml(role: str) -> str:
         for operation in operations:
             by_operation.setdefault(operation, []).append(
                 f'"{parameter}" = {{ dictionary = "{name}", probability = {probability} }}')
+    for operation, values in fixed(role).items():
+        by_operation.setdefault(operation, []).extend(f'"{name}" = {json.dumps(value)}' for name, value in values.items())
     for operation, parameters in by_operation.items():
         out += ["[[operations]]", f'include-operation-id = "{operation}"', f"parameters = {{ {', '.join(parameters)} }}",
                 ""]

@@ -86,6 +86,8 @@ LINKED_FIELDS = {
                                            "trace_code": "/items/0/trace_code"},
     "zhunong_catalog_api_list_products": {"product_id": "/items/0/id"},
     "zhunong_catalog_api_list_staff_products": {"product_id": "/items/0/id"},
+    # A product taken off the shelf can be listed again.
+    "zhunong_catalog_api_delist_product": {"product_id": "/id"},
     "zhunong_live_api_list_streams": {"stream_id": "/items/0/id"},
     "zhunong_live_api_list_channels": {"channel_id": "/0/id"},
     "zhunong_video_api_replays": {"replay_id": "/items/0/id"},

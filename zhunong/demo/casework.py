@@ -10,7 +10,8 @@ A county office's day is the open cases, so the demo also has, all through the r
 - a complaint about a late parcel, still open;
 - two of `buyer`'s parcels on their way (shipped, waiting for the buyer to confirm delivery), and one
   delivered that the buyer has not reviewed yet;
-- a public servant's stream scheduled for next week, waiting for the discipline office's approval;
+- a public servant's stream scheduled for next week, waiting for the discipline office's approval, and the
+  villager host live in the co-op's workshop (a second live stream, whose room takes gifts);
 - an integrity flag (a workplace told to buy tea: 摊派), open, and the notifications it and the orders send
   (unread) to the operator, the discipline office, the co-op and the buyer.
 
@@ -177,6 +178,22 @@ def _approval_waiting(operator: User, county: Region, products: list[Product], c
     created["streams awaiting approval"] += 1
 
 
+def _second_live(operator: User, county: Region, products: list[Product], created: Counter) -> None:
+    """The villager host live too, in the co-op's workshop: a stream that is not a public servant's, so its
+    room takes gifts (the first secretary's does not)."""
+    host = (Host.objects.filter(channel__county=county, is_public_servant=False, verified_at__isnull=False)
+            .order_by("pk").first())
+    if host is None or Stream.objects.filter(host=host, status=StreamStatus.LIVE).exists():
+        return
+    now = timezone.now()
+    stream = live_streams.schedule_stream(actor=operator, host=host, title="茯砖茶作坊：看合作社压砖",
+                                          planned_start=now - dt.timedelta(minutes=10),
+                                          planned_end=now + dt.timedelta(hours=2), products=products,
+                                          description="村民主播在合作社作坊直播压制茯砖茶，边做边卖。")
+    live_streams.start_stream(stream=stream, actor=host.user)
+    created["live streams"] += 1
+
+
 def _flag(county: Region, created: Counter) -> None:
     if IntegrityFlag.objects.filter(region=county, status=IntegrityFlag.Status.OPEN).exists():
         return
@@ -222,6 +239,7 @@ def seed(*, stdout: Any, dry_run: bool) -> Counter:
     placed += _in_transit(buyer, products, created)
     placed += _complaint(buyer, products, created)
     _approval_waiting(operator, county, products, created)
+    _second_live(operator, county, products, created)
     _flag(county, created)
     _notify(placed, created)
     verb = "would open" if dry_run else "opened"

@@ -43,6 +43,8 @@ def test_open_cases_through_the_services_and_idempotent():
     waiting = Stream.objects.get(title="安化黑茶助农专场：县领导讲茶乡振兴")
     assert waiting.status == StreamStatus.SCHEDULED and approvals.needs_approval(waiting)
     assert approvals.latest_approval(waiting) is None
+    villager = Stream.objects.get(title="茯砖茶作坊：看合作社压砖")
+    assert villager.status == StreamStatus.LIVE and not villager.host.is_public_servant
     flag = IntegrityFlag.objects.get(status="open")
     assert flag.kind == "quota" and flag.region.code == casework.MAIN_COUNTY_CODE
     unread = Notification.objects.filter(read_at__isnull=True)
