@@ -12,7 +12,7 @@ from zhunong.live.models import ChatMessage
 from zhunong.orders.models import Order, OrderStatus, ShippingAddress
 from zhunong.payments.models import PaymentSession, Refund
 
-from .models import Delivery, HostFollow, Notification, NotificationPreference
+from .models import Delivery, HostFollow, Notification, NotificationPreference, StreamReminder
 
 # Orders in these states still need the buyer's address or may still be disputed.
 _UNDER_WAY = (OrderStatus.RESERVED, OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED,
@@ -97,11 +97,14 @@ def _follows(user: User) -> list[dict]:
     channels = [{"channel": c.name} for c in user.followed_channels.all()]
     hosts = [{"host": f.host.title or f"#{f.host_id}", "channel": f.host.channel.name}
              for f in HostFollow.objects.filter(user=user).select_related("host__channel")]
-    return channels + hosts
+    bookings = [{"booked_stream": r.stream.title, "booked_at": r.created_at}
+                for r in StreamReminder.objects.filter(user=user).select_related("stream").order_by("pk")]
+    return channels + hosts + bookings
 
 
 def _erase_follows(user: User) -> int:
     count = HostFollow.objects.filter(user=user).delete()[0] + user.followed_channels.count()
+    count += StreamReminder.objects.filter(user=user).delete()[0]
     user.followed_channels.clear()
     return count
 

@@ -117,3 +117,13 @@ def test_home_page_is_shared_and_the_state_comes_from_bookings(upcoming, world):
     assert 'hx-swap-oob="true"' in body and "已预约" in body and f"book-{on_air.stream.pk}" not in body
     assert "no-cache" in states["Cache-Control"] or "max-age=0" in states["Cache-Control"]
     assert Client().get(f"/following/bookings/?streams={upcoming.stream.pk}").content == b""
+
+
+def test_bookings_are_in_the_data_export_and_go_with_the_account(upcoming):  # noqa: ANN001
+    from zhunong.notifications import personal_data
+
+    viewer = make_user()
+    services.book_stream(user=viewer, stream_id=upcoming.stream.pk)
+    assert {"booked_stream": "明早卖蓝莓"}.items() <= personal_data._follows(viewer)[-1].items()
+    assert personal_data._erase_follows(viewer) == 1
+    assert not StreamReminder.objects.exists()
