@@ -23,7 +23,7 @@ from zhunong.accounts.auth import auth_required
 from zhunong.catalog.errors import ProductNotFound
 from zhunong.core import redaction
 from zhunong.core.apidoc import responses
-from zhunong.core.errors import InvalidTransition, PermissionDenied
+from zhunong.core.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from zhunong.core.images import ImageRefused
 from zhunong.core.schemas import RequestSchema
 from zhunong.live.errors import StreamNotFound
@@ -505,7 +505,7 @@ def request_after_sales(request, payload: AfterSalesIn):  # noqa: ANN001, ANN201
 
 @router.post("/fulfilment/after-sales/{request_id}/photos", response=responses(
     {201: AfterSalesPhotoOut}, AfterSalesNotFound, NotYourOrder, E.PhotosClosed, E.TooManyPhotos, ImageRefused,
-    (400, "bad_request")),
+    ValidationFailed, (400, "bad_request")),
     auth=auth_required, summary="Attach a photo to one's own after-sales request (multipart, at most 6)")
 def add_after_sales_photo(request, request_id: Id, file: UploadedFile = File(..., description=(  # noqa: ANN001, ANN201, B008
         "JPEG, PNG or WebP, judged by content; at most IMAGE_MAX_BYTES (10 MB) and IMAGE_MAX_PIXELS "
