@@ -32,6 +32,7 @@ from django.utils import timezone
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
+from zhunong.demo import addresses as demo_addresses
 from zhunong.fulfilment.models import (
     AfterSalesRequest,
     AfterSalesStatus,
@@ -79,7 +80,7 @@ IN_TRANSIT = [("demo-casework-ship-1", "sf", "SF1300200701", False), ("demo-case
 def _paid_order(buyer: User, product: Product, key: str, *, stream: Stream | None = None) -> Order:
     """An order placed and paid (as the webhook would record it), found again by its idempotency key."""
     order = orders.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 1}],
-                                idempotency_key=key, stream=stream)
+                                idempotency_key=key, stream=stream, ship_to=demo_addresses.ship_to(buyer))
     if order.status == OrderStatus.RESERVED:
         orders.mark_paid(order=order, amount=order.total, payment_ref=f"pi_{key.replace('-', '_')}")  # shaped like a gateway id (the order history shows it)
         order.refresh_from_db()

@@ -17,6 +17,7 @@ from typing import Any
 from zhunong.accounts import roles
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
+from zhunong.demo import addresses as demo_addresses
 from zhunong.fulfilment.errors import ReviewNotAllowed
 from zhunong.fulfilment.models import AfterSalesRequest, Complaint, Review, ShipmentStatus
 from zhunong.fulfilment.services import after_sales as after_sales_services
@@ -76,7 +77,7 @@ def _play(story: Story, created: Counter) -> str | None:
     if buyer is None or product is None:
         return f"{story.key}: skipped (no {story.buyer!r} or listed {story.product!r})"
     order = orders.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": story.quantity}],
-                                idempotency_key=story.key)
+                                idempotency_key=story.key, ship_to=demo_addresses.ship_to(buyer))
     if not getattr(order, "idempotent_replay", True):
         created["orders"] += 1
     if order.status == OrderStatus.RESERVED:

@@ -27,6 +27,7 @@ from django.utils import timezone
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
 from zhunong.core.errors import DomainError
+from zhunong.demo import addresses as demo_addresses
 from zhunong.insights import rollups
 from zhunong.live.models import Stream, StreamStatus
 from zhunong.orders import services as orders
@@ -79,7 +80,7 @@ def seed(*, stdout: Any, dry_run: bool) -> Counter:  # noqa: ANN401
 
 def _pay(buyer: User, product: Product, quantity: int, key: str, *, stream: Stream | None = None) -> Order | None:
     order = orders.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": quantity}],
-                                idempotency_key=key, stream=stream)
+                                idempotency_key=key, stream=stream, ship_to=demo_addresses.ship_to(buyer))
     if getattr(order, "idempotent_replay", False) or order.status != OrderStatus.RESERVED:
         return None
     orders.mark_paid(order=order, amount=order.total, payment_ref=f"demo-{key}")

@@ -21,6 +21,7 @@ from django.utils import timezone
 from zhunong.accounts.models import User
 from zhunong.catalog.models import ListingStatus, Product
 from zhunong.core.errors import DomainError
+from zhunong.demo import addresses as demo_addresses
 from zhunong.live.models import Stream, StreamStatus
 from zhunong.live.selectors import current_pin
 from zhunong.orders import flashsales, services
@@ -61,7 +62,7 @@ def seed(*, stdout: Any, dry_run: bool) -> Counter:
 
 def _order(buyer, product, key: str, fate: str, created: Counter) -> None:  # noqa: ANN001
     order = services.create_order(buyer=buyer, lines=[{"product_id": product.pk, "quantity": 2}],
-                                  idempotency_key=key)
+                                  idempotency_key=key, ship_to=demo_addresses.ship_to(buyer))
     if getattr(order, "idempotent_replay", False):
         return
     created["orders"] += 1

@@ -100,6 +100,17 @@ def test_demo_world():
         assert host.is_public_servant == (host.kind in Host.PUBLIC_SERVANT_KINDS)
 
 
+def test_every_demo_order_ships_somewhere():
+    # Issue 15's dead end: a seeded paid order without an address asked the producer to ship it.
+    from zhunong.orders.models import Order
+
+    run()
+    orders = Order.objects.all()
+    assert orders.exists()
+    assert not orders.filter(ship_to_address="").exists()
+    assert not orders.filter(ship_to_phone="").exists()
+
+
 def test_logins_work_with_their_roles():
     run()
     expected = {"admin": roles.PLATFORM_ADMIN, "operator": roles.COUNTY_OPERATOR, "inspector": roles.REGULATOR,
