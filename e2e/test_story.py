@@ -403,7 +403,15 @@ def test_step5_pay_ship_confirm_review(story: Story) -> None:
     coop = story.person("coop")
     coop.goto("/fulfilment/")
     expect(coop.get_by_role("heading", level=1)).to_contain_text("待发货")
+
+    def find_order(number: str) -> None:
+        # The demo county's co-op has pages of parcels to post: it finds each order by its number.
+        coop.get_by_label("订单号").fill(number)
+        coop.get_by_role("button", name="查找订单").click()
+        expect(coop.get_by_label("订单号")).to_have_value(number)
+
     for username, number in numbers.items():
+        find_order(number)
         row = coop.locator("tr").filter(has_text=number)
         expect(row).to_contain_text(SALE_PRODUCT)
         expect(row).to_contain_text("× 1" if username == "buyer-shanghai" else "× 2")
@@ -413,6 +421,7 @@ def test_step5_pay_ship_confirm_review(story: Story) -> None:
         expect(row).to_contain_text(stored_phone(phone)[:3] + "****" + stored_phone(phone)[-4:])  # masked on the list
     story.shot(coop, "step5-packing-list")
     # The printed slip carries the recipient in full: the co-op copies it onto the courier's waybill.
+    find_order(numbers["buyer"])
     slip = coop.locator("tr").filter(has_text=numbers["buyer"]).get_by_role("link", name="打印发货单")
     coop.goto(slip.get_attribute("href"))
     name, phone, address = ADDRESSES["buyer"]
@@ -424,6 +433,7 @@ def test_step5_pay_ship_confirm_review(story: Story) -> None:
     tracking = {}
     for n, (username, number) in enumerate(numbers.items(), start=1):
         tracking[username] = f"SF14{n:02d}2026{n:04d}"
+        find_order(number)
         row = coop.locator("tr").filter(has_text=number)
         row.get_by_label("运单号").fill(tracking[username])
         row.get_by_role("button", name="发货").click()

@@ -75,11 +75,14 @@ def shipments_for(user: User) -> QuerySet[Shipment]:
     return scope_by_producer(Shipment.objects.all(), user).select_related("order", "producer")
 
 
-def packing_list(user: User, *, include_done: bool = False) -> QuerySet[Shipment]:
-    """The user's shipments to pack and post, most urgent first, with their lines."""
+def packing_list(user: User, *, include_done: bool = False, order_number: str = "") -> QuerySet[Shipment]:
+    """The user's shipments to pack and post, most urgent first, with their lines; `order_number`: only the
+    orders whose number contains it (a buyer calls about ZN…: the producer finds it among many pages)."""
     qs = shipments_for(user)
     if not include_done:
         qs = qs.filter(status__in=Shipment.OPEN_STATUSES)
+    if order_number:
+        qs = qs.filter(order__number__icontains=order_number)
     return qs.prefetch_related("items__line__product").order_by("deadline", "id")
 
 

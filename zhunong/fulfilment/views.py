@@ -93,10 +93,12 @@ def _field(request: HttpRequest, name: str, max_length: int = 2000) -> str:
 def packing_list(request: HttpRequest) -> HttpResponse:
     _handler_or_403(request.user)
     show_all = request.GET.get("all") == "1"
-    shipments = selectors.packing_list(request.user, include_done=show_all)
+    # An order number or a part of one; anything else simply matches nothing.
+    order_number = "".join(ch for ch in request.GET.get("q", "")[:40] if ch.isalnum()).upper()
+    shipments = selectors.packing_list(request.user, include_done=show_all, order_number=order_number)
     page = Paginator(shipments, 50).get_page(request.GET.get("page"))
     return render(request, "fulfilment/packing_list.html", {
-        "page": page, "show_all": show_all, "carriers": Carrier.choices,
+        "page": page, "show_all": show_all, "q": order_number, "carriers": Carrier.choices,
         "after_sales": selectors.open_after_sales_for(request.user)[:50],
     })
 

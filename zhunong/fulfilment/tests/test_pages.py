@@ -179,3 +179,17 @@ def test_reviews_fragment_on_the_product_page(fw):
 
     html = Template('{% include "fulfilment/_reviews.html" %}').render(Context({"product": fw.product}))
     assert "山里的味道" in html and "★★★★★" in html
+
+
+def test_packing_list_finds_an_order_by_its_number(fw):
+    # A buyer calls about ZN…: among pages of parcels the producer finds it by (a part of) its number.
+    first = paid_order(fw.buyer, [(fw.product, 1)])
+    second = paid_order(fw.buyer, [(fw.product, 2)])
+    client = _client(fw.manager)
+    found = client.get("/fulfilment/", {"q": second.number[-8:].lower()}).content.decode()
+    assert second.number in found and first.number not in found
+    assert f'value="{second.number[-8:]}"' in found  # the box keeps what was looked for
+    none = client.get("/fulfilment/", {"q": "ZN-<不存在>"}).content.decode()
+    assert first.number not in none and second.number not in none and "没有订单号含" in none
+    everything = client.get("/fulfilment/").content.decode()
+    assert first.number in everything and second.number in everything
