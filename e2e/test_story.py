@@ -439,7 +439,8 @@ def test_step5_pay_ship_confirm_review(story: Story) -> None:
         row.get_by_role("button", name="发货").click()
         # The list reloads: the parcel has left 待发货 and the message names its order.
         expect(coop.get_by_text(f"已发货：{number}")).to_be_visible()
-        expect(coop.locator("tr").filter(has_text=number)).to_have_count(0)
+        expect(coop.locator("tr").filter(has_text=number).get_by_role("button", name="发货")).to_have_count(0)
+        expect(coop.get_by_text(f"没有订单号含 {number} 的发货单")).to_be_visible()
     story.shot(coop, "step5-shipped")
 
     buyer = story.people["buyer"]
