@@ -118,8 +118,9 @@ def featured_products(limit: int = 12) -> QuerySet[Product]:
 
 def product_grid() -> QuerySet[Product]:
     """The home page's product grid and its further pages (/products/?page=N): featured first, then the
-    most recently changed; the id breaks ties so that pages neither repeat nor skip a product."""
-    return listed_products().order_by("-featured", "-updated_at", "-id")
+    newest. Ordered by what does not change while a buyer pages (not `updated_at`: a stock or price change
+    between two pages moved a product, so pages repeated or skipped it; in the suite a page cycled)."""
+    return listed_products().order_by("-featured", "-id")
 
 
 # Statuses a buyer may open a product page in. Delisted pages stay up (with a notice, without a buy
