@@ -64,6 +64,9 @@ def open_sheet(page, name: str):  # noqa: ANN001, ANN201
     """The shelf's 去购买: the sheet opens over the room (a <dialog>), the room's player stays on the page."""
     room_url = page.url
     players = page.locator(".player").count()
+    # Until the page's deferred scripts have run, 去购买 is a plain link to the product page (the no-JS path,
+    # e2e/test_visitors.py); the sheet is what a loaded page does.
+    page.wait_for_function("() => window.htmx && window.zhunongSheet")
     shelf_item(page, name).get_by_role("link", name="去购买").click()
     sheet = page.locator("dialog#zh-sheet [data-role=purchase-sheet]")
     expect(sheet).to_be_visible()
