@@ -17,18 +17,17 @@ from . import services
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    status = 200
+    context = {"display_name": request.user.display_name, "name_error": "",
+               # The owner sees the phone masked too: the page may be open on a shared or filmed screen.
+               "phone": redaction.mask_phone(request.user.phone)}
     if request.method == "POST":
+        typed = request.POST.get("display_name", "")[:51]  # one over the limit, so the service refuses it
         try:
-            services.update_display_name(user=request.user, display_name=request.POST.get("display_name", "")[:51])
-        except DomainError as exc:
-            messages.error(request, _("昵称最多 50 个字，不能有换行或控制字符。") + f" ({exc.code})")
-            status = 422
-        else:
-            messages.success(request, _("已保存。"))
-            return redirect("accounts:profile")
-    user = request.user
-    return render(request, "accounts/profile.html", {
-        # The owner sees the phone masked too: the page may be open on a shared or filmed screen.
-        "phone": redaction.mask_phone(user.phone),
-    }, status=status)
+            services.update_display_name(user=request.user, display_name=typed)
+        except DomainError:
+            # Shown once, beside the field, with what was typed kept for correcting.
+            context.update(display_name=typed, name_error=_("昵称最多 50 个字，不能有换行或控制字符。"))
+            return render(request, "accounts/profile.html", context, status=422)
+        messages.success(request, _("已保存。"))
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", context)

@@ -54,6 +54,7 @@ def create_user(*, username: str, password: str, role: str = roles.BUYER, displa
 
 
 @transaction.atomic
+@transaction.atomic
 def update_display_name(*, user: User, display_name: str) -> User:
     """The name others see (chat, reviews); empty falls back to the username. Up to 50 characters, one line."""
     name = clean_text(display_name, field="display_name", max_length=50, required=False)
