@@ -30,9 +30,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers, patch_cache_control
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_supported_language_variant
 from django.views.decorators.http import require_GET
+
+from zhunong.core.redirects import local_path
 
 # URL names (namespace:name) of the pages that are the same for every viewer once the header's personal
 # part is loaded separately.
@@ -174,9 +175,7 @@ def context(request: HttpRequest) -> dict:
 def personal_nav(request: HttpRequest) -> HttpResponse:
     """`GET /me/nav/?next=<path>`: the header's personal part for the signed-in viewer (or the sign-in
     links), with the CSRF token the page's forms need. Never cached by anyone."""
-    next_path = request.GET.get("next", "/")
-    if not url_has_allowed_host_and_scheme(next_path, allowed_hosts=None) or not next_path.startswith("/"):
-        next_path = "/"
+    next_path = local_path(request.GET.get("next"), "/")
     response = render(request, "includes/personal_nav_fragment.html", {"next_path": next_path[:2000]})
     add_never_cache_headers(response)
     patch_cache_control(response, private=True)

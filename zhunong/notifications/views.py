@@ -9,13 +9,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from zhunong.core.errors import DomainError
+from zhunong.core.redirects import local_path
 
 from . import selectors, services
 from .kinds import Channel
@@ -108,10 +108,7 @@ MAX_BOOKING_IDS = 50
 
 def _booking_origin(request: HttpRequest, stream_id: int) -> str:
     """Where the 预约 button was (its form's `next`: the home page or the room), else the stream's room."""
-    candidate = request.POST.get("next", "")
-    if candidate.startswith("/") and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
-        return candidate
-    return reverse("live:room", args=[stream_id])
+    return local_path(request.POST.get("next"), reverse("live:room", args=[stream_id]))
 
 
 def _book_button(request: HttpRequest, stream, *, booked: bool, next_path: str, oob: bool = False,  # noqa: ANN001
@@ -172,9 +169,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
         return HttpResponse("")
     ids = [int(part) for part in request.GET.get("streams", "").split(",")[:MAX_BOOKING_IDS]
            if part.isdigit() and len(part) < 19]
-    next_path = request.GET.get("next", "/")
-    if not next_path.startswith("/") or not url_has_allowed_host_and_scheme(next_path, allowed_hosts=None):
-        next_path = "/"
+    next_path = local_path(request.GET.get("next"), "/")
     streams = selectors.bookable_streams(ids)
     booked = selectors.booked_stream_ids(request.user, [s.pk for s in streams])
     return render(request, "notifications/_bookings.html", {

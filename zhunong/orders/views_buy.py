@@ -9,12 +9,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from zhunong.core.errors import DomainError
+from zhunong.core.redirects import local_path
 
 from . import addresses, selectors, selectors_cart, selectors_wallet, services_cart, services_checkout
 from .views import _address_error, _friendly, _is_htmx, confirm_step, csrf_failed
@@ -47,11 +47,7 @@ def _int(value: object, default: int | None = None) -> int | None:
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) \
-            and target.startswith("/"):
-        return target
-    return fallback
+    return local_path(request.POST.get("next") or request.GET.get("next"), fallback)
 
 
 # ---------------------------------------------------------------------------------------------------
